@@ -1,0 +1,20 @@
+// What a running guest may ask of the host, one method per WIT import. Each answer is a WIT
+// value: failures are `{ ok: false, kind, message }`, never exceptions thrown into the guest.
+import type { LogLevel, WitErrorKind } from "../wasm/world.ts";
+
+export type WitResult<T> = { ok: true; value: T } | { ok: false; kind: WitErrorKind; message: string };
+
+export interface GuestEnv {
+  log(level: LogLevel, message: string): void;
+  kvGet(key: string): WitResult<string | undefined>;
+  kvSet(key: string, value: string): WitResult<void>;
+  kvDelete(key: string): WitResult<void>;
+  kvKeys(prefix: string): WitResult<string[]>;
+  secretGet(name: string): WitResult<string>;
+  serviceCall(service: string, request: string): WitResult<string>;
+  emit(kind: string, data: string): WitResult<void>;
+  nextU64(): bigint;
+}
+
+export const ok = <T>(value: T): WitResult<T> => ({ ok: true, value });
+export const fail = <T>(kind: WitErrorKind, message: string): WitResult<T> => ({ ok: false, kind, message });

@@ -1,0 +1,115 @@
+// Checks a component before anything of it runs: size and shape limits, and that it imports
+// nothing outside solo:agent/*. Returns the core module Solo runs. Cheap: O(size), no compile.
+import { SoloError } from "../errors.ts";
+import { readComponent } from "./component.ts";
+import { formatType, readModuleInfo, sameType, type ModuleInfo } from "./module-info.ts";
+import { WORLD_EXPORTS, WORLD_IMPORTS, worldInterface } from "./world.ts";
+
+export interface InspectLimits {
+  maxComponentBytes: number;
+  maxFunctions: number;
+  maxMemories: number;
+  maxTables: number;
+  maxDataSegments: number;
+  /** Largest initial memory a module may declare, in bytes. */
+  maxInitialMemoryBytes: number;
+  maxNestingDepth: number;
+}
+
+export const DEFAULT_INSPECT_LIMITS: InspectLimits = {
+  maxComponentBytes: 32 * 1024 * 1024,
+  maxFunctions: 50_000,
+  maxMemories: 1,
+  maxTables: 4,
+  maxDataSegments: 10_000,
+  maxInitialMemoryBytes: 64 * 1024 * 1024,
+  maxNestingDepth: 2,
+};
+
+export interface Inspected {
+  /** The core module that implements the world (exports handle, cabi_realloc, memory). */
+  module: Uint8Array;
+  info: ModuleInfo;
+  stringEncoding: "utf8" | "utf16";
+  /** The world interfaces the guest uses, e.g. ["kv", "log"]. */
+  interfaces: string[];
+}
+
+function refuse(message: string, details: Record<string, unknown>): never {
+  throw new SoloError("VALIDATION_FAILED", message, details);
+}
+
+export function inspectComponent(bytes: Uint8Array, limits: InspectLimits = DEFAULT_INSPECT_LIMITS): Inspected {
+  if (bytes.length > limits.maxComponentBytes) {
+    refuse(`component is ${bytes.length} bytes; the limit is ${limits.maxComponentBytes}`, { item: "component", limit: "maxComponentBytes", value: bytes.length, max: limits.maxComponentBytes });
+  }
+  let component;
+  try {
+    component = readComponent(bytes);
+  } catch (err) {
+    refuse(`not a valid WebAssembly component: ${(err as Error).message}`, { item: "component" });
+  }
+  if (component.nestingDepth > limits.maxNestingDepth) {
+    refuse(`components nest ${component.nestingDepth} deep; the limit is ${limits.maxNestingDepth}`, { item: "component", limit: "maxNestingDepth", value: component.nestingDepth, max: limits.maxNestingDepth });
+  }
+  for (const name of component.imports) {
+    if (name !== "solo:agent/types@0.1.0" && !worldInterface(name)) {
+      refuse(`component imports "${name}"; a service may import only solo:agent/* interfaces (log, kv, clock, random, secrets, services, events)`, { item: name, limit: "imports" });
+    }
+  }
+  if (!component.exports.includes("handle")) {
+    refuse(`component does not export "handle"; it must target the solo:agent/service world (export handle: func(request: string) -> result<string, string>)`, { item: "handle", limit: "exports" });
+  }
+  if (component.stringEncoding === "latin1+utf16") {
+    refuse("component uses the latin1+utf16 string encoding; Solo runs utf8 or utf16 components", { item: "string-encoding" });
+  }
+  const candidates = component.coreModules.map((m) => ({ m, info: safeInfo(m) })).filter((c) => c.info?.exports.some((e) => e.name === "handle"));
+  if (candidates.length !== 1 || !candidates[0]!.info) {
+    refuse(`expected exactly one core module exporting "handle", found ${candidates.length}`, { item: "core-modules" });
+  }
+  const { m: module, info } = candidates[0] as { m: Uint8Array; info: ModuleInfo };
+  const interfaces = checkModule(info, limits);
+  return { module, info, stringEncoding: component.stringEncoding === "utf8" ? "utf8" : "utf16", interfaces };
+}
+
+function safeInfo(m: Uint8Array): ModuleInfo | undefined {
+  try {
+    return readModuleInfo(m);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Checks a core module against the world's ABI and the shape limits; returns interfaces used. */
+export function checkModule(info: ModuleInfo, limits: InspectLimits = DEFAULT_INSPECT_LIMITS): string[] {
+  const used = new Set<string>();
+  for (const imp of info.imports) {
+    const iface = worldInterface(imp.module);
+    const expected = iface ? WORLD_IMPORTS[iface]?.[imp.name] : undefined;
+    if (!iface || !expected || imp.kind !== "function") {
+      refuse(`module imports "${imp.module}#${imp.name}", which is not part of the solo:agent world`, { item: `${imp.module}#${imp.name}`, limit: "imports" });
+    }
+    if (!sameType(imp.type, expected)) {
+      refuse(`import "${imp.module}#${imp.name}" has type ${formatType(imp.type)}; the world lowers it to ${formatType(expected)}`, { item: `${imp.module}#${imp.name}`, limit: "imports" });
+    }
+    used.add(iface);
+  }
+  for (const [name, type] of Object.entries(WORLD_EXPORTS)) {
+    const exp = info.exports.find((e) => e.name === name);
+    if (!exp || exp.kind !== "function" || !sameType(exp.type, type)) {
+      refuse(`module must export function "${name}" of type ${formatType(type)}`, { item: name, limit: "exports" });
+    }
+  }
+  if (!info.exports.some((e) => e.name === "memory" && e.kind === "memory")) refuse(`module must export its memory as "memory"`, { item: "memory", limit: "exports" });
+  const count = (item: string, value: number, max: number, limit: string) => {
+    if (value > max) refuse(`module has ${value} ${item}; the limit is ${max}`, { item, limit, value, max });
+  };
+  count("functions", info.functions, limits.maxFunctions, "maxFunctions");
+  count("memories", info.memories.length, limits.maxMemories, "maxMemories");
+  count("tables", info.tables, limits.maxTables, "maxTables");
+  count("data segments", info.dataSegments, limits.maxDataSegments, "maxDataSegments");
+  for (const mem of info.memories) {
+    count("bytes of initial memory", mem.initialPages * 65536, limits.maxInitialMemoryBytes, "maxInitialMemoryBytes");
+  }
+  return [...used].sort();
+}

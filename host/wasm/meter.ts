@@ -1,0 +1,412 @@
+// Fuel and memory metering by rewriting a core WebAssembly module.
+//
+// Cost model: one fuel unit is one original instruction. The code of each function is cut into
+// segments at its entry, at every loop header, after every loop's `end` and after every call;
+// a segment's instructions are charged (all of them, both arms of an `if` included) when the
+// segment starts, and the counter is checked right there. So every loop iteration and every call
+// is charged and checked, the fuel of a call depends only on the path it takes (deterministic),
+// and a guest stops before the segment that would take the counter below zero.
+//
+// Placement (see shared/MEASURED.md): a function with loops keeps the counter in a local and
+// writes it back to the global before calls, branches out of the function, throws and returns;
+// a function without loops charges the global directly (cheaper around calls).
+//
+// Memory: every defined memory's declared maximum is capped, and each `memory.grow` is replaced
+// by an inline check against `solo_memory_limit` (pages); a refused grow sets `solo_grow_failed`,
+// returns -1 as wasm would, and the host reports MEMORY_LIMIT from that flag, whatever the guest
+// does next.
+//
+// Everything is appended (globals, exports, locals), so no existing index moves. Metering runs in
+// O(bytes) in plain JavaScript: ~a few ms for a small module; cache the result by content hash.
+import { SoloError } from "../errors.ts";
+import { Reader, concat, encodeName, encodeS64, encodeU32, sections, isCoreModule } from "./binary.ts";
+
+export const FUEL_GLOBAL = "solo_fuel";
+export const MEMORY_LIMIT_GLOBAL = "solo_memory_limit";
+export const GROW_FAILED_GLOBAL = "solo_grow_failed";
+export const PAGE = 65536;
+
+export interface MeterSettings {
+  /** Hard cap on any memory's declared maximum, in 64 KiB pages. */
+  maxMemoryPages: number;
+  /** Fuel available to the start function at instantiation. */
+  startFuel: bigint;
+}
+
+export const DEFAULT_METER_SETTINGS: MeterSettings = { maxMemoryPages: 16384, startFuel: 1_000_000_000n };
+
+export interface MeterReport {
+  functions: number;
+  loops: number;
+  chargePoints: number;
+  growSites: number;
+}
+
+const SECTION_ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
+const rank = (id: number) => SECTION_ORDER.indexOf(id);
+
+const I64 = 0x7e;
+const I32 = 0x7f;
+const OP = {
+  unreachable: 0x00, if: 0x04, end: 0x0b, localGet: 0x20, localSet: 0x21, localTee: 0x22,
+  globalGet: 0x23, globalSet: 0x24, memorySize: 0x3f, memoryGrow: 0x40, i32Const: 0x41,
+  i64Const: 0x42, i32Sub: 0x6b, i32LtU: 0x49, i64LtS: 0x53, i64Sub: 0x7d,
+} as const;
+const EMPTY = 0x40;
+
+/** Returns the module rewritten with fuel and memory metering, and what was instrumented. */
+export function meter(module: Uint8Array, settings: MeterSettings = DEFAULT_METER_SETTINGS): { bytes: Uint8Array; report: MeterReport } {
+  if (!isCoreModule(module)) throw new SoloError("VALIDATION_FAILED", "meter: not a core WebAssembly module");
+  try {
+    return rewrite(module, settings);
+  } catch (err) {
+    if (err instanceof SoloError) throw err;
+    throw new SoloError("VALIDATION_FAILED", `meter: cannot instrument module: ${(err as Error).message}`);
+  }
+}
+
+interface FuncType { params: number }
+
+function rewrite(bytes: Uint8Array, settings: MeterSettings) {
+  const secs = sections(bytes);
+  const types: FuncType[] = [];
+  const funcTypes: number[] = []; // type index of each defined function
+  let importedFuncs = 0;
+  let importedGlobals = 0;
+  let definedGlobals = 0;
+  for (const s of secs) {
+    const r = new Reader(bytes, s.start, s.end);
+    if (s.id === 1) readTypes(r, types);
+    else if (s.id === 2) {
+      for (let n = r.u32(), i = 0; i < n; i++) {
+        r.name(); r.name();
+        const kind = r.byte();
+        if (kind === 0) { importedFuncs++; r.u32(); }
+        else if (kind === 1) { skipRefType(r); skipLimits(r); }
+        else if (kind === 2) skipLimits(r);
+        else if (kind === 3) { importedGlobals++; skipValType(r); r.byte(); }
+        else if (kind === 4) { r.byte(); r.u32(); }
+        else throw new Error(`unknown import kind ${kind}`);
+      }
+    } else if (s.id === 3) for (let n = r.u32(), i = 0; i < n; i++) funcTypes.push(r.u32());
+    else if (s.id === 6) definedGlobals = r.u32();
+  }
+  const fuelIndex = importedGlobals + definedGlobals;
+  const g = { fuel: fuelIndex, limit: fuelIndex + 1, failed: fuelIndex + 2 };
+  const report: MeterReport = { functions: 0, loops: 0, chargePoints: 0, growSites: 0 };
+
+  const newGlobals = [
+    [I64, 1, OP.i64Const, ...encodeS64(settings.startFuel), OP.end],
+    [I32, 1, OP.i32Const, ...encodeS64(BigInt(settings.maxMemoryPages)), OP.end],
+    [I32, 1, OP.i32Const, 0, OP.end],
+  ];
+  const newExports = [
+    [...encodeName(FUEL_GLOBAL), 3, ...encodeU32(g.fuel)],
+    [...encodeName(MEMORY_LIMIT_GLOBAL), 3, ...encodeU32(g.limit)],
+    [...encodeName(GROW_FAILED_GLOBAL), 3, ...encodeU32(g.failed)],
+  ];
+
+  const out: ArrayLike<number>[] = [bytes.subarray(0, 8)];
+  const emit = (id: number, body: ArrayLike<number>[]) => {
+    const content = concat(body);
+    out.push([id, ...encodeU32(content.length)], content);
+  };
+  let globalsDone = false;
+  let exportsDone = false;
+  const flushBefore = (id: number) => {
+    if (!globalsDone && (id === -1 || rank(id) > rank(6))) {
+      emit(6, [encodeU32(newGlobals.length), ...newGlobals]);
+      globalsDone = true;
+    }
+    if (!exportsDone && (id === -1 || rank(id) > rank(7))) {
+      emit(7, [encodeU32(newExports.length), ...newExports]);
+      exportsDone = true;
+    }
+  };
+  for (const s of secs) {
+    if (s.id !== 0) flushBefore(s.id);
+    const body = bytes.subarray(s.start, s.end);
+    if (s.id === 5) emit(5, [capMemories(body, settings.maxMemoryPages)]);
+    else if (s.id === 6) {
+      const r = new Reader(body);
+      const n = r.u32();
+      emit(6, [encodeU32(n + newGlobals.length), body.subarray(r.pos), ...newGlobals]);
+      globalsDone = true;
+    } else if (s.id === 7) {
+      const r = new Reader(body);
+      const n = r.u32();
+      emit(7, [encodeU32(n + newExports.length), body.subarray(r.pos), ...newExports]);
+      exportsDone = true;
+    } else if (s.id === 10) {
+      const r = new Reader(body);
+      const n = r.u32();
+      const parts: ArrayLike<number>[] = [encodeU32(n)];
+      for (let i = 0; i < n; i++) {
+        const size = r.u32();
+        const type = types[funcTypes[i]!];
+        if (!type) throw new Error(`function ${importedFuncs + i} has no type`);
+        const fn = meterFunction(bytes.subarray(s.start + r.pos, s.start + r.pos + size), type.params, g, report);
+        r.skip(size);
+        parts.push(encodeU32(fn.length), fn);
+      }
+      emit(10, parts);
+    } else out.push(bytes.subarray(s.headerStart, s.end));
+  }
+  flushBefore(-1);
+  return { bytes: concat(out), report };
+}
+
+function readTypes(r: Reader, types: FuncType[]) {
+  for (let n = r.u32(), i = 0; i < n; i++) {
+    const form = r.byte();
+    if (form !== 0x60) throw new Error(`type form 0x${form.toString(16)} (GC types) is not supported`);
+    const params = r.u32();
+    for (let p = 0; p < params; p++) skipValType(r);
+    for (let res = r.u32(), p = 0; p < res; p++) skipValType(r);
+    types.push({ params });
+  }
+}
+
+function skipValType(r: Reader) {
+  const b = r.byte();
+  if (b === 0x63 || b === 0x64) r.s33();
+}
+const skipRefType = skipValType;
+
+function skipLimits(r: Reader) {
+  const flags = r.byte();
+  r.skipLeb();
+  if (flags & 1) r.skipLeb();
+}
+
+function capMemories(body: Uint8Array, maxPages: number): Uint8Array {
+  const r = new Reader(body);
+  const n = r.u32();
+  const parts: ArrayLike<number>[] = [encodeU32(n)];
+  for (let i = 0; i < n; i++) {
+    const flags = r.byte();
+    if (flags & 0x04) throw new Error("64-bit memories are not supported");
+    const min = r.u32();
+    const max = flags & 1 ? r.u32() : 65536;
+    if (min > maxPages) {
+      throw new SoloError("MEMORY_LIMIT", `module needs ${min * PAGE} bytes of memory at start; the limit is ${maxPages * PAGE}`, { initialBytes: min * PAGE, limitBytes: maxPages * PAGE });
+    }
+    parts.push([flags | 1, ...encodeU32(min), ...encodeU32(Math.min(max, maxPages))]);
+  }
+  return concat(parts);
+}
+
+interface Globals { fuel: number; limit: number; failed: number }
+
+/** Rewrites one function body (locals + expression). */
+function meterFunction(body: Uint8Array, params: number, g: Globals, report: MeterReport): Uint8Array {
+  report.functions++;
+  const r = new Reader(body);
+  const localDecls = r.u32();
+  let locals = params;
+  for (let i = 0; i < localDecls; i++) {
+    locals += r.u32();
+    skipValType(r);
+  }
+  const declsEnd = r.pos;
+  const codeStart = r.pos;
+  const cached = hasLoop(body, codeStart);
+  // Our locals go after the function's own: the cached counter (i64) and a grow delta (i32).
+  const fuelLocal = locals;
+  const deltaLocal = cached ? locals + 1 : locals;
+  const ourDecls = cached ? [1, I64, 1, I32] : [1, I32];
+
+  const out: ArrayLike<number>[] = [];
+  let copyFrom = codeStart;
+  const flush = (to: number) => {
+    if (to > copyFrom) out.push(body.subarray(copyFrom, to));
+    copyFrom = to;
+  };
+
+  // Open segment: where its charge goes in `out`, and how many instructions it has so far.
+  let segment = { slot: -1, cost: 0, reload: true };
+  const openSegment = (reload: boolean) => {
+    closeSegment();
+    out.push([]);
+    segment = { slot: out.length - 1, cost: 0, reload };
+    report.chargePoints++;
+  };
+  const closeSegment = () => {
+    if (segment.slot < 0) return;
+    out[segment.slot] = charge(segment.cost, segment.reload);
+    segment.slot = -1;
+  };
+  const check = cached
+    ? [OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.localGet, ...encodeU32(fuelLocal), OP.globalSet, ...encodeU32(g.fuel), OP.unreachable, OP.end]
+    : [OP.globalGet, ...encodeU32(g.fuel), OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.unreachable, OP.end];
+  const charge = (cost: number, reload: boolean): number[] => {
+    const c = encodeS64(BigInt(cost));
+    if (!cached) return [OP.globalGet, ...encodeU32(g.fuel), OP.i64Const, ...c, OP.i64Sub, OP.globalSet, ...encodeU32(g.fuel), ...check];
+    const load = reload ? [OP.globalGet, ...encodeU32(g.fuel)] : [OP.localGet, ...encodeU32(fuelLocal)];
+    return [...load, OP.i64Const, ...c, OP.i64Sub, OP.localTee, ...encodeU32(fuelLocal), ...check];
+  };
+  const writeBack = cached ? [OP.localGet, ...encodeU32(fuelLocal), OP.globalSet, ...encodeU32(g.fuel)] : [];
+
+  openSegment(true);
+  // Control stack: 0 = function, 1 = block/if/try, 2 = loop.
+  const control: number[] = [0];
+  const targetsFunction = (depth: number) => depth === control.length - 1;
+  while (!r.done) {
+    const at = r.pos;
+    const op = r.byte();
+    segment.cost++;
+    switch (op) {
+      case 0x02: case 0x04: case 0x06: skipBlockType(r); control.push(1); break;
+      case 0x03: skipBlockType(r); control.push(2); report.loops++; flush(r.pos); openSegment(false); break;
+      case 0x1f: {
+        skipBlockType(r);
+        for (let n = r.u32(), i = 0; i < n; i++) { const k = r.byte(); if (k < 2) r.u32(); r.u32(); }
+        control.push(1);
+        break;
+      }
+      case 0x0b: {
+        const kind = control.pop();
+        if (kind === 0) { flush(at); out.push(writeBack); break; }
+        if (kind === 2) { flush(r.pos); openSegment(false); }
+        break;
+      }
+      case 0x0c: case 0x0d: case 0xd5: case 0xd6: {
+        const depth = r.u32();
+        if (cached && targetsFunction(depth)) { flush(at); out.push(writeBack); }
+        break;
+      }
+      case 0x0e: {
+        for (let n = r.u32(), i = 0; i < n; i++) r.u32();
+        r.u32();
+        if (cached) { flush(at); out.push(writeBack); }
+        break;
+      }
+      case 0x0f: case 0x08: case 0x09: case 0x0a:
+        if (op === 0x08 || op === 0x09) r.u32();
+        if (cached) { flush(at); out.push(writeBack); }
+        break;
+      case 0x10: case 0x11: case 0x14: {
+        r.u32();
+        if (op === 0x11) r.u32();
+        if (cached) { flush(at); out.push(writeBack); }
+        flush(r.pos);
+        openSegment(true);
+        break;
+      }
+      case 0x12: case 0x13: case 0x15:
+        r.u32();
+        if (op === 0x13) r.u32();
+        if (cached) { flush(at); out.push(writeBack); }
+        break;
+      case 0x18: case 0x07: r.u32(); break;
+      case 0x1c: for (let n = r.u32(), i = 0; i < n; i++) skipValType(r); break;
+      case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: case 0xd2: r.u32(); break;
+      case 0x3f: r.u32(); break;
+      case 0x40: {
+        const mem = r.u32();
+        report.growSites++;
+        flush(at);
+        copyFrom = r.pos;
+        out.push(growCheck(mem, deltaLocal, g));
+        break;
+      }
+      case 0x41: case 0x42: r.skipLeb(); break;
+      case 0x43: r.skip(4); break;
+      case 0x44: r.skip(8); break;
+      case 0xd0: skipBlockType(r); break;
+      case 0xfc: skipFc(r); break;
+      case 0xfd: skipSimd(r); break;
+      case 0xfe: {
+        const sub = r.u32();
+        if (sub === 0x03) r.byte();
+        else skipMemarg(r);
+        break;
+      }
+      default:
+        if (op >= 0x28 && op <= 0x3e) skipMemarg(r);
+        else if ((op >= 0x45 && op <= 0xc4) || op === 0x00 || op === 0x01 || op === 0x05 || op === 0x19 || op === 0x1a || op === 0x1b || op === 0xd1 || op === 0xd3 || op === 0xd4) { /* no immediates */ }
+        else throw new Error(`unsupported instruction 0x${op.toString(16)} at byte ${at}`);
+    }
+  }
+  flush(r.pos);
+  closeSegment();
+  const head = new Reader(body);
+  head.u32();
+  return concat([encodeU32(localDecls + ourDecls.length / 2), body.subarray(head.pos, declsEnd), ourDecls, ...out]);
+}
+
+// memory.grow with the delta on the stack -> the same result, refused past solo_memory_limit.
+function growCheck(mem: number, deltaLocal: number, g: Globals): number[] {
+  const m = encodeU32(mem);
+  const d = encodeU32(deltaLocal);
+  return [
+    OP.localSet, ...d,
+    OP.globalGet, ...encodeU32(g.limit), OP.memorySize, ...m, OP.i32Sub, OP.localGet, ...d, OP.i32LtU,
+    OP.if, I32,
+    OP.i32Const, 1, OP.globalSet, ...encodeU32(g.failed), OP.i32Const, 0x7f,
+    0x05,
+    OP.localGet, ...d, OP.memoryGrow, ...m,
+    OP.end,
+  ];
+}
+
+function hasLoop(body: Uint8Array, codeStart: number): boolean {
+  const r = new Reader(body, codeStart);
+  while (!r.done) {
+    const op = r.byte();
+    if (op === 0x03) return true;
+    skipImmediates(op, r);
+  }
+  return false;
+}
+
+function skipImmediates(op: number, r: Reader) {
+  switch (op) {
+    case 0x02: case 0x03: case 0x04: case 0x06: case 0xd0: skipBlockType(r); return;
+    case 0x1f: skipBlockType(r); for (let n = r.u32(), i = 0; i < n; i++) { const k = r.byte(); if (k < 2) r.u32(); r.u32(); } return;
+    case 0x0e: for (let n = r.u32(), i = 0; i < n; i++) r.u32(); r.u32(); return;
+    case 0x11: case 0x13: r.u32(); r.u32(); return;
+    case 0x0c: case 0x0d: case 0xd5: case 0xd6: case 0x10: case 0x12: case 0x14: case 0x15: case 0x08: case 0x09:
+    case 0x18: case 0x07: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: case 0xd2:
+    case 0x3f: case 0x40:
+      r.u32(); return;
+    case 0x1c: for (let n = r.u32(), i = 0; i < n; i++) skipValType(r); return;
+    case 0x41: case 0x42: r.skipLeb(); return;
+    case 0x43: r.skip(4); return;
+    case 0x44: r.skip(8); return;
+    case 0xfc: skipFc(r); return;
+    case 0xfd: skipSimd(r); return;
+    case 0xfe: { const sub = r.u32(); if (sub === 0x03) r.byte(); else skipMemarg(r); return; }
+    default:
+      if (op >= 0x28 && op <= 0x3e) skipMemarg(r);
+  }
+}
+
+function skipBlockType(r: Reader) {
+  const b = r.bytes[r.pos]!;
+  if (b === 0x63 || b === 0x64) { r.pos++; r.s33(); }
+  else if (b >= 0x40 && b < 0x80) r.pos++;
+  else r.s33();
+}
+
+function skipMemarg(r: Reader) {
+  const align = r.u32();
+  if (align & 0x40) r.u32();
+  r.skipLeb();
+}
+
+function skipFc(r: Reader) {
+  const sub = r.u32();
+  if (sub <= 7) return;
+  if (sub === 8 || sub === 10 || sub === 12 || sub === 14) { r.u32(); r.u32(); return; }
+  if (sub === 9 || sub === 11 || sub === 13 || sub === 15 || sub === 16 || sub === 17) { r.u32(); return; }
+  throw new Error(`unsupported instruction 0xfc ${sub}`);
+}
+
+function skipSimd(r: Reader) {
+  const sub = r.u32();
+  if (sub <= 11 || sub === 92 || sub === 93) skipMemarg(r);
+  else if (sub === 12 || sub === 13) r.skip(16);
+  else if (sub >= 21 && sub <= 34) r.byte();
+  else if (sub >= 84 && sub <= 91) { skipMemarg(r); r.byte(); }
+}

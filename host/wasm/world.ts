@@ -1,0 +1,49 @@
+// The solo:agent@0.1.0 `service` world as core WebAssembly sees it after canonical-ABI lowering
+// (string encoding UTF-16). wit/solo.wit is the source of truth; this table must match it, and
+// componentNew checks every AssemblyScript guest against the WIT, so a drift fails the tests.
+import { I32, I64, type FuncType } from "./module-info.ts";
+
+export const WORLD_PACKAGE = "solo:agent";
+export const WORLD_VERSION = "0.1.0";
+export const WORLD_NAME = "service";
+
+const fn = (params: number[], results: number[] = []): FuncType => ({ params, results });
+
+/** Core imports a guest module may have: "solo:agent/<interface>@0.1.0" -> function -> type. */
+export const WORLD_IMPORTS: Record<string, Record<string, FuncType>> = {
+  log: { log: fn([I32, I32, I32]) },
+  kv: {
+    get: fn([I32, I32, I32]),
+    set: fn([I32, I32, I32, I32, I32]),
+    delete: fn([I32, I32, I32]),
+    keys: fn([I32, I32, I32]),
+  },
+  clock: { "now-ms": fn([], [I64]), "monotonic-ns": fn([], [I64]) },
+  random: { "next-u64": fn([], [I64]) },
+  secrets: { get: fn([I32, I32, I32]) },
+  services: { call: fn([I32, I32, I32, I32, I32]) },
+  events: { emit: fn([I32, I32, I32, I32, I32]) },
+};
+
+/** Core exports the host calls. */
+export const WORLD_EXPORTS: Record<string, FuncType> = {
+  handle: fn([I32, I32], [I32]),
+  cabi_realloc: fn([I32, I32, I32, I32], [I32]),
+};
+
+export function importModuleName(iface: string): string {
+  return `${WORLD_PACKAGE}/${iface}@${WORLD_VERSION}`;
+}
+
+/** "solo:agent/kv@0.1.0" -> "kv"; undefined for anything outside the world. */
+export function worldInterface(module: string): string | undefined {
+  const m = /^solo:agent\/([a-z-]+)@0\.1\.0$/.exec(module);
+  return m && m[1] && m[1] in WORLD_IMPORTS ? m[1] : undefined;
+}
+
+/** The WIT error variant's cases, in order. */
+export const WIT_ERROR_KINDS = ["access-denied", "not-found", "limit-exceeded", "invalid", "unavailable"] as const;
+export type WitErrorKind = (typeof WIT_ERROR_KINDS)[number];
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
