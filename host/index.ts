@@ -1,0 +1,5 @@
+// The public surface of Solo's host.
+export { Host, type HostOptions, type DeployOptions, type GuestLog } from "./host.ts";
+export { SoloError, ERROR_CODES, type ErrorCode, type Diagnostic } from "./errors.ts";
+export { DEFAULT_LIMITS, MAX_LIMITS, type ServiceLimits, type DeployResult, type CallReply, type ServiceStatus } from "./services/index.ts";
+export { LANGUAGES, languageOf, type Language } from "./compile/index.ts";

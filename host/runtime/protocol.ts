@@ -1,0 +1,63 @@
+// Messages between the host thread and its worker threads. Calls travel in batches: one
+// postMessage carries every call queued in one tick, and one reply carries their results.
+import type { ErrorCode } from "../errors.ts";
+import type { LogLevel } from "../wasm/world.ts";
+import type { KvLimits, KvWrite } from "./kv-view.ts";
+
+export interface InstanceLimits {
+  fuel: number;
+  /** Wall-clock time one call may run on the worker before the thread is terminated. */
+  deadlineMs: number;
+  memoryBytes: number;
+  maxResponseBytes: number;
+  kv: KvLimits;
+}
+
+export interface InstallMessage {
+  t: "install";
+  id: number;
+  key: string;
+  module: WebAssembly.Module;
+  encoding: "utf8" | "utf16";
+  limits: InstanceLimits;
+  kv: [string, string][];
+}
+
+export interface UninstallMessage { t: "uninstall"; id: number; key: string }
+export interface ReloadKvMessage { t: "reload-kv"; id: number; key: string; kv: [string, string][] }
+
+export interface CallRequest {
+  id: number;
+  key: string;
+  request: string;
+}
+
+export interface CallsMessage { t: "calls"; calls: CallRequest[] }
+
+export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage;
+
+export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
+
+export interface CallResult {
+  id: number;
+  output?: string;
+  error?: WireError;
+  fuel: number;
+  memoryBytes: number;
+  /** kv writes of a successful call, to commit before the reply. */
+  writes?: KvWrite[];
+  logs?: [LogLevel, string][];
+}
+
+export interface AckMessage { t: "ack"; id: number; error?: WireError; memoryBytes?: number }
+export interface ResultsMessage { t: "results"; results: CallResult[] }
+export type FromWorker = AckMessage | ResultsMessage;
+
+/** Layout of the Int32Array each worker shares with the host, for the deadline watchdog. */
+export const WATCH = {
+  /** Milliseconds since the pool's epoch when the running call must end; 0 when idle. */
+  deadline: 0,
+  /** Id of the running call. */
+  callId: 1,
+  size: 2,
+} as const;

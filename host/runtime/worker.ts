@@ -1,0 +1,137 @@
+// A worker thread that runs guest instances. Each installed service has one Sandbox and a copy of
+// its kv. Calls run to completion one after another; fuel bounds each, and the host's watchdog
+// terminates the thread if a call outlives its deadline.
+import { randomFillSync } from "node:crypto";
+import { parentPort, workerData } from "node:worker_threads";
+import { SoloError } from "../errors.ts";
+import { ensureWasmFeatures } from "../wasm/engine.ts";
+import type { LogLevel } from "../wasm/world.ts";
+import { fail, type GuestEnv } from "./guest-env.ts";
+import { KvView } from "./kv-view.ts";
+import { WATCH, type CallResult, type CallsMessage, type FromWorker, type InstallMessage, type InstanceLimits, type ToWorker, type WireError } from "./protocol.ts";
+import { Sandbox } from "./sandbox.ts";
+
+ensureWasmFeatures();
+
+const port = parentPort!;
+const { watch, epoch } = workerData as { watch: SharedArrayBuffer; epoch: number };
+const state = new Int32Array(watch);
+const MAX_LOGS_PER_CALL = 100;
+const MAX_LOG_CHARS = 8192;
+
+const randomPool = new BigUint64Array(256);
+let randomAt = randomPool.length;
+function nextU64(): bigint {
+  if (randomAt === randomPool.length) {
+    randomFillSync(randomPool);
+    randomAt = 0;
+  }
+  return randomPool[randomAt++]!;
+}
+
+class Slot {
+  sandbox: Sandbox | undefined;
+  logs: [LogLevel, string][] = [];
+  readonly kv: KvView;
+  readonly env: GuestEnv;
+  constructor(readonly msg: InstallMessage) {
+    this.kv = new KvView(msg.kv, msg.limits.kv);
+    const denied = (what: string) => fail<never>("access-denied", `${what} is not granted to this service`);
+    this.env = {
+      log: (level, message) => {
+        if (this.logs.length < MAX_LOGS_PER_CALL) this.logs.push([level, message.length > MAX_LOG_CHARS ? message.slice(0, MAX_LOG_CHARS) : message]);
+      },
+      kvGet: (k) => this.kv.get(k),
+      kvSet: (k, v) => this.kv.set(k, v),
+      kvDelete: (k) => this.kv.delete(k),
+      kvKeys: (p) => this.kv.keys(p),
+      secretGet: () => denied("secrets"),
+      serviceCall: () => denied("calling other services"),
+      emit: () => denied("emitting events"),
+      nextU64,
+    };
+  }
+  get limits(): InstanceLimits {
+    return this.msg.limits;
+  }
+  instance(): Sandbox {
+    this.sandbox ??= Sandbox.create(this.msg.module, { encoding: this.msg.encoding, memoryLimitBytes: this.limits.memoryBytes, env: this.env });
+    return this.sandbox;
+  }
+}
+
+const slots = new Map<string, Slot>();
+
+function wire(err: unknown): WireError {
+  const e = err instanceof SoloError ? err : new SoloError("INTERNAL", (err as Error)?.message ?? String(err));
+  return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
+}
+
+function runCall(id: number, key: string, request: string): CallResult {
+  const slot = slots.get(key);
+  if (!slot) return { id, error: { code: "NOT_FOUND", message: `service ${key} is not running` }, fuel: 0, memoryBytes: 0 };
+  let sandbox: Sandbox;
+  try {
+    sandbox = slot.instance();
+  } catch (err) {
+    return { id, error: wire(err), fuel: 0, memoryBytes: 0 };
+  }
+  slot.kv.begin();
+  slot.logs = [];
+  const limits = slot.limits;
+  Atomics.store(state, WATCH.callId, id);
+  Atomics.store(state, WATCH.deadline, Date.now() - epoch + limits.deadlineMs);
+  const outcome = sandbox.call(request, limits.fuel, limits.maxResponseBytes);
+  Atomics.store(state, WATCH.deadline, 0);
+  const result: CallResult = { id, fuel: outcome.fuel, memoryBytes: outcome.memoryBytes };
+  if (slot.logs.length > 0) result.logs = slot.logs;
+  if (outcome.ok) {
+    result.output = outcome.output;
+    const writes = slot.kv.commit();
+    if (writes) result.writes = writes;
+  } else {
+    slot.kv.begin();
+    result.error = outcome.details === undefined ? { code: outcome.code, message: outcome.message } : { code: outcome.code, message: outcome.message, details: outcome.details };
+    if (outcome.trapped) slot.sandbox = undefined; // re-created for the next call
+  }
+  return result;
+}
+
+function onCalls(msg: CallsMessage) {
+  const results: CallResult[] = new Array(msg.calls.length);
+  for (let i = 0; i < msg.calls.length; i++) {
+    const c = msg.calls[i]!;
+    results[i] = runCall(c.id, c.key, c.request);
+  }
+  const reply: FromWorker = { t: "results", results };
+  port.postMessage(reply);
+}
+
+port.on("message", (msg: ToWorker) => {
+  switch (msg.t) {
+    case "calls":
+      onCalls(msg);
+      return;
+    case "install": {
+      const slot = new Slot(msg);
+      try {
+        const sandbox = slot.instance();
+        slots.set(msg.key, slot);
+        port.postMessage({ t: "ack", id: msg.id, memoryBytes: sandbox.memoryBytes } satisfies FromWorker);
+      } catch (err) {
+        port.postMessage({ t: "ack", id: msg.id, error: wire(err) } satisfies FromWorker);
+      }
+      return;
+    }
+    case "uninstall":
+      slots.delete(msg.key);
+      port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
+      return;
+    case "reload-kv": {
+      const slot = slots.get(msg.key);
+      slot?.kv.reset(msg.kv);
+      port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
+      return;
+    }
+  }
+});

@@ -1,0 +1,235 @@
+// Deploys, calls, lists and kills services, tenant by tenant. Owns the registry of running
+// services; instances live in the worker pool, committed kv in the KvStore.
+//
+// Isolation: every lookup is by (tenant, service); a tenant asking for another tenant's service
+// gets NOT_FOUND, the same answer as for a service that does not exist.
+import { SoloError, type ErrorCode } from "../errors.ts";
+import { compile, compileKey, checkLanguage, type Language } from "../compile/index.ts";
+import { isComponent, type Artifact, type ArtifactStore, type LogLevel } from "../wasm/index.ts";
+import type { CallResult, InstanceLimits, WorkerPool } from "../runtime/index.ts";
+import type { KvStore } from "../storage/index.ts";
+import { checkName } from "./names.ts";
+import { resolveLimits, type ServiceLimits } from "./limits.ts";
+
+export interface DeployRequest {
+  tenant: string;
+  service: string;
+  /** Source text, or component bytes for language "component". */
+  source: string | Uint8Array;
+  language: Language;
+  /** File name used in diagnostics; defaults to "<service>" + the language's extension. */
+  file?: string;
+  limits?: Partial<ServiceLimits>;
+}
+
+export interface DeployResult {
+  tenant: string;
+  service: string;
+  version: number;
+  artifact: string;
+  language: Language;
+  interfaces: string[];
+  limits: ServiceLimits;
+  memoryBytes: number;
+}
+
+export interface CallReply {
+  output: string;
+  /** Fuel units this call used (instantiation excluded). */
+  fuel: number;
+  /** The instance's linear memory after the call. */
+  memoryBytes: number;
+}
+
+export interface ServiceStatus {
+  tenant: string;
+  service: string;
+  state: "running";
+  version: number;
+  artifact: string;
+  language: Language;
+  interfaces: string[];
+  limits: ServiceLimits;
+  memoryBytes: number;
+  fuelUsed: number;
+  calls: number;
+  errors: Partial<Record<ErrorCode, number>>;
+  deployedAt: string;
+}
+
+interface ServiceRecord {
+  tenant: string;
+  service: string;
+  key: string;
+  worker: number;
+  version: number;
+  artifact: Artifact;
+  language: Language;
+  limits: ServiceLimits;
+  deployedAt: string;
+  memoryBytes: number;
+  fuelUsed: number;
+  calls: number;
+  errors: Partial<Record<ErrorCode, number>>;
+}
+
+export interface SupervisorOptions {
+  pool: WorkerPool;
+  artifacts: ArtifactStore;
+  kv: KvStore;
+  defaults: ServiceLimits;
+  onLog?: (entry: { tenant: string; service: string; level: LogLevel; message: string }) => void;
+}
+
+const EXTENSIONS: Record<Language, string> = { assemblyscript: ".as.ts", typescript: ".ts", javascript: ".js", component: ".wasm", javy: ".wasm" };
+
+export class Supervisor {
+  private readonly tenants = new Map<string, Map<string, ServiceRecord>>();
+  /** Names being deployed right now: a second deploy of the same name is ALREADY_EXISTS. */
+  private readonly deploying = new Set<string>();
+  private readonly tenantWorker = new Map<string, number>();
+
+  constructor(private readonly o: SupervisorOptions) {}
+
+  async deploy(req: DeployRequest): Promise<DeployResult> {
+    const tenant = checkName("tenant", req.tenant);
+    const service = checkName("service", req.service);
+    const language = checkLanguage(req.language);
+    const limits = resolveLimits(req.limits, this.o.defaults);
+    const key = `${tenant}/${service}`;
+    if (this.find(tenant, service) || this.deploying.has(key)) {
+      throw new SoloError("ALREADY_EXISTS", `service ${service} already exists in tenant ${tenant}; kill it first or hot-swap it`, { tenant, service });
+    }
+    this.deploying.add(key);
+    try {
+      const artifact = await this.build(language, req.source, req.file ?? `${service}${EXTENSIONS[language]}`, limits);
+      const worker = this.workerFor(tenant);
+      const memoryBytes = await this.o.pool.install(worker, {
+        key,
+        module: artifact.module,
+        encoding: artifact.encoding,
+        limits: instanceLimits(limits),
+        loadKv: () => this.o.kv.load(key),
+      });
+      const record: ServiceRecord = {
+        tenant, service, key, worker, version: 1, artifact, language, limits,
+        deployedAt: new Date().toISOString(), memoryBytes, fuelUsed: 0, calls: 0, errors: {},
+      };
+      let services = this.tenants.get(tenant);
+      if (!services) this.tenants.set(tenant, (services = new Map()));
+      services.set(service, record);
+      return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes };
+    } finally {
+      this.deploying.delete(key);
+    }
+  }
+
+  /** Source -> checked, metered, compiled artifact (each step cached by content hash). */
+  private async build(language: Language, source: string | Uint8Array, file: string, limits: ServiceLimits): Promise<Artifact> {
+    if (language === "component") {
+      if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a component must be given as bytes", { field: "source" });
+      if (!isComponent(source)) throw new SoloError("VALIDATION_FAILED", "source is not a WebAssembly component (a core module must be wrapped with `wasm-tools component new` against wit/solo.wit)");
+      if (source.length > limits.maxSourceBytes) throw new SoloError("VALIDATION_FAILED", `component is ${source.length} bytes; limits.maxSourceBytes is ${limits.maxSourceBytes}`, { limit: "maxSourceBytes" });
+      return this.o.artifacts.artifact(source);
+    }
+    if (typeof source !== "string") throw new SoloError("INVALID_ARGUMENT", `${language} source must be text`, { field: "source" });
+    const size = Buffer.byteLength(source);
+    if (size > limits.maxSourceBytes) {
+      throw new SoloError("VALIDATION_FAILED", `source is ${size} bytes; limits.maxSourceBytes is ${limits.maxSourceBytes}`, { limit: "maxSourceBytes", value: size });
+    }
+    const component = await this.o.artifacts.component(compileKey(language, source), () => compile(language, source, file));
+    return this.o.artifacts.artifact(component);
+  }
+
+  private workerFor(tenant: string): number {
+    let w = this.tenantWorker.get(tenant);
+    if (w === undefined) this.tenantWorker.set(tenant, (w = this.o.pool.leastLoaded()));
+    return w;
+  }
+
+  async call(tenantName: string, serviceName: string, request: string): Promise<CallReply> {
+    const tenant = checkName("tenant", tenantName);
+    const service = checkName("service", serviceName);
+    const rec = this.get(tenant, service);
+    if (typeof request !== "string") throw new SoloError("INVALID_ARGUMENT", "request must be a string", { field: "request" });
+    const max = rec.limits.maxRequestBytes;
+    if (request.length > max || (request.length * 3 > max && Buffer.byteLength(request) > max)) {
+      this.countError(rec, "INVALID_ARGUMENT");
+      throw new SoloError("INVALID_ARGUMENT", `request is over ${max} bytes; send less or raise limits.maxRequestBytes`, { field: "request", limitBytes: max });
+    }
+    const result = await this.o.pool.call(rec.worker, rec.key, request);
+    return this.finish(rec, result);
+  }
+
+  private async finish(rec: ServiceRecord, r: CallResult): Promise<CallReply> {
+    rec.calls++;
+    rec.fuelUsed += r.fuel;
+    if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
+    if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
+    if (r.error) {
+      this.countError(rec, r.error.code);
+      throw SoloError.from(r.error);
+    }
+    if (r.writes) {
+      try {
+        await this.o.kv.commit(rec.key, r.writes);
+      } catch (err) {
+        // The worker already applied the writes to its copy: put it back to the committed state.
+        await this.o.pool.reloadKv(rec.worker, rec.key, await this.o.kv.load(rec.key)).catch(() => {});
+        this.countError(rec, "INTERNAL");
+        throw new SoloError("INTERNAL", `the call's kv writes could not be committed: ${(err as Error).message}`);
+      }
+    }
+    return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
+  }
+
+  private countError(rec: ServiceRecord, code: ErrorCode) {
+    rec.errors[code] = (rec.errors[code] ?? 0) + 1;
+  }
+
+  status(tenantName: string, serviceName: string): ServiceStatus {
+    const rec = this.get(checkName("tenant", tenantName), checkName("service", serviceName));
+    return {
+      tenant: rec.tenant, service: rec.service, state: "running", version: rec.version, artifact: rec.artifact.hash,
+      language: rec.language, interfaces: rec.artifact.interfaces, limits: { ...rec.limits }, memoryBytes: rec.memoryBytes,
+      fuelUsed: rec.fuelUsed, calls: rec.calls, errors: { ...rec.errors }, deployedAt: rec.deployedAt,
+    };
+  }
+
+  list(tenantName: string): ServiceStatus[] {
+    const tenant = checkName("tenant", tenantName);
+    const services = this.tenants.get(tenant);
+    if (!services) return [];
+    return [...services.keys()].sort().map((s) => this.status(tenant, s));
+  }
+
+  /** Stops the service and removes it with its kv state. */
+  async kill(tenantName: string, serviceName: string): Promise<void> {
+    const tenant = checkName("tenant", tenantName);
+    const service = checkName("service", serviceName);
+    const rec = this.get(tenant, service);
+    this.tenants.get(tenant)!.delete(service);
+    await this.o.pool.uninstall(rec.worker, rec.key);
+    await this.o.kv.drop(rec.key);
+  }
+
+  private find(tenant: string, service: string): ServiceRecord | undefined {
+    return this.tenants.get(tenant)?.get(service);
+  }
+
+  private get(tenant: string, service: string): ServiceRecord {
+    const rec = this.find(tenant, service);
+    if (!rec) throw new SoloError("NOT_FOUND", `service ${service} not found in tenant ${tenant}`, { tenant, service });
+    return rec;
+  }
+}
+
+function instanceLimits(l: ServiceLimits): InstanceLimits {
+  return {
+    fuel: l.fuel,
+    deadlineMs: l.deadlineMs,
+    memoryBytes: l.memoryBytes,
+    maxResponseBytes: l.maxResponseBytes,
+    kv: { maxKeyBytes: l.kvMaxKeyBytes, maxValueBytes: l.kvMaxValueBytes, maxTotalBytes: l.kvMaxBytes },
+  };
+}

@@ -1,0 +1,1 @@
+export { MemoryKvStore, type KvStore } from "./kv-store.ts";
