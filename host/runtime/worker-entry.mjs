@@ -1,5 +1,4 @@
-// Loads the TypeScript worker in a fresh thread: tsx's loader is per thread, so register it here.
-import { register } from "tsx/esm/api";
+// Loads the TypeScript worker in a fresh thread; module hooks are registered per thread.
+import "../../bin/ts-register.mjs";
 
-register();
 await import("./worker.ts");
