@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Host, LANGUAGES, languageOf, SoloError, DEFAULT_LIMITS, type Language } from "./index.ts";
 
 const USAGE = `usage: solo <command>
@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function parse(args: string[], options: Parameters<typeof parseArgs>[0]["options"]) {
+function parse(args: string[], options: NonNullable<ParseArgsConfig["options"]>) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {

@@ -47,7 +47,7 @@ export async function rejects(promise: Promise<unknown>, code: ErrorCode): Promi
     assert.is(e.code, code, `expected ${code}, got ${e.code}: ${e.message}`);
     return e;
   }
-  throw new assert.Assertion({ message: `expected ${code}, but it succeeded`, operator: "rejects", generated: false });
+  throw new assert.Assertion({ message: `expected ${code}, but it succeeded`, operator: "rejects", generated: false, expects: code, actual: "success" });
 }
 
 /** Same as rejects, for a function that throws synchronously. */
@@ -59,5 +59,5 @@ export function throwsCode(fn: () => unknown, code: ErrorCode): SoloError {
     assert.is((err as SoloError).code, code, (err as Error).message);
     return err as SoloError;
   }
-  throw new assert.Assertion({ message: `expected ${code}, but it succeeded`, operator: "throws", generated: false });
+  throw new assert.Assertion({ message: `expected ${code}, but it succeeded`, operator: "throws", generated: false, expects: code, actual: "success" });
 }

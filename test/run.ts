@@ -34,8 +34,24 @@ function runFile(file: string): Promise<Outcome> {
   });
 }
 
-const queue = [...files];
 const outcomes: Outcome[] = [];
+
+// The type check counts as one test: a type error fails the run like a failing assertion.
+if (filter.length === 0) {
+  const started = Date.now();
+  const tsc = await new Promise<Outcome>((resolve) => {
+    const child = spawn(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], { cwd: root });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("close", (code) => resolve({ file: "typecheck (tsc)", passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, output, ms: Date.now() - started }));
+  });
+  outcomes.push(tsc);
+  process.stdout.write(`${tsc.failed ? "FAIL" : "ok  "} typecheck (${(tsc.ms / 1000).toFixed(1)} s)\n`);
+  if (tsc.failed) process.stdout.write(tsc.output.replace(/^/gm, "     | ") + "\n");
+}
+
+const queue = [...files];
 const lanes = Math.max(1, Math.min(Number(process.env.SOLO_TEST_JOBS ?? availableParallelism()), 4));
 await Promise.all(
   Array.from({ length: lanes }, async () => {

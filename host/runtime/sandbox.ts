@@ -26,6 +26,14 @@ interface Exports {
   [GROW_FAILED_GLOBAL]: WebAssembly.Global;
 }
 
+// Stand-ins for the meter's globals when a module is not metered: only benchmarks run such a
+// module (as the baseline); every module the host runs comes metered from the ArtifactStore.
+const unmeteredGlobals = () => ({
+  [FUEL_GLOBAL]: new WebAssembly.Global({ value: "i64", mutable: true }, 0n),
+  [MEMORY_LIMIT_GLOBAL]: new WebAssembly.Global({ value: "i32", mutable: true }, 0),
+  [GROW_FAILED_GLOBAL]: new WebAssembly.Global({ value: "i32", mutable: true }, 0),
+});
+
 const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
 const utf16Decoder = new TextDecoder("utf-16le", { fatal: false });
 const utf8Encoder = new TextEncoder();
@@ -41,7 +49,7 @@ export class Sandbox {
     this.env = options.env;
     this.encoding = options.encoding;
     const instance = new WebAssembly.Instance(module, this.imports());
-    this.exports = instance.exports as unknown as Exports;
+    this.exports = (FUEL_GLOBAL in instance.exports ? instance.exports : { ...instance.exports, ...unmeteredGlobals() }) as unknown as Exports;
     this.exports[MEMORY_LIMIT_GLOBAL].value = Math.floor(options.memoryLimitBytes / PAGE);
   }
 
@@ -52,7 +60,7 @@ export class Sandbox {
       sandbox = new Sandbox(module, options);
     } catch (err) {
       if (err instanceof WebAssembly.LinkError) throw new SoloError("VALIDATION_FAILED", `guest does not link against the solo:agent world: ${err.message}`);
-      throw new SoloError("GUEST_TRAP", `guest trapped while starting: ${(err as Error).message}`);
+      throw new SoloError("GUEST_TRAP", `guest trapped while starting: ${err instanceof Error ? err.message : String(err)}`);
     }
     const bytes = sandbox.memoryBytes;
     if (bytes > options.memoryLimitBytes) {
@@ -89,8 +97,8 @@ export class Sandbox {
     const tag = view.getUint8(retPtr);
     const ptr = view.getUint32(retPtr + 4, true);
     const len = view.getUint32(retPtr + 8, true);
-    const units = this.encoding === "utf16" ? len : len; // code units (utf16) or bytes (utf8)
-    if (units > maxResponseBytes) return this.tooLarge(units, maxResponseBytes, fuel, memoryBytes);
+    // len counts UTF-16 code units or UTF-8 bytes; either is at most the UTF-8 size.
+    if (len > maxResponseBytes) return this.tooLarge(len, maxResponseBytes, fuel, memoryBytes);
     const text = this.readString(ptr, len);
     if (tag !== 0) return { ok: false, code: "GUEST_ERROR", message: text, fuel, memoryBytes, trapped: false };
     if (this.encoding === "utf16" && len * 3 > maxResponseBytes) {

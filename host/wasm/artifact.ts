@@ -84,7 +84,7 @@ export class ArtifactStore {
     if (cached) return cached;
     const inspected = inspectComponent(component, this.limits);
     const meterKey = sha256(inspected.module, METER_VERSION, JSON.stringify(this.settings, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
-    let metered = this.readDisk("metered", meterKey);
+    let metered: Uint8Array<ArrayBuffer> | undefined = this.readDisk("metered", meterKey);
     let report: MeterReport;
     if (metered) {
       this.counters.meterHits++;
@@ -115,7 +115,7 @@ export class ArtifactStore {
     return readdirSync(join(this.dir, "components")).filter((f) => f.endsWith(".wasm")).map((f) => f.slice(0, -5));
   }
 
-  private readDisk(kind: string, key: string): Uint8Array | undefined {
+  private readDisk(kind: string, key: string): Uint8Array<ArrayBuffer> | undefined {
     if (!this.dir) return undefined;
     try {
       return new Uint8Array(readFileSync(join(this.dir, kind, `${key}.wasm`)));

@@ -109,7 +109,7 @@ export function sections(bytes: Uint8Array): Section[] {
 }
 
 /** Concatenates byte chunks into one array. */
-export function concat(chunks: ArrayLike<number>[]): Uint8Array {
+export function concat(chunks: ArrayLike<number>[]): Uint8Array<ArrayBuffer> {
   let size = 0;
   for (const c of chunks) size += c.length;
   const out = new Uint8Array(size);

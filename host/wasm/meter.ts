@@ -37,6 +37,8 @@ export const DEFAULT_METER_SETTINGS: MeterSettings = { maxMemoryPages: 16384, st
 
 export interface MeterReport {
   functions: number;
+  /** Loop-free functions that call only such functions: charged at their call sites instead. */
+  leafFunctions: number;
   loops: number;
   chargePoints: number;
   growSites: number;
@@ -55,7 +57,7 @@ const OP = {
 const EMPTY = 0x40;
 
 /** Returns the module rewritten with fuel and memory metering, and what was instrumented. */
-export function meter(module: Uint8Array, settings: MeterSettings = DEFAULT_METER_SETTINGS): { bytes: Uint8Array; report: MeterReport } {
+export function meter(module: Uint8Array, settings: MeterSettings = DEFAULT_METER_SETTINGS): { bytes: Uint8Array<ArrayBuffer>; report: MeterReport } {
   if (!isCoreModule(module)) throw new SoloError("VALIDATION_FAILED", "meter: not a core WebAssembly module");
   try {
     return rewrite(module, settings);
@@ -74,6 +76,8 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
   let importedFuncs = 0;
   let importedGlobals = 0;
   let definedGlobals = 0;
+  const entries = new Set<number>(); // exported functions and the start function
+  const shapes: FunctionShape[] = [];
   for (const s of secs) {
     const r = new Reader(bytes, s.start, s.end);
     if (s.id === 1) readTypes(r, types);
@@ -90,10 +94,26 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
       }
     } else if (s.id === 3) for (let n = r.u32(), i = 0; i < n; i++) funcTypes.push(r.u32());
     else if (s.id === 6) definedGlobals = r.u32();
+    else if (s.id === 7) {
+      for (let n = r.u32(), i = 0; i < n; i++) {
+        r.name();
+        const kind = r.byte();
+        const index = r.u32();
+        if (kind === 0) entries.add(index);
+      }
+    } else if (s.id === 8) entries.add(r.u32());
+    else if (s.id === 10) {
+      for (let n = r.u32(), i = 0; i < n; i++) {
+        const size = r.u32();
+        shapes.push(shapeOf(bytes.subarray(r.pos, r.pos + size)));
+        r.skip(size);
+      }
+    }
   }
+  const leafCost = leafCosts(shapes, importedFuncs, entries);
   const fuelIndex = importedGlobals + definedGlobals;
   const g = { fuel: fuelIndex, limit: fuelIndex + 1, failed: fuelIndex + 2 };
-  const report: MeterReport = { functions: 0, loops: 0, chargePoints: 0, growSites: 0 };
+  const report: MeterReport = { functions: 0, leafFunctions: 0, loops: 0, chargePoints: 0, growSites: 0 };
 
   const newGlobals = [
     [I64, 1, OP.i64Const, ...encodeS64(settings.startFuel), OP.end],
@@ -145,7 +165,7 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
         const size = r.u32();
         const type = types[funcTypes[i]!];
         if (!type) throw new Error(`function ${importedFuncs + i} has no type`);
-        const fn = meterFunction(bytes.subarray(s.start + r.pos, s.start + r.pos + size), type.params, g, report);
+        const fn = meterFunction(bytes.subarray(s.start + r.pos, s.start + r.pos + size), type.params, g, report, leafCost, leafCost(importedFuncs + i) !== undefined);
         r.skip(size);
         parts.push(encodeU32(fn.length), fn);
       }
@@ -198,9 +218,10 @@ function capMemories(body: Uint8Array, maxPages: number): Uint8Array {
 
 interface Globals { fuel: number; limit: number; failed: number }
 
-/** Rewrites one function body (locals + expression). */
-function meterFunction(body: Uint8Array, params: number, g: Globals, report: MeterReport): Uint8Array {
+/** Rewrites one function body (locals + expression). A leaf gets no charges of its own. */
+function meterFunction(body: Uint8Array, params: number, g: Globals, report: MeterReport, leafCost: (f: number) => number | undefined, leaf: boolean): Uint8Array {
   report.functions++;
+  if (leaf) report.leafFunctions++;
   const r = new Reader(body);
   const localDecls = r.u32();
   let locals = params;
@@ -240,6 +261,7 @@ function meterFunction(body: Uint8Array, params: number, g: Globals, report: Met
     ? [OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.localGet, ...encodeU32(fuelLocal), OP.globalSet, ...encodeU32(g.fuel), OP.unreachable, OP.end]
     : [OP.globalGet, ...encodeU32(g.fuel), OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.unreachable, OP.end];
   const charge = (cost: number, reload: boolean): number[] => {
+    if (leaf) return [];
     const c = encodeS64(BigInt(cost));
     if (!cached) return [OP.globalGet, ...encodeU32(g.fuel), OP.i64Const, ...c, OP.i64Sub, OP.globalSet, ...encodeU32(g.fuel), ...check];
     const load = reload ? [OP.globalGet, ...encodeU32(g.fuel)] : [OP.localGet, ...encodeU32(fuelLocal)];
@@ -247,7 +269,7 @@ function meterFunction(body: Uint8Array, params: number, g: Globals, report: Met
   };
   const writeBack = cached ? [OP.localGet, ...encodeU32(fuelLocal), OP.globalSet, ...encodeU32(g.fuel)] : [];
 
-  openSegment(true);
+  if (!leaf) openSegment(true);
   // Control stack: 0 = function, 1 = block/if/try, 2 = loop.
   const control: number[] = [0];
   const targetsFunction = (depth: number) => depth === control.length - 1;
@@ -286,8 +308,13 @@ function meterFunction(body: Uint8Array, params: number, g: Globals, report: Met
         if (cached) { flush(at); out.push(writeBack); }
         break;
       case 0x10: case 0x11: case 0x14: {
-        r.u32();
+        const target = r.u32();
         if (op === 0x11) r.u32();
+        const inline = op === 0x10 ? leafCost(target) : undefined;
+        if (inline !== undefined) {
+          segment.cost += inline; // a leaf's whole body, charged here; no counter traffic
+          break;
+        }
         if (cached) { flush(at); out.push(writeBack); }
         flush(r.pos);
         openSegment(true);
@@ -348,6 +375,68 @@ function growCheck(mem: number, deltaLocal: number, g: Globals): number[] {
     OP.localGet, ...d, OP.memoryGrow, ...m,
     OP.end,
   ];
+}
+
+interface FunctionShape {
+  instructions: number;
+  hasLoop: boolean;
+  indirect: boolean;
+  calls: number[];
+}
+
+/** The most a leaf may cost: bigger bodies are metered like any other function. */
+const LEAF_COST_CAP = 4096;
+
+function shapeOf(body: Uint8Array): FunctionShape {
+  const r = new Reader(body);
+  for (let n = r.u32(), i = 0; i < n; i++) {
+    r.u32();
+    skipValType(r);
+  }
+  const shape: FunctionShape = { instructions: 0, hasLoop: false, indirect: false, calls: [] };
+  while (!r.done) {
+    const op = r.byte();
+    shape.instructions++;
+    if (op === 0x03) shape.hasLoop = true;
+    else if (op === 0x10 || op === 0x12) {
+      const callee = r.u32();
+      // `call f; unreachable` is a trap path (AssemblyScript's abort): it never returns here,
+      // so it does not stop the caller from being a leaf.
+      if (!(op === 0x10 && r.bytes[r.pos] === 0x00)) shape.calls.push(callee);
+      continue;
+    } else if (op === 0x11 || op === 0x13 || op === 0x14 || op === 0x15) shape.indirect = true;
+    skipImmediates(op, r);
+  }
+  return shape;
+}
+
+/**
+ * A leaf is a function that is not an entry point, has no loop, makes no indirect call and
+ * calls only leaves (trap paths aside): its cost is bounded and known, so callers charge it at
+ * the call site. A trap path inside a leaf runs with the caller's charge not yet written back:
+ * it ends in a trap anyway, reported as GUEST_TRAP.
+ * Returns a function index's static cost, or undefined when it is not a leaf.
+ */
+function leafCosts(shapes: FunctionShape[], importedFuncs: number, entries: Set<number>): (f: number) => number | undefined {
+  const memo = new Map<number, number | null>(); // null: visiting, or not a leaf
+  const cost = (f: number): number | undefined => {
+    if (f < importedFuncs || entries.has(f)) return undefined;
+    const known = memo.get(f);
+    if (known !== undefined) return known ?? undefined;
+    memo.set(f, null);
+    const shape = shapes[f - importedFuncs];
+    if (!shape || shape.hasLoop || shape.indirect) return undefined;
+    let total = shape.instructions;
+    for (const callee of shape.calls) {
+      const c = cost(callee);
+      if (c === undefined) return undefined;
+      total += c;
+      if (total > LEAF_COST_CAP) return undefined;
+    }
+    memo.set(f, total);
+    return total;
+  };
+  return cost;
 }
 
 function hasLoop(body: Uint8Array, codeStart: number): boolean {

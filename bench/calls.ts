@@ -1,0 +1,64 @@
+// Echo through the Host API: one call at a time (round trip through a worker) and many calls in
+// flight (throughput with batched crossings). Real host, real workers, a temp data directory.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Host } from "../host/index.ts";
+import { median, percentile, report, round } from "./common.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "solo-bench-"));
+const host = await Host.open({ dataDir: dir });
+const echo = readFileSync(new URL("../examples/echo.as.ts", import.meta.url), "utf8");
+const TENANTS = ["t0", "t1", "t2", "t3"];
+try {
+  for (const t of TENANTS) await host.deploy({ tenant: t, service: "echo", source: echo, language: "assemblyscript" });
+
+  // One call in flight.
+  for (let i = 0; i < 2000; i++) await host.call("t0", "echo", "hello");
+  const single: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const t = performance.now();
+    await host.call("t0", "echo", "hello");
+    single.push((performance.now() - t) * 1000);
+  }
+  const singleP50 = median(single);
+  console.log(`one in flight: p50 ${singleP50.toFixed(1)} us, p99 ${percentile(single, 99).toFixed(1)} us`);
+
+  // Many in flight: `inflight` loops, each issuing its next call when the previous answers.
+  async function load(inflight: number, ms: number) {
+    const lat: number[] = [];
+    let done = 0;
+    const until = performance.now() + ms;
+    await Promise.all(
+      Array.from({ length: inflight }, async (_, i) => {
+        const tenant = TENANTS[i % TENANTS.length]!;
+        while (performance.now() < until) {
+          const t = performance.now();
+          await host.call(tenant, "echo", "hello");
+          if ((done++ & 15) === 0) lat.push((performance.now() - t) * 1000);
+        }
+      }),
+    );
+    return { callsPerSec: done / (ms / 1000), p50: median(lat), p99: percentile(lat, 99) };
+  }
+  await load(256, 1000);
+  const many = await load(256, 3000);
+  console.log(`256 in flight: ${Math.round(many.callsPerSec)} calls/s, p50 ${many.p50.toFixed(1)} us, p99 ${many.p99.toFixed(1)} us`);
+  const few = await load(8, 2000);
+  console.log(`8 in flight: ${Math.round(few.callsPerSec)} calls/s, p50 ${few.p50.toFixed(1)} us`);
+
+  report({
+    bench: "calls",
+    workers: host.stats().workers,
+    singleInFlightP50Us: round(singleP50, 1),
+    callsPerSec: Math.round(many.callsPerSec),
+    p50UsAt256InFlight: round(many.p50, 1),
+    p99UsAt256InFlight: round(many.p99, 1),
+    callsPerSecAt8InFlight: Math.round(few.callsPerSec),
+    p50UsAt8InFlight: round(few.p50, 1),
+    goal: { callsPerSec: 200_000, p50Us: 20 },
+  });
+} finally {
+  await host.close();
+  rmSync(dir, { recursive: true, force: true });
+}
