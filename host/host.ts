@@ -6,7 +6,9 @@ import { languageOf, type Language } from "./compile/index.ts";
 import { SoloError } from "./errors.ts";
 import { WorkerPool } from "./runtime/index.ts";
 import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceLimits, type ServiceStatus } from "./services/index.ts";
-import { MemoryKvStore } from "./storage/index.ts";
+import { EventStore, type EventFilter, type Retention, type SoloEvent, type SubscribeOptions, type Subscription } from "./events/index.ts";
+import { RocksKvStore, Storage, type VerifyReport } from "./storage/index.ts";
+import { checkName } from "./services/index.ts";
 import { ArtifactStore, ensureWasmFeatures, type ArtifactCounters, type LogLevel } from "./wasm/index.ts";
 
 export interface HostOptions {
@@ -20,6 +22,8 @@ export interface HostOptions {
   cacheDir?: string;
   /** Receives every guest log line. */
   onLog?: (entry: GuestLog) => void;
+  /** Compacts old events (whole batches at a time), checked every retentionIntervalMs (default 60 s). */
+  retention?: Retention & { intervalMs?: number };
 }
 
 export interface GuestLog {
@@ -42,9 +46,13 @@ export interface DeployOptions {
 
 export class Host {
   private closed = false;
+  private retentionTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly dataDir: string,
+    private readonly storage: Storage,
+    /** The whole event log, every tenant: the operator's view. Tenants use events(). */
+    readonly eventStore: EventStore,
     private readonly pool: WorkerPool,
     private readonly artifacts: ArtifactStore,
     private readonly supervisor: Supervisor,
@@ -57,9 +65,18 @@ export class Host {
     mkdirSync(dataDir, { recursive: true });
     const defaults = resolveLimits(options.defaults, DEFAULT_LIMITS);
     const artifacts = new ArtifactStore(options.cacheDir ?? join(dataDir, "artifacts"));
-    const pool = new WorkerPool({ size: options.workers });
-    const supervisor = new Supervisor({ pool, artifacts, kv: new MemoryKvStore(), defaults, onLog: options.onLog });
-    return new Host(dataDir, pool, artifacts, supervisor);
+    const storage = await Storage.open(join(dataDir, "db"));
+    const events = await EventStore.open(storage);
+    let supervisor: Supervisor | undefined;
+    const pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason) });
+    supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, defaults, onLog: options.onLog });
+    const host = new Host(dataDir, storage, events, pool, artifacts, supervisor);
+    if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
+      const policy = options.retention;
+      host.retentionTimer = setInterval(() => void events.compact(policy).catch(() => {}), policy.intervalMs ?? 60_000);
+      host.retentionTimer.unref();
+    }
+    return host;
   }
 
   /** Compiles (or takes from cache), checks, meters and starts a service. */
@@ -91,6 +108,38 @@ export class Host {
     return this.supervisor.kill(tenant, service);
   }
 
+  /** The tenant's own events, in id order. Another tenant's events are never visible. */
+  events(tenant: string, filter: Omit<EventFilter, "tenant"> = {}): AsyncGenerator<SoloEvent> {
+    this.checkOpen();
+    return this.eventStore.stream({ ...filter, tenant: checkName("tenant", tenant) });
+  }
+
+  /** The tenant's events after options.after, then live ones as they are recorded. */
+  subscribe(tenant: string, filter: Omit<EventFilter, "tenant"> = {}, options: SubscribeOptions = {}): Subscription {
+    this.checkOpen();
+    return this.eventStore.subscribe({ ...filter, tenant: checkName("tenant", tenant) }, options);
+  }
+
+  /** One of the tenant's events by id; NOT_FOUND for a missing id or another tenant's event. */
+  async event(tenant: string, id: string): Promise<SoloEvent> {
+    this.checkOpen();
+    const e = await this.eventStore.get(id);
+    if (!e || e.tenant !== checkName("tenant", tenant)) throw new SoloError("NOT_FOUND", `event ${id} not found in tenant ${tenant}`);
+    return e;
+  }
+
+  /** Walks the hash chain of the whole log; reports the first broken link. */
+  verifyEvents(): Promise<VerifyReport> {
+    this.checkOpen();
+    return this.eventStore.verify();
+  }
+
+  /** Applies a retention policy now; returns how many events were removed. */
+  compactEvents(retention: Retention): Promise<number> {
+    this.checkOpen();
+    return this.eventStore.compact(retention);
+  }
+
   /** Counters of the artifact cache and the worker pool. */
   stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number } {
     return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts };
@@ -99,7 +148,10 @@ export class Host {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.retentionTimer);
     await this.pool.close();
+    this.eventStore.close();
+    await this.storage.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

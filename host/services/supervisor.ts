@@ -8,6 +8,7 @@ import { compile, compileKey, checkLanguage, type Language } from "../compile/in
 import { isComponent, type Artifact, type ArtifactStore, type LogLevel } from "../wasm/index.ts";
 import type { CallResult, InstanceLimits, WorkerPool } from "../runtime/index.ts";
 import type { KvStore } from "../storage/index.ts";
+import type { EventInput, EventStore } from "../events/index.ts";
 import { checkName } from "./names.ts";
 import { resolveLimits, type ServiceLimits } from "./limits.ts";
 
@@ -77,9 +78,13 @@ export interface SupervisorOptions {
   pool: WorkerPool;
   artifacts: ArtifactStore;
   kv: KvStore;
+  events: EventStore;
   defaults: ServiceLimits;
   onLog?: (entry: { tenant: string; service: string; level: LogLevel; message: string }) => void;
 }
+
+/** The limit each resource error is about. */
+const LIMIT_OF: Partial<Record<ErrorCode, keyof ServiceLimits>> = { FUEL_EXHAUSTED: "fuel", MEMORY_LIMIT: "memoryBytes", DEADLINE_EXCEEDED: "deadlineMs" };
 
 const EXTENSIONS: Record<Language, string> = { assemblyscript: ".as.ts", typescript: ".ts", javascript: ".js", component: ".wasm", javy: ".wasm" };
 
@@ -102,25 +107,48 @@ export class Supervisor {
     }
     this.deploying.add(key);
     try {
-      const artifact = await this.build(language, req.source, req.file ?? `${service}${EXTENSIONS[language]}`, limits);
-      const worker = this.workerFor(tenant);
-      const memoryBytes = await this.o.pool.install(worker, {
-        key,
-        module: artifact.module,
-        encoding: artifact.encoding,
-        limits: instanceLimits(limits),
-        loadKv: () => this.o.kv.load(key),
-      });
-      const record: ServiceRecord = {
-        tenant, service, key, worker, version: 1, artifact, language, limits,
-        deployedAt: new Date().toISOString(), memoryBytes, fuelUsed: 0, calls: 0, errors: {},
-      };
-      let services = this.tenants.get(tenant);
-      if (!services) this.tenants.set(tenant, (services = new Map()));
-      services.set(service, record);
-      return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes };
+      return await this.install(tenant, service, key, language, req, limits);
+    } catch (err) {
+      const e = err instanceof SoloError ? err : new SoloError("INTERNAL", (err as Error).message);
+      await this.record({ type: "service_deployment_failed", tenant, service, data: { language, code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } });
+      throw e;
     } finally {
       this.deploying.delete(key);
+    }
+  }
+
+  private async install(tenant: string, service: string, key: string, language: Language, req: DeployRequest, limits: ServiceLimits): Promise<DeployResult> {
+    const artifact = await this.build(language, req.source, req.file ?? `${service}${EXTENSIONS[language]}`, limits);
+    const worker = this.workerFor(tenant);
+    const memoryBytes = await this.o.pool.install(worker, {
+      key,
+      module: artifact.module,
+      encoding: artifact.encoding,
+      limits: instanceLimits(limits),
+      loadKv: () => this.o.kv.load(key),
+    });
+    const record: ServiceRecord = {
+      tenant, service, key, worker, version: 1, artifact, language, limits,
+      deployedAt: new Date().toISOString(), memoryBytes, fuelUsed: 0, calls: 0, errors: {},
+    };
+    let services = this.tenants.get(tenant);
+    if (!services) this.tenants.set(tenant, (services = new Map()));
+    services.set(service, record);
+    await this.record({ type: "service_deployed", tenant, service, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits } });
+    return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes };
+  }
+
+  /** Appends an event; a failure to record is reported, never hidden. */
+  private async record(e: EventInput): Promise<void> {
+    await this.o.events.append(e);
+  }
+
+  /** A worker was replaced: every service on it was re-created from its artifact. */
+  onWorkerRestart(worker: number, reason: string): void {
+    for (const services of this.tenants.values()) {
+      for (const rec of services.values()) {
+        if (rec.worker === worker) void this.record({ type: "service_restarted", tenant: rec.tenant, service: rec.service, data: { reason } }).catch(() => {});
+      }
     }
   }
 
@@ -167,7 +195,11 @@ export class Supervisor {
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
     if (r.error) {
-      this.countError(rec, r.error.code);
+      const code = r.error.code;
+      this.countError(rec, code);
+      const limit = LIMIT_OF[code];
+      if (limit) await this.record({ type: "resource_violation", tenant: rec.tenant, service: rec.service, data: { code, limit, value: rec.limits[limit], message: r.error.message } });
+      else if (code === "GUEST_TRAP") await this.record({ type: "service_crashed", tenant: rec.tenant, service: rec.service, data: { code, message: r.error.message } });
       throw SoloError.from(r.error);
     }
     if (r.writes) {
@@ -211,6 +243,7 @@ export class Supervisor {
     this.tenants.get(tenant)!.delete(service);
     await this.o.pool.uninstall(rec.worker, rec.key);
     await this.o.kv.drop(rec.key);
+    await this.record({ type: "service_killed", tenant, service, data: { version: rec.version, calls: rec.calls } });
   }
 
   private find(tenant: string, service: string): ServiceRecord | undefined {

@@ -1,1 +1,3 @@
-export { MemoryKvStore, type KvStore } from "./kv-store.ts";
+export { RocksKvStore, type KvStore } from "./kv-store.ts";
+export { Storage } from "./storage.ts";
+export type { EventQuery, IndexEntry, Meta, VerifyReport } from "./protocol.ts";

@@ -1,6 +1,7 @@
 // Where services' committed kv state lives. The worker holds a copy for synchronous reads; the
 // host commits each successful call's writes here, atomically, before the call's reply.
 import type { KvWrite } from "../runtime/kv-view.ts";
+import type { Storage } from "./storage.ts";
 
 export interface KvStore {
   /** Every entry of one service, in key order. */
@@ -11,24 +12,16 @@ export interface KvStore {
   drop(scope: string): Promise<void>;
 }
 
-/** Keeps kv in this process's memory: state lives as long as the Host. */
-export class MemoryKvStore implements KvStore {
-  private readonly scopes = new Map<string, Map<string, string>>();
-
-  async load(scope: string): Promise<[string, string][]> {
-    return [...(this.scopes.get(scope) ?? new Map<string, string>())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/** kv in RocksDB: a commit joins the next group-committed batch (one fdatasync for many). */
+export class RocksKvStore implements KvStore {
+  constructor(private readonly storage: Storage) {}
+  load(scope: string) {
+    return this.storage.kvLoad(scope);
   }
-
-  async commit(scope: string, writes: KvWrite[]): Promise<void> {
-    let map = this.scopes.get(scope);
-    if (!map) this.scopes.set(scope, (map = new Map()));
-    for (const [k, v] of writes) {
-      if (v === null) map.delete(k);
-      else map.set(k, v);
-    }
+  commit(scope: string, writes: KvWrite[]) {
+    return this.storage.write([], [], [scope, writes]);
   }
-
-  async drop(scope: string): Promise<void> {
-    this.scopes.delete(scope);
+  drop(scope: string) {
+    return this.storage.kvDrop(scope);
   }
 }

@@ -1,0 +1,136 @@
+// The host side of the storage worker: one RocksDB in <dataDir>/db, reached by messages.
+// Writes made in one tick of the host thread travel as one message and land in one synced
+// batch with whatever else the worker has queued (group commit). A write resolves once durable.
+import { Worker } from "node:worker_threads";
+import { SoloError } from "../errors.ts";
+import type { KvWrite } from "../runtime/kv-view.ts";
+import type { EventQuery, IndexEntry, Meta, StorageRequest, VerifyReport } from "./protocol.ts";
+
+const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
+
+interface Waiter {
+  resolve: (v: unknown) => void;
+  reject: (e: SoloError) => void;
+}
+
+export class Storage {
+  private readonly waiters = new Map<number, Waiter>();
+  private nextId = 1;
+  private events: string[] = [];
+  private index: IndexEntry[] = [];
+  private kv: [string, KvWrite[]][] = [];
+  private batchWaiters: Waiter[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on("message", (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
+      const w = this.waiters.get(m.id);
+      if (!w) return;
+      this.waiters.delete(m.id);
+      if (m.ok) w.resolve(m.value);
+      else w.reject(new SoloError("INTERNAL", `storage: ${m.error}`));
+    });
+    worker.on("error", (err) => this.failAll(new SoloError("INTERNAL", `storage worker failed: ${err.message}`)));
+    worker.on("exit", () => this.failAll(new SoloError("UNAVAILABLE", "storage is closed")));
+  }
+
+  /** Opens (creating if needed) the database in `dir`. ~50-100 ms: a thread and a RocksDB open. */
+  static async open(dir: string): Promise<Storage> {
+    const worker = new Worker(ENTRY, { workerData: { dir } });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (m: { id: number }) => {
+        if (m.id === 0) {
+          worker.off("error", onError);
+          resolve();
+        }
+      };
+      const onError = (err: Error) => reject(new SoloError("UNAVAILABLE", `cannot open the database in ${dir}: ${err.message}`));
+      worker.once("message", onMessage);
+      worker.once("error", onError);
+    });
+    return new Storage(worker);
+  }
+
+  private request<T>(req: StorageRequest): Promise<T> {
+    if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiters.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, req });
+    });
+  }
+
+  /** Queues events (bodies in id order) and kv writes for the next group commit. */
+  write(events: string[], index: IndexEntry[], kv?: [string, KvWrite[]]): Promise<void> {
+    if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
+    for (let i = 0; i < events.length; i++) {
+      this.events.push(events[i]!);
+      this.index.push(index[i]!);
+    }
+    if (kv) this.kv.push(kv);
+    const done = new Promise<void>((resolve, reject) => this.batchWaiters.push({ resolve: resolve as (v: unknown) => void, reject }));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return done;
+  }
+
+  private flush() {
+    this.flushScheduled = false;
+    const waiters = this.batchWaiters;
+    const write = { events: this.events, index: this.index, kv: this.kv };
+    this.batchWaiters = [];
+    this.events = [];
+    this.index = [];
+    this.kv = [];
+    this.request<void>({ t: "write", write }).then(
+      () => { for (const w of waiters) w.resolve(undefined); },
+      (err: SoloError) => { for (const w of waiters) w.reject(err); },
+    );
+  }
+
+  meta(): Promise<Meta> {
+    return this.request({ t: "init" });
+  }
+
+  query(q: EventQuery): Promise<Record<string, unknown>[]> {
+    return this.request({ t: "query", query: q });
+  }
+
+  get(id: string): Promise<Record<string, unknown> | null> {
+    return this.request({ t: "get", id });
+  }
+
+  kvLoad(scope: string): Promise<[string, string][]> {
+    return this.request({ t: "kv-load", scope });
+  }
+
+  kvDrop(scope: string): Promise<void> {
+    return this.request({ t: "kv-drop", scope });
+  }
+
+  verify(): Promise<VerifyReport> {
+    return this.request({ t: "verify" });
+  }
+
+  compact(options: { beforeTime?: string; keepLast?: number }): Promise<{ removed: number }> {
+    return this.request({ t: "compact", ...options });
+  }
+
+  /** Flushes pending writes, closes the database and stops the thread. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.flushScheduled) this.flush();
+    await this.request({ t: "close" }).catch(() => {});
+    this.closed = true;
+    await this.worker.terminate();
+  }
+
+  private failAll(err: SoloError) {
+    this.closed = true;
+    for (const w of this.waiters.values()) w.reject(err);
+    this.waiters.clear();
+  }
+}

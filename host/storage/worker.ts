@@ -1,0 +1,307 @@
+// The storage worker: owns the RocksDB handle, so the native writes (which block the thread
+// they run on, fsync included) never stall the API thread. Writes that arrive in one turn of
+// this thread's loop go to disk as one synced batch (group commit); each is acknowledged only
+// after that batch is durable. It also hash-chains events: hash = sha256(prev + "\n" + body).
+import { createHash } from "node:crypto";
+import { parentPort, workerData } from "node:worker_threads";
+import { RocksLevel } from "@nxtedition/rocksdb";
+import { BATCHES, CHECKPOINT, END, LAST, batchKey, kvPrefix, serviceIndex, tenantIndex, typeIndex } from "./layout.ts";
+import type { EventQuery, Meta, StorageRequest, VerifyReport, WriteRequest } from "./protocol.ts";
+
+type Op = { type: "put"; key: string; value: string } | { type: "del"; key: string };
+interface Db {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  get(key: string): Promise<string>;
+  batch(ops: Op[], options: { sync: boolean }): Promise<void>;
+  clear(options: { gte: string; lt: string }): Promise<void>;
+  iterator(options: { gte?: string; gt?: string; lt?: string; lte?: string; reverse?: boolean; limit?: number; keys?: boolean; values?: boolean }): {
+    nextv(n: number): Promise<[string, string][]>;
+    close(): Promise<void>;
+  };
+}
+
+const port = parentPort!;
+const { dir } = workerData as { dir: string };
+const db = new RocksLevel(dir, { keyEncoding: "utf8", valueEncoding: "utf8" }) as unknown as Db;
+await db.open();
+
+let meta: Meta = await readMeta();
+
+async function readMeta(): Promise<Meta> {
+  const last = await getOr(LAST);
+  const cp = await getOr(CHECKPOINT);
+  const l = last ? (JSON.parse(last) as { id: string; hash: string }) : null;
+  return { lastId: l?.id ?? null, lastHash: l?.hash ?? null, checkpoint: cp ? JSON.parse(cp) : null };
+}
+
+async function getOr(key: string): Promise<string | undefined> {
+  try {
+    return await db.get(key);
+  } catch (err) {
+    if ((err as { code?: string }).code === "LEVEL_NOT_FOUND") return undefined;
+    throw err;
+  }
+}
+
+const hashOf = (prev: string, body: string) => createHash("sha256").update(prev).update("\n").update(body).digest("hex");
+const GENESIS = "0".repeat(64);
+
+// ---- group commit ----
+
+interface PendingWrite { id: number; write: WriteRequest }
+let pending: PendingWrite[] = [];
+let flushing = false;
+
+function queueWrite(id: number, write: WriteRequest) {
+  pending.push({ id, write });
+  if (!flushing) {
+    flushing = true;
+    setImmediate(flush); // after every message already queued has been taken in
+  }
+}
+
+async function flush() {
+  while (pending.length > 0) {
+    const group = pending;
+    pending = [];
+    const ops: Op[] = [];
+    let prev = meta.lastHash ?? meta.checkpoint?.prev ?? GENESIS;
+    let lastId = meta.lastId;
+    const records: string[] = [];
+    const positions = new Map<string, number[]>();
+    let firstId: string | undefined;
+    for (const { write } of group) {
+      for (let i = 0; i < write.events.length; i++) {
+        const body = write.events[i]!;
+        const id = body.slice(7, 33); // {"id":"<26 chars>"
+        firstId ??= id;
+        const hash = hashOf(prev, body);
+        records.push(`${body.slice(0, -1)},"prev":"${prev}","hash":"${hash}"}`);
+        const [tenant, service, type] = write.index[i]!;
+        const pos = records.length - 1;
+        const add = (k: string) => {
+          let list = positions.get(k);
+          if (!list) positions.set(k, (list = []));
+          list.push(pos);
+        };
+        add(tenantIndex(tenant));
+        if (service) add(serviceIndex(tenant, service));
+        add(typeIndex(type));
+        prev = hash;
+        lastId = id;
+      }
+      for (const [scope, writes] of write.kv) {
+        const p = kvPrefix(scope);
+        for (const [k, v] of writes) ops.push(v === null ? { type: "del", key: p + k } : { type: "put", key: p + k, value: v });
+      }
+    }
+    if (firstId) {
+      ops.push({ type: "put", key: batchKey(firstId), value: `[${records.join(",")}]` });
+      for (const [prefix, list] of positions) ops.push({ type: "put", key: prefix + firstId, value: list.join(",") });
+      ops.push({ type: "put", key: LAST, value: JSON.stringify({ id: lastId, hash: prev }) });
+    }
+    try {
+      if (ops.length > 0) await db.batch(ops, { sync: true });
+      if (firstId) meta = { ...meta, lastId, lastHash: prev };
+      for (const w of group) port.postMessage({ id: w.id, ok: true });
+    } catch (err) {
+      for (const w of group) port.postMessage({ id: w.id, ok: false, error: (err as Error).message });
+    }
+  }
+  flushing = false;
+}
+
+// ---- reads ----
+
+async function batchAt(firstId: string, cache: Map<string, Record<string, unknown>[]>) {
+  let batch = cache.get(firstId);
+  if (!batch) {
+    const raw = await getOr(batchKey(firstId));
+    batch = raw ? (JSON.parse(raw) as Record<string, unknown>[]) : [];
+    cache.set(firstId, batch);
+  }
+  return batch;
+}
+
+/** The first id of the batch that holds `id` (or would): the greatest batch key <= id. */
+async function batchOf(id: string): Promise<string> {
+  const it = db.iterator({ gte: BATCHES, lte: batchKey(id), reverse: true, limit: 1, values: false });
+  const [entry] = await it.nextv(1);
+  await it.close();
+  return entry ? entry[0].slice(BATCHES.length) : "";
+}
+
+async function query(q: EventQuery) {
+  const out: Record<string, unknown>[] = [];
+  const start = q.after ? await batchOf(q.after) : "";
+  const prefix = q.service && q.tenant ? serviceIndex(q.tenant, q.service) : q.tenant ? tenantIndex(q.tenant) : q.type ? typeIndex(q.type) : BATCHES;
+  const cache = new Map<string, Record<string, unknown>[]>();
+  const it = db.iterator({ gte: prefix + start, lt: prefix + END });
+  try {
+    for (;;) {
+      const entries = await it.nextv(256);
+      if (entries.length === 0) break;
+      for (const [key, value] of entries) {
+        const firstId = key.slice(prefix.length);
+        if (q.before && firstId >= q.before) return out;
+        const batch = prefix === BATCHES ? (JSON.parse(value) as Record<string, unknown>[]) : await batchAt(firstId, cache);
+        const picks = prefix === BATCHES ? batch.map((_, i) => i) : value.split(",").map(Number);
+        for (const p of picks) {
+          const e = batch[p];
+          if (!e) continue;
+          const id = e.id as string;
+          if (q.after && id <= q.after) continue;
+          if (q.before && id >= q.before) return out;
+          if (q.tenant && e.tenant !== q.tenant) continue;
+          if (q.service && e.service !== q.service) continue;
+          if (q.type && e.type !== q.type) continue;
+          out.push(e);
+          if (out.length >= q.limit) return out;
+        }
+        cache.delete(firstId);
+      }
+    }
+  } finally {
+    await it.close();
+  }
+  return out;
+}
+
+async function get(id: string) {
+  const first = await batchOf(id);
+  if (!first) return null;
+  const batch = await batchAt(first, new Map());
+  return batch.find((e) => e.id === id) ?? null;
+}
+
+async function verify(): Promise<VerifyReport> {
+  let prev = meta.checkpoint?.prev ?? GENESIS;
+  let checked = 0;
+  let lastId = "";
+  const it = db.iterator({ gte: BATCHES, lt: BATCHES + END });
+  try {
+    for (;;) {
+      const entries = await it.nextv(64);
+      if (entries.length === 0) break;
+      for (const [key, value] of entries) {
+        let batch: Record<string, unknown>[];
+        try {
+          batch = JSON.parse(value);
+        } catch {
+          return { ok: false, checked, brokenAt: key.slice(BATCHES.length), reason: "a stored batch is not valid JSON" };
+        }
+        for (const e of batch) {
+          const id = String(e.id);
+          if (id <= lastId) return { ok: false, checked, brokenAt: id, reason: "ids are out of order" };
+          if (e.prev !== prev) return { ok: false, checked, brokenAt: id, reason: "the event does not link to the one before it (an event was removed or replaced)" };
+          const body = JSON.stringify({ id: e.id, time: e.time, type: e.type, tenant: e.tenant, service: e.service, actor: e.actor, data: e.data });
+          if (hashOf(prev, body) !== e.hash) return { ok: false, checked, brokenAt: id, reason: "the event's contents do not match its hash (it was edited)" };
+          prev = e.hash as string;
+          lastId = id;
+          checked++;
+        }
+      }
+    }
+  } finally {
+    await it.close();
+  }
+  if (meta.lastHash && prev !== meta.lastHash) return { ok: false, checked, brokenAt: meta.lastId ?? undefined, reason: "the newest events are missing (the chain ends early)" };
+  return { ok: true, checked };
+}
+
+/** Removes whole batches older than the cut; keeps the chain verifiable through a checkpoint. */
+async function compact(beforeTime?: string, keepLast?: number): Promise<{ removed: number }> {
+  // Find the batches to drop: all of those whose newest event is older than the cut.
+  const batches: { first: string; count: number; lastTime: string; lastHash: string }[] = [];
+  const it = db.iterator({ gte: BATCHES, lt: BATCHES + END });
+  try {
+    for (;;) {
+      const entries = await it.nextv(64);
+      if (entries.length === 0) break;
+      for (const [key, value] of entries) {
+        const batch = JSON.parse(value) as Record<string, unknown>[];
+        const last = batch[batch.length - 1]!;
+        batches.push({ first: key.slice(BATCHES.length), count: batch.length, lastTime: String(last.time), lastHash: String(last.hash) });
+      }
+    }
+  } finally {
+    await it.close();
+  }
+  let total = batches.reduce((n, b) => n + b.count, 0);
+  let drop = 0;
+  while (drop < batches.length - 1) {
+    const b = batches[drop]!;
+    const old = beforeTime !== undefined && b.lastTime < beforeTime;
+    const over = keepLast !== undefined && total - b.count >= keepLast;
+    if (!old && !over) break;
+    total -= b.count;
+    drop++;
+  }
+  if (drop === 0) return { removed: 0 };
+  const keptFirst = batches[drop]!.first;
+  const removed = batches.slice(0, drop).reduce((n, b) => n + b.count, 0);
+  const ops: Op[] = [{ type: "put", key: CHECKPOINT, value: JSON.stringify({ before: keptFirst, prev: batches[drop - 1]!.lastHash }) }];
+  for (const b of batches.slice(0, drop)) ops.push({ type: "del", key: batchKey(b.first) });
+  await db.batch(ops, { sync: true });
+  // Index entries of dropped batches point at nothing; remove them too.
+  for (const space of ["t:", "s:", "y:"]) {
+    const stale: Op[] = [];
+    const idx = db.iterator({ gte: space, lt: space + END, values: false });
+    for (;;) {
+      const entries = await idx.nextv(1024);
+      if (entries.length === 0) break;
+      for (const [key] of entries) if (key.slice(key.lastIndexOf(":") + 1) < keptFirst) stale.push({ type: "del", key });
+    }
+    await idx.close();
+    if (stale.length) await db.batch(stale, { sync: true });
+  }
+  meta = await readMeta();
+  return { removed };
+}
+
+async function kvLoad(scope: string): Promise<[string, string][]> {
+  const p = kvPrefix(scope);
+  const it = db.iterator({ gte: p, lt: p + "\uffff" });
+  const out: [string, string][] = [];
+  try {
+    for (;;) {
+      const entries = await it.nextv(1024);
+      if (entries.length === 0) break;
+      for (const [k, v] of entries) out.push([k.slice(p.length), v]);
+    }
+  } finally {
+    await it.close();
+  }
+  return out;
+}
+
+async function kvDrop(scope: string) {
+  const p = kvPrefix(scope);
+  await db.clear({ gte: p, lt: p + "\uffff" });
+  await db.batch([], { sync: true }); // makes the range delete durable
+}
+
+port.on("message", async ({ id, req }: { id: number; req: StorageRequest }) => {
+  if (req.t === "write") return queueWrite(id, req.write);
+  try {
+    let value: unknown;
+    switch (req.t) {
+      case "init": value = meta; break;
+      case "query": value = await query(req.query); break;
+      case "get": value = await get(req.id); break;
+      case "kv-load": value = await kvLoad(req.scope); break;
+      case "kv-drop": await kvDrop(req.scope); break;
+      case "verify": value = await verify(); break;
+      case "compact": value = await compact(req.beforeTime, req.keepLast); break;
+      case "close":
+        while (flushing) await new Promise((r) => setImmediate(r));
+        await db.close();
+        break;
+    }
+    port.postMessage({ id, ok: true, value });
+  } catch (err) {
+    port.postMessage({ id, ok: false, error: (err as Error).message });
+  }
+});
+port.postMessage({ id: 0, ok: true, value: "ready" });
