@@ -10,6 +10,18 @@ import { EVENT_TYPES, type EventFilter, type EventInput, type SoloEvent } from "
 
 const PAGE = 500;
 
+// toISOString costs ~0.3 us; at 100k events/s most share their millisecond.
+let lastMs = 0;
+let lastIso = "";
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 export interface Retention {
   /** Events older than this are compacted away (whole batches at a time). */
   maxAgeMs?: number;
@@ -46,7 +58,7 @@ export class EventStore {
     }
     const event: SoloEvent = {
       id: this.ids.next(),
-      time: new Date().toISOString(),
+      time: isoNow(),
       type: input.type,
       tenant: input.tenant,
       service: input.service,
@@ -55,7 +67,7 @@ export class EventStore {
     };
     // Field order is the canonical body the chain hashes; the worker reads the id at offset 7.
     const body = JSON.stringify({ id: event.id, time: event.time, type: event.type, tenant: event.tenant, service: event.service, actor: event.actor, data: event.data });
-    return this.storage.write([body], [[event.tenant, event.service ?? "", event.type]]).then(() => {
+    return this.storage.write(body, [event.tenant, event.service ?? "", event.type]).then(() => {
       if (this.last === null || event.id > this.last) this.last = event.id;
       for (const s of this.subscribers) s.offer(event);
       return event;

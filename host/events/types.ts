@@ -21,9 +21,6 @@ export interface SoloEvent {
   /** Who caused it: the caller's identity ("local" until authentication exists). */
   actor: string;
   data: Record<string, unknown>;
-  /** Hash of the previous event (the chain link) and of this one. */
-  prev?: string;
-  hash?: string;
 }
 
 export interface EventInput {

@@ -5,9 +5,10 @@ import type { KvWrite } from "../runtime/kv-view.ts";
 export type IndexEntry = [tenant: string, service: string, type: string];
 
 export interface WriteRequest {
-  /** Event bodies (JSON, fields in canonical order), in id order. */
-  events: string[];
-  index: IndexEntry[];
+  /** Event bodies (JSON, fields in canonical order), in id order, joined by "\n". */
+  events: string;
+  /** tenant, service ("" if none), type of each event, flattened. */
+  index: string[];
   kv: [scope: string, writes: KvWrite[]][];
 }
 

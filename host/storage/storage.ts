@@ -7,6 +7,8 @@ import type { KvWrite } from "../runtime/kv-view.ts";
 import type { EventQuery, IndexEntry, Meta, StorageRequest, VerifyReport } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
+/** Events per message to the worker: bigger chunks cost fewer messages, smaller ones overlap more. */
+const CHUNK = 1024;
 
 interface Waiter {
   resolve: (v: unknown) => void;
@@ -17,10 +19,10 @@ export class Storage {
   private readonly waiters = new Map<number, Waiter>();
   private nextId = 1;
   private events: string[] = [];
-  private index: IndexEntry[] = [];
+  private index: string[] = [];
   private kv: [string, KvWrite[]][] = [];
-  private batchWaiters: Waiter[] = [];
-  private flushScheduled = false;
+  /** One promise per group commit, shared by every write in it. */
+  private batch: { promise: Promise<void>; resolve: () => void; reject: (e: SoloError) => void } | undefined;
   private closed = false;
 
   private constructor(private readonly worker: Worker) {
@@ -61,34 +63,42 @@ export class Storage {
     });
   }
 
-  /** Queues events (bodies in id order) and kv writes for the next group commit. */
-  write(events: string[], index: IndexEntry[], kv?: [string, KvWrite[]]): Promise<void> {
+  /** Queues one event body (in id order) or kv writes for the next group commit. */
+  write(event: string | undefined, index: IndexEntry | undefined, kv?: [string, KvWrite[]]): Promise<void> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
-    for (let i = 0; i < events.length; i++) {
-      this.events.push(events[i]!);
-      this.index.push(index[i]!);
+    if (event !== undefined && index) {
+      this.events.push(event);
+      this.index.push(index[0], index[1], index[2]);
     }
     if (kv) this.kv.push(kv);
-    const done = new Promise<void>((resolve, reject) => this.batchWaiters.push({ resolve: resolve as (v: unknown) => void, reject }));
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
+    const current = this.batch;
+    // A full chunk goes now, so the worker writes it while this thread makes the next one.
+    if (current && this.events.length >= CHUNK) {
+      this.flush();
+      return current.promise;
+    }
+    if (!this.batch) {
+      let resolve!: () => void;
+      let reject!: (e: SoloError) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.batch = { promise, resolve, reject };
       setImmediate(() => this.flush());
     }
-    return done;
+    return this.batch.promise;
   }
 
   private flush() {
-    this.flushScheduled = false;
-    const waiters = this.batchWaiters;
-    const write = { events: this.events, index: this.index, kv: this.kv };
-    this.batchWaiters = [];
+    const batch = this.batch;
+    if (!batch) return;
+    const write = { events: this.events.join("\n"), index: this.index, kv: this.kv };
+    this.batch = undefined;
     this.events = [];
     this.index = [];
     this.kv = [];
-    this.request<void>({ t: "write", write }).then(
-      () => { for (const w of waiters) w.resolve(undefined); },
-      (err: SoloError) => { for (const w of waiters) w.reject(err); },
-    );
+    this.request<void>({ t: "write", write }).then(batch.resolve, batch.reject);
   }
 
   meta(): Promise<Meta> {
@@ -122,7 +132,7 @@ export class Storage {
   /** Flushes pending writes, closes the database and stops the thread. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.flushScheduled) this.flush();
+    this.flush();
     await this.request({ t: "close" }).catch(() => {});
     this.closed = true;
     await this.worker.terminate();

@@ -1,0 +1,131 @@
+// The event store: durable appends/s with group commit vs one synced write at a time vs an
+// unsynced raw batch baseline; filter queries on 1M events; subscribe fan-out to 100 subscribers;
+// the longest stall of the API thread's event loop while appending.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { RocksLevel } from "@nxtedition/rocksdb";
+import { EventStore, type EventType } from "../host/events/index.ts";
+import { Storage } from "../host/storage/index.ts";
+import { median, report, round } from "./common.ts";
+
+const TOTAL = Number(process.env.SOLO_BENCH_EVENTS ?? 1_000_000);
+const dir = mkdtempSync(join(tmpdir(), "solo-bench-events-"));
+const data = { request: "x".repeat(120), fuel: 12345, memoryBytes: 65536, note: "a typical payload of a few hundred bytes" };
+
+async function appendMany(store: EventStore, n: number, inflight: number, type: (i: number) => EventType = () => "guest_event") {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: inflight }, async () => {
+      while (i < n) {
+        const k = i++;
+        await store.append({ type: type(k), tenant: `t${k % 50}`, service: `s${k % 7}`, data });
+      }
+    }),
+  );
+}
+
+try {
+  // 1. Group commit, many appends in flight, measuring the API thread's stalls.
+  const storage = await Storage.open(join(dir, "db"));
+  const store = await EventStore.open(storage);
+  await appendMany(store, 20_000, 2000); // warm-up
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  let t = performance.now();
+  // Rare types spread through the log, for the type query below.
+  await appendMany(store, TOTAL, 4000, (k) => (k % 1000 === 0 ? "circuit_opened" : "guest_event"));
+  const groupSecs = (performance.now() - t) / 1000;
+  delay.disable();
+  const grouped = TOTAL / groupSecs;
+  const stallMs = delay.max / 1e6;
+  console.log(`group commit: ${Math.round(grouped)} durable appends/s (${TOTAL} events, 3 index entries each); longest API-thread stall ${stallMs.toFixed(1)} ms`);
+
+  // 2. One synced write at a time (each append awaited before the next).
+  t = performance.now();
+  const SINGLE = 2000;
+  for (let i = 0; i < SINGLE; i++) await store.append({ type: "guest_event", tenant: "single", data });
+  const single = SINGLE / ((performance.now() - t) / 1000);
+  console.log(`one at a time: ${Math.round(single)} durable appends/s`);
+
+  // 3. Queries on the ~1M-event log.
+  const tenantLat: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const s = performance.now();
+    const page = await store.list({ tenant: `t${i % 50}`, limit: 100 });
+    tenantLat.push(performance.now() - s);
+    if (page.length !== 100) throw new Error("tenant query came back short");
+  }
+  const typeLat: number[] = [];
+  let rare = 0;
+  for (let i = 0; i < 5; i++) {
+    const s = performance.now();
+    rare = (await store.list({ type: "circuit_opened" })).length;
+    typeLat.push(performance.now() - s);
+  }
+  const afterLat: number[] = [];
+  const all = await store.list({ tenant: "t3", limit: 5000 });
+  for (let i = 0; i < 50; i++) {
+    const s = performance.now();
+    await store.list({ tenant: "t3", after: all[(i * 97) % all.length]!.id, limit: 100 });
+    afterLat.push(performance.now() - s);
+  }
+  console.log(`queries on ${TOTAL} events: first 100 of a tenant p50 ${median(tenantLat).toFixed(2)} ms; all ${rare} of a rare type p50 ${median(typeLat).toFixed(1)} ms; 100 of a tenant after an id p50 ${median(afterLat).toFixed(2)} ms`);
+
+  // 4. Fan-out: 100 live subscribers, 10k events.
+  const SUBS = 100;
+  const FAN = 10_000;
+  const subs = Array.from({ length: SUBS }, () => store.subscribe({}, { maxBuffer: FAN * 2 }));
+  t = performance.now();
+  const readers = subs.map(async (sub) => {
+    let got = 0;
+    for await (const _ of sub) if (++got === FAN) break;
+    return got;
+  });
+  await appendMany(store, FAN, 1000);
+  const counts = await Promise.all(readers);
+  const fanSecs = (performance.now() - t) / 1000;
+  if (counts.some((c) => c !== FAN)) throw new Error("a subscriber missed events");
+  console.log(`fan-out: ${SUBS} subscribers x ${FAN} events in ${fanSecs.toFixed(2)} s = ${Math.round((SUBS * FAN) / fanSecs)} deliveries/s`);
+  const verifyStart = performance.now();
+  const verified = await store.verify();
+  const verifyMs = performance.now() - verifyStart;
+  store.close();
+  await storage.close();
+
+  // 5. Baseline: the same number of ~300-byte records as raw unsynced batches of 1000, one key each.
+  const raw = new RocksLevel(join(dir, "raw"), { keyEncoding: "utf8", valueEncoding: "utf8" }) as any;
+  await raw.open();
+  const value = JSON.stringify({ id: "01J0000000000000000000000", time: new Date().toISOString(), type: "guest_event", tenant: "t1", service: "s1", actor: "local", data });
+  const RAW = Math.min(TOTAL, 300_000);
+  t = performance.now();
+  for (let b = 0; b < RAW; b += 1000) {
+    const ops = [];
+    for (let i = b; i < b + 1000; i++) ops.push({ type: "put", key: `e:${String(i).padStart(12, "0")}`, value });
+    await raw.batch(ops, { sync: false });
+  }
+  const unsynced = RAW / ((performance.now() - t) / 1000);
+  await raw.close();
+  console.log(`baseline: ${Math.round(unsynced)} unsynced raw appends/s (one key per event, no index, no hash)`);
+
+  report({
+    bench: "events",
+    events: TOTAL,
+    durableAppendsPerSec: Math.round(grouped),
+    singleSyncedAppendsPerSec: Math.round(single),
+    unsyncedBaselinePerSec: Math.round(unsynced),
+    ratio: round(grouped / unsynced),
+    groupVsSingle: round(grouped / single, 1),
+    maxApiStallMs: round(stallMs, 1),
+    tenantQueryP50Ms: round(median(tenantLat)),
+    rareTypeQueryP50Ms: round(median(typeLat)),
+    tenantAfterIdQueryP50Ms: round(median(afterLat)),
+    fanoutDeliveriesPerSec: Math.round((SUBS * FAN) / fanSecs),
+    verifyMs: Math.round(verifyMs),
+    verifiedEvents: verified.checked,
+    goal: { durableAppendsPerSec: 100_000 },
+  });
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
