@@ -3,7 +3,8 @@
 //
 //   b:<firstId>                    a batch of events: NDJSON, in id order (one key per batch)
 //   h:<firstId>                    the hash the batch links to, then each event's hash (64 hex each)
-//   t:<tenant>:<firstId>           where in that batch the tenant's events are ("offset:length,...")
+//   t:<tenant>:<firstId>           where in that batch the tenant's events are ("offset:length,...",
+//                                  or "=" and the events themselves when there are at most two)
 //   s:<tenant>/<service>:<firstId> ... of one service's events
 //   y:<type>:<firstId>             ... of one event type
 //   k:<scope>\0<key>               a service's kv entry (scope = tenant/service)

@@ -98,7 +98,7 @@ async function flush() {
         lastId = bodies[bodies.length - 1]!.slice(7, 33);
         ops.push({ type: "put", key: batchKey(firstId), value: write.events });
         ops.push({ type: "put", key: hashKey(firstId), value: hashes });
-        for (const [prefix, list] of positions) ops.push({ type: "put", key: prefix + firstId, value: list.join(",") });
+        for (const [prefix, list] of positions) ops.push({ type: "put", key: prefix + firstId, value: indexValue(list, write.events) });
       }
       for (const [scope, writes] of write.kv) {
         const p = kvPrefix(scope);
@@ -115,6 +115,21 @@ async function flush() {
     }
   }
   flushing = false;
+}
+
+/**
+ * An index entry: the "offset:length" of each event in the batch, or, for a key with at most
+ * INLINE events in the batch, "=" and the events themselves (one line each), so that a query
+ * for a rare tenant or type reads a few hundred bytes instead of the whole batch.
+ */
+const INLINE = 2;
+function indexValue(where: string[], batch: string): string {
+  if (where.length > INLINE) return where.join(",");
+  return "=" + where.map((w) => {
+    const colon = w.indexOf(":");
+    const from = Number(w.slice(0, colon));
+    return batch.slice(from, from + Number(w.slice(colon + 1)));
+  }).join("\n");
 }
 
 // ---- reads ----
@@ -152,6 +167,7 @@ async function query(q: EventQuery) {
         if (q.before && firstId >= q.before) return out;
         const lines: string[] = [];
         if (prefix === BATCHES) lines.push(...value.split("\n"));
+        else if (value.startsWith("=")) lines.push(...value.slice(1).split("\n"));
         else {
           const batch = await batchValue(firstId, cache);
           for (const pair of value.split(",")) {
