@@ -80,7 +80,7 @@ export class Host {
   }
 
   /** Compiles (or takes from cache), checks, meters and starts a service. */
-  deploy(options: DeployOptions): Promise<DeployResult> {
+  async deploy(options: DeployOptions): Promise<DeployResult> {
     this.checkOpen();
     const language = options.language ?? (options.file ? languageOf(options.file) : undefined);
     if (!language) throw new SoloError("INVALID_ARGUMENT", "give a language, or a file name whose extension names one (.as.ts, .ts, .js, .wasm)", { field: "language" });
@@ -88,7 +88,7 @@ export class Host {
   }
 
   /** Runs the service's handle(request) under its fuel, memory and deadline limits. */
-  call(tenant: string, service: string, request: string): Promise<CallReply> {
+  async call(tenant: string, service: string, request: string): Promise<CallReply> {
     this.checkOpen();
     return this.supervisor.call(tenant, service, request);
   }
@@ -103,7 +103,7 @@ export class Host {
     return this.supervisor.list(tenant);
   }
 
-  kill(tenant: string, service: string): Promise<void> {
+  async kill(tenant: string, service: string): Promise<void> {
     this.checkOpen();
     return this.supervisor.kill(tenant, service);
   }
@@ -129,13 +129,13 @@ export class Host {
   }
 
   /** Walks the hash chain of the whole log; reports the first broken link. */
-  verifyEvents(): Promise<VerifyReport> {
+  async verifyEvents(): Promise<VerifyReport> {
     this.checkOpen();
     return this.eventStore.verify();
   }
 
   /** Applies a retention policy now; returns how many events were removed. */
-  compactEvents(retention: Retention): Promise<number> {
+  async compactEvents(retention: Retention): Promise<number> {
     this.checkOpen();
     return this.eventStore.compact(retention);
   }
