@@ -25,12 +25,20 @@ export const FUEL_GLOBAL = "solo_fuel";
 export const MEMORY_LIMIT_GLOBAL = "solo_memory_limit";
 export const GROW_FAILED_GLOBAL = "solo_grow_failed";
 export const PAGE = 65536;
+/** Where shared counters are imported from (see MeterSettings.sharedCounters). */
+export const COUNTER_MODULE = "solo:meter";
 
 export interface MeterSettings {
   /** Hard cap on any memory's declared maximum, in 64 KiB pages. */
   maxMemoryPages: number;
   /** Fuel available to the start function at instantiation. */
   startFuel: bigint;
+  /**
+   * Import the three counters from module "solo:meter" (fuel, memory_limit, grow_failed)
+   * instead of defining and exporting them, so the core modules of one component share them.
+   * Every global index at or past the new imports moves up by three; the pass rewrites them.
+   */
+  sharedCounters?: boolean;
 }
 
 export const DEFAULT_METER_SETTINGS: MeterSettings = { maxMemoryPages: 16384, startFuel: 1_000_000_000n };
@@ -111,19 +119,27 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
     }
   }
   const leafCost = leafCosts(shapes, importedFuncs, entries);
-  const fuelIndex = importedGlobals + definedGlobals;
+  const shared = settings.sharedCounters === true;
+  const fuelIndex = shared ? importedGlobals : importedGlobals + definedGlobals;
   const g = { fuel: fuelIndex, limit: fuelIndex + 1, failed: fuelIndex + 2 };
+  // With shared counters, three globals are imported after the module's own imported globals.
+  const remap = shared ? (idx: number) => (idx >= importedGlobals ? idx + 3 : idx) : undefined;
   const report: MeterReport = { functions: 0, leafFunctions: 0, loops: 0, chargePoints: 0, growSites: 0 };
 
-  const newGlobals = [
+  const newGlobals = shared ? [] : [
     [I64, 1, OP.i64Const, ...encodeS64(settings.startFuel), OP.end],
     [I32, 1, OP.i32Const, ...encodeS64(BigInt(settings.maxMemoryPages)), OP.end],
     [I32, 1, OP.i32Const, 0, OP.end],
   ];
-  const newExports = [
+  const newExports = shared ? [] : [
     [...encodeName(FUEL_GLOBAL), 3, ...encodeU32(g.fuel)],
     [...encodeName(MEMORY_LIMIT_GLOBAL), 3, ...encodeU32(g.limit)],
     [...encodeName(GROW_FAILED_GLOBAL), 3, ...encodeU32(g.failed)],
+  ];
+  const newImports = !shared ? [] : [
+    [...encodeName(COUNTER_MODULE), ...encodeName("fuel"), 3, I64, 1],
+    [...encodeName(COUNTER_MODULE), ...encodeName("memory_limit"), 3, I32, 1],
+    [...encodeName(COUNTER_MODULE), ...encodeName("grow_failed"), 3, I32, 1],
   ];
 
   const out: ArrayLike<number>[] = [bytes.subarray(0, 8)];
@@ -131,9 +147,14 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
     const content = concat(body);
     out.push([id, ...encodeU32(content.length)], content);
   };
-  let globalsDone = false;
-  let exportsDone = false;
+  let globalsDone = !shared ? false : true;
+  let exportsDone = !shared ? false : true;
+  let importsDone = !shared;
   const flushBefore = (id: number) => {
+    if (!importsDone && (id === -1 || rank(id) > rank(2))) {
+      emit(2, [encodeU32(newImports.length), ...newImports]);
+      importsDone = true;
+    }
     if (!globalsDone && (id === -1 || rank(id) > rank(6))) {
       emit(6, [encodeU32(newGlobals.length), ...newGlobals]);
       globalsDone = true;
@@ -147,6 +168,15 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
     if (s.id !== 0) flushBefore(s.id);
     const body = bytes.subarray(s.start, s.end);
     if (s.id === 5) emit(5, [capMemories(body, settings.maxMemoryPages)]);
+    else if (s.id === 2 && shared) {
+      const r = new Reader(body);
+      const n = r.u32();
+      emit(2, [encodeU32(n + newImports.length), body.subarray(r.pos), ...newImports]);
+      importsDone = true;
+    } else if (remap && s.id === 6) emit(6, [remapGlobals(body, remap)]);
+    else if (remap && s.id === 7) emit(7, [remapExports(body, remap)]);
+    else if (remap && s.id === 9) emit(9, [remapElements(body, remap)]);
+    else if (remap && s.id === 11) emit(11, [remapData(body, remap)]);
     else if (s.id === 6) {
       const r = new Reader(body);
       const n = r.u32();
@@ -165,7 +195,7 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
         const size = r.u32();
         const type = types[funcTypes[i]!];
         if (!type) throw new Error(`function ${importedFuncs + i} has no type`);
-        const fn = meterFunction(bytes.subarray(s.start + r.pos, s.start + r.pos + size), type.params, g, report, leafCost, leafCost(importedFuncs + i) !== undefined);
+        const fn = meterFunction(bytes.subarray(s.start + r.pos, s.start + r.pos + size), type.params, g, report, leafCost, leafCost(importedFuncs + i) !== undefined, remap);
         r.skip(size);
         parts.push(encodeU32(fn.length), fn);
       }
@@ -219,7 +249,7 @@ function capMemories(body: Uint8Array, maxPages: number): Uint8Array {
 interface Globals { fuel: number; limit: number; failed: number }
 
 /** Rewrites one function body (locals + expression). A leaf gets no charges of its own. */
-function meterFunction(body: Uint8Array, params: number, g: Globals, report: MeterReport, leafCost: (f: number) => number | undefined, leaf: boolean): Uint8Array {
+function meterFunction(body: Uint8Array, params: number, g: Globals, report: MeterReport, leafCost: (f: number) => number | undefined, leaf: boolean, remap?: (idx: number) => number): Uint8Array {
   report.functions++;
   if (leaf) report.leafFunctions++;
   const r = new Reader(body);
@@ -327,7 +357,16 @@ function meterFunction(body: Uint8Array, params: number, g: Globals, report: Met
         break;
       case 0x18: case 0x07: r.u32(); break;
       case 0x1c: for (let n = r.u32(), i = 0; i < n; i++) skipValType(r); break;
-      case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: case 0xd2: r.u32(); break;
+      case 0x23: case 0x24: {
+        const idx = r.u32();
+        if (remap && remap(idx) !== idx) {
+          flush(at);
+          out.push([op, ...encodeU32(remap(idx))]);
+          copyFrom = r.pos;
+        }
+        break;
+      }
+      case 0x20: case 0x21: case 0x22: case 0x25: case 0x26: case 0xd2: r.u32(); break;
       case 0x3f: r.u32(); break;
       case 0x40: {
         const mem = r.u32();
@@ -375,6 +414,97 @@ function growCheck(mem: number, deltaLocal: number, g: Globals): number[] {
     OP.localGet, ...d, OP.memoryGrow, ...m,
     OP.end,
   ];
+}
+
+// ---- global index remapping (shared counters) ----
+
+/** Copies a constant expression up to and including its `end`, remapping global.get. */
+function constExpr(r: Reader, remap: (idx: number) => number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const at = r.pos;
+    const op = r.byte();
+    if (op === 0x23) {
+      out.push(op, ...encodeU32(remap(r.u32())));
+      continue;
+    }
+    skipImmediates(op, r);
+    for (let i = at; i < r.pos; i++) out.push(r.bytes[i]!);
+    if (op === OP.end) return out;
+  }
+}
+
+function copyFrom(r: Reader, from: number): number[] {
+  return Array.from(r.bytes.subarray(from, r.pos));
+}
+
+function remapGlobals(body: Uint8Array, remap: (idx: number) => number): Uint8Array {
+  const r = new Reader(body);
+  const n = r.u32();
+  const out: ArrayLike<number>[] = [encodeU32(n)];
+  for (let i = 0; i < n; i++) {
+    const at = r.pos;
+    skipValType(r);
+    r.byte();
+    out.push(copyFrom(r, at), constExpr(r, remap));
+  }
+  return concat(out);
+}
+
+function remapExports(body: Uint8Array, remap: (idx: number) => number): Uint8Array {
+  const r = new Reader(body);
+  const n = r.u32();
+  const out: ArrayLike<number>[] = [encodeU32(n)];
+  for (let i = 0; i < n; i++) {
+    const at = r.pos;
+    r.name();
+    const kind = r.byte();
+    const head = copyFrom(r, at);
+    const idx = r.u32();
+    out.push(head, encodeU32(kind === 3 ? remap(idx) : idx));
+  }
+  return concat(out);
+}
+
+function remapElements(body: Uint8Array, remap: (idx: number) => number): Uint8Array {
+  const r = new Reader(body);
+  const n = r.u32();
+  const out: ArrayLike<number>[] = [encodeU32(n)];
+  for (let i = 0; i < n; i++) {
+    const flags = r.u32();
+    out.push(encodeU32(flags));
+    let at = r.pos;
+    if (flags === 2 || flags === 6) r.u32(); // table index
+    out.push(copyFrom(r, at));
+    if (!(flags & 1)) out.push(constExpr(r, remap)); // active: offset
+    at = r.pos;
+    if (flags & 3) skipValType(r); // elemkind or reftype (flags 1, 2, 3, 5, 6, 7)
+    const count = r.u32();
+    if (flags & 4) {
+      out.push(copyFrom(r, at));
+      for (let k = 0; k < count; k++) out.push(constExpr(r, remap));
+    } else {
+      for (let k = 0; k < count; k++) r.u32();
+      out.push(copyFrom(r, at));
+    }
+  }
+  return concat(out);
+}
+
+function remapData(body: Uint8Array, remap: (idx: number) => number): Uint8Array {
+  const r = new Reader(body);
+  const n = r.u32();
+  const out: ArrayLike<number>[] = [encodeU32(n)];
+  for (let i = 0; i < n; i++) {
+    const flags = r.u32();
+    out.push(encodeU32(flags));
+    if (flags === 2) out.push(encodeU32(r.u32()));
+    if (flags !== 1) out.push(constExpr(r, remap));
+    const at = r.pos;
+    r.skip(r.u32());
+    out.push(copyFrom(r, at));
+  }
+  return concat(out);
 }
 
 interface FunctionShape {

@@ -91,4 +91,41 @@ test("a module that is not wasm is refused with VALIDATION_FAILED", () => {
   assert.throws(() => meter(new Uint8Array([1, 2, 3])), (e: any) => e.code === "VALIDATION_FAILED");
 });
 
+
+test("shared counters: modules importing one fuel global charge it together, same counts", () => {
+  // A module with globals of its own, used in code, a data offset and an export.
+  const own = wat(`(module
+    (import "env" "base" (global $base i32))
+    (global $acc (mut i32) (i32.const 0))
+    (global (export "answer") i32 (i32.const 42))
+    (memory (export "memory") 1)
+    (data (global.get $base) "hi")
+    (func (export "bump") (param $n i32) (result i32) (local $i i32)
+      (block $out (loop $top
+        (br_if $out (i32.ge_u (local.get $i) (local.get $n)))
+        (global.set $acc (i32.add (global.get $acc) (i32.load8_u (global.get $base))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $top)))
+      (global.get $acc))
+  )`);
+  const base = new WebAssembly.Global({ value: "i32", mutable: false }, 8);
+  const fuel = new WebAssembly.Global({ value: "i64", mutable: true }, 1_000_000n);
+  const counters = { fuel, memory_limit: new WebAssembly.Global({ value: "i32", mutable: true }, 10), grow_failed: new WebAssembly.Global({ value: "i32", mutable: true }, 0) };
+  const sharedBytes = meter(own, { maxMemoryPages: 16, startFuel: 0n, sharedCounters: true }).bytes;
+  const a = new WebAssembly.Instance(new WebAssembly.Module(sharedBytes), { env: { base }, "solo:meter": counters }).exports as any;
+  const b = new WebAssembly.Instance(new WebAssembly.Module(sharedBytes), { env: { base }, "solo:meter": counters }).exports as any;
+  assert.is(a.answer.value, 42, "exported globals keep their meaning");
+  assert.is(a.bump(3), 3 * 104, "data was placed at the imported offset and globals still work");
+  const afterA = fuel.value as bigint;
+  assert.is(b.bump(3), 3 * 104);
+  const afterB = fuel.value as bigint;
+  assert.ok(afterA < 1_000_000n && afterB < afterA, "both instances charged the one counter");
+  assert.is(1_000_000n - afterA, afterA - afterB, "the same work costs the same on either instance");
+  // The same module metered with its own counters charges the same amount.
+  const solo = new WebAssembly.Instance(new WebAssembly.Module(meter(own).bytes), { env: { base } }).exports as any;
+  solo.solo_fuel.value = 1_000_000n;
+  solo.bump(3);
+  assert.is(1_000_000n - (solo.solo_fuel.value as bigint), 1_000_000n - afterA);
+});
+
 test.run();
