@@ -14,6 +14,7 @@ export async function compileGuest(path: string): Promise<BenchGuest> {
   ensureWasmFeatures();
   const component = await compileAssemblyScript(readFileSync(new URL(path, import.meta.url), "utf8"), path);
   const inspected = inspectComponent(component);
+  if (inspected.kind !== "core") throw new Error("expected a single-module component");
   return {
     metered: new WebAssembly.Module(meter(inspected.module).bytes),
     plain: new WebAssembly.Module(new Uint8Array(inspected.module)),

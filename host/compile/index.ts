@@ -5,11 +5,14 @@ import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { SoloError } from "../errors.ts";
 import { ASC_FLAGS, ASC_VERSION, compileAssemblyScript } from "./assemblyscript.ts";
+import { compileJavaScript } from "./javascript.ts";
 import type { Language } from "./languages.ts";
 import { witSource } from "./wit.ts";
 
 export { languageOf, checkLanguage, LANGUAGES, type Language } from "./languages.ts";
 export { lineColumn } from "./assemblyscript.ts";
+
+const QJS_VERSION = (JSON.parse(readFileSync(fileURLToPath(new URL("../../node_modules/componentize-qjs/package.json", import.meta.url)), "utf8")) as { version: string }).version;
 
 let sdkHash: string | undefined;
 /** Hash of the guest-sdk and WIT: a change to either invalidates compiled components. */
@@ -30,6 +33,7 @@ export function compileKey(language: Language, source: string | Uint8Array): str
   const h = createHash("sha256");
   h.update(language).update("\0").update(source).update("\0").update(sdkVersion());
   if (language === "assemblyscript") h.update(ASC_VERSION).update(ASC_FLAGS.join(" "));
+  else if (language === "typescript" || language === "javascript") h.update(`componentize-qjs ${QJS_VERSION} sync stubWasi`);
   return h.digest("hex");
 }
 
@@ -38,7 +42,10 @@ export async function compile(language: Language, source: string, file: string):
   switch (language) {
     case "assemblyscript":
       return compileAssemblyScript(source, file);
+    case "typescript":
+    case "javascript":
+      return compileJavaScript(source, file, language);
     default:
-      throw new SoloError("INVALID_ARGUMENT", `language "${language}" cannot be compiled by this version of Solo; use assemblyscript, or deploy a component (.wasm)`, { field: "language" });
+      throw new SoloError("INVALID_ARGUMENT", `language "${language}" is not compiled from source; deploy its bytes`, { field: "language" });
   }
 }

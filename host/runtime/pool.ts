@@ -6,14 +6,13 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
-import { WATCH, type CallResult, type FromWorker, type InstanceLimits, type ToWorker, type WireError } from "./protocol.ts";
+import { WATCH, type CallResult, type FromWorker, type InstanceLimits, type RunSpec, type ToWorker, type WireError } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 
 export interface InstallSpec {
   key: string;
-  module: WebAssembly.Module;
-  encoding: "utf8" | "utf16";
+  run: RunSpec;
   limits: InstanceLimits;
   /** The committed kv, read whenever the service is (re)installed. */
   loadKv: () => Promise<[string, string][]>;
@@ -151,7 +150,7 @@ class PoolWorker {
   }
 
   private async installMessage(spec: InstallSpec): Promise<ToWorker & { id: number }> {
-    return { t: "install", id: nextId++, key: spec.key, module: spec.module, encoding: spec.encoding, limits: spec.limits, kv: await spec.loadKv() };
+    return { t: "install", id: nextId++, key: spec.key, run: spec.run, limits: spec.limits, kv: await spec.loadKv() };
   }
 
   async sendInstall(spec: InstallSpec): Promise<number | undefined> {

@@ -13,12 +13,16 @@ export interface InstanceLimits {
   kv: KvLimits;
 }
 
+/** What to run: one module Solo binds itself, or jco glue over several modules. */
+export type RunSpec =
+  | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16" }
+  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> };
+
 export interface InstallMessage {
   t: "install";
   id: number;
   key: string;
-  module: WebAssembly.Module;
-  encoding: "utf8" | "utf16";
+  run: RunSpec;
   limits: InstanceLimits;
   kv: [string, string][];
 }

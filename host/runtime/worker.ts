@@ -10,6 +10,8 @@ import { fail, type GuestEnv } from "./guest-env.ts";
 import { KvView } from "./kv-view.ts";
 import { WATCH, type CallResult, type CallsMessage, type FromWorker, type InstallMessage, type InstanceLimits, type ToWorker, type WireError } from "./protocol.ts";
 import { Sandbox } from "./sandbox.ts";
+import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
+import type { GuestInstance } from "./guest-instance.ts";
 
 ensureWasmFeatures();
 
@@ -17,6 +19,8 @@ const port = parentPort!;
 const { watch, epoch } = workerData as { watch: SharedArrayBuffer; epoch: number };
 const state = new Int32Array(watch);
 const MAX_LOGS_PER_CALL = 100;
+/** Fuel for a glue component's start code (QuickJS restores its snapshot there). */
+const START_FUEL = 1_000_000_000n;
 const MAX_LOG_CHARS = 8192;
 
 const randomPool = new BigUint64Array(256);
@@ -29,8 +33,11 @@ function nextU64(): bigint {
   return randomPool[randomAt++]!;
 }
 
+/** jco glue modules, loaded once per URL (the artifact's hash is in its path). */
+const glues = new Map<string, Glue>();
+
 class Slot {
-  sandbox: Sandbox | undefined;
+  sandbox: GuestInstance | undefined;
   logs: [LogLevel, string][] = [];
   readonly kv: KvView;
   readonly env: GuestEnv;
@@ -54,8 +61,16 @@ class Slot {
   get limits(): InstanceLimits {
     return this.msg.limits;
   }
-  instance(): Sandbox {
-    this.sandbox ??= Sandbox.create(this.msg.module, { encoding: this.msg.encoding, memoryLimitBytes: this.limits.memoryBytes, env: this.env });
+  instance(): GuestInstance {
+    if (!this.sandbox) {
+      const run = this.msg.run;
+      if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: this.limits.memoryBytes, env: this.env });
+      else {
+        const glue = glues.get(run.glueUrl);
+        if (!glue) throw new SoloError("INTERNAL", "glue module not loaded");
+        this.sandbox = new GlueSandbox(glue, run.modules, this.env, this.limits.memoryBytes, START_FUEL);
+      }
+    }
     return this.sandbox;
   }
 }
@@ -70,7 +85,7 @@ function wire(err: unknown): WireError {
 function runCall(id: number, key: string, request: string): CallResult {
   const slot = slots.get(key);
   if (!slot) return { id, error: { code: "NOT_FOUND", message: `service ${key} is not running` }, fuel: 0, memoryBytes: 0 };
-  let sandbox: Sandbox;
+  let sandbox: GuestInstance;
   try {
     sandbox = slot.instance();
   } catch (err) {
@@ -107,7 +122,28 @@ function onCalls(msg: CallsMessage) {
   port.postMessage(reply);
 }
 
+// Loading jco glue is asynchronous: messages that arrive meanwhile wait, so order is kept.
+let gate: Promise<void> | undefined;
+const waiting: ToWorker[] = [];
+
 port.on("message", (msg: ToWorker) => {
+  if (gate) waiting.push(msg);
+  else handle(msg);
+});
+
+function handle(msg: ToWorker) {
+  if (msg.t === "install" && msg.run.kind === "glue" && !glues.has(msg.run.glueUrl)) {
+    const url = msg.run.glueUrl;
+    gate = import(url).then(
+      (glue: Glue) => void glues.set(url, glue),
+      (err: Error) => port.postMessage({ t: "ack", id: msg.id, error: { code: "INTERNAL", message: `cannot load the component's glue: ${err.message}` } } satisfies FromWorker),
+    ).then(() => {
+      gate = undefined;
+      if (glues.has(url)) handle(msg);
+      while (!gate && waiting.length) handle(waiting.shift()!);
+    });
+    return;
+  }
   switch (msg.t) {
     case "calls":
       onCalls(msg);
@@ -134,4 +170,4 @@ port.on("message", (msg: ToWorker) => {
       return;
     }
   }
-});
+}

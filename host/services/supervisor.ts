@@ -122,8 +122,7 @@ export class Supervisor {
     const worker = this.workerFor(tenant);
     const memoryBytes = await this.o.pool.install(worker, {
       key,
-      module: artifact.module,
-      encoding: artifact.encoding,
+      run: artifact.run,
       limits: instanceLimits(limits),
       loadKv: () => this.o.kv.load(key),
     });
@@ -158,7 +157,7 @@ export class Supervisor {
       if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a component must be given as bytes", { field: "source" });
       if (!isComponent(source)) throw new SoloError("VALIDATION_FAILED", "source is not a WebAssembly component (a core module must be wrapped with `wasm-tools component new` against wit/solo.wit)");
       if (source.length > limits.maxSourceBytes) throw new SoloError("VALIDATION_FAILED", `component is ${source.length} bytes; limits.maxSourceBytes is ${limits.maxSourceBytes}`, { limit: "maxSourceBytes" });
-      return this.o.artifacts.artifact(source);
+      return await this.o.artifacts.artifact(source);
     }
     if (typeof source !== "string") throw new SoloError("INVALID_ARGUMENT", `${language} source must be text`, { field: "source" });
     const size = Buffer.byteLength(source);
@@ -166,7 +165,7 @@ export class Supervisor {
       throw new SoloError("VALIDATION_FAILED", `source is ${size} bytes; limits.maxSourceBytes is ${limits.maxSourceBytes}`, { limit: "maxSourceBytes", value: size });
     }
     const component = await this.o.artifacts.component(compileKey(language, source), () => compile(language, source, file));
-    return this.o.artifacts.artifact(component);
+    return await this.o.artifacts.artifact(component);
   }
 
   private workerFor(tenant: string): number {

@@ -8,22 +8,31 @@
 // hit on both levels costs one hash of the source and two map lookups.
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { SoloError } from "../errors.ts";
 import { ensureWasmFeatures } from "./engine.ts";
-import { inspectComponent, type InspectLimits, DEFAULT_INSPECT_LIMITS } from "./inspect.ts";
+import { checkShape, inspectComponent, type InspectLimits, DEFAULT_INSPECT_LIMITS } from "./inspect.ts";
+import { readModuleInfo } from "./module-info.ts";
+import { GLUE_NAME, transpileComponent } from "./transpile.ts";
 import { DEFAULT_METER_SETTINGS, meter, type MeterReport, type MeterSettings } from "./meter.ts";
 
 /** Bumped whenever the metering pass changes what it emits. */
-export const METER_VERSION = "1";
+export const METER_VERSION = "2";
+
+/** How a worker runs an artifact. Modules are compiled once here and posted, never recompiled. */
+export type Runnable =
+  | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16" }
+  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> };
 
 export interface Artifact {
   /** sha256 of the component bytes. */
   hash: string;
   component: Uint8Array;
-  module: WebAssembly.Module;
-  encoding: "utf8" | "utf16";
+  run: Runnable;
   interfaces: string[];
+  /** What metering instrumented, summed over the artifact's modules. */
   meter: MeterReport;
 }
 
@@ -41,6 +50,8 @@ export class ArtifactStore {
   private readonly components = new Map<string, Uint8Array>();
   private readonly artifacts = new Map<string, Artifact>();
   private readonly inflight = new Map<string, Promise<Uint8Array>>();
+  /** jco glue is loaded with import(), so it must be a file even when nothing else is on disk. */
+  private readonly glueDir: string;
 
   /** dir: where components and metered modules are kept; undefined keeps them in memory only. */
   constructor(
@@ -53,6 +64,7 @@ export class ArtifactStore {
       mkdirSync(join(dir, "components"), { recursive: true });
       mkdirSync(join(dir, "metered"), { recursive: true });
     }
+    this.glueDir = join(dir ?? join(tmpdir(), "solo-glue"), "glue");
   }
 
   /** Returns the component for a compile key, compiling at most once (also across concurrent calls). */
@@ -78,35 +90,87 @@ export class ArtifactStore {
   }
 
   /** Inspects, meters and compiles a component; each step's result is cached. */
-  artifact(component: Uint8Array): Artifact {
+  async artifact(component: Uint8Array): Promise<Artifact> {
     const hash = sha256(component);
     const cached = this.artifacts.get(hash);
     if (cached) return cached;
     const inspected = inspectComponent(component, this.limits);
-    const meterKey = sha256(inspected.module, METER_VERSION, JSON.stringify(this.settings, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
-    let metered: Uint8Array<ArrayBuffer> | undefined = this.readDisk("metered", meterKey);
-    let report: MeterReport;
-    if (metered) {
-      this.counters.meterHits++;
-      report = JSON.parse(readFileSync(join(this.dir!, "metered", `${meterKey}.json`), "utf8")) as MeterReport;
+    let artifact: Artifact;
+    if (inspected.kind === "core") {
+      const { module, report } = this.metered(inspected.module, this.settings);
+      artifact = { hash, component, run: { kind: "core", module, encoding: inspected.stringEncoding }, interfaces: inspected.interfaces, meter: report };
     } else {
-      const out = meter(inspected.module, this.settings);
-      this.counters.meters++;
-      metered = out.bytes;
-      report = out.report;
-      // The report goes first: a metered module on disk always has its report beside it.
-      if (this.dir) writeFileSync(join(this.dir, "metered", `${meterKey}.json`), JSON.stringify(report));
-      this.writeDisk("metered", meterKey, metered);
+      artifact = { hash, component, interfaces: inspected.interfaces, ...(await this.glued(hash, component)) };
     }
-    let module: WebAssembly.Module;
-    try {
-      module = new WebAssembly.Module(metered);
-    } catch (err) {
-      throw new SoloError("VALIDATION_FAILED", `guest module does not validate: ${(err as Error).message}`);
-    }
-    const artifact: Artifact = { hash, component, module, encoding: inspected.stringEncoding, interfaces: inspected.interfaces, meter: report };
     this.artifacts.set(hash, artifact);
     return artifact;
+  }
+
+  /** A multi-module component: jco glue on disk, every core module metered with shared counters. */
+  private async glued(hash: string, component: Uint8Array): Promise<{ run: Runnable; meter: MeterReport }> {
+    const dir = join(this.glueDir, hash);
+    const gluePath = join(dir, `${GLUE_NAME}.js`);
+    let names: Record<string, Uint8Array>;
+    let fromDisk: Record<string, string> | undefined;
+    try {
+      fromDisk = JSON.parse(readFileSync(join(dir, "modules.json"), "utf8")) as Record<string, string>;
+    } catch { /* not prepared yet */ }
+    const shared = { ...this.settings, sharedCounters: true };
+    const modules: Record<string, WebAssembly.Module> = {};
+    const meterSum: MeterReport = { functions: 0, leafFunctions: 0, loops: 0, chargePoints: 0, growSites: 0 };
+    const add = (r: MeterReport) => {
+      for (const k of Object.keys(meterSum) as (keyof MeterReport)[]) meterSum[k] += r[k];
+    };
+    if (fromDisk) {
+      for (const [name, key] of Object.entries(fromDisk)) {
+        const bytes = this.readDisk("metered", key);
+        if (!bytes) {
+          fromDisk = undefined;
+          break;
+        }
+        this.counters.meterHits++;
+        modules[name] = compileModule(bytes);
+        add(JSON.parse(readFileSync(join(this.dir!, "metered", `${key}.json`), "utf8")) as MeterReport);
+      }
+    }
+    if (!fromDisk) {
+      const t = await transpileComponent(component);
+      names = t.modules;
+      const keys: Record<string, string> = {};
+      for (const [name, bytes] of Object.entries(names)) {
+        checkShape(readModuleInfo(bytes), this.limits);
+        const m = this.metered(bytes, shared);
+        modules[name] = m.module;
+        keys[name] = m.key;
+        add(m.report);
+      }
+      mkdirSync(dir, { recursive: true });
+      // jco's output is an ES module; Node needs a package.json to load it as one.
+      writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
+      writeFileSync(gluePath, t.glue);
+      writeFileSync(join(dir, "modules.json"), JSON.stringify(keys));
+    }
+    return { run: { kind: "glue", glueUrl: pathToFileURL(gluePath).href, modules }, meter: meterSum };
+  }
+
+  /** Meters a core module (cached on disk by content hash and settings) and compiles it. */
+  private metered(module: Uint8Array, settings: MeterSettings): { module: WebAssembly.Module; report: MeterReport; key: string } {
+    const key = sha256(module, METER_VERSION, JSON.stringify(settings, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+    let bytes: Uint8Array<ArrayBuffer> | undefined = this.readDisk("metered", key);
+    let report: MeterReport;
+    if (bytes && this.dir) {
+      this.counters.meterHits++;
+      report = JSON.parse(readFileSync(join(this.dir, "metered", `${key}.json`), "utf8")) as MeterReport;
+    } else {
+      const out = meter(module, settings);
+      this.counters.meters++;
+      bytes = out.bytes;
+      report = out.report;
+      // The report goes first: a metered module on disk always has its report beside it.
+      if (this.dir) writeFileSync(join(this.dir, "metered", `${key}.json`), JSON.stringify(report));
+      this.writeDisk("metered", key, bytes);
+    }
+    return { module: compileModule(bytes), report, key };
   }
 
   /** Hashes of components kept on disk. */
@@ -130,6 +194,14 @@ export class ArtifactStore {
     const tmp = `${path}.${process.pid}.tmp`;
     writeFileSync(tmp, bytes);
     renameSync(tmp, path); // atomic: a reader never sees half a file
+  }
+}
+
+function compileModule(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(bytes);
+  } catch (err) {
+    throw new SoloError("VALIDATION_FAILED", `guest module does not validate: ${(err as Error).message}`);
   }
 }
 

@@ -23,17 +23,16 @@ export const DEFAULT_INSPECT_LIMITS: InspectLimits = {
   maxTables: 4,
   maxDataSegments: 10_000,
   maxInitialMemoryBytes: 64 * 1024 * 1024,
-  maxNestingDepth: 2,
+  maxNestingDepth: 4,
 };
 
-export interface Inspected {
-  /** The core module that implements the world (exports handle, cabi_realloc, memory). */
-  module: Uint8Array;
-  info: ModuleInfo;
-  stringEncoding: "utf8" | "utf16";
-  /** The world interfaces the guest uses, e.g. ["kv", "log"]. */
-  interfaces: string[];
-}
+/**
+ * A checked component. "core": one core module implements the world and Solo binds it directly.
+ * "glue": the world is implemented by several (nested) core modules, wired by jco's glue.
+ */
+export type Inspected =
+  | { kind: "core"; module: Uint8Array; info: ModuleInfo; stringEncoding: "utf8" | "utf16"; interfaces: string[] }
+  | { kind: "glue"; interfaces: string[] };
 
 function refuse(message: string, details: Record<string, unknown>): never {
   throw new SoloError("VALIDATION_FAILED", message, details);
@@ -57,6 +56,7 @@ export function inspectComponent(bytes: Uint8Array, limits: InspectLimits = DEFA
       refuse(`component imports "${name}"; a service may import only solo:agent/* interfaces (log, kv, clock, random, secrets, services, events)`, { item: name, limit: "imports" });
     }
   }
+  const interfaces = component.imports.map((n) => worldInterface(n)).filter((n): n is string => !!n).sort();
   if (!component.exports.includes("handle")) {
     refuse(`component does not export "handle"; it must target the solo:agent/service world (export handle: func(request: string) -> result<string, string>)`, { item: "handle", limit: "exports" });
   }
@@ -64,12 +64,13 @@ export function inspectComponent(bytes: Uint8Array, limits: InspectLimits = DEFA
     refuse("component uses the latin1+utf16 string encoding; Solo runs utf8 or utf16 components", { item: "string-encoding" });
   }
   const candidates = component.coreModules.map((m) => ({ m, info: safeInfo(m) })).filter((c) => c.info?.exports.some((e) => e.name === "handle"));
+  if (candidates.length === 0 && component.nestingDepth > 0) return { kind: "glue", interfaces };
   if (candidates.length !== 1 || !candidates[0]!.info) {
     refuse(`expected exactly one core module exporting "handle", found ${candidates.length}`, { item: "core-modules" });
   }
   const { m: module, info } = candidates[0] as { m: Uint8Array; info: ModuleInfo };
-  const interfaces = checkModule(info, limits);
-  return { module, info, stringEncoding: component.stringEncoding === "utf8" ? "utf8" : "utf16", interfaces };
+  checkModule(info, limits);
+  return { kind: "core", module, info, stringEncoding: component.stringEncoding === "utf8" ? "utf8" : "utf16", interfaces };
 }
 
 function safeInfo(m: Uint8Array): ModuleInfo | undefined {
@@ -101,6 +102,12 @@ export function checkModule(info: ModuleInfo, limits: InspectLimits = DEFAULT_IN
     }
   }
   if (!info.exports.some((e) => e.name === "memory" && e.kind === "memory")) refuse(`module must export its memory as "memory"`, { item: "memory", limit: "exports" });
+  checkShape(info, limits);
+  return [...used].sort();
+}
+
+/** Size and shape limits of one core module (any module a component runs). */
+export function checkShape(info: ModuleInfo, limits: InspectLimits = DEFAULT_INSPECT_LIMITS): void {
   const count = (item: string, value: number, max: number, limit: string) => {
     if (value > max) refuse(`module has ${value} ${item}; the limit is ${max}`, { item, limit, value, max });
   };
@@ -111,5 +118,4 @@ export function checkModule(info: ModuleInfo, limits: InspectLimits = DEFAULT_IN
   for (const mem of info.memories) {
     count("bytes of initial memory", mem.initialPages * 65536, limits.maxInitialMemoryBytes, "maxInitialMemoryBytes");
   }
-  return [...used].sort();
 }

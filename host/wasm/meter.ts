@@ -434,8 +434,8 @@ function constExpr(r: Reader, remap: (idx: number) => number): number[] {
   }
 }
 
-function copyFrom(r: Reader, from: number): number[] {
-  return Array.from(r.bytes.subarray(from, r.pos));
+function copyFrom(r: Reader, from: number): Uint8Array {
+  return r.bytes.subarray(from, r.pos);
 }
 
 function remapGlobals(body: Uint8Array, remap: (idx: number) => number): Uint8Array {
