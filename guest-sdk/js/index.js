@@ -80,4 +80,5 @@ class SoloDate extends HostDate {
 }
 globalThis.Date = SoloDate;
 
-Math.random = () => Number(wrandom.nextU64() >> 11n) / 9007199254740992;
+// u64 may arrive as a BigInt or a Number, depending on the binding.
+Math.random = () => Number(BigInt.asUintN(64, BigInt(wrandom.nextU64())) >> 11n) / 9007199254740992;

@@ -13,7 +13,7 @@ const ENTRY = "solo-entry.ts";
 const SERVICE = "service.ts";
 
 // The generated entry exports the world's core ABI around the guest's `handle`.
-const ENTRY_SOURCE = `import { handle as guestHandle } from "./service";
+export const AS_ENTRY = `import { handle as guestHandle } from "./service";
 import { liftString, returnResult } from "solo/abi";
 export { cabi_realloc } from "solo/abi";
 export function handle(ptr: usize, len: i32): usize {
@@ -45,7 +45,7 @@ export const ASC_FLAGS = [
 export async function compileAssemblyScriptModule(source: string, file: string): Promise<Uint8Array> {
   let binary: Uint8Array | undefined;
   const diagnostics: Diagnostic[] = [];
-  const texts: Record<string, string> = { [SERVICE]: source, [ENTRY]: ENTRY_SOURCE };
+  const texts: Record<string, string> = { [SERVICE]: source, [ENTRY]: AS_ENTRY };
   const result = await asc.main([ENTRY, "--outFile", "out.wasm", ...ASC_FLAGS], {
     readFile(name: string) {
       if (name in texts) return texts[name]!;

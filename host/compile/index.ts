@@ -4,8 +4,8 @@ import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { SoloError } from "../errors.ts";
-import { ASC_FLAGS, ASC_VERSION, compileAssemblyScript } from "./assemblyscript.ts";
-import { compileJavaScript } from "./javascript.ts";
+import { ASC_FLAGS, ASC_VERSION, AS_ENTRY, compileAssemblyScript } from "./assemblyscript.ts";
+import { JS_ENTRY, compileJavaScript } from "./javascript.ts";
 import type { Language } from "./languages.ts";
 import { witSource } from "./wit.ts";
 
@@ -32,8 +32,9 @@ function sdkVersion(): string {
 export function compileKey(language: Language, source: string | Uint8Array): string {
   const h = createHash("sha256");
   h.update(language).update("\0").update(source).update("\0").update(sdkVersion());
-  if (language === "assemblyscript") h.update(ASC_VERSION).update(ASC_FLAGS.join(" "));
-  else if (language === "typescript" || language === "javascript") h.update(`componentize-qjs ${QJS_VERSION} sync stubWasi`);
+  // The generated entries are part of what decides the output.
+  if (language === "assemblyscript") h.update(ASC_VERSION).update(ASC_FLAGS.join(" ")).update(AS_ENTRY);
+  else if (language === "typescript" || language === "javascript") h.update(`componentize-qjs ${QJS_VERSION} sync stubWasi`).update(JS_ENTRY);
   return h.digest("hex");
 }
 

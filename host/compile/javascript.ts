@@ -12,7 +12,8 @@ const WIT = fileURLToPath(new URL("../../wit/solo.wit", import.meta.url));
 
 // The bundle's entry wraps the guest's handle so a wrong return type is a clear GUEST_ERROR
 // (QuickJS would otherwise trap while lifting it).
-const ENTRY = `import { handle as guestHandle } from "guest:main";
+export const JS_ENTRY = `import "solo";
+import { handle as guestHandle } from "guest:main";
 export function handle(request) {
   const out = guestHandle(request);
   if (typeof out === "string") return out;
@@ -51,7 +52,7 @@ function diagnostics(messages: Message[], file: string): Diagnostic[] {
 export async function bundle(source: string, file: string, language: "typescript" | "javascript"): Promise<string> {
   try {
     const out = await build({
-      stdin: { contents: ENTRY, sourcefile: "solo-entry.js", loader: "js", resolveDir: "/" },
+      stdin: { contents: JS_ENTRY, sourcefile: "solo-entry.js", loader: "js", resolveDir: "/" },
       bundle: true,
       write: false,
       format: "esm",

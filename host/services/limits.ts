@@ -19,7 +19,7 @@ export interface ServiceLimits {
 }
 
 export const DEFAULT_LIMITS: ServiceLimits = {
-  fuel: 50_000_000,
+  fuel: 1_000_000_000,
   memoryBytes: 32 * 1024 * 1024,
   deadlineMs: 5_000,
   maxRequestBytes: 1024 * 1024,

@@ -19,7 +19,7 @@ import { GLUE_NAME, transpileComponent } from "./transpile.ts";
 import { DEFAULT_METER_SETTINGS, meter, type MeterReport, type MeterSettings } from "./meter.ts";
 
 /** Bumped whenever the metering pass changes what it emits. */
-export const METER_VERSION = "2";
+export const METER_VERSION = "3";
 
 /** How a worker runs an artifact. Modules are compiled once here and posted, never recompiled. */
 export type Runnable =

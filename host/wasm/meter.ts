@@ -275,26 +275,33 @@ function meterFunction(body: Uint8Array, params: number, g: Globals, report: Met
   };
 
   // Open segment: where its charge goes in `out`, and how many instructions it has so far.
-  let segment = { slot: -1, cost: 0, reload: true };
-  const openSegment = (reload: boolean) => {
+  let segment = { slot: -1, cost: 0, reload: true, checked: true };
+  const openSegment = (reload: boolean, checked = true) => {
     closeSegment();
     out.push([]);
-    segment = { slot: out.length - 1, cost: 0, reload };
+    segment = { slot: out.length - 1, cost: 0, reload, checked };
     report.chargePoints++;
   };
   const closeSegment = () => {
     if (segment.slot < 0) return;
-    out[segment.slot] = charge(segment.cost, segment.reload);
+    out[segment.slot] = charge(segment.cost, segment.reload, segment.checked);
     segment.slot = -1;
   };
+  // In a function with loops the counter is a local, so a charge is one register subtraction:
+  // such functions are cut at every branch target too (basic blocks), so that a branchy loop
+  // body (an interpreter's dispatch) is charged for the arm it takes, not for all of them.
+  // Those extra charges are unchecked; the checks at entries and loop headers bound the overrun.
+  const fine = cached && !leaf;
   const check = cached
     ? [OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.localGet, ...encodeU32(fuelLocal), OP.globalSet, ...encodeU32(g.fuel), OP.unreachable, OP.end]
     : [OP.globalGet, ...encodeU32(g.fuel), OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.unreachable, OP.end];
-  const charge = (cost: number, reload: boolean): number[] => {
+  const charge = (cost: number, reload: boolean, checked: boolean): number[] => {
     if (leaf) return [];
+    if (cost === 0 && !reload) return [];
     const c = encodeS64(BigInt(cost));
-    if (!cached) return [OP.globalGet, ...encodeU32(g.fuel), OP.i64Const, ...c, OP.i64Sub, OP.globalSet, ...encodeU32(g.fuel), ...check];
+    if (!cached) return [OP.globalGet, ...encodeU32(g.fuel), OP.i64Const, ...c, OP.i64Sub, OP.globalSet, ...encodeU32(g.fuel), ...(checked ? check : [])];
     const load = reload ? [OP.globalGet, ...encodeU32(g.fuel)] : [OP.localGet, ...encodeU32(fuelLocal)];
+    if (!checked) return [...load, OP.i64Const, ...c, OP.i64Sub, OP.localSet, ...encodeU32(fuelLocal)];
     return [...load, OP.i64Const, ...c, OP.i64Sub, OP.localTee, ...encodeU32(fuelLocal), ...check];
   };
   const writeBack = cached ? [OP.localGet, ...encodeU32(fuelLocal), OP.globalSet, ...encodeU32(g.fuel)] : [];
@@ -308,7 +315,15 @@ function meterFunction(body: Uint8Array, params: number, g: Globals, report: Met
     const op = r.byte();
     segment.cost++;
     switch (op) {
-      case 0x02: case 0x04: case 0x06: skipBlockType(r); control.push(1); break;
+      case 0x02: case 0x06: skipBlockType(r); control.push(1); break;
+      case 0x04:
+        skipBlockType(r);
+        control.push(1);
+        if (fine) { flush(r.pos); openSegment(false, false); } // the then-arm
+        break;
+      case 0x05:
+        if (fine) { flush(r.pos); openSegment(false, false); } // the else-arm
+        break;
       case 0x03: skipBlockType(r); control.push(2); report.loops++; flush(r.pos); openSegment(false); break;
       case 0x1f: {
         skipBlockType(r);
@@ -319,7 +334,7 @@ function meterFunction(body: Uint8Array, params: number, g: Globals, report: Met
       case 0x0b: {
         const kind = control.pop();
         if (kind === 0) { flush(at); out.push(writeBack); break; }
-        if (kind === 2) { flush(r.pos); openSegment(false); }
+        if (kind === 2 || fine) { flush(r.pos); openSegment(false, kind === 2); } // a branch target
         break;
       }
       case 0x0c: case 0x0d: case 0xd5: case 0xd6: {
@@ -347,7 +362,7 @@ function meterFunction(body: Uint8Array, params: number, g: Globals, report: Met
         }
         if (cached) { flush(at); out.push(writeBack); }
         flush(r.pos);
-        openSegment(true);
+        openSegment(true, !fine);
         break;
       }
       case 0x12: case 0x13: case 0x15:
@@ -390,7 +405,7 @@ function meterFunction(body: Uint8Array, params: number, g: Globals, report: Met
       }
       default:
         if (op >= 0x28 && op <= 0x3e) skipMemarg(r);
-        else if ((op >= 0x45 && op <= 0xc4) || op === 0x00 || op === 0x01 || op === 0x05 || op === 0x19 || op === 0x1a || op === 0x1b || op === 0xd1 || op === 0xd3 || op === 0xd4) { /* no immediates */ }
+        else if ((op >= 0x45 && op <= 0xc4) || op === 0x00 || op === 0x01 || op === 0x19 || op === 0x1a || op === 0x1b || op === 0xd1 || op === 0xd3 || op === 0xd4) { /* no immediates */ }
         else throw new Error(`unsupported instruction 0x${op.toString(16)} at byte ${at}`);
     }
   }
@@ -515,7 +530,7 @@ interface FunctionShape {
 }
 
 /** The most a leaf may cost: bigger bodies are metered like any other function. */
-const LEAF_COST_CAP = 4096;
+const LEAF_COST_CAP = 256;
 
 function shapeOf(body: Uint8Array): FunctionShape {
   const r = new Reader(body);

@@ -58,7 +58,7 @@ test("usage errors exit 2; --help prints the defaults", () => {
   assert.is(solo("frobnicate").code, 2);
   const help = solo("run", "--help");
   assert.is(help.code, 0);
-  assert.match(help.stdout, /--fuel 50000000/);
+  assert.match(help.stdout, /--fuel 1000000000/);
   assert.match(help.stdout, /--memory 33554432/);
 });
 
