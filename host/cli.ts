@@ -4,13 +4,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { Host, LANGUAGES, languageOf, SoloError, DEFAULT_LIMITS, type Language } from "./index.ts";
+import { Host, LANGUAGES, languageOf, SoloError, DEFAULT_LIMITS, validateSource, type Language } from "./index.ts";
 
 const USAGE = `usage: solo <command>
 
 commands:
   start [--data DIR]     run the host on DIR (default ./data) until interrupted
   run <file> [options]   compile and run one guest once, print its output
+  validate <file> [--lang L] [--json]
+                         check a guest's source against Solo's rules; exit 1 on an error finding
   help                   this text`;
 
 const RUN_USAGE = `usage: solo run <file> [--lang ${LANGUAGES.join("|")}]
@@ -41,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
         return await run(rest);
       case "start":
         return await start(rest);
+      case "validate":
+        return validate(rest);
       case undefined:
       case "help":
       case "--help":
@@ -137,6 +141,29 @@ async function run(args: string[]): Promise<number> {
     await host.close();
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+function validate(args: string[]): number {
+  const { values, positionals } = parse(args, { lang: { type: "string" }, json: { type: "boolean" } });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError("give exactly one file to validate");
+  const lang = values.lang as string | undefined;
+  if (lang !== undefined && !(LANGUAGES as readonly string[]).includes(lang)) throw new UsageError(`--lang must be one of ${LANGUAGES.join(", ")}`);
+  const language = (lang as Language | undefined) ?? languageOf(file);
+  if (!language) throw new UsageError(`cannot tell the language of ${file}; pass --lang`);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const report = validateSource({ source: bytes, language, maxSourceBytes: DEFAULT_LIMITS.maxSourceBytes });
+  if (values.json) process.stdout.write(JSON.stringify(report) + "\n");
+  else {
+    for (const f of report.findings) process.stdout.write(`${basename(file)}:${f.line}:${f.column}: ${f.severity} ${f.rule}: ${f.message}\n`);
+    if (report.findings.length === 0) process.stdout.write(`${basename(file)}: no findings\n`);
+  }
+  return report.ok ? 0 : 1;
 }
 
 async function start(args: string[]): Promise<number> {

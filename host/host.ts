@@ -2,7 +2,8 @@
 // Opening starts the workers (~50 ms each); close() stops them and releases the data directory.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { languageOf, type Language } from "./compile/index.ts";
+import { checkLanguage, languageOf, type Language } from "./compile/index.ts";
+import { validateSource, type ValidationReport } from "./validate/index.ts";
 import { SoloError } from "./errors.ts";
 import { WorkerPool } from "./runtime/index.ts";
 import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceLimits, type ServiceStatus } from "./services/index.ts";
@@ -56,6 +57,7 @@ export class Host {
     private readonly pool: WorkerPool,
     private readonly artifacts: ArtifactStore,
     private readonly supervisor: Supervisor,
+    private readonly defaults: ServiceLimits,
   ) {}
 
   static async open(options: HostOptions): Promise<Host> {
@@ -70,7 +72,7 @@ export class Host {
     let supervisor: Supervisor | undefined;
     const pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason) });
     supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, defaults, onLog: options.onLog });
-    const host = new Host(dataDir, storage, events, pool, artifacts, supervisor);
+    const host = new Host(dataDir, storage, events, pool, artifacts, supervisor, defaults);
     if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
       const policy = options.retention;
       host.retentionTimer = setInterval(() => void events.compact(policy).catch(() => {}), policy.intervalMs ?? 60_000);
@@ -85,6 +87,13 @@ export class Host {
     const language = options.language ?? (options.file ? languageOf(options.file) : undefined);
     if (!language) throw new SoloError("INVALID_ARGUMENT", "give a language, or a file name whose extension names one (.as.ts, .ts, .js, .wasm)", { field: "language" });
     return this.supervisor.deploy({ ...options, language });
+  }
+
+  /** Checks source against Solo's rules without deploying it (~1 ms per 10 KB). */
+  validate(options: { source: string | Uint8Array; language?: Language; file?: string }): ValidationReport {
+    const language = options.language ?? (options.file ? languageOf(options.file) : undefined);
+    if (!language) throw new SoloError("INVALID_ARGUMENT", "give a language, or a file name whose extension names one (.as.ts, .ts, .js, .wasm)", { field: "language" });
+    return validateSource({ source: options.source, language: checkLanguage(language), maxSourceBytes: this.defaults.maxSourceBytes });
   }
 
   /** Runs the service's handle(request) under its fuel, memory and deadline limits. */

@@ -5,3 +5,4 @@ export { DEFAULT_LIMITS, MAX_LIMITS, type ServiceLimits, type DeployResult, type
 export { LANGUAGES, languageOf, type Language } from "./compile/index.ts";
 export { EVENT_TYPES, type EventType, type SoloEvent, type EventFilter, type Retention, type Subscription, type SubscribeOptions } from "./events/index.ts";
 export type { VerifyReport } from "./storage/index.ts";
+export { validateSource, type Finding, type ValidationReport } from "./validate/index.ts";

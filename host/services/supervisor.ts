@@ -10,6 +10,7 @@ import type { CallResult, InstanceLimits, WorkerPool } from "../runtime/index.ts
 import type { KvStore } from "../storage/index.ts";
 import type { EventInput, EventStore } from "../events/index.ts";
 import { checkName } from "./names.ts";
+import { requireValid, type Finding } from "../validate/index.ts";
 import { resolveLimits, type ServiceLimits } from "./limits.ts";
 
 export interface DeployRequest {
@@ -32,6 +33,8 @@ export interface DeployResult {
   interfaces: string[];
   limits: ServiceLimits;
   memoryBytes: number;
+  /** Validation warnings (the deploy went ahead). */
+  warnings: Finding[];
 }
 
 export interface CallReply {
@@ -56,6 +59,8 @@ export interface ServiceStatus {
   calls: number;
   errors: Partial<Record<ErrorCode, number>>;
   deployedAt: string;
+  /** Validation warnings found at deploy. */
+  warnings: Finding[];
 }
 
 interface ServiceRecord {
@@ -72,6 +77,7 @@ interface ServiceRecord {
   fuelUsed: number;
   calls: number;
   errors: Partial<Record<ErrorCode, number>>;
+  warnings: Finding[];
 }
 
 export interface SupervisorOptions {
@@ -118,7 +124,7 @@ export class Supervisor {
   }
 
   private async install(tenant: string, service: string, key: string, language: Language, req: DeployRequest, limits: ServiceLimits): Promise<DeployResult> {
-    const artifact = await this.build(language, req.source, req.file ?? `${service}${EXTENSIONS[language]}`, limits);
+    const { artifact, warnings } = await this.build(language, req.source, req.file ?? `${service}${EXTENSIONS[language]}`, limits);
     const worker = this.workerFor(tenant);
     const memoryBytes = await this.o.pool.install(worker, {
       key,
@@ -128,13 +134,13 @@ export class Supervisor {
     });
     const record: ServiceRecord = {
       tenant, service, key, worker, version: 1, artifact, language, limits,
-      deployedAt: new Date().toISOString(), memoryBytes, fuelUsed: 0, calls: 0, errors: {},
+      deployedAt: new Date().toISOString(), memoryBytes, fuelUsed: 0, calls: 0, errors: {}, warnings,
     };
     let services = this.tenants.get(tenant);
     if (!services) this.tenants.set(tenant, (services = new Map()));
     services.set(service, record);
-    await this.record({ type: "service_deployed", tenant, service, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits } });
-    return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes };
+    await this.record({ type: "service_deployed", tenant, service, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, warnings: warnings.length } });
+    return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes, warnings };
   }
 
   /** Appends an event; a failure to record is reported, never hidden. */
@@ -152,20 +158,21 @@ export class Supervisor {
   }
 
   /** Source -> checked, metered, compiled artifact (each step cached by content hash). */
-  private async build(language: Language, source: string | Uint8Array, file: string, limits: ServiceLimits): Promise<Artifact> {
+  private async build(language: Language, source: string | Uint8Array, file: string, limits: ServiceLimits): Promise<{ artifact: Artifact; warnings: Finding[] }> {
     if (language === "component") {
       if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a component must be given as bytes", { field: "source" });
       if (!isComponent(source)) throw new SoloError("VALIDATION_FAILED", "source is not a WebAssembly component (a core module must be wrapped with `wasm-tools component new` against wit/solo.wit)");
       if (source.length > limits.maxSourceBytes) throw new SoloError("VALIDATION_FAILED", `component is ${source.length} bytes; limits.maxSourceBytes is ${limits.maxSourceBytes}`, { limit: "maxSourceBytes" });
-      return await this.o.artifacts.artifact(source);
+      return { artifact: await this.o.artifacts.artifact(source), warnings: [] };
     }
     if (typeof source !== "string") throw new SoloError("INVALID_ARGUMENT", `${language} source must be text`, { field: "source" });
     const size = Buffer.byteLength(source);
     if (size > limits.maxSourceBytes) {
       throw new SoloError("VALIDATION_FAILED", `source is ${size} bytes; limits.maxSourceBytes is ${limits.maxSourceBytes}`, { limit: "maxSourceBytes", value: size });
     }
+    const warnings = requireValid({ source, language, maxSourceBytes: limits.maxSourceBytes });
     const component = await this.o.artifacts.component(compileKey(language, source), () => compile(language, source, file));
-    return await this.o.artifacts.artifact(component);
+    return { artifact: await this.o.artifacts.artifact(component), warnings };
   }
 
   private workerFor(tenant: string): number {
@@ -223,7 +230,7 @@ export class Supervisor {
     return {
       tenant: rec.tenant, service: rec.service, state: "running", version: rec.version, artifact: rec.artifact.hash,
       language: rec.language, interfaces: rec.artifact.interfaces, limits: { ...rec.limits }, memoryBytes: rec.memoryBytes,
-      fuelUsed: rec.fuelUsed, calls: rec.calls, errors: { ...rec.errors }, deployedAt: rec.deployedAt,
+      fuelUsed: rec.fuelUsed, calls: rec.calls, errors: { ...rec.errors }, deployedAt: rec.deployedAt, warnings: rec.warnings,
     };
   }
 

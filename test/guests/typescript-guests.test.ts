@@ -63,7 +63,7 @@ test("a TypeScript syntax error is COMPILE_ERROR with the right line and column"
     const e = await rejects(t.host.deploy({ tenant: "a", service: "bad", source, file: "bad.ts" }), "COMPILE_ERROR");
     const d = (e.details?.diagnostics as { file: string; line: number; column: number }[])[0]!;
     assert.equal([d.file, d.line, d.column], ["bad.ts", 4, 13]);
-    const imp = await rejects(t.host.deploy({ tenant: "a", service: "fs", source: `import { readFileSync } from "node:fs";\nexport function handle(r: string): string { return readFileSync(r, "utf8"); }\n`, file: "fs.ts" }), "COMPILE_ERROR");
+    const imp = await rejects(t.host.deploy({ tenant: "a", service: "fs", source: `import { readFileSync } from "node:fs";\nexport function handle(r: string): string { return readFileSync(r, "utf8"); }\n`, file: "fs.ts" }), "VALIDATION_FAILED");
     assert.match(imp.message, /may import only "solo"/);
     assert.equal(t.host.list("a"), []);
   } finally {

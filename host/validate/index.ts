@@ -1,0 +1,1 @@
+export { validateSource, requireValid, type Finding, type ValidationReport, type ValidateOptions } from "./validate.ts";
