@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { isCoreModule } from "./wasm/index.ts";
 import { Host, LANGUAGES, languageOf, SoloError, DEFAULT_LIMITS, validateSource, type Language } from "./index.ts";
 
 const USAGE = `usage: solo <command>
@@ -97,7 +98,7 @@ async function run(args: string[]): Promise<number> {
   if (values.input !== undefined && values["input-file"] !== undefined) throw new UsageError("give --input or --input-file, not both");
   const lang = values.lang as string | undefined;
   if (lang !== undefined && !(LANGUAGES as readonly string[]).includes(lang)) throw new UsageError(`--lang must be one of ${LANGUAGES.join(", ")}`);
-  const language = (lang as Language | undefined) ?? languageOf(file);
+  let language = (lang as Language | undefined) ?? languageOf(file);
   if (!language) throw new UsageError(`cannot tell the language of ${file}; pass --lang`);
   const limits = {
     ...(values.fuel !== undefined && { fuel: positiveInt("fuel", values.fuel as string) }),
@@ -110,6 +111,8 @@ async function run(args: string[]): Promise<number> {
   try {
     const bytes = readFileSync(file);
     source = language === "component" || language === "javy" ? new Uint8Array(bytes) : bytes.toString("utf8");
+    // A .wasm that is a core module (not a component) is a Javy-style WASI command.
+    if (lang === undefined && language === "component" && isCoreModule(source as Uint8Array)) language = "javy";
     input = values["input-file"] !== undefined ? readFileSync(values["input-file"] as string, "utf8") : ((values.input as string | undefined) ?? "");
   } catch (err) {
     throw new UsageError((err as Error).message);

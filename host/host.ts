@@ -43,6 +43,8 @@ export interface DeployOptions {
   language?: Language;
   file?: string;
   limits?: Partial<ServiceLimits>;
+  /** For javascript: "quickjs" (default) or "javy" (needs a javy binary on PATH or JAVY_PATH). */
+  compiler?: "quickjs" | "javy";
 }
 
 export class Host {

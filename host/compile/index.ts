@@ -11,6 +11,7 @@ import { witSource } from "./wit.ts";
 
 export { languageOf, checkLanguage, LANGUAGES, type Language } from "./languages.ts";
 export { lineColumn } from "./assemblyscript.ts";
+export { compileWithJavy, findJavy } from "./javy.ts";
 
 const QJS_VERSION = (JSON.parse(readFileSync(fileURLToPath(new URL("../../node_modules/componentize-qjs/package.json", import.meta.url)), "utf8")) as { version: string }).version;
 

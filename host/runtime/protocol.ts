@@ -16,7 +16,8 @@ export interface InstanceLimits {
 /** What to run: one module Solo binds itself, or jco glue over several modules. */
 export type RunSpec =
   | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16" }
-  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> };
+  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> }
+  | { kind: "javy"; module: WebAssembly.Module };
 
 export interface InstallMessage {
   t: "install";

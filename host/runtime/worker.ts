@@ -12,6 +12,7 @@ import { WATCH, type CallResult, type CallsMessage, type FromWorker, type Instal
 import { Sandbox } from "./sandbox.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
 import type { GuestInstance } from "./guest-instance.ts";
+import { JavySandbox } from "./javy-sandbox.ts";
 
 ensureWasmFeatures();
 
@@ -65,6 +66,7 @@ class Slot {
     if (!this.sandbox) {
       const run = this.msg.run;
       if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: this.limits.memoryBytes, env: this.env });
+      else if (run.kind === "javy") this.sandbox = new JavySandbox(run.module, this.env, this.limits.memoryBytes);
       else {
         const glue = glues.get(run.glueUrl);
         if (!glue) throw new SoloError("INTERNAL", "glue module not loaded");

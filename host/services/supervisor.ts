@@ -4,7 +4,7 @@
 // Isolation: every lookup is by (tenant, service); a tenant asking for another tenant's service
 // gets NOT_FOUND, the same answer as for a service that does not exist.
 import { SoloError, type ErrorCode } from "../errors.ts";
-import { compile, compileKey, checkLanguage, type Language } from "../compile/index.ts";
+import { compile, compileKey, checkLanguage, compileWithJavy, type Language } from "../compile/index.ts";
 import { isComponent, type Artifact, type ArtifactStore, type LogLevel } from "../wasm/index.ts";
 import type { CallResult, InstanceLimits, WorkerPool } from "../runtime/index.ts";
 import type { KvStore } from "../storage/index.ts";
@@ -22,6 +22,8 @@ export interface DeployRequest {
   /** File name used in diagnostics; defaults to "<service>" + the language's extension. */
   file?: string;
   limits?: Partial<ServiceLimits>;
+  /** For javascript: "quickjs" (default, componentize-qjs) or "javy" (needs a javy binary). */
+  compiler?: "quickjs" | "javy";
 }
 
 export interface DeployResult {
@@ -124,7 +126,7 @@ export class Supervisor {
   }
 
   private async install(tenant: string, service: string, key: string, language: Language, req: DeployRequest, limits: ServiceLimits): Promise<DeployResult> {
-    const { artifact, warnings } = await this.build(language, req.source, req.file ?? `${service}${EXTENSIONS[language]}`, limits);
+    const { artifact, warnings } = await this.build(language, req.source, req.file ?? `${service}${EXTENSIONS[language]}`, limits, req.compiler);
     const worker = this.workerFor(tenant);
     const memoryBytes = await this.o.pool.install(worker, {
       key,
@@ -158,7 +160,14 @@ export class Supervisor {
   }
 
   /** Source -> checked, metered, compiled artifact (each step cached by content hash). */
-  private async build(language: Language, source: string | Uint8Array, file: string, limits: ServiceLimits): Promise<{ artifact: Artifact; warnings: Finding[] }> {
+  private async build(language: Language, source: string | Uint8Array, file: string, limits: ServiceLimits, compiler?: string): Promise<{ artifact: Artifact; warnings: Finding[] }> {
+    if (compiler !== undefined && compiler !== "quickjs" && compiler !== "javy") throw new SoloError("INVALID_ARGUMENT", `compiler must be "quickjs" or "javy"`, { field: "compiler" });
+    if (compiler === "javy" && language !== "javascript") throw new SoloError("INVALID_ARGUMENT", `compiler "javy" builds JavaScript only`, { field: "compiler" });
+    if (language === "javy") {
+      if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a javy module must be given as bytes", { field: "source" });
+      if (source.length > limits.maxSourceBytes) throw new SoloError("VALIDATION_FAILED", `module is ${source.length} bytes; limits.maxSourceBytes is ${limits.maxSourceBytes}`, { limit: "maxSourceBytes" });
+      return { artifact: this.o.artifacts.javy(source), warnings: [] };
+    }
     if (language === "component") {
       if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a component must be given as bytes", { field: "source" });
       if (!isComponent(source)) throw new SoloError("VALIDATION_FAILED", "source is not a WebAssembly component (a core module must be wrapped with `wasm-tools component new` against wit/solo.wit)");
@@ -171,6 +180,11 @@ export class Supervisor {
       throw new SoloError("VALIDATION_FAILED", `source is ${size} bytes; limits.maxSourceBytes is ${limits.maxSourceBytes}`, { limit: "maxSourceBytes", value: size });
     }
     const warnings = requireValid({ source, language, maxSourceBytes: limits.maxSourceBytes });
+    if (compiler === "javy") {
+      const key = compileKey(language, `javy\0${source}`);
+      const module = await this.o.artifacts.component(key, async () => compileWithJavy(source, file));
+      return { artifact: this.o.artifacts.javy(module), warnings };
+    }
     const component = await this.o.artifacts.component(compileKey(language, source), () => compile(language, source, file));
     return { artifact: await this.o.artifacts.artifact(component), warnings };
   }

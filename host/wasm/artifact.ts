@@ -15,6 +15,7 @@ import { SoloError } from "../errors.ts";
 import { ensureWasmFeatures } from "./engine.ts";
 import { checkShape, inspectComponent, type InspectLimits, DEFAULT_INSPECT_LIMITS } from "./inspect.ts";
 import { readModuleInfo } from "./module-info.ts";
+import { isCoreModule } from "./binary.ts";
 import { GLUE_NAME, transpileComponent } from "./transpile.ts";
 import { DEFAULT_METER_SETTINGS, meter, type MeterReport, type MeterSettings } from "./meter.ts";
 
@@ -24,7 +25,8 @@ export const METER_VERSION = "3";
 /** How a worker runs an artifact. Modules are compiled once here and posted, never recompiled. */
 export type Runnable =
   | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16" }
-  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> };
+  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> }
+  | { kind: "javy"; module: WebAssembly.Module };
 
 export interface Artifact {
   /** sha256 of the component bytes. */
@@ -102,6 +104,34 @@ export class ArtifactStore {
     } else {
       artifact = { hash, component, interfaces: inspected.interfaces, ...(await this.glued(hash, component)) };
     }
+    this.artifacts.set(hash, artifact);
+    return artifact;
+  }
+
+  /** A Javy module: a WASI preview-1 command (stdin -> stdout) that imports nothing else. */
+  javy(bytes: Uint8Array): Artifact {
+    const hash = sha256(bytes);
+    const cached = this.artifacts.get(hash);
+    if (cached) return cached;
+    if (!isCoreModule(bytes)) throw new SoloError("VALIDATION_FAILED", "a javy guest must be a core WebAssembly module (javy build's output), not a component");
+    if (bytes.length > this.limits.maxComponentBytes) throw new SoloError("VALIDATION_FAILED", `module is ${bytes.length} bytes; the limit is ${this.limits.maxComponentBytes}`, { item: "module", limit: "maxComponentBytes" });
+    let info;
+    try {
+      info = readModuleInfo(bytes);
+    } catch (err) {
+      throw new SoloError("VALIDATION_FAILED", `not a valid WebAssembly module: ${(err as Error).message}`);
+    }
+    for (const imp of info.imports) {
+      if (imp.module !== "wasi_snapshot_preview1" || imp.kind !== "function") {
+        throw new SoloError("VALIDATION_FAILED", `javy module imports "${imp.module}#${imp.name}"; it may import only WASI preview-1 functions (statically linked javy output)`, { item: `${imp.module}#${imp.name}`, limit: "imports" });
+      }
+    }
+    for (const name of ["_start", "memory"]) {
+      if (!info.exports.some((e) => e.name === name)) throw new SoloError("VALIDATION_FAILED", `javy module must export "${name}" (a WASI command)`, { item: name, limit: "exports" });
+    }
+    checkShape(info, this.limits);
+    const { module, report } = this.metered(bytes, this.settings);
+    const artifact: Artifact = { hash, component: bytes, run: { kind: "javy", module }, interfaces: ["wasi-stdio"], meter: report };
     this.artifacts.set(hash, artifact);
     return artifact;
   }

@@ -1,0 +1,119 @@
+// A minimal WASI preview-1 for Javy modules: stdin is the request, stdout the reply, stderr goes
+// to the guest's log; clocks and random work; proc_exit ends the run. Every other WASI call
+// answers ENOSYS, so a module that tries to open files or sockets fails cleanly, never reaching
+// the host's own.
+import { randomFillSync } from "node:crypto";
+
+const ERRNO = { success: 0, badf: 8, inval: 28, nosys: 52 } as const;
+
+export class ProcExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+export class WasiShim {
+  private stdin: Uint8Array = new Uint8Array(0);
+  private stdinAt = 0;
+  private readonly stdout: Uint8Array[] = [];
+  private readonly stderr: Uint8Array[] = [];
+  private outBytes = 0;
+  memory: WebAssembly.Memory | undefined;
+
+  constructor(private readonly maxOutputBytes: number) {}
+
+  /** Starts a run: the request is stdin; output is collected afresh. */
+  begin(request: Uint8Array): void {
+    this.stdin = request;
+    this.stdinAt = 0;
+    this.stdout.length = 0;
+    this.stderr.length = 0;
+    this.outBytes = 0;
+  }
+
+  output(): { stdout: string; stderr: string; overflow: boolean } {
+    const text = (parts: Uint8Array[]) => Buffer.concat(parts).toString("utf8");
+    return { stdout: text(this.stdout), stderr: text(this.stderr), overflow: this.outBytes > this.maxOutputBytes };
+  }
+
+  /** Import object for exactly the functions the module imports. */
+  imports(module: WebAssembly.Module): WebAssembly.Imports {
+    const impl: Record<string, (...args: never[]) => number | void> = {
+      fd_read: (fd: number, iovs: number, count: number, nread: number) => {
+        if (fd !== 0) return ERRNO.badf;
+        const view = this.view();
+        let total = 0;
+        for (let i = 0; i < count; i++) {
+          const ptr = view.getUint32(iovs + i * 8, true);
+          const len = view.getUint32(iovs + i * 8 + 4, true);
+          const chunk = this.stdin.subarray(this.stdinAt, this.stdinAt + len);
+          new Uint8Array(this.memory!.buffer, ptr, chunk.length).set(chunk);
+          this.stdinAt += chunk.length;
+          total += chunk.length;
+          if (chunk.length < len) break;
+        }
+        view.setUint32(nread, total, true);
+        return ERRNO.success;
+      },
+      fd_write: (fd: number, iovs: number, count: number, nwritten: number) => {
+        if (fd !== 1 && fd !== 2) return ERRNO.badf;
+        const view = this.view();
+        let total = 0;
+        for (let i = 0; i < count; i++) {
+          const ptr = view.getUint32(iovs + i * 8, true);
+          const len = view.getUint32(iovs + i * 8 + 4, true);
+          this.outBytes += len;
+          if (this.outBytes <= this.maxOutputBytes) (fd === 1 ? this.stdout : this.stderr).push(new Uint8Array(this.memory!.buffer, ptr, len).slice());
+          total += len;
+        }
+        view.setUint32(nwritten, total, true);
+        return ERRNO.success;
+      },
+      clock_time_get: (id: number, _precision: bigint, out: number) => {
+        const ns = id === 0 ? BigInt(Date.now()) * 1_000_000n : process.hrtime.bigint();
+        this.view().setBigUint64(out, ns, true);
+        return ERRNO.success;
+      },
+      clock_res_get: (_id: number, out: number) => {
+        this.view().setBigUint64(out, 1000n, true);
+        return ERRNO.success;
+      },
+      random_get: (buf: number, len: number) => {
+        randomFillSync(new Uint8Array(this.memory!.buffer, buf, len));
+        return ERRNO.success;
+      },
+      proc_exit: (code: number) => {
+        throw new ProcExit(code);
+      },
+      environ_sizes_get: (count: number, size: number) => this.zeroes(count, size),
+      args_sizes_get: (count: number, size: number) => this.zeroes(count, size),
+      environ_get: () => ERRNO.success,
+      args_get: () => ERRNO.success,
+      fd_fdstat_get: (fd: number, out: number) => {
+        if (fd > 2) return ERRNO.badf;
+        new Uint8Array(this.memory!.buffer, out, 24).fill(0);
+        this.view().setUint8(out, 2); // character device
+        return ERRNO.success;
+      },
+      fd_prestat_get: () => ERRNO.badf, // no preopened directories: no filesystem
+      fd_close: (fd: number) => (fd <= 2 ? ERRNO.success : ERRNO.badf),
+    };
+    const wasi: Record<string, unknown> = {};
+    for (const imp of WebAssembly.Module.imports(module)) {
+      if (imp.module !== "wasi_snapshot_preview1" || imp.kind !== "function") continue;
+      wasi[imp.name] = impl[imp.name] ?? (() => ERRNO.nosys);
+    }
+    return { wasi_snapshot_preview1: wasi as WebAssembly.ModuleImports };
+  }
+
+  private zeroes(a: number, b: number): number {
+    const v = this.view();
+    v.setUint32(a, 0, true);
+    v.setUint32(b, 0, true);
+    return ERRNO.success;
+  }
+
+  private view(): DataView {
+    return new DataView(this.memory!.buffer);
+  }
+}
