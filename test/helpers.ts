@@ -3,12 +3,31 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { test as uvuTest } from "uvu";
 import * as assert from "uvu/assert";
 import { Host, SoloError, type ErrorCode, type HostOptions } from "../host/index.ts";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** Compiled artifacts are shared by every test file of a run (content-addressed, so safe). */
 export const TEST_CACHE = join(tmpdir(), "solo-test-artifacts");
+
+/**
+ * uvu's `test`, except that a SoloError escaping a test is reported as `CODE: message {details}`
+ * (uvu's reporter expects `err.details` to be a string and prints nothing for an object).
+ */
+export const test = new Proxy(uvuTest, {
+  apply(target, thisArg, args: [string, (ctx: unknown) => unknown]) {
+    const [name, fn] = args;
+    return Reflect.apply(target, thisArg, [name, async (ctx: unknown) => {
+      try {
+        await fn(ctx);
+      } catch (err) {
+        if (err instanceof SoloError) throw new Error(`${err.code}: ${err.message}${err.details ? ` ${JSON.stringify(err.details)}` : ""}`);
+        throw err;
+      }
+    }]);
+  },
+});
 
 export interface TestHost {
   host: Host;

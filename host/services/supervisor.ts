@@ -165,13 +165,11 @@ export class Supervisor {
     if (compiler === "javy" && language !== "javascript") throw new SoloError("INVALID_ARGUMENT", `compiler "javy" builds JavaScript only`, { field: "compiler" });
     if (language === "javy") {
       if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a javy module must be given as bytes", { field: "source" });
-      if (source.length > limits.maxSourceBytes) throw new SoloError("VALIDATION_FAILED", `module is ${source.length} bytes; limits.maxSourceBytes is ${limits.maxSourceBytes}`, { limit: "maxSourceBytes" });
       return { artifact: this.o.artifacts.javy(source), warnings: [] };
     }
     if (language === "component") {
       if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a component must be given as bytes", { field: "source" });
       if (!isComponent(source)) throw new SoloError("VALIDATION_FAILED", "source is not a WebAssembly component (a core module must be wrapped with `wasm-tools component new` against wit/solo.wit)");
-      if (source.length > limits.maxSourceBytes) throw new SoloError("VALIDATION_FAILED", `component is ${source.length} bytes; limits.maxSourceBytes is ${limits.maxSourceBytes}`, { limit: "maxSourceBytes" });
       return { artifact: await this.o.artifacts.artifact(source), warnings: [] };
     }
     if (typeof source !== "string") throw new SoloError("INVALID_ARGUMENT", `${language} source must be text`, { field: "source" });

@@ -1,6 +1,5 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { example, openHost, rejects, throwsCode } from "../helpers.ts";
+import { example, openHost, rejects, throwsCode, test } from "../helpers.ts";
 
 test("bad tenant and service names get INVALID_ARGUMENT naming the field", async () => {
   const t = await openHost();

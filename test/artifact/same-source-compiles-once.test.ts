@@ -1,10 +1,9 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Host } from "../../host/index.ts";
-import { example } from "../helpers.ts";
+import { example, test } from "../helpers.ts";
 
 test("deploying the same source twice compiles and meters once; a new host reuses the disk cache", async () => {
   const dir = mkdtempSync(join(tmpdir(), "solo-cache-test-"));

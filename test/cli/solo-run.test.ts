@@ -1,10 +1,9 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, TEST_CACHE } from "../helpers.ts";
+import { ROOT, TEST_CACHE, test } from "../helpers.ts";
 
 const cwd = mkdtempSync(join(tmpdir(), "solo-cli-"));
 const SOLO = join(ROOT, "bin", "solo.mjs");

@@ -1,6 +1,5 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { openHost, rejects } from "../helpers.ts";
+import { openHost, rejects, test } from "../helpers.ts";
 
 const BAD = `import { log } from "solo";
 

@@ -1,6 +1,6 @@
 // The behaviour every event-store backend must show. A backend's test file calls
 // eventStoreContract with a way to open a store on a directory (and to reopen it there).
-import { test } from "uvu";
+import { test } from "../helpers.ts";
 import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

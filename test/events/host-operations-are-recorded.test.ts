@@ -1,6 +1,5 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { example, fixture, openHost, rejects } from "../helpers.ts";
+import { example, fixture, openHost, rejects, test } from "../helpers.ts";
 
 test("deploy, failed deploy, crash, resource violation and kill are recorded with actor and reason", async () => {
   const t = await openHost();

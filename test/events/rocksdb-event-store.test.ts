@@ -1,4 +1,4 @@
-import { test } from "uvu";
+import { test } from "../helpers.ts";
 import { join } from "node:path";
 import { EventStore } from "../../host/events/index.ts";
 import { Storage } from "../../host/storage/index.ts";

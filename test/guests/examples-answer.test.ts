@@ -1,6 +1,5 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { example, openHost } from "../helpers.ts";
+import { example, openHost, test } from "../helpers.ts";
 
 test("echo answers with its request, including non-ASCII text", async () => {
   const t = await openHost();

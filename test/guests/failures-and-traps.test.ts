@@ -1,6 +1,5 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { fixture, openHost, rejects } from "../helpers.ts";
+import { fixture, openHost, rejects, test } from "../helpers.ts";
 
 test("fail() gives GUEST_ERROR with the message and the same instance answers next", async () => {
   const t = await openHost();

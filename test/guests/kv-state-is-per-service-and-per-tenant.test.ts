@@ -1,6 +1,5 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { example, openHost } from "../helpers.ts";
+import { example, openHost, test } from "../helpers.ts";
 
 test("two services and two tenants with the same code keep separate counts", async () => {
   const t = await openHost();

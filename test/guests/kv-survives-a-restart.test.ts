@@ -1,10 +1,9 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Host } from "../../host/index.ts";
-import { TEST_CACHE, example, fixture, rejects } from "../helpers.ts";
+import { TEST_CACHE, example, fixture, rejects, test } from "../helpers.ts";
 
 test("committed kv is on disk: after the host restarts, the service's count goes on", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "solo-restart-"));

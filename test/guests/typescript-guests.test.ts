@@ -1,6 +1,6 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { example, fixture, openHost, rejects } from "../helpers.ts";
+import { compileJavaScript } from "../../host/compile/javascript.ts";
+import { example, fixture, openHost, rejects, test } from "../helpers.ts";
 
 test("the TypeScript examples answer: echo, counter (kv), transform (JSON)", async () => {
   const t = await openHost();
@@ -66,6 +66,18 @@ test("a TypeScript syntax error is COMPILE_ERROR with the right line and column"
     const imp = await rejects(t.host.deploy({ tenant: "a", service: "fs", source: `import { readFileSync } from "node:fs";\nexport function handle(r: string): string { return readFileSync(r, "utf8"); }\n`, file: "fs.ts" }), "VALIDATION_FAILED");
     assert.match(imp.message, /may import only "solo"/);
     assert.equal(t.host.list("a"), []);
+  } finally {
+    await t.close();
+  }
+});
+
+test("a precompiled QuickJS component deploys as language component and answers", async () => {
+  const component = await compileJavaScript(example("echo.ts"), "echo.ts", "typescript");
+  const t = await openHost();
+  try {
+    const d = await t.host.deploy({ tenant: "a", service: "pre", source: component, file: "echo.wasm" });
+    assert.is(d.language, "component");
+    assert.is((await t.host.call("a", "pre", "prebuilt")).output, "prebuilt");
   } finally {
     await t.close();
   }

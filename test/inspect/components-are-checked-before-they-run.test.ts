@@ -1,10 +1,9 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { componentEmbed, componentNew } from "@bytecodealliance/jco";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspectComponent } from "../../host/wasm/index.ts";
-import { ROOT, openHost, rejects } from "../helpers.ts";
+import { ROOT, openHost, rejects, test } from "../helpers.ts";
 import { wat } from "../meter/wat.ts";
 
 // A hand-written echo in core wasm with UTF-8 strings: a bump allocator and a return area.

@@ -1,6 +1,5 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { example, openHost, rejects, throwsCode } from "../helpers.ts";
+import { example, openHost, rejects, throwsCode, test } from "../helpers.ts";
 
 test("tenant B cannot see, call, inspect or kill tenant A's service: NOT_FOUND as if absent", async () => {
   const t = await openHost();

@@ -1,10 +1,9 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, TEST_CACHE, openHost, rejects } from "../helpers.ts";
+import { ROOT, TEST_CACHE, openHost, rejects, test } from "../helpers.ts";
 import { wat } from "../meter/wat.ts";
 
 // The shape of a Javy module, built here from text: read all of stdin, write "javy says: " and

@@ -1,6 +1,5 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { example, fixture, openHost, rejects } from "../helpers.ts";
+import { example, fixture, openHost, rejects, test } from "../helpers.ts";
 
 test("a call past its deadline gets DEADLINE_EXCEEDED; calls queued behind it still answer", async () => {
   const t = await openHost({ workers: 1 });

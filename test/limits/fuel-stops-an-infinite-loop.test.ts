@@ -1,6 +1,5 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { example, fixture, openHost, rejects } from "../helpers.ts";
+import { example, fixture, openHost, rejects, test } from "../helpers.ts";
 
 test("an infinite loop ends with FUEL_EXHAUSTED and every service keeps answering", async () => {
   const t = await openHost();

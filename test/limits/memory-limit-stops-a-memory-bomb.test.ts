@@ -1,6 +1,5 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { example, fixture, openHost, rejects } from "../helpers.ts";
+import { example, fixture, openHost, rejects, test } from "../helpers.ts";
 
 test("a memory bomb ends with MEMORY_LIMIT, the host's RSS stays bounded, others keep working", async () => {
   const t = await openHost();

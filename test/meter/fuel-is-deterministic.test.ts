@@ -1,6 +1,5 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { fixture, openHost } from "../helpers.ts";
+import { fixture, openHost, test } from "../helpers.ts";
 
 test("a fresh instance reports the same fuel for the same call, every time", async () => {
   const t = await openHost();

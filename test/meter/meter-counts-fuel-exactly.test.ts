@@ -1,4 +1,4 @@
-import { test } from "uvu";
+import { test } from "../helpers.ts";
 import * as assert from "uvu/assert";
 import { FUEL_GLOBAL, meter } from "../../host/wasm/index.ts";
 import { wat } from "./wat.ts";

@@ -1,11 +1,10 @@
-import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateSource } from "../../host/index.ts";
-import { ROOT, example, openHost, rejects } from "../helpers.ts";
+import { ROOT, example, openHost, rejects, test } from "../helpers.ts";
 
 const rules = (source: string, language: "typescript" | "javascript" | "assemblyscript" = "typescript") =>
   validateSource({ source, language }).findings.map((f) => `${f.severity} ${f.rule} ${f.line}:${f.column}`);
