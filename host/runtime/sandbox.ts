@@ -9,7 +9,7 @@ import type { GuestEnv, WitResult } from "./guest-env.ts";
 export interface SandboxOptions {
   encoding: "utf8" | "utf16";
   memoryLimitBytes: number;
-  /** Fuel the start function may use (it is already baked into the metered module). */
+  /** Answers the guest's imports. (Start-function fuel is baked into the metered module.) */
   env: GuestEnv;
 }
 
