@@ -183,8 +183,7 @@ export class Supervisor {
       const module = await this.o.artifacts.component(key, async () => compileWithJavy(source, file));
       return { artifact: this.o.artifacts.javy(module), warnings };
     }
-    const component = await this.o.artifacts.component(compileKey(language, source), () => compile(language, source, file));
-    return { artifact: await this.o.artifacts.artifact(component), warnings };
+    return { artifact: await this.o.artifacts.fromSource(compileKey(language, source), () => compile(language, source, file)), warnings };
   }
 
   private workerFor(tenant: string): number {

@@ -51,6 +51,7 @@ export class ArtifactStore {
   readonly counters: ArtifactCounters = { compiles: 0, compileHits: 0, meters: 0, meterHits: 0 };
   private readonly components = new Map<string, Uint8Array>();
   private readonly artifacts = new Map<string, Artifact>();
+  private readonly bySource = new Map<string, Artifact>();
   private readonly inflight = new Map<string, Promise<Uint8Array>>();
   /** jco glue is loaded with import(), so it must be a file even when nothing else is on disk. */
   private readonly glueDir: string;
@@ -89,6 +90,18 @@ export class ArtifactStore {
       pending.finally(() => this.inflight.delete(key)).catch(() => {});
     }
     return pending;
+  }
+
+  /** Source (by compile key) -> artifact; a repeat deploy of a known source skips even hashing the component. */
+  async fromSource(key: string, compile: Compiler): Promise<Artifact> {
+    const known = this.bySource.get(key);
+    if (known) {
+      this.counters.compileHits++;
+      return known;
+    }
+    const artifact = await this.artifact(await this.component(key, compile));
+    this.bySource.set(key, artifact);
+    return artifact;
   }
 
   /** Inspects, meters and compiles a component; each step's result is cached. */

@@ -25,6 +25,14 @@ test("solo run --json prints one JSON line with output, fuel and memoryBytes", (
   assert.not.ok(existsSync(join(cwd, "data")), "solo run never creates ./data");
 });
 
+test("solo run works on TypeScript too: examples/echo.ts --input hi --json", () => {
+  const r = solo("run", join(ROOT, "examples", "echo.ts"), "--input", "hi", "--json");
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim());
+  assert.is(out.output, "hi");
+  assert.ok(out.fuel > 0);
+});
+
 test("solo run prints the output on stdout and guest logs on stderr; --input-file works", () => {
   writeFileSync(join(cwd, "in.txt"), "from a file");
   const r = solo("run", join(ROOT, "examples", "echo.as.ts"), "--input-file", join(cwd, "in.txt"));
