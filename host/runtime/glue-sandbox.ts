@@ -37,7 +37,7 @@ export class GlueSandbox implements GuestInstance {
   private readonly handle: (request: string) => unknown;
   private lastErrorLog: string | undefined;
 
-  constructor(glue: Glue, modules: Record<string, WebAssembly.Module>, private readonly env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: bigint) {
+  constructor(glue: Glue, modules: Record<string, WebAssembly.Module>, env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: bigint) {
     this.limit = new WebAssembly.Global({ value: "i32", mutable: true }, Math.floor(memoryLimitBytes / PAGE));
     this.fuel.value = startFuel;
     const counters = { fuel: this.fuel, memory_limit: this.limit, grow_failed: this.failed };
