@@ -17,10 +17,11 @@ import { checkShape, inspectComponent, type InspectLimits, DEFAULT_INSPECT_LIMIT
 import { readModuleInfo } from "./module-info.ts";
 import { isCoreModule } from "./binary.ts";
 import { GLUE_NAME, transpileComponent } from "./transpile.ts";
+import { shapeKey, walkCoreModules } from "./component.ts";
 import { DEFAULT_METER_SETTINGS, meter, type MeterReport, type MeterSettings } from "./meter.ts";
 
 /** Bumped whenever the metering pass changes what it emits. */
-export const METER_VERSION = "3";
+export const METER_VERSION = "4";
 
 /** How a worker runs an artifact. Modules are compiled once here and posted, never recompiled. */
 export type Runnable =
@@ -38,6 +39,13 @@ export interface Artifact {
   meter: MeterReport;
 }
 
+/** Where the glue of one component shape lives, and where each module it asks for comes from. */
+interface Layout {
+  dir: string;
+  /** Module name -> index in walkCoreModules(component), or a file in `dir` that jco made. */
+  names: Record<string, number | string>;
+}
+
 export interface ArtifactCounters {
   compiles: number;
   compileHits: number;
@@ -52,6 +60,7 @@ export class ArtifactStore {
   private readonly components = new Map<string, Uint8Array>();
   private readonly artifacts = new Map<string, Artifact>();
   private readonly bySource = new Map<string, Artifact>();
+  private readonly layouts = new Map<string, Layout>();
   private readonly inflight = new Map<string, Promise<Uint8Array>>();
   /** jco glue is loaded with import(), so it must be a file even when nothing else is on disk. */
   private readonly glueDir: string;
@@ -115,7 +124,7 @@ export class ArtifactStore {
       const { module, report } = this.metered(inspected.module, this.settings);
       artifact = { hash, component, run: { kind: "core", module, encoding: inspected.stringEncoding }, interfaces: inspected.interfaces, meter: report };
     } else {
-      artifact = { hash, component, interfaces: inspected.interfaces, ...(await this.glued(hash, component)) };
+      artifact = { hash, component, interfaces: inspected.interfaces, ...(await this.glued(component)) };
     }
     this.artifacts.set(hash, artifact);
     return artifact;
@@ -149,51 +158,58 @@ export class ArtifactStore {
     return artifact;
   }
 
-  /** A multi-module component: jco glue on disk, every core module metered with shared counters. */
-  private async glued(hash: string, component: Uint8Array): Promise<{ run: Runnable; meter: MeterReport }> {
-    const dir = join(this.glueDir, hash);
-    const gluePath = join(dir, `${GLUE_NAME}.js`);
-    let names: Record<string, Uint8Array>;
-    let fromDisk: Record<string, string> | undefined;
-    try {
-      fromDisk = JSON.parse(readFileSync(join(dir, "modules.json"), "utf8")) as Record<string, string>;
-    } catch { /* not prepared yet */ }
+  /** A multi-module component: jco glue (shared by every component of its shape), modules metered with shared counters. */
+  private async glued(component: Uint8Array): Promise<{ run: Runnable; meter: MeterReport }> {
+    const shape = shapeKey(component);
+    const walked = walkCoreModules(component);
+    const layout = this.layouts.get(shape) ?? this.readLayout(shape) ?? (await this.makeLayout(shape, component, walked));
+    this.layouts.set(shape, layout);
     const shared = { ...this.settings, sharedCounters: true };
     const modules: Record<string, WebAssembly.Module> = {};
-    const meterSum: MeterReport = { functions: 0, leafFunctions: 0, loops: 0, chargePoints: 0, growSites: 0 };
-    const add = (r: MeterReport) => {
-      for (const k of Object.keys(meterSum) as (keyof MeterReport)[]) meterSum[k] += r[k];
-    };
-    if (fromDisk) {
-      for (const [name, key] of Object.entries(fromDisk)) {
-        const bytes = this.readDisk("metered", key);
-        if (!bytes) {
-          fromDisk = undefined;
-          break;
-        }
-        this.counters.meterHits++;
-        modules[name] = compileModule(bytes);
-        add(JSON.parse(readFileSync(join(this.dir!, "metered", `${key}.json`), "utf8")) as MeterReport);
+    const sum: MeterReport = { functions: 0, leafFunctions: 0, loops: 0, chargePoints: 0, growSites: 0 };
+    for (const [name, from] of Object.entries(layout.names)) {
+      const bytes = typeof from === "number" ? walked[from] : new Uint8Array(readFileSync(join(layout.dir, from)));
+      if (!bytes) throw new SoloError("VALIDATION_FAILED", `the component has no core module ${from} where its shape needs one`);
+      checkShape(readModuleInfo(bytes), this.limits);
+      const m = this.metered(bytes, shared);
+      modules[name] = m.module;
+      for (const k of Object.keys(sum) as (keyof MeterReport)[]) sum[k] += m.report[k];
+    }
+    return { run: { kind: "glue", glueUrl: pathToFileURL(join(layout.dir, `${GLUE_NAME}.js`)).href, modules }, meter: sum };
+  }
+
+  /**
+   * Transpiles once per shape (~0.4-0.8 s) and records where each module the glue asks for comes
+   * from: an index into the component's own core modules, or a module jco made (kept on disk).
+   */
+  private async makeLayout(shape: string, component: Uint8Array, walked: Uint8Array[]): Promise<Layout> {
+    const t = await transpileComponent(component);
+    const index = new Map(walked.map((m, i) => [sha256(m), i]));
+    const dir = join(this.glueDir, shape);
+    mkdirSync(dir, { recursive: true });
+    const names: Record<string, number | string> = {};
+    for (const [name, bytes] of Object.entries(t.modules)) {
+      const i = index.get(sha256(bytes));
+      if (i !== undefined) names[name] = i;
+      else {
+        writeFileSync(join(dir, name), bytes);
+        names[name] = name;
       }
     }
-    if (!fromDisk) {
-      const t = await transpileComponent(component);
-      names = t.modules;
-      const keys: Record<string, string> = {};
-      for (const [name, bytes] of Object.entries(names)) {
-        checkShape(readModuleInfo(bytes), this.limits);
-        const m = this.metered(bytes, shared);
-        modules[name] = m.module;
-        keys[name] = m.key;
-        add(m.report);
-      }
-      mkdirSync(dir, { recursive: true });
-      // jco's output is an ES module; Node needs a package.json to load it as one.
-      writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
-      writeFileSync(gluePath, t.glue);
-      writeFileSync(join(dir, "modules.json"), JSON.stringify(keys));
+    // jco's output is an ES module; Node needs a package.json to load it as one.
+    writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
+    writeFileSync(join(dir, `${GLUE_NAME}.js`), t.glue);
+    writeFileSync(join(dir, "layout.json"), JSON.stringify(names)); // last: its presence means complete
+    return { dir, names };
+  }
+
+  private readLayout(shape: string): Layout | undefined {
+    const dir = join(this.glueDir, shape);
+    try {
+      return { dir, names: JSON.parse(readFileSync(join(dir, "layout.json"), "utf8")) as Record<string, number | string> };
+    } catch {
+      return undefined;
     }
-    return { run: { kind: "glue", glueUrl: pathToFileURL(gluePath).href, modules }, meter: meterSum };
   }
 
   /** Meters a core module (cached on disk by content hash and settings) and compiles it. */

@@ -1,6 +1,7 @@
 // Reads the outer structure of a WebAssembly component: its core modules, its imports and how
 // deeply components nest. Enough to inspect a component and find the module Solo runs; it does
 // not instantiate anything. O(size).
+import { createHash } from "node:crypto";
 import { Reader, sections, isComponent } from "./binary.ts";
 
 export interface ComponentInfo {
@@ -76,4 +77,38 @@ function skipExternDesc(r: Reader) {
   else if (kind === 0x03) { if (r.byte() === 0x00) r.u32(); }
   else if (kind === 0x02) { if (r.byte() === 0x00) r.u32(); else r.s33(); }
   else r.u32();
+}
+
+/** Every core module of a component, nested ones included, in binary (pre-)order. */
+export function walkCoreModules(bytes: Uint8Array, out: Uint8Array[] = []): Uint8Array[] {
+  for (const s of sections(bytes)) {
+    if (s.id === SECTION.coreModule) out.push(bytes.subarray(s.start, s.end));
+    else if (s.id === SECTION.component) walkCoreModules(bytes.subarray(s.start, s.end), out);
+  }
+  return out;
+}
+
+/**
+ * A hash of a component's shape: every section, nested components included, except the data,
+ * global and custom sections of its core modules. Two QuickJS guests differ only there (their
+ * snapshot heaps), so they share a shape, and jco generates the same glue for both.
+ */
+export function shapeKey(bytes: Uint8Array): string {
+  const h = createHash("sha256");
+  const visit = (b: Uint8Array) => {
+    for (const s of sections(b)) {
+      h.update(`<${s.id}:`);
+      if (s.id === SECTION.coreModule) {
+        const m = b.subarray(s.start, s.end);
+        for (const ms of sections(m)) {
+          h.update(`(${ms.id})`);
+          if (ms.id !== 0 && ms.id !== 6 && ms.id !== 11) h.update(m.subarray(ms.start, ms.end));
+        }
+      } else if (s.id === SECTION.component) visit(b.subarray(s.start, s.end));
+      else h.update(b.subarray(s.start, s.end));
+      h.update(">");
+    }
+  };
+  visit(bytes);
+  return h.digest("hex");
 }
