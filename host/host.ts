@@ -73,7 +73,9 @@ export class Host {
     const events = await EventStore.open(storage);
     let supervisor: Supervisor | undefined;
     const pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason) });
-    supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, defaults, onLog: options.onLog });
+    supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, onLog: options.onLog });
+    // Services deployed before a restart come back, from their stored artifacts.
+    await supervisor.recover();
     const host = new Host(dataDir, storage, events, pool, artifacts, supervisor, defaults);
     if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
       const policy = options.retention;

@@ -67,7 +67,7 @@ export class EventStore {
     };
     // Field order is the canonical body the chain hashes; the worker reads the id at offset 7.
     const body = JSON.stringify({ id: event.id, time: event.time, type: event.type, tenant: event.tenant, service: event.service, actor: event.actor, data: event.data });
-    return this.storage.write(body, [event.tenant, event.service ?? "", event.type]).then(() => {
+    return this.storage.write({ event: [body, [event.tenant, event.service ?? "", event.type]] }).then(() => {
       if (this.last === null || event.id > this.last) this.last = event.id;
       for (const s of this.subscribers) s.offer(event);
       return event;

@@ -7,7 +7,7 @@ import { SoloError, type ErrorCode } from "../errors.ts";
 import { compile, compileKey, checkLanguage, compileWithJavy, type Language } from "../compile/index.ts";
 import { isComponent, type Artifact, type ArtifactStore, type LogLevel } from "../wasm/index.ts";
 import type { CallResult, InstanceLimits, WorkerPool } from "../runtime/index.ts";
-import type { KvStore } from "../storage/index.ts";
+import { SERVICES, artifactKey, serviceKey, type KvStore, type Storage } from "../storage/index.ts";
 import type { EventInput, EventStore } from "../events/index.ts";
 import { checkName } from "./names.ts";
 import { requireValid, type Finding } from "../validate/index.ts";
@@ -65,21 +65,25 @@ export interface ServiceStatus {
   warnings: Finding[];
 }
 
-interface ServiceRecord {
+/** What is stored of a service so that a restart can bring it back. */
+interface StoredService {
   tenant: string;
   service: string;
-  key: string;
-  worker: number;
-  version: number;
-  artifact: Artifact;
   language: Language;
   limits: ServiceLimits;
+  version: number;
   deployedAt: string;
+  warnings: Finding[];
+}
+
+interface ServiceRecord extends StoredService {
+  key: string;
+  worker: number;
+  artifact: Artifact;
   memoryBytes: number;
   fuelUsed: number;
   calls: number;
   errors: Partial<Record<ErrorCode, number>>;
-  warnings: Finding[];
 }
 
 export interface SupervisorOptions {
@@ -87,6 +91,7 @@ export interface SupervisorOptions {
   artifacts: ArtifactStore;
   kv: KvStore;
   events: EventStore;
+  storage: Storage;
   defaults: ServiceLimits;
   onLog?: (entry: { tenant: string; service: string; level: LogLevel; message: string }) => void;
 }
@@ -101,6 +106,8 @@ export class Supervisor {
   /** Names being deployed right now: a second deploy of the same name is ALREADY_EXISTS. */
   private readonly deploying = new Set<string>();
   private readonly tenantWorker = new Map<string, number>();
+  /** Artifacts already stored in the database (each is written once). */
+  private readonly storedArtifacts = new Set<string>();
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -127,22 +134,64 @@ export class Supervisor {
 
   private async install(tenant: string, service: string, key: string, language: Language, req: DeployRequest, limits: ServiceLimits): Promise<DeployResult> {
     const { artifact, warnings } = await this.build(language, req.source, req.file ?? `${service}${EXTENSIONS[language]}`, limits, req.compiler);
-    const worker = this.workerFor(tenant);
-    const memoryBytes = await this.o.pool.install(worker, {
-      key,
-      run: artifact.run,
-      limits: instanceLimits(limits),
-      loadKv: () => this.o.kv.load(key),
-    });
-    const record: ServiceRecord = {
-      tenant, service, key, worker, version: 1, artifact, language, limits,
-      deployedAt: new Date().toISOString(), memoryBytes, fuelUsed: 0, calls: 0, errors: {}, warnings,
+    const rec = await this.start({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings }, artifact);
+    // The service's record and its event go to disk in one batch.
+    await Promise.all([
+      this.o.storage.write({ records: this.persisted(rec) }),
+      this.record({ type: "service_deployed", tenant, service, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, warnings: warnings.length } }),
+    ]);
+    return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes: rec.memoryBytes, warnings };
+  }
+
+  /** Creates the instance on the tenant's worker and registers the service. */
+  private async start(meta: StoredService, artifact: Artifact): Promise<ServiceRecord> {
+    const key = `${meta.tenant}/${meta.service}`;
+    const worker = this.workerFor(meta.tenant);
+    const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(meta.limits), loadKv: () => this.o.kv.load(key) });
+    const rec: ServiceRecord = { ...meta, key, worker, artifact, memoryBytes, fuelUsed: 0, calls: 0, errors: {} };
+    let services = this.tenants.get(meta.tenant);
+    if (!services) this.tenants.set(meta.tenant, (services = new Map()));
+    services.set(meta.service, rec);
+    return rec;
+  }
+
+  /** What a restart needs to bring the service back: its record, and its artifact once. */
+  private persisted(rec: ServiceRecord): [string, string | null][] {
+    const meta: StoredService & { artifact: string; kind: string } = {
+      tenant: rec.tenant, service: rec.service, language: rec.language, limits: rec.limits, version: rec.version,
+      deployedAt: rec.deployedAt, warnings: rec.warnings, artifact: rec.artifact.hash, kind: rec.artifact.run.kind,
     };
-    let services = this.tenants.get(tenant);
-    if (!services) this.tenants.set(tenant, (services = new Map()));
-    services.set(service, record);
-    await this.record({ type: "service_deployed", tenant, service, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, warnings: warnings.length } });
-    return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes, warnings };
+    const out: [string, string | null][] = [[serviceKey(rec.tenant, rec.service), JSON.stringify(meta)]];
+    if (!this.storedArtifacts.has(rec.artifact.hash)) {
+      out.push([artifactKey(rec.artifact.hash), Buffer.from(rec.artifact.component).toString("base64")]);
+      this.storedArtifacts.add(rec.artifact.hash);
+    }
+    return out;
+  }
+
+  /**
+   * Brings back every service stored before a restart, from its stored artifact (no compile),
+   * with its committed kv. Each emits service_recovered, or service_deployment_failed with the reason.
+   */
+  async recover(): Promise<number> {
+    let recovered = 0;
+    for (const [, value] of await this.o.storage.recordsWithPrefix(SERVICES)) {
+      const meta = JSON.parse(value) as StoredService & { artifact: string; kind: string };
+      try {
+        const [entry] = await this.o.storage.recordsWithPrefix(artifactKey(meta.artifact));
+        if (!entry) throw new SoloError("INTERNAL", `the stored artifact ${meta.artifact} is missing`);
+        const bytes = new Uint8Array(Buffer.from(entry[1], "base64"));
+        this.storedArtifacts.add(meta.artifact);
+        const artifact = meta.kind === "javy" ? this.o.artifacts.javy(bytes) : await this.o.artifacts.artifact(bytes);
+        await this.start(meta, artifact);
+        await this.record({ type: "service_recovered", tenant: meta.tenant, service: meta.service, data: { version: meta.version, artifact: meta.artifact } });
+        recovered++;
+      } catch (err) {
+        const e = err instanceof SoloError ? err : new SoloError("INTERNAL", (err as Error).message);
+        await this.record({ type: "service_deployment_failed", tenant: meta.tenant, service: meta.service, data: { phase: "recover", code: e.code, message: e.message } });
+      }
+    }
+    return recovered;
   }
 
   /** Appends an event; a failure to record is reported, never hidden. */
@@ -260,7 +309,10 @@ export class Supervisor {
     this.tenants.get(tenant)!.delete(service);
     await this.o.pool.uninstall(rec.worker, rec.key);
     await this.o.kv.drop(rec.key);
-    await this.record({ type: "service_killed", tenant, service, data: { version: rec.version, calls: rec.calls } });
+    await Promise.all([
+      this.o.storage.write({ records: [[serviceKey(tenant, service), null]] }),
+      this.record({ type: "service_killed", tenant, service, data: { version: rec.version, calls: rec.calls } }),
+    ]);
   }
 
   private find(tenant: string, service: string): ServiceRecord | undefined {

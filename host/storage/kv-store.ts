@@ -19,7 +19,7 @@ export class RocksKvStore implements KvStore {
     return this.storage.kvLoad(scope);
   }
   commit(scope: string, writes: KvWrite[]) {
-    return this.storage.write(undefined, undefined, [scope, writes]);
+    return this.storage.write({ kv: [scope, writes] });
   }
   drop(scope: string) {
     return this.storage.kvDrop(scope);

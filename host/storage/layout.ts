@@ -8,6 +8,8 @@
 //   s:<tenant>/<service>:<firstId> ... of one service's events
 //   y:<type>:<firstId>             ... of one event type
 //   k:<scope>\0<key>               a service's kv entry (scope = tenant/service)
+//   v:<tenant>/<service>           a deployed service: what it runs and with which limits
+//   a:<artifact hash>              the component (or javy module) it runs, base64
 //   m:last                         {"id","hash"} of the newest event
 //   m:checkpoint                   {"before","prev"}: events before `before` were compacted;
 //                                  `prev` is the hash the first kept event links to
@@ -26,6 +28,9 @@ export const tenantIndex = (tenant: string) => `t:${tenant}:`;
 export const serviceIndex = (tenant: string, service: string) => `s:${tenant}/${service}:`;
 export const typeIndex = (type: string) => `y:${type}:`;
 export const kvPrefix = (scope: string) => `k:${scope}\u0000`;
+export const serviceKey = (tenant: string, service: string) => `v:${tenant}/${service}`;
+export const SERVICES = "v:";
+export const artifactKey = (hash: string) => `a:${hash}`;
 export const LAST = "m:last";
 export const CHECKPOINT = "m:checkpoint";
 export const BATCHES = "b:";

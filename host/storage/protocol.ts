@@ -10,6 +10,8 @@ export interface WriteRequest {
   /** tenant, service ("" if none), type of each event, flattened. */
   index: string[];
   kv: [scope: string, writes: KvWrite[]][];
+  /** Plain records (services, artifacts): a value, or null to delete. */
+  records: [key: string, value: string | null][];
 }
 
 export interface EventQuery {
@@ -30,6 +32,7 @@ export type StorageRequest =
   | { t: "get"; id: string }
   | { t: "kv-load"; scope: string }
   | { t: "kv-drop"; scope: string }
+  | { t: "records"; prefix: string }
   | { t: "verify" }
   | { t: "compact"; beforeTime?: string; keepLast?: number }
   | { t: "close" };

@@ -21,6 +21,7 @@ export class Storage {
   private events: string[] = [];
   private index: string[] = [];
   private kv: [string, KvWrite[]][] = [];
+  private records: [string, string | null][] = [];
   /** One promise per group commit, shared by every write in it. */
   private batch: { promise: Promise<void>; resolve: () => void; reject: (e: SoloError) => void } | undefined;
   private closed = false;
@@ -63,14 +64,19 @@ export class Storage {
     });
   }
 
-  /** Queues one event body (in id order) or kv writes for the next group commit. */
-  write(event: string | undefined, index: IndexEntry | undefined, kv?: [string, KvWrite[]]): Promise<void> {
+  /**
+   * Queues writes for the next group commit: an event body (in id order) with its index entry,
+   * a call's kv writes, and/or plain records. Writes queued in one tick are one atomic batch.
+   */
+  write(w: { event?: [body: string, index: IndexEntry]; kv?: [string, KvWrite[]]; records?: [string, string | null][] }): Promise<void> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
-    if (event !== undefined && index) {
-      this.events.push(event);
+    if (w.event) {
+      const [body, index] = w.event;
+      this.events.push(body);
       this.index.push(index[0], index[1], index[2]);
     }
-    if (kv) this.kv.push(kv);
+    if (w.kv) this.kv.push(w.kv);
+    if (w.records) this.records.push(...w.records);
     const current = this.batch;
     // A full chunk goes now, so the worker writes it while this thread makes the next one.
     if (current && this.events.length >= CHUNK) {
@@ -93,11 +99,12 @@ export class Storage {
   private flush() {
     const batch = this.batch;
     if (!batch) return;
-    const write = { events: this.events.join("\n"), index: this.index, kv: this.kv };
+    const write = { events: this.events.join("\n"), index: this.index, kv: this.kv, records: this.records };
     this.batch = undefined;
     this.events = [];
     this.index = [];
     this.kv = [];
+    this.records = [];
     this.request<void>({ t: "write", write }).then(batch.resolve, batch.reject);
   }
 
@@ -115,6 +122,11 @@ export class Storage {
 
   kvLoad(scope: string): Promise<[string, string][]> {
     return this.request({ t: "kv-load", scope });
+  }
+
+  /** Every record whose key starts with prefix, in key order. */
+  recordsWithPrefix(prefix: string): Promise<[string, string][]> {
+    return this.request({ t: "records", prefix });
   }
 
   kvDrop(scope: string): Promise<void> {

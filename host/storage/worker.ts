@@ -120,6 +120,7 @@ async function flush() {
         const p = kvPrefix(scope);
         for (const [k, v] of writes) ops.push(v === null ? { type: "del", key: p + k } : { type: "put", key: p + k, value: v });
       }
+      for (const [key, value] of write.records) ops.push(value === null ? { type: "del", key } : { type: "put", key, value });
     }
     if (lastId !== meta.lastId) ops.push({ type: "put", key: LAST, value: JSON.stringify({ id: lastId, hash: prev }) });
     try {
@@ -291,6 +292,12 @@ port.on("message", async ({ id, req }: { id: number; req: StorageRequest }) => {
       case "get": value = await get(req.id); break;
       case "kv-load": value = await kvLoad(req.scope); break;
       case "kv-drop": await kvDrop(req.scope); break;
+      case "records": {
+        const out: [string, string][] = [];
+        for await (const entry of scan({ gte: req.prefix, lt: req.prefix + "\uffff" }, 64)) out.push(entry);
+        value = out;
+        break;
+      }
       case "verify": value = await verify(); break;
       case "compact": value = await compact(req.beforeTime, req.keepLast); break;
       case "close":

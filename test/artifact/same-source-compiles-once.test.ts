@@ -10,7 +10,7 @@ test("deploying the same source twice compiles and meters once; a new host reuse
   // A unique comment makes this source new to every cache.
   const source = `// ${Date.now()} ${Math.random()}\n${example("echo.as.ts")}`;
   try {
-    const first = await Host.open({ dataDir: join(dir, "data"), workers: 1 });
+    const first = await Host.open({ dataDir: join(dir, "data1"), cacheDir: join(dir, "cache"), workers: 1 });
     try {
       const a = await first.deploy({ tenant: "t", service: "one", source, language: "assemblyscript" });
       assert.equal(first.stats().artifacts, { compiles: 1, compileHits: 0, meters: 1, meterHits: 0 });
@@ -20,7 +20,8 @@ test("deploying the same source twice compiles and meters once; a new host reuse
     } finally {
       await first.close();
     }
-    const second = await Host.open({ dataDir: join(dir, "data"), workers: 1 });
+    // Another host sharing the artifact cache directory (its own data, so nothing is recovered).
+    const second = await Host.open({ dataDir: join(dir, "data2"), cacheDir: join(dir, "cache"), workers: 1 });
     try {
       const started = performance.now();
       await second.deploy({ tenant: "t", service: "one", source, language: "assemblyscript" });

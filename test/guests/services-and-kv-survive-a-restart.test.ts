@@ -5,24 +5,33 @@ import { join } from "node:path";
 import { Host } from "../../host/index.ts";
 import { TEST_CACHE, example, fixture, rejects, test } from "../helpers.ts";
 
-test("committed kv is on disk: after the host restarts, the service's count goes on", async () => {
+test("services and their committed kv survive a restart: the count goes on, killed services stay gone", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "solo-restart-"));
   try {
     const first = await Host.open({ dataDir, cacheDir: TEST_CACHE, workers: 1 });
-    await first.deploy({ tenant: "a", service: "counter", source: example("counter.as.ts"), language: "assemblyscript" });
+    const deployed = await first.deploy({ tenant: "a", service: "counter", source: example("counter.as.ts"), language: "assemblyscript", limits: { fuel: 123_456_789 } });
+    await first.deploy({ tenant: "a", service: "echo", source: example("echo.ts"), language: "typescript" });
+    await first.deploy({ tenant: "b", service: "gone", source: example("echo.as.ts"), language: "assemblyscript" });
+    await first.kill("b", "gone");
     for (let i = 0; i < 3; i++) await first.call("a", "counter", "");
     const lastId = first.eventStore.lastId();
     await first.close();
 
-    const second = await Host.open({ dataDir, cacheDir: TEST_CACHE, workers: 1 });
+    // A fresh artifact cache: recovery must not depend on it.
+    const second = await Host.open({ dataDir, cacheDir: join(dataDir, "fresh-cache"), workers: 1 });
     try {
-      // Services come back with the persistence issue; the state is already there.
-      await second.deploy({ tenant: "a", service: "counter", source: example("counter.as.ts"), language: "assemblyscript" });
+      assert.equal(second.list("a").map((s) => s.service), ["counter", "echo"]);
+      assert.equal(second.list("b"), []);
+      const s = second.status("a", "counter");
+      assert.is(s.artifact, deployed.artifact);
+      assert.is(s.limits.fuel, 123_456_789);
       assert.is((await second.call("a", "counter", "")).output, "4");
+      assert.is((await second.call("a", "echo", "back")).output, "back");
+      assert.is(second.stats().artifacts.compiles, 0, "nothing was recompiled");
       assert.equal((await second.verifyEvents()).ok, true);
       const events = [];
-      for await (const e of second.events("a", { after: lastId ?? undefined })) events.push(e.type);
-      assert.equal(events, ["service_deployed"]);
+      for await (const e of second.events("a", { after: lastId ?? undefined })) events.push(`${e.type} ${e.service}`);
+      assert.equal(events, ["service_recovered counter", "service_recovered echo"]);
     } finally {
       await second.close();
     }
