@@ -101,8 +101,8 @@ export class Host {
   }
 
   /** Runs the service's handle(request) under its fuel, memory and deadline limits. */
-  async call(tenant: string, service: string, request: string): Promise<CallReply> {
-    this.checkOpen();
+  call(tenant: string, service: string, request: string): Promise<CallReply> {
+    if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "the host is closed"));
     return this.supervisor.call(tenant, service, request);
   }
 

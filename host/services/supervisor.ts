@@ -241,25 +241,37 @@ export class Supervisor {
     return w;
   }
 
-  async call(tenantName: string, serviceName: string, request: string): Promise<CallReply> {
-    const tenant = checkName("tenant", tenantName);
-    const service = checkName("service", serviceName);
-    const rec = this.get(tenant, service);
-    if (typeof request !== "string") throw new SoloError("INVALID_ARGUMENT", "request must be a string", { field: "request" });
-    const max = rec.limits.maxRequestBytes;
-    if (request.length > max || (request.length * 3 > max && Buffer.byteLength(request) > max)) {
-      this.countError(rec, "INVALID_ARGUMENT");
-      throw new SoloError("INVALID_ARGUMENT", `request is over ${max} bytes; send less or raise limits.maxRequestBytes`, { field: "request", limitBytes: max });
+  /** The hot path: one map lookup (a registered name is valid by construction), then the worker. */
+  call(tenantName: string, serviceName: string, request: string): Promise<CallReply> {
+    const rec = this.tenants.get(tenantName)?.get(serviceName);
+    if (!rec) {
+      try {
+        this.get(checkName("tenant", tenantName), checkName("service", serviceName));
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
-    const result = await this.o.pool.call(rec.worker, rec.key, request);
-    return this.finish(rec, result);
+    const r = rec!;
+    if (typeof request !== "string") return Promise.reject(new SoloError("INVALID_ARGUMENT", "request must be a string", { field: "request" }));
+    const max = r.limits.maxRequestBytes;
+    if (request.length > max || (request.length * 3 > max && Buffer.byteLength(request) > max)) {
+      this.countError(r, "INVALID_ARGUMENT");
+      return Promise.reject(new SoloError("INVALID_ARGUMENT", `request is over ${max} bytes; send less or raise limits.maxRequestBytes`, { field: "request", limitBytes: max }));
+    }
+    return this.o.pool.call(r.worker, r.key, request).then((result) => this.finish(r, result));
   }
 
-  private async finish(rec: ServiceRecord, r: CallResult): Promise<CallReply> {
+  /** Accounts for a call's result; synchronous unless it must record an event or commit kv. */
+  private finish(rec: ServiceRecord, r: CallResult): CallReply | Promise<CallReply> {
     rec.calls++;
     rec.fuelUsed += r.fuel;
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
+    if (r.error || r.writes) return this.finishSlow(rec, r);
+    return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
+  }
+
+  private async finishSlow(rec: ServiceRecord, r: CallResult): Promise<CallReply> {
     if (r.error) {
       const code = r.error.code;
       this.countError(rec, code);
