@@ -70,19 +70,27 @@ export class Host {
     const defaults = resolveLimits(options.defaults, DEFAULT_LIMITS);
     const artifacts = new ArtifactStore(options.cacheDir ?? join(dataDir, "artifacts"));
     const storage = await Storage.open(join(dataDir, "db"));
-    const events = await EventStore.open(storage);
-    let supervisor: Supervisor | undefined;
-    const pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason) });
-    supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, onLog: options.onLog });
-    // Services deployed before a restart come back, from their stored artifacts.
-    await supervisor.recover();
-    const host = new Host(dataDir, storage, events, pool, artifacts, supervisor, defaults);
-    if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
-      const policy = options.retention;
-      host.retentionTimer = setInterval(() => void events.compact(policy).catch(() => {}), policy.intervalMs ?? 60_000);
-      host.retentionTimer.unref();
+    let pool: WorkerPool | undefined;
+    try {
+      const events = await EventStore.open(storage);
+      let supervisor: Supervisor | undefined;
+      pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason) });
+      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, onLog: options.onLog });
+      // Services deployed before a restart come back, from their stored artifacts.
+      await supervisor.recover();
+      const host = new Host(dataDir, storage, events, pool, artifacts, supervisor, defaults);
+      if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
+        const policy = options.retention;
+        host.retentionTimer = setInterval(() => void events.compact(policy).catch(() => {}), policy.intervalMs ?? 60_000);
+        host.retentionTimer.unref();
+      }
+      return host;
+    } catch (err) {
+      // Nothing half-open is left behind: the workers stop and the database is released.
+      await pool?.close();
+      await storage.close();
+      throw err;
     }
-    return host;
   }
 
   /** Compiles (or takes from cache), checks, meters and starts a service. */
