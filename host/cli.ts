@@ -60,6 +60,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`solo: ${err.message}\n${command === "run" ? RUN_USAGE : USAGE}\n`);
       return 2;
     }
+    if (err instanceof SoloError) {
+      process.stderr.write(`solo: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
     throw err;
   }
 }

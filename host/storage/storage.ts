@@ -48,7 +48,12 @@ export class Storage {
           resolve();
         }
       };
-      const onError = (err: Error) => reject(new SoloError("UNAVAILABLE", `cannot open the database in ${dir}: ${err.message}`));
+      const onError = (err: Error) => {
+        const cause = (err as Error & { cause?: Error }).cause?.message;
+        const detail = cause ? `${err.message} (${cause})` : err.message;
+        const hint = /lock/i.test(detail) ? "; another Solo host is using this data directory" : "";
+        reject(new SoloError("UNAVAILABLE", `cannot open the database in ${dir}: ${detail}${hint}`));
+      };
       worker.once("message", onMessage);
       worker.once("error", onError);
     });
