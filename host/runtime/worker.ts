@@ -34,7 +34,7 @@ function nextU64(): bigint {
   return randomPool[randomAt++]!;
 }
 
-/** jco glue modules, loaded once per URL (the artifact's hash is in its path). */
+/** jco glue modules, loaded once per URL (one per component shape). */
 const glues = new Map<string, Glue>();
 
 class Slot {
