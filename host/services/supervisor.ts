@@ -84,6 +84,8 @@ interface ServiceRecord extends StoredService {
   fuelUsed: number;
   calls: number;
   errors: Partial<Record<ErrorCode, number>>;
+  /** kv commits under way, so that kill drops the store only after them. */
+  commits: Set<Promise<void>>;
 }
 
 export interface SupervisorOptions {
@@ -148,7 +150,7 @@ export class Supervisor {
     const key = `${meta.tenant}/${meta.service}`;
     const worker = this.workerFor(meta.tenant);
     const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(meta.limits), loadKv: () => this.o.kv.load(key) });
-    const rec: ServiceRecord = { ...meta, key, worker, artifact, memoryBytes, fuelUsed: 0, calls: 0, errors: {} };
+    const rec: ServiceRecord = { ...meta, key, worker, artifact, memoryBytes, fuelUsed: 0, calls: 0, errors: {}, commits: new Set() };
     let services = this.tenants.get(meta.tenant);
     if (!services) this.tenants.set(meta.tenant, (services = new Map()));
     services.set(meta.service, rec);
@@ -281,13 +283,17 @@ export class Supervisor {
       throw SoloError.from(r.error);
     }
     if (r.writes) {
+      const commit = this.o.kv.commit(rec.key, r.writes);
+      rec.commits.add(commit);
       try {
-        await this.o.kv.commit(rec.key, r.writes);
+        await commit;
       } catch (err) {
         // The worker already applied the writes to its copy: put it back to the committed state.
         await this.o.pool.reloadKv(rec.worker, rec.key, await this.o.kv.load(rec.key)).catch(() => {});
         this.countError(rec, "INTERNAL");
         throw new SoloError("INTERNAL", `the call's kv writes could not be committed: ${(err as Error).message}`);
+      } finally {
+        rec.commits.delete(commit);
       }
     }
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
@@ -320,6 +326,8 @@ export class Supervisor {
     const rec = this.get(tenant, service);
     this.tenants.get(tenant)!.delete(service);
     await this.o.pool.uninstall(rec.worker, rec.key);
+    // Calls that finished before the uninstall may still be committing: drop the store after them.
+    await Promise.allSettled(rec.commits);
     await this.o.kv.drop(rec.key);
     await Promise.all([
       this.o.storage.write({ records: [[serviceKey(tenant, service), null]] }),
