@@ -5,7 +5,7 @@ import { homedir, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { isCoreModule } from "./wasm/index.ts";
-import { Host, LANGUAGES, languageOf, SoloError, DEFAULT_LIMITS, validateSource, type Language } from "./index.ts";
+import { Host, LANGUAGES, languageOf, SoloError, DEFAULT_LIMITS, toSoloError, validateSource, type Language } from "./index.ts";
 
 const USAGE = `usage: solo <command>
 
@@ -136,7 +136,7 @@ async function run(args: string[]): Promise<number> {
     else process.stdout.write(reply.output + "\n");
     return 0;
   } catch (err) {
-    const e = err instanceof SoloError ? err : new SoloError("INTERNAL", (err as Error).message);
+    const e = toSoloError(err);
     if (json) process.stdout.write(JSON.stringify({ error: e.toJSON() }) + "\n");
     else {
       process.stderr.write(`${e.code}: ${e.message}\n`);

@@ -50,10 +50,6 @@ export class SoloError extends Error {
   }
 }
 
-export function isErrorCode(code: unknown): code is ErrorCode {
-  return typeof code === "string" && (ERROR_CODES as readonly string[]).includes(code);
-}
-
 /** Wraps anything thrown into a SoloError; unknown failures become INTERNAL. */
 export function toSoloError(err: unknown): SoloError {
   if (err instanceof SoloError) return err;

@@ -1,6 +1,6 @@
 // The public surface of Solo's host.
 export { Host, type HostOptions, type DeployOptions, type GuestLog } from "./host.ts";
-export { SoloError, ERROR_CODES, type ErrorCode, type Diagnostic } from "./errors.ts";
+export { SoloError, ERROR_CODES, toSoloError, type ErrorCode, type Diagnostic } from "./errors.ts";
 export { DEFAULT_LIMITS, MAX_LIMITS, type ServiceLimits, type DeployResult, type CallReply, type ServiceStatus } from "./services/index.ts";
 export { LANGUAGES, languageOf, type Language } from "./compile/index.ts";
 export { EVENT_TYPES, type EventType, type SoloEvent, type EventFilter, type Retention, type Subscription, type SubscribeOptions } from "./events/index.ts";

@@ -3,7 +3,7 @@
 // terminates the thread if a call outlives its deadline.
 import { randomFillSync } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
-import { SoloError } from "../errors.ts";
+import { SoloError, toSoloError } from "../errors.ts";
 import { ensureWasmFeatures } from "../wasm/engine.ts";
 import type { LogLevel } from "../wasm/world.ts";
 import { fail, type GuestEnv } from "./guest-env.ts";
@@ -80,7 +80,7 @@ class Slot {
 const slots = new Map<string, Slot>();
 
 function wire(err: unknown): WireError {
-  const e = err instanceof SoloError ? err : new SoloError("INTERNAL", (err as Error)?.message ?? String(err));
+  const e = toSoloError(err);
   return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
 }
 

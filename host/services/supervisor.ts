@@ -3,7 +3,7 @@
 //
 // Isolation: every lookup is by (tenant, service); a tenant asking for another tenant's service
 // gets NOT_FOUND, the same answer as for a service that does not exist.
-import { SoloError, type ErrorCode } from "../errors.ts";
+import { SoloError, toSoloError, type ErrorCode } from "../errors.ts";
 import { compile, compileKey, checkLanguage, compileWithJavy, type Language } from "../compile/index.ts";
 import { isComponent, type Artifact, type ArtifactStore, type LogLevel } from "../wasm/index.ts";
 import type { CallResult, InstanceLimits, WorkerPool } from "../runtime/index.ts";
@@ -126,7 +126,7 @@ export class Supervisor {
     try {
       return await this.install(tenant, service, key, language, req, limits);
     } catch (err) {
-      const e = err instanceof SoloError ? err : new SoloError("INTERNAL", (err as Error).message);
+      const e = toSoloError(err);
       await this.record({ type: "service_deployment_failed", tenant, service, data: { language, code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } });
       throw e;
     } finally {
@@ -189,7 +189,7 @@ export class Supervisor {
         await this.record({ type: "service_recovered", tenant: meta.tenant, service: meta.service, data: { version: meta.version, artifact: meta.artifact } });
         recovered++;
       } catch (err) {
-        const e = err instanceof SoloError ? err : new SoloError("INTERNAL", (err as Error).message);
+        const e = toSoloError(err);
         await this.record({ type: "service_deployment_failed", tenant: meta.tenant, service: meta.service, data: { phase: "recover", code: e.code, message: e.message } });
       }
     }

@@ -7,7 +7,7 @@
 // Compiling costs ~0.3-1.5 s (AssemblyScript); metering ~1-10 ms; V8 compile a few ms. A cache
 // hit on both levels costs one hash of the source and two map lookups.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -230,12 +230,6 @@ export class ArtifactStore {
       this.writeDisk("metered", key, bytes);
     }
     return { module: compileModule(bytes), report, key };
-  }
-
-  /** Hashes of components kept on disk. */
-  storedComponents(): string[] {
-    if (!this.dir) return [...this.components.keys()];
-    return readdirSync(join(this.dir, "components")).filter((f) => f.endsWith(".wasm")).map((f) => f.slice(0, -5));
   }
 
   private readDisk(kind: string, key: string): Uint8Array<ArrayBuffer> | undefined {
