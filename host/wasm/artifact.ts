@@ -192,14 +192,14 @@ export class ArtifactStore {
       const i = index.get(sha256(bytes));
       if (i !== undefined) names[name] = i;
       else {
-        writeFileSync(join(dir, name), bytes);
+        writeAtomic(join(dir, name), bytes);
         names[name] = name;
       }
     }
     // jco's output is an ES module; Node needs a package.json to load it as one.
-    writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
-    writeFileSync(join(dir, `${GLUE_NAME}.js`), t.glue);
-    writeFileSync(join(dir, "layout.json"), JSON.stringify(names)); // last: its presence means complete
+    writeAtomic(join(dir, "package.json"), '{"type":"module"}\n');
+    writeAtomic(join(dir, `${GLUE_NAME}.js`), t.glue);
+    writeAtomic(join(dir, "layout.json"), JSON.stringify(names)); // last: its presence means complete
     return { dir, names };
   }
 
@@ -216,20 +216,27 @@ export class ArtifactStore {
   private metered(module: Uint8Array, settings: MeterSettings): { module: WebAssembly.Module; report: MeterReport; key: string } {
     const key = sha256(module, METER_VERSION, JSON.stringify(settings, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
     let bytes: Uint8Array<ArrayBuffer> | undefined = this.readDisk("metered", key);
-    let report: MeterReport;
-    if (bytes && this.dir) {
-      this.counters.meterHits++;
-      report = JSON.parse(readFileSync(join(this.dir, "metered", `${key}.json`), "utf8")) as MeterReport;
-    } else {
+    let report = bytes && this.readReport(key);
+    if (bytes && report) this.counters.meterHits++;
+    else {
       const out = meter(module, settings);
       this.counters.meters++;
       bytes = out.bytes;
       report = out.report;
       // The report goes first: a metered module on disk always has its report beside it.
-      if (this.dir) writeFileSync(join(this.dir, "metered", `${key}.json`), JSON.stringify(report));
+      if (this.dir) writeAtomic(join(this.dir, "metered", `${key}.json`), JSON.stringify(report));
       this.writeDisk("metered", key, bytes);
     }
     return { module: compileModule(bytes), report, key };
+  }
+
+  private readReport(key: string): MeterReport | undefined {
+    if (!this.dir) return undefined;
+    try {
+      return JSON.parse(readFileSync(join(this.dir, "metered", `${key}.json`), "utf8")) as MeterReport;
+    } catch {
+      return undefined; // missing or unreadable: meter again
+    }
   }
 
   private readDisk(kind: string, key: string): Uint8Array<ArrayBuffer> | undefined {
@@ -242,12 +249,16 @@ export class ArtifactStore {
   }
 
   private writeDisk(kind: string, key: string, bytes: Uint8Array) {
-    if (!this.dir) return;
-    const path = join(this.dir, kind, `${key}.wasm`);
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path); // atomic: a reader never sees half a file
+    if (this.dir) writeAtomic(join(this.dir, kind, `${key}.wasm`), bytes);
   }
+}
+
+/** Several processes may share a cache directory: a reader never sees half a file. */
+let tmpCounter = 0;
+function writeAtomic(path: string, data: Uint8Array | string) {
+  const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
 }
 
 function compileModule(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
