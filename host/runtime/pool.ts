@@ -102,18 +102,37 @@ class PoolWorker {
   private flush() {
     this.flushScheduled = false;
     if (this.queue.length === 0 || this.paused) return;
-    const calls = this.queue.map((c) => ({ id: c.id, key: c.key, request: c.request }));
+    const n = this.queue.length;
+    const ids: number[] = new Array(n);
+    const keys: string[] = new Array(n);
+    const requests: string[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = this.queue[i]!;
+      ids[i] = c.id;
+      keys[i] = c.key;
+      requests[i] = c.request;
+    }
     this.queue = [];
-    this.post({ t: "calls", calls });
+    this.post({ t: "calls", ids, keys, requests });
   }
 
   private onMessage(msg: FromWorker) {
     if (msg.t === "results") {
-      for (const r of msg.results) {
-        const call = this.calls.get(r.id);
+      for (let i = 0; i < msg.ids.length; i++) {
+        const id = msg.ids[i]!;
+        const call = this.calls.get(id);
         if (!call) continue;
-        this.calls.delete(r.id);
-        call.resolve(r);
+        this.calls.delete(id);
+        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]! };
+        const output = msg.outputs[i];
+        if (output !== null && output !== undefined) result.output = output;
+        const extra = msg.extra?.[i];
+        if (extra) {
+          if (extra.error) result.error = extra.error;
+          if (extra.writes) result.writes = extra.writes;
+          if (extra.logs) result.logs = extra.logs;
+        }
+        call.resolve(result);
       }
       if (this.calls.size === 0) this.holdIfBusy();
     } else {

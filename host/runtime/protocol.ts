@@ -31,13 +31,8 @@ export interface InstallMessage {
 export interface UninstallMessage { t: "uninstall"; id: number; key: string }
 export interface ReloadKvMessage { t: "reload-kv"; id: number; key: string; kv: [string, string][] }
 
-export interface CallRequest {
-  id: number;
-  key: string;
-  request: string;
-}
-
-export interface CallsMessage { t: "calls"; calls: CallRequest[] }
+/** A batch of calls as parallel arrays: cloning three arrays costs less than N small objects. */
+export interface CallsMessage { t: "calls"; ids: number[]; keys: string[]; requests: string[] }
 
 export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage;
 
@@ -55,7 +50,18 @@ export interface CallResult {
 }
 
 export interface AckMessage { t: "ack"; id: number; error?: WireError; memoryBytes?: number }
-export interface ResultsMessage { t: "results"; results: CallResult[] }
+/**
+ * A batch of results as parallel arrays; what only some calls have (an error, kv writes, logs)
+ * travels in `extra`, keyed by position.
+ */
+export interface ResultsMessage {
+  t: "results";
+  ids: number[];
+  outputs: (string | null)[];
+  fuels: number[];
+  memoryBytes: number[];
+  extra?: Record<number, Pick<CallResult, "error" | "writes" | "logs">>;
+}
 export type FromWorker = AckMessage | ResultsMessage;
 
 /** Layout of the Int32Array each worker shares with the host, for the deadline watchdog. */

@@ -8,7 +8,7 @@ import { ensureWasmFeatures } from "../wasm/engine.ts";
 import type { LogLevel } from "../wasm/world.ts";
 import { fail, type GuestEnv } from "./guest-env.ts";
 import { KvView } from "./kv-view.ts";
-import { WATCH, type CallResult, type CallsMessage, type FromWorker, type InstallMessage, type InstanceLimits, type ToWorker, type WireError } from "./protocol.ts";
+import { WATCH, type CallResult, type CallsMessage, type FromWorker, type InstallMessage, type InstanceLimits, type ResultsMessage, type ToWorker, type WireError } from "./protocol.ts";
 import { Sandbox } from "./sandbox.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
 import type { GuestInstance } from "./guest-instance.ts";
@@ -115,12 +115,19 @@ function runCall(id: number, key: string, request: string): CallResult {
 }
 
 function onCalls(msg: CallsMessage) {
-  const results: CallResult[] = new Array(msg.calls.length);
-  for (let i = 0; i < msg.calls.length; i++) {
-    const c = msg.calls[i]!;
-    results[i] = runCall(c.id, c.key, c.request);
+  const n = msg.ids.length;
+  const outputs: (string | null)[] = new Array(n);
+  const fuels: number[] = new Array(n);
+  const memoryBytes: number[] = new Array(n);
+  let extra: ResultsMessage["extra"];
+  for (let i = 0; i < n; i++) {
+    const r = runCall(msg.ids[i]!, msg.keys[i]!, msg.requests[i]!);
+    outputs[i] = r.output ?? null;
+    fuels[i] = r.fuel;
+    memoryBytes[i] = r.memoryBytes;
+    if (r.error || r.writes || r.logs) (extra ??= {})[i] = { error: r.error, writes: r.writes, logs: r.logs };
   }
-  const reply: FromWorker = { t: "results", results };
+  const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, extra };
   port.postMessage(reply);
 }
 
