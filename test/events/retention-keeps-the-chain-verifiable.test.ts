@@ -39,9 +39,9 @@ test("an age limit removes only events older than it", async () => {
   const store = await EventStore.open(storage);
   try {
     for (let i = 0; i < 5; i++) await store.append({ type: "guest_event", tenant: "a", data: { old: true } });
-    await new Promise((r) => setTimeout(r, 120));
+    await new Promise((r) => setTimeout(r, 1200)); // generous: a loaded machine must not blur old and new
     for (let i = 0; i < 5; i++) await store.append({ type: "guest_event", tenant: "a", data: { old: false } });
-    assert.is(await store.compact({ maxAgeMs: 60 }), 5);
+    assert.is(await store.compact({ maxAgeMs: 600 }), 5);
     const left = await store.list();
     assert.ok(left.every((e) => e.data.old === false));
     assert.is((await store.verify()).ok, true);
