@@ -84,15 +84,15 @@ export class ArtifactStore {
     const hit = this.components.get(key) ?? this.readDisk("components", key);
     if (hit) {
       this.counters.compileHits++;
-      this.components.set(key, hit);
       return hit;
     }
     let pending = this.inflight.get(key);
     if (!pending) {
       pending = compile().then((bytes) => {
         this.counters.compiles++;
-        this.components.set(key, bytes);
-        this.writeDisk("components", key, bytes);
+        // With a directory the disk is the cache; only a memory-only store keeps the bytes here.
+        if (this.dir) this.writeDisk("components", key, bytes);
+        else this.components.set(key, bytes);
         return bytes;
       });
       this.inflight.set(key, pending);
