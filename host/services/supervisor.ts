@@ -26,19 +26,6 @@ export interface DeployRequest {
   compiler?: "quickjs" | "javy";
 }
 
-export interface DeployResult {
-  tenant: string;
-  service: string;
-  version: number;
-  artifact: string;
-  language: Language;
-  interfaces: string[];
-  limits: ServiceLimits;
-  memoryBytes: number;
-  /** Validation warnings (the deploy went ahead). */
-  warnings: Finding[];
-}
-
 export interface CallReply {
   output: string;
   /** Fuel units this call used (instantiation excluded). */
@@ -46,6 +33,9 @@ export interface CallReply {
   /** The instance's linear memory after the call. */
   memoryBytes: number;
 }
+
+/** What a deploy answers: the status fields known at that moment. */
+export type DeployResult = Pick<ServiceStatus, "tenant" | "service" | "version" | "artifact" | "language" | "interfaces" | "limits" | "memoryBytes" | "warnings">;
 
 export interface ServiceStatus {
   tenant: string;
@@ -137,11 +127,21 @@ export class Supervisor {
   private async install(tenant: string, service: string, key: string, language: Language, req: DeployRequest, limits: ServiceLimits): Promise<DeployResult> {
     const { artifact, warnings } = await this.build(language, req.source, req.file ?? `${service}${EXTENSIONS[language]}`, limits, req.compiler);
     const rec = await this.start({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings }, artifact);
-    // The service's record and its event go to disk in one batch.
-    await Promise.all([
-      this.o.storage.write({ records: this.persisted(rec) }),
-      this.record({ type: "service_deployed", tenant, service, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, warnings: warnings.length } }),
-    ]);
+    // The service's record and its event go to disk in one batch. If that fails, the deploy did
+    // not happen: the instance is removed again, so a failed deploy leaves nothing running.
+    const storeArtifact = !this.storedArtifacts.has(artifact.hash);
+    try {
+      await Promise.all([
+        this.o.storage.write({ records: this.persisted(rec, storeArtifact) }),
+        this.record({ type: "service_deployed", tenant, service, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, warnings: warnings.length } }),
+      ]);
+    } catch (err) {
+      this.tenants.get(tenant)?.delete(service);
+      await this.o.pool.uninstall(rec.worker, key).catch(() => {});
+      throw err;
+    }
+    // Only once it is durable: a failed write must not keep the next deploy from storing it.
+    if (storeArtifact) this.storedArtifacts.add(artifact.hash);
     return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes: rec.memoryBytes, warnings };
   }
 
@@ -157,17 +157,14 @@ export class Supervisor {
     return rec;
   }
 
-  /** What a restart needs to bring the service back: its record, and its artifact once. */
-  private persisted(rec: ServiceRecord): [string, string | null][] {
+  /** What a restart needs to bring the service back: its record, and its artifact if not stored yet. */
+  private persisted(rec: ServiceRecord, withArtifact: boolean): [string, string | null][] {
     const meta: StoredService & { artifact: string; kind: string } = {
       tenant: rec.tenant, service: rec.service, language: rec.language, limits: rec.limits, version: rec.version,
       deployedAt: rec.deployedAt, warnings: rec.warnings, artifact: rec.artifact.hash, kind: rec.artifact.run.kind,
     };
     const out: [string, string | null][] = [[serviceKey(rec.tenant, rec.service), JSON.stringify(meta)]];
-    if (!this.storedArtifacts.has(rec.artifact.hash)) {
-      out.push([artifactKey(rec.artifact.hash), Buffer.from(rec.artifact.component).toString("base64")]);
-      this.storedArtifacts.add(rec.artifact.hash);
-    }
+    if (withArtifact) out.push([artifactKey(rec.artifact.hash), Buffer.from(rec.artifact.component).toString("base64")]);
     return out;
   }
 
@@ -224,14 +221,11 @@ export class Supervisor {
       return { artifact: await this.o.artifacts.artifact(source), warnings: [] };
     }
     if (typeof source !== "string") throw new SoloError("INVALID_ARGUMENT", `${language} source must be text`, { field: "source" });
-    const size = Buffer.byteLength(source);
-    if (size > limits.maxSourceBytes) {
-      throw new SoloError("VALIDATION_FAILED", `source is ${size} bytes; limits.maxSourceBytes is ${limits.maxSourceBytes}`, { limit: "maxSourceBytes", value: size });
-    }
+    // Validation checks the size first (rule source-size), before anything is compiled.
     const warnings = requireValid({ source, language, maxSourceBytes: limits.maxSourceBytes });
     if (compiler === "javy") {
       const key = compileKey(language, `javy\0${source}`);
-      const module = await this.o.artifacts.component(key, async () => compileWithJavy(source, file));
+      const module = await this.o.artifacts.component(key, () => compileWithJavy(source, file));
       return { artifact: this.o.artifacts.javy(module), warnings };
     }
     return { artifact: await this.o.artifacts.fromSource(compileKey(language, source), () => compile(language, source, file)), warnings };

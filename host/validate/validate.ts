@@ -103,7 +103,7 @@ export function validateSource(options: ValidateOptions): ValidationReport {
     }
   }
   const size = Buffer.byteLength(text);
-  if (size > max) findings.push({ rule: "source-size", severity: "error", line: 1, column: 1, message: `source is ${size} bytes; the limit is ${max}` });
+  if (size > max) findings.push({ rule: "source-size", severity: "error", line: 1, column: 1, message: `source is ${size} bytes; limits.maxSourceBytes is ${max}` });
   if (options.language === "component" || options.language === "javy") return { ok: findings.length === 0, findings };
 
   const { code } = blank(text);

@@ -20,6 +20,7 @@
 // O(bytes) in plain JavaScript: ~a few ms for a small module; cache the result by content hash.
 import { SoloError } from "../errors.ts";
 import { Reader, concat, encodeName, encodeS64, encodeU32, sections, isCoreModule } from "./binary.ts";
+import { readModuleInfo } from "./module-info.ts";
 
 export const FUEL_GLOBAL = "solo_fuel";
 export const MEMORY_LIMIT_GLOBAL = "solo_memory_limit";
@@ -75,47 +76,21 @@ export function meter(module: Uint8Array, settings: MeterSettings = DEFAULT_METE
   }
 }
 
-interface FuncType { params: number }
-
 function rewrite(bytes: Uint8Array, settings: MeterSettings) {
   const secs = sections(bytes);
-  const types: FuncType[] = [];
-  const funcTypes: number[] = []; // type index of each defined function
-  let importedFuncs = 0;
-  let importedGlobals = 0;
-  let definedGlobals = 0;
-  const entries = new Set<number>(); // exported functions and the start function
+  const info = readModuleInfo(bytes);
+  const { importedFunctions: importedFuncs, importedGlobals, definedGlobals } = info;
+  // Exported functions and the start function are entry points: never charged at call sites.
+  const entries = new Set<number>(info.exports.filter((e) => e.kind === "function").map((e) => e.index));
+  if (info.start !== undefined) entries.add(info.start);
   const shapes: FunctionShape[] = [];
-  for (const s of secs) {
-    const r = new Reader(bytes, s.start, s.end);
-    if (s.id === 1) readTypes(r, types);
-    else if (s.id === 2) {
-      for (let n = r.u32(), i = 0; i < n; i++) {
-        r.name(); r.name();
-        const kind = r.byte();
-        if (kind === 0) { importedFuncs++; r.u32(); }
-        else if (kind === 1) { skipRefType(r); skipLimits(r); }
-        else if (kind === 2) skipLimits(r);
-        else if (kind === 3) { importedGlobals++; skipValType(r); r.byte(); }
-        else if (kind === 4) { r.byte(); r.u32(); }
-        else throw new Error(`unknown import kind ${kind}`);
-      }
-    } else if (s.id === 3) for (let n = r.u32(), i = 0; i < n; i++) funcTypes.push(r.u32());
-    else if (s.id === 6) definedGlobals = r.u32();
-    else if (s.id === 7) {
-      for (let n = r.u32(), i = 0; i < n; i++) {
-        r.name();
-        const kind = r.byte();
-        const index = r.u32();
-        if (kind === 0) entries.add(index);
-      }
-    } else if (s.id === 8) entries.add(r.u32());
-    else if (s.id === 10) {
-      for (let n = r.u32(), i = 0; i < n; i++) {
-        const size = r.u32();
-        shapes.push(shapeOf(bytes.subarray(r.pos, r.pos + size)));
-        r.skip(size);
-      }
+  const code = secs.find((s) => s.id === 10);
+  if (code) {
+    const r = new Reader(bytes, code.start, code.end);
+    for (let n = r.u32(), i = 0; i < n; i++) {
+      const size = r.u32();
+      shapes.push(shapeOf(bytes.subarray(r.pos, r.pos + size)));
+      r.skip(size);
     }
   }
   const leafCost = leafCosts(shapes, importedFuncs, entries);
@@ -193,9 +168,9 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
       const parts: ArrayLike<number>[] = [encodeU32(n)];
       for (let i = 0; i < n; i++) {
         const size = r.u32();
-        const type = types[funcTypes[i]!];
+        const type = info.types[info.functionTypes[importedFuncs + i]!];
         if (!type) throw new Error(`function ${importedFuncs + i} has no type`);
-        const fn = meterFunction(bytes.subarray(s.start + r.pos, s.start + r.pos + size), type.params, g, report, leafCost, leafCost(importedFuncs + i) !== undefined, remap);
+        const fn = meterFunction(bytes.subarray(s.start + r.pos, s.start + r.pos + size), type.params.length, shapes[i]!.hasLoop, g, report, leafCost, leafCost(importedFuncs + i) !== undefined, remap);
         r.skip(size);
         parts.push(encodeU32(fn.length), fn);
       }
@@ -206,29 +181,10 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
   return { bytes: concat(out), report };
 }
 
-function readTypes(r: Reader, types: FuncType[]) {
-  for (let n = r.u32(), i = 0; i < n; i++) {
-    const form = r.byte();
-    if (form !== 0x60) throw new Error(`type form 0x${form.toString(16)} (GC types) is not supported`);
-    const params = r.u32();
-    for (let p = 0; p < params; p++) skipValType(r);
-    for (let res = r.u32(), p = 0; p < res; p++) skipValType(r);
-    types.push({ params });
-  }
-}
-
 function skipValType(r: Reader) {
   const b = r.byte();
   if (b === 0x63 || b === 0x64) r.s33();
 }
-const skipRefType = skipValType;
-
-function skipLimits(r: Reader) {
-  const flags = r.byte();
-  r.skipLeb();
-  if (flags & 1) r.skipLeb();
-}
-
 function capMemories(body: Uint8Array, maxPages: number): Uint8Array {
   const r = new Reader(body);
   const n = r.u32();
@@ -249,7 +205,7 @@ function capMemories(body: Uint8Array, maxPages: number): Uint8Array {
 interface Globals { fuel: number; limit: number; failed: number }
 
 /** Rewrites one function body (locals + expression). A leaf gets no charges of its own. */
-function meterFunction(body: Uint8Array, params: number, g: Globals, report: MeterReport, leafCost: (f: number) => number | undefined, leaf: boolean, remap?: (idx: number) => number): Uint8Array {
+function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Globals, report: MeterReport, leafCost: (f: number) => number | undefined, leaf: boolean, remap?: (idx: number) => number): Uint8Array {
   report.functions++;
   if (leaf) report.leafFunctions++;
   const r = new Reader(body);
@@ -261,7 +217,6 @@ function meterFunction(body: Uint8Array, params: number, g: Globals, report: Met
   }
   const declsEnd = r.pos;
   const codeStart = r.pos;
-  const cached = hasLoop(body, codeStart);
   // Our locals go after the function's own: the cached counter (i64) and a grow delta (i32).
   const fuelLocal = locals;
   const deltaLocal = cached ? locals + 1 : locals;
@@ -584,15 +539,6 @@ function leafCosts(shapes: FunctionShape[], importedFuncs: number, entries: Set<
   return cost;
 }
 
-function hasLoop(body: Uint8Array, codeStart: number): boolean {
-  const r = new Reader(body, codeStart);
-  while (!r.done) {
-    const op = r.byte();
-    if (op === 0x03) return true;
-    skipImmediates(op, r);
-  }
-  return false;
-}
 
 function skipImmediates(op: number, r: Reader) {
   switch (op) {

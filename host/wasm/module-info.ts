@@ -22,6 +22,8 @@ export interface ModuleInfo {
   memories: MemoryDecl[];
   dataSegments: number;
   hasStart: boolean;
+  /** Index of the start function, if there is one. */
+  start?: number;
 }
 
 const KINDS = ["function", "table", "memory", "global", "tag"] as const;
@@ -93,6 +95,7 @@ export function readModuleInfo(bytes: Uint8Array): ModuleInfo {
         break;
       case 8:
         info.hasStart = true;
+        info.start = r.u32();
         break;
       case 11:
         info.dataSegments = r.u32();

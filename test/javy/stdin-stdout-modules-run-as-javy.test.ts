@@ -89,6 +89,26 @@ test("compiler: javy without a javy binary is UNAVAILABLE and says how to get on
   }
 });
 
+test("compiler: javy runs the javy binary named by JAVY_PATH and deploys what it builds", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "solo-fake-javy-"));
+  const saved = process.env.JAVY_PATH;
+  // A stand-in with javy's command line (`javy build -o OUT IN`) that "builds" the module above.
+  writeFileSync(join(dir, "built.wasm"), ECHO);
+  writeFileSync(join(dir, "javy"), `#!/bin/sh\n[ "$1" = build ] && [ "$2" = -o ] && [ -f "$4" ] && cp "${join(dir, "built.wasm")}" "$3"\n`, { mode: 0o755 });
+  process.env.JAVY_PATH = join(dir, "javy");
+  const t = await openHost();
+  try {
+    const d = await t.host.deploy({ tenant: "a", service: "jv", source: `export function handle(r) { return r; } // ${Date.now()}`, language: "javascript", compiler: "javy" });
+    assert.equal(d.interfaces, ["wasi-stdio"]);
+    assert.is((await t.host.call("a", "jv", "built")).output, "javy says: built");
+  } finally {
+    await t.close();
+    if (saved === undefined) delete process.env.JAVY_PATH;
+    else process.env.JAVY_PATH = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("solo run takes a core-module .wasm as a javy guest", () => {
   const dir = mkdtempSync(join(tmpdir(), "solo-javy-cli-"));
   try {
