@@ -122,9 +122,9 @@ export class GlueSandbox implements GuestInstance {
       const reason = thrown instanceof RangeError && /call stack/i.test(text) ? "stack overflow" : text;
       return { ok: false, code: "GUEST_TRAP", message: `guest trapped: ${this.lastErrorLog ? `${this.lastErrorLog} (${reason})` : reason}`, fuel, memoryBytes, trapped: true };
     }
-    if (typeof out !== "string") {
-      return { ok: false, code: "GUEST_ERROR", message: `handle must return a string; it returned ${out === undefined ? "undefined" : typeof out}`, fuel, memoryBytes, trapped: false };
-    }
+    // jco lifts result<string, string>: `out` is a string (a TS/JS guest's wrong return type is
+    // caught by the entry Solo bundles around its handle).
+    if (typeof out !== "string") return { ok: false, code: "INTERNAL", message: "the component's glue returned a non-string from handle", fuel, memoryBytes, trapped: true };
     if (out.length > maxResponseBytes || (out.length * 3 > maxResponseBytes && Buffer.byteLength(out) > maxResponseBytes)) {
       return { ok: false, code: "RESOURCE_EXHAUSTED", message: `response is over ${maxResponseBytes} bytes; return less or raise limits.maxResponseBytes`, details: { limitBytes: maxResponseBytes }, fuel, memoryBytes, trapped: false };
     }

@@ -9,7 +9,7 @@ import type { LogLevel } from "../wasm/world.ts";
 import { fail, type GuestEnv } from "./guest-env.ts";
 import { KvView } from "./kv-view.ts";
 import { WATCH, type CallResult, type CallsMessage, type FromWorker, type InstallMessage, type InstanceLimits, type ResultsMessage, type ToWorker, type WireError } from "./protocol.ts";
-import { Sandbox } from "./sandbox.ts";
+import { Sandbox, type CallOutcome } from "./sandbox.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
 import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
@@ -98,7 +98,14 @@ function runCall(id: number, key: string, request: string): CallResult {
   const limits = slot.limits;
   Atomics.store(state, WATCH.callId, id);
   Atomics.store(state, WATCH.deadline, Date.now() - epoch + limits.deadlineMs);
-  const outcome = sandbox.call(request, limits.fuel, limits.maxResponseBytes);
+  let outcome: CallOutcome;
+  try {
+    outcome = sandbox.call(request, limits.fuel, limits.maxResponseBytes);
+  } catch (err) {
+    // A fault of the host's own binding, not the guest's: the call fails, the worker lives on.
+    const e = toSoloError(err);
+    outcome = { ok: false, code: e.code, message: e.message, fuel: 0, memoryBytes: 0, trapped: true };
+  }
   Atomics.store(state, WATCH.deadline, 0);
   const result: CallResult = { id, fuel: outcome.fuel, memoryBytes: outcome.memoryBytes };
   if (slot.logs.length > 0) result.logs = slot.logs;

@@ -40,10 +40,9 @@ const RULES: Rule[] = [
   { rule: "no-webassembly", severity: "error", pattern: /\bWebAssembly\s*\./g, message: "guests cannot compile or run WebAssembly themselves" },
 ];
 
-/** Replaces comments and the contents of strings, templates and regex-free text with spaces, keeping positions. */
-function blank(text: string): { code: string; strings: { value: string; at: number }[] } {
+/** Replaces comments and the contents of strings and templates with spaces, keeping positions. */
+function blank(text: string): string {
   const out = text.split("");
-  const strings: { value: string; at: number }[] = [];
   let i = 0;
   const n = text.length;
   while (i < n) {
@@ -59,22 +58,19 @@ function blank(text: string): { code: string; strings: { value: string; at: numb
       if (i < n) out[i++] = " ";
       if (i < n) out[i++] = " ";
     } else if (c === '"' || c === "'" || c === "`") {
-      const start = i++;
-      let value = "";
+      i++;
       while (i < n && text[i] !== c) {
         if (text[i] === "\\") {
-          value += text[i + 1] ?? "";
           if (text[i] !== "\n") out[i] = " ";
-          i++;
-        } else value += text[i];
+          i++; // the escaped character is blanked below
+        }
         if (i < n && text[i] !== "\n") out[i] = " ";
         i++;
       }
       i++;
-      strings.push({ value, at: start });
     } else i++;
   }
-  return { code: out.join(""), strings };
+  return out.join("");
 }
 
 function position(text: string, offset: number): { line: number; column: number } {
@@ -106,7 +102,7 @@ export function validateSource(options: ValidateOptions): ValidationReport {
   if (size > max) findings.push({ rule: "source-size", severity: "error", line: 1, column: 1, message: `source is ${size} bytes; limits.maxSourceBytes is ${max}` });
   if (options.language === "component" || options.language === "javy") return { ok: findings.length === 0, findings };
 
-  const { code } = blank(text);
+  const code = blank(text);
   const add = (rule: string, severity: "error" | "warning", offset: number, message: string) => findings.push({ rule, severity, ...position(text, offset), message });
   for (const r of RULES) {
     for (const m of code.matchAll(r.pattern)) add(r.rule, r.severity, m.index!, r.message);
