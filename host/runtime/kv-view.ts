@@ -1,17 +1,31 @@
 // A service's kv as one call sees it inside a worker: the worker's copy plus this call's own
 // writes (read-your-writes). The writes are kept apart until the call succeeds; a failed or
 // trapped call's writes are dropped. Quota: total bytes of keys + values per service.
+//
+// Sizes are UTF-8 bytes, as stored on disk (a limit counted in UTF-16 units let a "1 MiB" value
+// take 3 MB). Strings that are not well-formed UTF-16 (lone surrogates) are refused: UTF-8 cannot
+// hold them, so two different keys would become one on disk.
 import { fail, ok, type WitResult } from "./guest-env.ts";
 
 export interface KvLimits {
+  /** UTF-8 bytes of one key. */
   maxKeyBytes: number;
+  /** UTF-8 bytes of one value. */
   maxValueBytes: number;
-  /** Sum of key and value lengths over the service's whole store. */
+  /** Sum of key and value UTF-8 bytes over the service's whole store. */
   maxTotalBytes: number;
 }
 
 /** A write as it travels back to the host: a value, or null for a delete. */
 export type KvWrite = [key: string, value: string | null];
+
+// ES2024, in Node 20 but not in the ES2023 lib this project type-checks against.
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/** UTF-8 bytes of a well-formed string (native, one pass; no copy). */
+const bytes = (s: string): number => Buffer.byteLength(s, "utf8");
+
+const notWellFormed = (what: string) => fail<never>("invalid", `kv ${what} is not well-formed UTF-16 (a lone surrogate); it cannot be stored as UTF-8`);
 
 export class KvView {
   private readonly base: Map<string, string>;
@@ -30,11 +44,12 @@ export class KvView {
     this.baseBytes = 0;
     for (const [k, v] of entries) {
       this.base.set(k, v);
-      this.baseBytes += k.length + v.length;
+      this.baseBytes += bytes(k) + bytes(v);
     }
     this.begin();
   }
 
+  /** UTF-8 bytes of every key and value, this call's writes included. */
   get totalBytes(): number {
     return this.baseBytes + this.delta;
   }
@@ -60,18 +75,27 @@ export class KvView {
   }
 
   get(key: string): WitResult<string | undefined> {
+    if (!isWellFormed(key)) return notWellFormed("key");
     const w = this.writes.get(key);
     if (w !== undefined) return ok(w === null ? undefined : w);
     return ok(this.base.get(key));
   }
 
   set(key: string, value: string): WitResult<void> {
-    if (key.length === 0 || key.length > this.limits.maxKeyBytes) return fail("invalid", `kv key must be 1..${this.limits.maxKeyBytes} characters`);
-    if (value.length > this.limits.maxValueBytes) return fail("limit-exceeded", `kv value is ${value.length} characters; the limit is ${this.limits.maxValueBytes}`);
+    const { maxKeyBytes, maxValueBytes, maxTotalBytes } = this.limits;
+    if (!isWellFormed(key)) return notWellFormed("key");
+    if (!isWellFormed(value)) return notWellFormed("value");
+    // UTF-8 takes 1 to 3 bytes per UTF-16 unit, so length bounds the size from both sides.
+    const keyBytes = bytes(key);
+    if (keyBytes === 0 || keyBytes > maxKeyBytes) return fail("invalid", `kv key is ${keyBytes} bytes of UTF-8; a key must be 1..${maxKeyBytes} bytes (limits.kvMaxKeyBytes)`);
+    // A value far over its limit is refused without measuring it all: its size is at least its length.
+    if (value.length > maxValueBytes) return fail("limit-exceeded", `kv value is at least ${value.length} bytes of UTF-8; the limit is ${maxValueBytes} (limits.kvMaxValueBytes)`);
+    const valueBytes = bytes(value);
+    if (valueBytes > maxValueBytes) return fail("limit-exceeded", `kv value is ${valueBytes} bytes of UTF-8; the limit is ${maxValueBytes} (limits.kvMaxValueBytes)`);
     const before = this.current(key);
-    const change = key.length + value.length - (before === undefined ? 0 : key.length + before.length);
-    if (this.totalBytes + change > this.limits.maxTotalBytes) {
-      return fail("limit-exceeded", `kv store would hold ${this.totalBytes + change} bytes; the service's limit is ${this.limits.maxTotalBytes}`);
+    const change = keyBytes + valueBytes - (before === undefined ? 0 : keyBytes + bytes(before));
+    if (this.totalBytes + change > maxTotalBytes) {
+      return fail("limit-exceeded", `kv store would hold ${this.totalBytes + change} bytes; the service's limit is ${maxTotalBytes}`);
     }
     this.writes.set(key, value);
     this.delta += change;
@@ -79,13 +103,15 @@ export class KvView {
   }
 
   delete(key: string): WitResult<void> {
+    if (!isWellFormed(key)) return notWellFormed("key");
     const before = this.current(key);
-    if (before !== undefined) this.delta -= key.length + before.length;
+    if (before !== undefined) this.delta -= bytes(key) + bytes(before);
     this.writes.set(key, null);
     return ok(undefined);
   }
 
   keys(prefix: string): WitResult<string[]> {
+    if (!isWellFormed(prefix)) return notWellFormed("prefix");
     const out = new Set<string>();
     for (const k of this.base.keys()) if (k.startsWith(prefix)) out.add(k);
     for (const [k, v] of this.writes) {

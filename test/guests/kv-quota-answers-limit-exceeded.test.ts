@@ -21,7 +21,7 @@ test("a key longer than its limit answers invalid", async () => {
   const t = await openHost();
   try {
     await t.host.deploy({ tenant: "a", service: "hoard", source: fixture("hoarder.as.ts"), language: "assemblyscript", limits: { kvMaxKeyBytes: 1 } });
-    assert.match((await t.host.call("a", "hoard", "")).output, /^0 invalid: kv key must be 1\.\.1 characters$/);
+    assert.match((await t.host.call("a", "hoard", "")).output, /^0 invalid: kv key is 2 bytes of UTF-8; a key must be 1\.\.1 bytes \(limits\.kvMaxKeyBytes\)$/);
   } finally {
     await t.close();
   }
