@@ -1,43 +1,149 @@
 // Runs every test/**/*.test.ts in its own Node process (two at a time), then prints one plain
-// line "N passed, N failed" for CI. A file that crashes before uvu's summary counts as one failure.
-import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+// line "N passed, N failed" for CI. A file counts as failed when it crashes before uvu's summary,
+// exits non-zero after it, or runs past SOLO_TEST_TIMEOUT_MS (default 300 s): then its whole
+// process tree is killed, so one hung file cannot hang CI.
+// SOLO_TEST_DIR runs the *.test.ts files of another directory (the runner's own test uses it);
+// the type check runs only for the project's own full run.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, relative } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+const testDir = process.env.SOLO_TEST_DIR ? resolve(process.env.SOLO_TEST_DIR) : join(root, "test");
+const timeoutMs = Number(process.env.SOLO_TEST_TIMEOUT_MS ?? 300_000);
+if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+  process.stderr.write(`SOLO_TEST_TIMEOUT_MS must be a positive number of milliseconds, not "${process.env.SOLO_TEST_TIMEOUT_MS}"\n`);
+  process.exit(2);
+}
 const filter = process.argv.slice(2);
-const files = readdirSync(join(root, "test"), { recursive: true })
+const files = readdirSync(testDir, { recursive: true })
   .map(String)
   .filter((f) => f.endsWith(".test.ts"))
-  .map((f) => join(root, "test", f))
+  .map((f) => join(testDir, f))
   .filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)))
   .sort();
 
-interface Outcome { file: string; passed: number; failed: number; output: string; ms: number }
+interface Outcome { file: string; passed: number; failed: number; output: string; ms: number; note?: string }
+
+/** Children still running, each the leader of its own process group (killed as a group). */
+const running = new Set<ChildProcess>();
+
+/** Every process below `pid` (Linux /proc; elsewhere none are found and the group kill must do). */
+function descendants(pid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const e of entries) {
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    for (const c of children.get(queue.pop()!) ?? []) {
+      found.push(c);
+      queue.push(c);
+    }
+  }
+  return found;
+}
+
+/**
+ * SIGKILL the child's process group and, while the child lives, any descendant that left the
+ * group (setsid, detached spawns). Once the child is reaped its pid may be reused, so only
+ * its group (which lives on while a member does) is a safe target.
+ */
+function killTree(child: ChildProcess, reaped = false): void {
+  if (child.pid === undefined) return;
+  const targets = reaped ? [-child.pid] : [-child.pid, child.pid, ...descendants(child.pid)];
+  for (const target of targets) {
+    try {
+      process.kill(target, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    // Children are in their own process groups, so the terminal's Ctrl-C does not reach them.
+    for (const child of running) killTree(child, child.exitCode !== null || child.signalCode !== null);
+    process.exit(130);
+  });
+}
 
 function runFile(file: string): Promise<Outcome> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", join(root, "bin", "ts-register.mjs"), file], { cwd: root, env: { ...process.env, FORCE_COLOR: "0" } });
+    const child = spawn(process.execPath, ["--import", join(root, "bin", "ts-register.mjs"), file], {
+      cwd: root,
+      env: { ...process.env, FORCE_COLOR: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true, // its own process group: one kill reaches workers' helpers and subprocesses
+    });
+    running.add(child);
     let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    child.on("close", (code) => {
+    let timedOut = false;
+    let exitCode: number | null = null;
+    let exitSignal: NodeJS.Signals | null = null;
+    child.stdout!.on("data", (d) => (output += d));
+    child.stderr!.on("data", (d) => (output += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killTree(child);
+    }, timeoutMs);
+    child.on("exit", (code, signal) => {
+      exitCode = code;
+      exitSignal = signal;
+      // Whatever the file left running would hold its pipes open and stall "close".
+      killTree(child, true);
+    });
+    child.on("close", () => {
+      clearTimeout(timer);
+      running.delete(child);
+      const ms = Date.now() - started;
+      if (timedOut) {
+        resolve({ file, passed: 0, failed: 1, output, ms, note: `timed out after ${timeoutMs / 1000} s` });
+        return;
+      }
       const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
       const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
       const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
-      if (Number.isNaN(total) || Number.isNaN(passed)) resolve({ file, passed: 0, failed: 1, output, ms: Date.now() - started });
-      else resolve({ file, passed, failed: total - passed + (code !== 0 && total === passed ? 1 : 0), output, ms: Date.now() - started });
+      const exit = exitSignal ? `killed by ${exitSignal}` : `exited with code ${exitCode}`;
+      if (Number.isNaN(total) || Number.isNaN(passed)) {
+        resolve({ file, passed: 0, failed: 1, output, ms, note: `${exit} before uvu's summary` });
+      } else if (exitCode !== 0 && total === passed) {
+        // Every test passed, yet the process failed (a crash after the summary, a leaked rejection).
+        resolve({ file, passed, failed: 1, output, ms, note: `${exit} after its summary` });
+      } else {
+        resolve({ file, passed, failed: total - passed, output, ms });
+      }
     });
   });
+}
+
+/** A path under the project as test/x.test.ts; anything else as given. */
+function shown(file: string): string {
+  const r = relative(root, file);
+  return r.startsWith("..") || isAbsolute(r) ? file : r;
 }
 
 const outcomes: Outcome[] = [];
 
 // The type check counts as one test: a type error fails the run like a failing assertion.
-if (filter.length === 0) {
+if (filter.length === 0 && !process.env.SOLO_TEST_DIR) {
   const started = Date.now();
   const tsc = await new Promise<Outcome>((resolve) => {
     const child = spawn(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], { cwd: root });
@@ -58,8 +164,12 @@ await Promise.all(
     for (let file = queue.shift(); file; file = queue.shift()) {
       const o = await runFile(file);
       outcomes.push(o);
-      const mark = o.failed === 0 ? "ok  " : "FAIL";
-      process.stdout.write(`${mark} ${relative(root, file)} (${o.passed} passed, ${o.failed} failed, ${(o.ms / 1000).toFixed(1)} s)\n`);
+      if (o.note?.startsWith("timed out")) process.stdout.write(`FAIL ${shown(file)}: ${o.note}\n`);
+      else {
+        const mark = o.failed === 0 ? "ok  " : "FAIL";
+        const note = o.note ? `, ${o.note}` : "";
+        process.stdout.write(`${mark} ${shown(file)} (${o.passed} passed, ${o.failed} failed, ${(o.ms / 1000).toFixed(1)} s${note})\n`);
+      }
       if (o.failed > 0) process.stdout.write(o.output.replace(/^/gm, "     | ") + "\n");
     }
   }),
