@@ -1,6 +1,9 @@
 // Turns on the WebAssembly features Solo's guests need, before the first compile in a thread.
-// componentize-qjs output uses extended-const, which Node 20 keeps behind a flag (Node >= 22 has
-// it on). V8 flags are per process, but each thread calls this so none compiles before it ran.
+// componentize-qjs output uses extended-const, which Node 20 (V8 11.3) keeps behind a flag; from
+// Node 22 it is standard and the flag is gone: V8 then prints "unrecognized flag" to stderr and
+// carries on, so the flag is set only when the probe fails. V8 flags are per process, but each
+// thread calls this so none compiles before it ran. Every other proposal is left as the engine
+// ships it (docs/SECURITY.md, "Engines").
 import { setFlagsFromString } from "node:v8";
 import { SoloError } from "../errors.ts";
 
@@ -15,7 +18,7 @@ export function ensureWasmFeatures(): void {
   if (checked) return;
   if (!WebAssembly.validate(EXTENDED_CONST_PROBE)) setFlagsFromString("--experimental-wasm-extended-const");
   if (!WebAssembly.validate(EXTENDED_CONST_PROBE)) {
-    throw new SoloError("INTERNAL", "this Node.js cannot enable WebAssembly extended-const; use Node 20 with --experimental-wasm-extended-const or Node >= 22");
+    throw new SoloError("INTERNAL", "this Node.js cannot enable WebAssembly extended-const; use Node 24 (or 20.19+ / 22.12+)");
   }
   checked = true;
 }
