@@ -49,7 +49,8 @@ export function resolveLimits(asked: Partial<ServiceLimits> | undefined, default
   if (asked === undefined) return out;
   if (typeof asked !== "object" || asked === null) throw new SoloError("INVALID_ARGUMENT", "limits must be an object");
   for (const [name, value] of Object.entries(asked)) {
-    if (!(name in DEFAULT_LIMITS)) {
+    // Own properties only: `in` would accept "constructor", "toString" or "__proto__".
+    if (!Object.hasOwn(DEFAULT_LIMITS, name)) {
       throw new SoloError("INVALID_ARGUMENT", `unknown limit "${name}"; known: ${Object.keys(DEFAULT_LIMITS).join(", ")}`, { field: `limits.${name}` });
     }
     const key = name as keyof ServiceLimits;
