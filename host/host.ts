@@ -10,7 +10,8 @@ import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployR
 import { EventStore, type EventFilter, type Retention, type SoloEvent, type SubscribeOptions, type Subscription } from "./events/index.ts";
 import { RocksKvStore, Storage, type VerifyReport } from "./storage/index.ts";
 import { checkName } from "./services/index.ts";
-import { ArtifactStore, ensureWasmFeatures, type ArtifactCounters, type LogLevel } from "./wasm/index.ts";
+import { ensureWasmFeatures, type ArtifactCounters, type LogLevel } from "./wasm/index.ts";
+import { ArtifactStore, Builder, DEFAULT_BUILD_LIMITS } from "./build/index.ts";
 
 export interface HostOptions {
   /** Where Solo keeps its state (artifacts now; the event log and kv with the storage issue). */
@@ -23,6 +24,13 @@ export interface HostOptions {
   cacheDir?: string;
   /** Receives every guest log line. */
   onLog?: (entry: GuestLog) => void;
+  /**
+   * Wall-clock time one build (validate, compile, check, meter) may take in the builder process;
+   * past it the build is stopped and that deploy gets COMPILE_ERROR. Default 60 s.
+   */
+  buildTimeoutMs?: number;
+  /** Resident memory the builder process may use during one build; default 2 GiB. */
+  buildMemoryBytes?: number;
   /** Compacts old events (whole batches at a time), checked every retentionIntervalMs (default 60 s). */
   retention?: Retention & { intervalMs?: number };
 }
@@ -47,6 +55,13 @@ export interface DeployOptions {
   compiler?: "quickjs" | "javy";
 }
 
+/** A build limit given at open: a positive whole number. */
+function buildLimit(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) throw new SoloError("INVALID_ARGUMENT", `${name} must be a positive whole number; got ${String(value)}`, { field: name });
+  return value;
+}
+
 export class Host {
   private closed = false;
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -58,6 +73,7 @@ export class Host {
     readonly eventStore: EventStore,
     private readonly pool: WorkerPool,
     private readonly artifacts: ArtifactStore,
+    private readonly builder: Builder,
     private readonly supervisor: Supervisor,
     private readonly defaults: ServiceLimits,
   ) {}
@@ -68,7 +84,12 @@ export class Host {
     const dataDir = resolve(options.dataDir);
     mkdirSync(dataDir, { recursive: true });
     const defaults = resolveLimits(options.defaults, DEFAULT_LIMITS);
-    const artifacts = new ArtifactStore(options.cacheDir ?? join(dataDir, "artifacts"));
+    const builder = new Builder({
+      cacheDir: options.cacheDir ?? join(dataDir, "artifacts"),
+      timeoutMs: buildLimit("buildTimeoutMs", options.buildTimeoutMs, DEFAULT_BUILD_LIMITS.timeoutMs),
+      memoryBytes: buildLimit("buildMemoryBytes", options.buildMemoryBytes, DEFAULT_BUILD_LIMITS.memoryBytes),
+    });
+    const artifacts = new ArtifactStore(builder);
     const storage = await Storage.open(join(dataDir, "db"));
     let pool: WorkerPool | undefined;
     try {
@@ -78,7 +99,7 @@ export class Host {
       supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, onLog: options.onLog });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();
-      const host = new Host(dataDir, storage, events, pool, artifacts, supervisor, defaults);
+      const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults);
       if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
         const policy = options.retention;
         host.retentionTimer = setInterval(() => void events.compact(policy).catch(() => {}), policy.intervalMs ?? 60_000);
@@ -87,6 +108,7 @@ export class Host {
       return host;
     } catch (err) {
       // Nothing half-open is left behind: the workers stop and the database is released.
+      await builder.close();
       await pool?.close();
       await storage.close();
       throw err;
@@ -161,15 +183,16 @@ export class Host {
     return this.eventStore.compact(retention);
   }
 
-  /** Counters of the artifact cache and the worker pool. */
-  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number } {
-    return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts };
+  /** Counters of the artifact cache, the worker pool and the builder process. */
+  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderRestarts: number } {
+    return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderRestarts: this.builder.restarts };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.retentionTimer);
+    await this.builder.close();
     await this.pool.close();
     this.eventStore.close();
     await this.storage.close();

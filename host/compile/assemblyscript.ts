@@ -7,19 +7,12 @@ import asc from "assemblyscript/asc";
 import { SoloError, type Diagnostic } from "../errors.ts";
 import { witSource } from "./wit.ts";
 import { wrapCoreModule } from "./component-new.ts";
+import { ASC_FLAGS, AS_ENTRY } from "./entries.ts";
+import { lineColumn } from "./line-column.ts";
 
 const SDK_DIR = fileURLToPath(new URL("../../guest-sdk/assemblyscript/", import.meta.url));
 const ENTRY = "solo-entry.ts";
 const SERVICE = "service.ts";
-
-// The generated entry exports the world's core ABI around the guest's `handle`.
-export const AS_ENTRY = `import { handle as guestHandle } from "./service";
-import { liftString, returnResult } from "solo/abi";
-export { cabi_realloc } from "solo/abi";
-export function handle(ptr: usize, len: i32): usize {
-  return returnResult(guestHandle(liftString(ptr, len)));
-}
-`;
 
 const sdkCache = new Map<string, string | null>();
 function sdkFile(rel: string): string | null {
@@ -32,14 +25,6 @@ function sdkFile(rel: string): string | null {
   }
   return sdkCache.get(rel)!;
 }
-
-export const ASC_VERSION: string = (asc as unknown as { version: string }).version;
-
-/** The compiler flags; part of the artifact cache key. */
-export const ASC_FLAGS = [
-  "-O3", "--runtime", "incremental",
-  "--use", "abort=~lib/solo/abi/soloAbort", "--use", "trace=~lib/solo/abi/soloTrace", "--use", "seed=~lib/solo/abi/soloSeed",
-];
 
 /** Compiles one AssemblyScript file (named `file` in diagnostics) to a core module. */
 export async function compileAssemblyScriptModule(source: string, file: string): Promise<Uint8Array> {
@@ -77,19 +62,6 @@ export async function compileAssemblyScriptModule(source: string, file: string):
 
 function sdkName(path: string): string {
   return path.replace(/^~lib\/solo\//, "solo/").replace(/^node_modules\/solo\//, "solo/");
-}
-
-/** 1-based line and column of a character offset. */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
 }
 
 /** AssemblyScript source -> component bytes. */

@@ -6,21 +6,10 @@ import { build, type Message, type Plugin } from "esbuild";
 import { componentize } from "componentize-qjs";
 import { SoloError, type Diagnostic } from "../errors.ts";
 import { WORLD_NAME } from "../wasm/world.ts";
+import { JS_ENTRY } from "./entries.ts";
 
 const SDK = fileURLToPath(new URL("../../guest-sdk/js/index.js", import.meta.url));
 const WIT = fileURLToPath(new URL("../../wit/solo.wit", import.meta.url));
-
-// The bundle's entry wraps the guest's handle so a wrong return type is a clear GUEST_ERROR
-// (QuickJS would otherwise trap while lifting it).
-export const JS_ENTRY = `import "solo";
-import { handle as guestHandle } from "guest:main";
-export function handle(request) {
-  const out = guestHandle(request);
-  if (typeof out === "string") return out;
-  const what = out === undefined ? "undefined" : out instanceof Promise ? "a Promise (handle must not be async)" : typeof out;
-  throw new Error("handle must return a string; it returned " + what);
-}
-`;
 
 /** Only "solo" may be imported; the WIT interfaces stay external for componentize-qjs. */
 function soloOnly(file: string, source: string, loader: "ts" | "js"): Plugin {

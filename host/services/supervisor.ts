@@ -4,13 +4,14 @@
 // Isolation: every lookup is by (tenant, service); a tenant asking for another tenant's service
 // gets NOT_FOUND, the same answer as for a service that does not exist.
 import { SoloError, toSoloError, type ErrorCode } from "../errors.ts";
-import { compile, compileKey, checkLanguage, compileWithJavy, type Language } from "../compile/index.ts";
-import { isComponent, type Artifact, type ArtifactStore, type LogLevel } from "../wasm/index.ts";
+import { checkLanguage, type Language } from "../compile/index.ts";
+import { isComponent, type LogLevel } from "../wasm/index.ts";
+import type { Artifact, ArtifactStore } from "../build/index.ts";
 import type { CallResult, InstanceLimits, WorkerPool } from "../runtime/index.ts";
 import { SERVICES, artifactKey, serviceKey, type KvStore, type Storage } from "../storage/index.ts";
 import type { EventInput, EventStore } from "../events/index.ts";
 import { checkName } from "./names.ts";
-import { requireValid, type Finding } from "../validate/index.ts";
+import type { Finding } from "../validate/index.ts";
 import { resolveLimits, type ServiceLimits } from "./limits.ts";
 
 export interface DeployRequest {
@@ -181,7 +182,8 @@ export class Supervisor {
         if (!entry) throw new SoloError("INTERNAL", `the stored artifact ${meta.artifact} is missing`);
         const bytes = new Uint8Array(Buffer.from(entry[1], "base64"));
         this.storedArtifacts.add(meta.artifact);
-        const artifact = meta.kind === "javy" ? this.o.artifacts.javy(bytes) : await this.o.artifacts.artifact(bytes);
+        // Solo built TypeScript and JavaScript services itself: their glue is trusted again.
+        const artifact = meta.kind === "javy" ? await this.o.artifacts.fromJavy(bytes) : await this.o.artifacts.fromComponent(bytes, builtBySolo(meta.language));
         await this.start(meta, artifact);
         await this.record({ type: "service_recovered", tenant: meta.tenant, service: meta.service, data: { version: meta.version, artifact: meta.artifact } });
         recovered++;
@@ -207,28 +209,25 @@ export class Supervisor {
     }
   }
 
-  /** Source -> checked, metered, compiled artifact (each step cached by content hash). */
+  /**
+   * Source -> checked, metered, compiled artifact (each step cached by content hash). Validation,
+   * compile, inspection and metering run in the builder process (host/build), never here.
+   */
   private async build(language: Language, source: string | Uint8Array, file: string, limits: ServiceLimits, compiler?: string): Promise<{ artifact: Artifact; warnings: Finding[] }> {
     if (compiler !== undefined && compiler !== "quickjs" && compiler !== "javy") throw new SoloError("INVALID_ARGUMENT", `compiler must be "quickjs" or "javy"`, { field: "compiler" });
     if (compiler === "javy" && language !== "javascript") throw new SoloError("INVALID_ARGUMENT", `compiler "javy" builds JavaScript only`, { field: "compiler" });
     if (language === "javy") {
       if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a javy module must be given as bytes", { field: "source" });
-      return { artifact: this.o.artifacts.javy(source), warnings: [] };
+      return { artifact: await this.o.artifacts.fromJavy(source, file), warnings: [] };
     }
     if (language === "component") {
       if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a component must be given as bytes", { field: "source" });
       if (!isComponent(source)) throw new SoloError("VALIDATION_FAILED", "source is not a WebAssembly component (a core module must be wrapped with `wasm-tools component new` against wit/solo.wit)");
-      return { artifact: await this.o.artifacts.artifact(source), warnings: [] };
+      // Uploaded bytes: a multi-module component would run jco glue made from them; refused.
+      return { artifact: await this.o.artifacts.fromComponent(source, false, file), warnings: [] };
     }
     if (typeof source !== "string") throw new SoloError("INVALID_ARGUMENT", `${language} source must be text`, { field: "source" });
-    // Validation checks the size first (rule source-size), before anything is compiled.
-    const warnings = requireValid({ source, language, maxSourceBytes: limits.maxSourceBytes });
-    if (compiler === "javy") {
-      const key = compileKey(language, `javy\0${source}`);
-      const module = await this.o.artifacts.component(key, () => compileWithJavy(source, file));
-      return { artifact: this.o.artifacts.javy(module), warnings };
-    }
-    return { artifact: await this.o.artifacts.fromSource(compileKey(language, source), () => compile(language, source, file)), warnings };
+    return this.o.artifacts.fromSource({ language, source, file, maxSourceBytes: limits.maxSourceBytes, ...(compiler && { compiler }) });
   }
 
   private workerFor(tenant: string): number {
@@ -338,6 +337,11 @@ export class Supervisor {
     if (!rec) throw new SoloError("NOT_FOUND", `service ${service} not found in tenant ${tenant}`, { tenant, service });
     return rec;
   }
+}
+
+/** Services Solo compiled from source: their stored components may run through jco glue. */
+function builtBySolo(language: Language): boolean {
+  return language === "typescript" || language === "javascript";
 }
 
 function instanceLimits(l: ServiceLimits): InstanceLimits {

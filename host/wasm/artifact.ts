@@ -1,49 +1,49 @@
-// Artifacts: checked, metered, compiled guests, cached by content hash on disk and in memory.
+// Artifacts as the builder process makes them: checked, metered guests as plain data, cached by
+// content hash on disk. The host turns the metered bytes into WebAssembly.Modules (host/build).
 //
 //   source --compile--> component   key: sha256(language, source, sdk+WIT, compiler version+flags)
-//   component --inspect--> core module --meter--> metered  key: sha256(module, meter settings)
-//   metered --WebAssembly.Module--> compiled (memory only; posted to workers, never recompiled)
+//   component --inspect--> core module(s) --meter--> metered  key: sha256(module, meter settings)
 //
-// Compiling costs ~0.3-1.5 s (AssemblyScript); metering ~1-10 ms; V8 compile a few ms. A cache
-// hit on both levels costs one hash of the source and two map lookups.
-import { createHash } from "node:crypto";
+// Compiling costs ~0.3-1.5 s; metering ~1-10 ms. Everything here runs in the builder process,
+// never on the host's API thread.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { SoloError } from "../errors.ts";
-import { ensureWasmFeatures } from "./engine.ts";
 import { checkShape, inspectComponent, type InspectLimits, DEFAULT_INSPECT_LIMITS } from "./inspect.ts";
 import { readModuleInfo } from "./module-info.ts";
 import { isCoreModule } from "./binary.ts";
 import { GLUE_NAME, transpileComponent } from "./transpile.ts";
 import { shapeKey, walkCoreModules } from "./component.ts";
 import { DEFAULT_METER_SETTINGS, meter, type MeterReport, type MeterSettings } from "./meter.ts";
+import { sha256 } from "./hash.ts";
+import { untrustedGlue } from "./glue-trust.ts";
 
 /** Bumped whenever the metering pass changes what it emits. */
 export const METER_VERSION = "4";
 
-/** How a worker runs an artifact. Modules are compiled once here and posted, never recompiled. */
-export type Runnable =
-  | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16" }
-  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> }
-  | { kind: "javy"; module: WebAssembly.Module };
+/** A metered core module: its cache key (the host compiles each key once) and its bytes. */
+export interface MeteredModule {
+  key: string;
+  bytes: Uint8Array;
+}
 
-export interface Artifact {
+/** A built artifact as plain data, fit to cross a process boundary. */
+export interface BuiltArtifact {
   /** sha256 of the component bytes. */
   hash: string;
   component: Uint8Array;
-  run: Runnable;
+  kind: "core" | "glue" | "javy";
+  /** The string encoding a "core" artifact's canon lift uses. */
+  encoding: "utf8" | "utf16";
   interfaces: string[];
-  /** What metering instrumented, summed over the artifact's modules. */
+  /** What metering instrumented, summed over the artifact's modules (opaque to the host). */
   meter: MeterReport;
-}
-
-/** Where the glue of one component shape lives, and where each module it asks for comes from. */
-interface Layout {
-  dir: string;
-  /** Module name -> index in walkCoreModules(component), or a file in `dir` that jco made. */
-  names: Record<string, number | string>;
+  /** Metered modules by the name the runtime asks for: "core" / "javy", or the glue's names. */
+  modules: Record<string, MeteredModule>;
+  /** "glue" only: the jco glue module, a file URL the worker imports. */
+  glueUrl?: string;
 }
 
 export interface ArtifactCounters {
@@ -55,13 +55,19 @@ export interface ArtifactCounters {
 
 export type Compiler = () => Promise<Uint8Array>;
 
-export class ArtifactStore {
+/** Where the glue of one component shape lives, and where each module it asks for comes from. */
+interface Layout {
+  dir: string;
+  /** Module name -> index in walkCoreModules(component), or a file in `dir` that jco made. */
+  names: Record<string, number | string>;
+}
+
+export class ArtifactCache {
   readonly counters: ArtifactCounters = { compiles: 0, compileHits: 0, meters: 0, meterHits: 0 };
-  private readonly components = new Map<string, Uint8Array>();
-  private readonly artifacts = new Map<string, Artifact>();
-  private readonly bySource = new Map<string, Artifact>();
+  /** Without a directory, components and metered modules are kept here instead. */
+  private readonly memory = new Map<string, Uint8Array>();
+  private readonly reports = new Map<string, MeterReport>();
   private readonly layouts = new Map<string, Layout>();
-  private readonly inflight = new Map<string, Promise<Uint8Array>>();
   /** jco glue is loaded with import(), so it must be a file even when nothing else is on disk. */
   private readonly glueDir: string;
 
@@ -71,7 +77,6 @@ export class ArtifactStore {
     private readonly settings: MeterSettings = DEFAULT_METER_SETTINGS,
     private readonly limits: InspectLimits = DEFAULT_INSPECT_LIMITS,
   ) {
-    ensureWasmFeatures();
     if (dir) {
       mkdirSync(join(dir, "components"), { recursive: true });
       mkdirSync(join(dir, "metered"), { recursive: true });
@@ -79,62 +84,36 @@ export class ArtifactStore {
     this.glueDir = join(dir ?? join(tmpdir(), "solo-glue"), "glue");
   }
 
-  /** Returns the component for a compile key, compiling at most once (also across concurrent calls). */
+  /** Returns the component for a compile key, compiling only when no cache has it. */
   async component(key: string, compile: Compiler): Promise<Uint8Array> {
-    const hit = this.components.get(key) ?? this.readDisk("components", key);
+    const hit = this.read("components", key);
     if (hit) {
       this.counters.compileHits++;
       return hit;
     }
-    let pending = this.inflight.get(key);
-    if (!pending) {
-      pending = compile().then((bytes) => {
-        this.counters.compiles++;
-        // With a directory the disk is the cache; only a memory-only store keeps the bytes here.
-        if (this.dir) this.writeDisk("components", key, bytes);
-        else this.components.set(key, bytes);
-        return bytes;
-      });
-      this.inflight.set(key, pending);
-      pending.finally(() => this.inflight.delete(key)).catch(() => {});
-    }
-    return pending;
+    const bytes = await compile();
+    this.counters.compiles++;
+    this.write("components", key, bytes);
+    return bytes;
   }
 
-  /** Source (by compile key) -> artifact; a repeat deploy of a known source skips even hashing the component. */
-  async fromSource(key: string, compile: Compiler): Promise<Artifact> {
-    const known = this.bySource.get(key);
-    if (known) {
-      this.counters.compileHits++;
-      return known;
-    }
-    const artifact = await this.artifact(await this.component(key, compile));
-    this.bySource.set(key, artifact);
-    return artifact;
-  }
-
-  /** Inspects, meters and compiles a component; each step's result is cached. */
-  async artifact(component: Uint8Array): Promise<Artifact> {
+  /**
+   * Inspects and meters a component. A multi-module one ("glue") is accepted only when
+   * trustGlue says Solo built it from source: its glue runs as host code.
+   */
+  async artifact(component: Uint8Array, options: { trustGlue: boolean }): Promise<BuiltArtifact> {
     const hash = sha256(component);
-    const cached = this.artifacts.get(hash);
-    if (cached) return cached;
     const inspected = inspectComponent(component, this.limits);
-    let artifact: Artifact;
     if (inspected.kind === "core") {
-      const { module, report } = this.metered(inspected.module, this.settings);
-      artifact = { hash, component, run: { kind: "core", module, encoding: inspected.stringEncoding }, interfaces: inspected.interfaces, meter: report };
-    } else {
-      artifact = { hash, component, interfaces: inspected.interfaces, ...(await this.glued(component)) };
+      const { key, bytes, report } = this.metered(inspected.module, this.settings);
+      return { hash, component, kind: "core", encoding: inspected.stringEncoding, interfaces: inspected.interfaces, meter: report, modules: { core: { key, bytes } } };
     }
-    this.artifacts.set(hash, artifact);
-    return artifact;
+    if (!options.trustGlue) throw untrustedGlue();
+    return { hash, component, kind: "glue", encoding: "utf8", interfaces: inspected.interfaces, ...(await this.glued(component)) };
   }
 
   /** A Javy module: a WASI preview-1 command (stdin -> stdout) that imports nothing else. */
-  javy(bytes: Uint8Array): Artifact {
-    const hash = sha256(bytes);
-    const cached = this.artifacts.get(hash);
-    if (cached) return cached;
+  javy(bytes: Uint8Array): BuiltArtifact {
     if (!isCoreModule(bytes)) throw new SoloError("VALIDATION_FAILED", "a javy guest must be a core WebAssembly module (javy build's output), not a component");
     if (bytes.length > this.limits.maxComponentBytes) throw new SoloError("VALIDATION_FAILED", `module is ${bytes.length} bytes; the limit is ${this.limits.maxComponentBytes}`, { item: "module", limit: "maxComponentBytes" });
     let info;
@@ -152,30 +131,29 @@ export class ArtifactStore {
       if (!info.exports.some((e) => e.name === name)) throw new SoloError("VALIDATION_FAILED", `javy module must export "${name}" (a WASI command)`, { item: name, limit: "exports" });
     }
     checkShape(info, this.limits);
-    const { module, report } = this.metered(bytes, this.settings);
-    const artifact: Artifact = { hash, component: bytes, run: { kind: "javy", module }, interfaces: ["wasi-stdio"], meter: report };
-    this.artifacts.set(hash, artifact);
-    return artifact;
+    const { key, bytes: metered, report } = this.metered(bytes, this.settings);
+    return { hash: sha256(bytes), component: bytes, kind: "javy", encoding: "utf8", interfaces: ["wasi-stdio"], meter: report, modules: { javy: { key, bytes: metered } } };
   }
 
   /** A multi-module component: jco glue (shared by every component of its shape), modules metered with shared counters. */
-  private async glued(component: Uint8Array): Promise<{ run: Runnable; meter: MeterReport }> {
+  private async glued(component: Uint8Array): Promise<{ modules: Record<string, MeteredModule>; meter: MeterReport; glueUrl: string }> {
     const shape = shapeKey(component);
     const walked = walkCoreModules(component);
     const layout = this.layouts.get(shape) ?? this.readLayout(shape) ?? (await this.makeLayout(shape, component, walked));
     this.layouts.set(shape, layout);
     const shared = { ...this.settings, sharedCounters: true };
-    const modules: Record<string, WebAssembly.Module> = {};
-    const sum: MeterReport = { functions: 0, leafFunctions: 0, loops: 0, chargePoints: 0, growSites: 0 };
+    const modules: Record<string, MeteredModule> = {};
+    const sum: Record<string, unknown> = {};
     for (const [name, from] of Object.entries(layout.names)) {
       const bytes = typeof from === "number" ? walked[from] : new Uint8Array(readFileSync(join(layout.dir, from)));
       if (!bytes) throw new SoloError("VALIDATION_FAILED", `the component has no core module ${from} where its shape needs one`);
       checkShape(readModuleInfo(bytes), this.limits);
       const m = this.metered(bytes, shared);
-      modules[name] = m.module;
-      for (const k of Object.keys(sum) as (keyof MeterReport)[]) sum[k] += m.report[k];
+      modules[name] = { key: m.key, bytes: m.bytes };
+      // The report's fields belong to the meter; numbers add up, whatever they are.
+      for (const [k, v] of Object.entries(m.report)) if (typeof v === "number") sum[k] = ((sum[k] as number | undefined) ?? 0) + v;
     }
-    return { run: { kind: "glue", glueUrl: pathToFileURL(join(layout.dir, `${GLUE_NAME}.js`)).href, modules }, meter: sum };
+    return { modules, meter: sum as unknown as MeterReport, glueUrl: pathToFileURL(join(layout.dir, `${GLUE_NAME}.js`)).href };
   }
 
   /**
@@ -212,26 +190,26 @@ export class ArtifactStore {
     }
   }
 
-  /** Meters a core module (cached on disk by content hash and settings) and compiles it. */
-  private metered(module: Uint8Array, settings: MeterSettings): { module: WebAssembly.Module; report: MeterReport; key: string } {
+  /** Meters a core module, cached by content hash and settings. */
+  private metered(module: Uint8Array, settings: MeterSettings): { key: string; bytes: Uint8Array; report: MeterReport } {
     const key = sha256(module, METER_VERSION, JSON.stringify(settings, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
-    let bytes: Uint8Array<ArrayBuffer> | undefined = this.readDisk("metered", key);
-    let report = bytes && this.readReport(key);
-    if (bytes && report) this.counters.meterHits++;
-    else {
-      const out = meter(module, settings);
-      this.counters.meters++;
-      bytes = out.bytes;
-      report = out.report;
-      // The report goes first: a metered module on disk always has its report beside it.
-      if (this.dir) writeAtomic(join(this.dir, "metered", `${key}.json`), JSON.stringify(report));
-      this.writeDisk("metered", key, bytes);
+    const cached = this.read("metered", key);
+    const cachedReport = cached && this.readReport(key);
+    if (cached && cachedReport) {
+      this.counters.meterHits++;
+      return { key, bytes: cached, report: cachedReport };
     }
-    return { module: compileModule(bytes), report, key };
+    const { bytes, report } = meter(module, settings);
+    this.counters.meters++;
+    // The report goes first: a metered module on disk always has its report beside it.
+    if (this.dir) writeAtomic(join(this.dir, "metered", `${key}.json`), JSON.stringify(report));
+    else this.reports.set(key, report);
+    this.write("metered", key, bytes);
+    return { key, bytes, report };
   }
 
   private readReport(key: string): MeterReport | undefined {
-    if (!this.dir) return undefined;
+    if (!this.dir) return this.reports.get(key);
     try {
       return JSON.parse(readFileSync(join(this.dir, "metered", `${key}.json`), "utf8")) as MeterReport;
     } catch {
@@ -239,8 +217,8 @@ export class ArtifactStore {
     }
   }
 
-  private readDisk(kind: string, key: string): Uint8Array<ArrayBuffer> | undefined {
-    if (!this.dir) return undefined;
+  private read(kind: string, key: string): Uint8Array | undefined {
+    if (!this.dir) return this.memory.get(`${kind}/${key}`);
     try {
       return new Uint8Array(readFileSync(join(this.dir, kind, `${key}.wasm`)));
     } catch {
@@ -248,8 +226,9 @@ export class ArtifactStore {
     }
   }
 
-  private writeDisk(kind: string, key: string, bytes: Uint8Array) {
+  private write(kind: string, key: string, bytes: Uint8Array) {
     if (this.dir) writeAtomic(join(this.dir, kind, `${key}.wasm`), bytes);
+    else this.memory.set(`${kind}/${key}`, bytes);
   }
 }
 
@@ -259,21 +238,4 @@ function writeAtomic(path: string, data: Uint8Array | string) {
   const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`;
   writeFileSync(tmp, data);
   renameSync(tmp, path);
-}
-
-function compileModule(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
-  try {
-    return new WebAssembly.Module(bytes);
-  } catch (err) {
-    throw new SoloError("VALIDATION_FAILED", `guest module does not validate: ${(err as Error).message}`);
-  }
-}
-
-export function sha256(...parts: (Uint8Array | string)[]): string {
-  const h = createHash("sha256");
-  for (const p of parts) {
-    h.update(p);
-    h.update("\0");
-  }
-  return h.digest("hex");
 }

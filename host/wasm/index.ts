@@ -1,4 +1,6 @@
-export { ArtifactStore, sha256, type Artifact, type ArtifactCounters } from "./artifact.ts";
+export { ArtifactCache, METER_VERSION, type BuiltArtifact, type MeteredModule, type ArtifactCounters } from "./artifact.ts";
+export { sha256 } from "./hash.ts";
+export { untrustedGlue } from "./glue-trust.ts";
 export { inspectComponent, checkModule, DEFAULT_INSPECT_LIMITS, type InspectLimits, type Inspected } from "./inspect.ts";
 export { meter, DEFAULT_METER_SETTINGS, type MeterSettings, type MeterReport, FUEL_GLOBAL, PAGE } from "./meter.ts";
 export { readComponent, type ComponentInfo } from "./component.ts";

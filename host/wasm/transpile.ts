@@ -2,8 +2,8 @@
 // generated glue: `transpile` (~0.7 s, once per component, cached) gives JavaScript that wires the
 // core modules together, and `instantiate(getCoreModule, imports, instantiateCore)` lets the
 // host hand it the metered, compiled modules. The glue is jco's code, not the guest's: it runs as
-// host code; the guest stays inside the WebAssembly modules.
-import { transpile } from "@bytecodealliance/jco";
+// host code; the guest stays inside the WebAssembly modules. Only components Solo built from
+// source get here (wasm/glue-trust.ts). jco loads on first use, in the builder process only.
 import { SoloError } from "../errors.ts";
 
 export interface Transpiled {
@@ -16,6 +16,7 @@ export interface Transpiled {
 export const GLUE_NAME = "guest";
 
 export async function transpileComponent(component: Uint8Array): Promise<Transpiled> {
+  const { transpile } = await import("@bytecodealliance/jco");
   let out: { files: Record<string, Uint8Array> };
   try {
     out = (await transpile(component, { name: GLUE_NAME, instantiation: "sync", noTypescript: true, base64Cutoff: 0 })) as unknown as { files: Record<string, Uint8Array> };

@@ -71,13 +71,13 @@ test("a TypeScript syntax error is COMPILE_ERROR with the right line and column"
   }
 });
 
-test("a precompiled QuickJS component deploys as language component and answers", async () => {
+test("a precompiled QuickJS component (several core modules) is refused as language component: deploy its source", async () => {
   const component = await compileJavaScript(example("echo.ts"), "echo.ts", "typescript");
   const t = await openHost();
   try {
-    const d = await t.host.deploy({ tenant: "a", service: "pre", source: component, file: "echo.wasm" });
-    assert.is(d.language, "component");
-    assert.is((await t.host.call("a", "pre", "prebuilt")).output, "prebuilt");
+    const e = await rejects(t.host.deploy({ tenant: "a", service: "pre", source: component, file: "echo.wasm" }), "VALIDATION_FAILED");
+    assert.match(e.message, /deploy the TypeScript or JavaScript source instead/);
+    assert.equal(t.host.list("a"), []);
   } finally {
     await t.close();
   }

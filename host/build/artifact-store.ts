@@ -1,0 +1,126 @@
+// The host's artifacts: what the builder process built, as Modules the workers run. The host
+// keeps only memory maps (the disk caches are the builder's) and compiles metered bytes with the
+// async WebAssembly.compile, once per metered key: the 1.3 MB QuickJS interpreter module that
+// every TypeScript guest shares is compiled once per host.
+//
+// A repeat deploy of a known source costs one hash of the source and a map lookup; anything new
+// is one job on the builder.
+import { SoloError } from "../errors.ts";
+import { compileKey } from "../compile/index.ts";
+import type { Finding } from "../validate/index.ts";
+import type { ArtifactCounters, MeterReport, MeteredModule } from "../wasm/index.ts";
+import type { Builder } from "./builder.ts";
+import type { BuildJob, BuildOutput, SourceLanguage } from "./protocol.ts";
+
+/** How a worker runs an artifact. Modules are compiled once here and posted, never recompiled. */
+export type Runnable =
+  | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16" }
+  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> }
+  | { kind: "javy"; module: WebAssembly.Module };
+
+export interface Artifact {
+  /** sha256 of the component bytes. */
+  hash: string;
+  component: Uint8Array;
+  run: Runnable;
+  interfaces: string[];
+  /** What metering instrumented, summed over the artifact's modules. */
+  meter: MeterReport;
+}
+
+export interface SourceRequest {
+  language: SourceLanguage;
+  source: string;
+  file: string;
+  maxSourceBytes: number;
+  compiler?: "quickjs" | "javy";
+}
+
+interface Known {
+  artifact: Artifact;
+  warnings: Finding[];
+}
+
+export class ArtifactStore {
+  readonly counters: ArtifactCounters = { compiles: 0, compileHits: 0, meters: 0, meterHits: 0 };
+  /** Compile key -> what its source built (with the validation warnings it had). */
+  private readonly bySource = new Map<string, Known>();
+  private readonly byHash = new Map<string, Artifact>();
+  private readonly modules = new Map<string, Promise<WebAssembly.Module>>();
+  /** Builds under way, so that concurrent deploys of one new source share one job. */
+  private readonly inflight = new Map<string, Promise<Known>>();
+
+  constructor(private readonly builder: Builder) {}
+
+  /** Source -> artifact and validation warnings; everything new happens in the builder. */
+  async fromSource(req: SourceRequest): Promise<Known> {
+    // No source this long fits (a UTF-16 unit is at least one UTF-8 byte): refuse it before
+    // it is hashed or sent anywhere.
+    if (req.source.length > req.maxSourceBytes) {
+      const message = `source is more than ${req.maxSourceBytes} bytes; limits.maxSourceBytes is ${req.maxSourceBytes}`;
+      throw new SoloError("VALIDATION_FAILED", `source breaks rule source-size at 1:1: ${message}`, { findings: [{ rule: "source-size", severity: "error", line: 1, column: 1, message }] });
+    }
+    const key = compileKey(req.language, req.compiler === "javy" ? `javy\0${req.source}` : req.source);
+    const known = this.bySource.get(key);
+    if (known) {
+      this.counters.compileHits++;
+      return known;
+    }
+    // Diagnostics name the file, and the size rule the limit: only identical requests share a build.
+    const flight = `${key}\0${req.file}\0${req.maxSourceBytes}`;
+    let pending = this.inflight.get(flight);
+    if (!pending) {
+      const job: BuildJob = { op: "source", language: req.language, source: req.source, file: req.file, key, maxSourceBytes: req.maxSourceBytes, ...(req.compiler && { compiler: req.compiler }) };
+      pending = this.builder.run(job, { op: "source", language: req.language, file: req.file }).then(async (out) => {
+        const built = { artifact: await this.adopt(out), warnings: out.warnings };
+        this.bySource.set(key, built);
+        return built;
+      });
+      this.inflight.set(flight, pending);
+      pending.finally(() => this.inflight.delete(flight)).catch(() => {});
+    }
+    return pending;
+  }
+
+  /**
+   * Component bytes -> artifact. trustGlue: Solo built this component from source (a deploy of
+   * TypeScript or JavaScript, or its stored artifact at recovery), so it may run through jco glue.
+   */
+  async fromComponent(bytes: Uint8Array, trustGlue: boolean, file = "component.wasm"): Promise<Artifact> {
+    return this.adopt(await this.builder.run({ op: "component", bytes, trustGlue }, { op: "component", file }));
+  }
+
+  /** Javy module bytes -> artifact. */
+  async fromJavy(bytes: Uint8Array, file = "module.wasm"): Promise<Artifact> {
+    return this.adopt(await this.builder.run({ op: "javy", bytes }, { op: "javy", file }));
+  }
+
+  /** Takes the builder's plain data in: counts it, compiles its modules (each key once). */
+  private async adopt(out: BuildOutput): Promise<Artifact> {
+    for (const k of Object.keys(this.counters) as (keyof ArtifactCounters)[]) this.counters[k] += out.counters[k];
+    const b = out.artifact;
+    const known = this.byHash.get(b.hash);
+    if (known) return known;
+    const names = Object.keys(b.modules);
+    const compiled = await Promise.all(names.map((name) => this.module(b.modules[name]!)));
+    const byName = Object.fromEntries(names.map((name, i) => [name, compiled[i]!]));
+    const run: Runnable = b.kind === "core" ? { kind: "core", module: byName.core!, encoding: b.encoding }
+      : b.kind === "javy" ? { kind: "javy", module: byName.javy! }
+      : { kind: "glue", glueUrl: b.glueUrl!, modules: byName };
+    const artifact: Artifact = { hash: b.hash, component: b.component, run, interfaces: b.interfaces, meter: b.meter };
+    this.byHash.set(b.hash, artifact);
+    return artifact;
+  }
+
+  private module(m: MeteredModule): Promise<WebAssembly.Module> {
+    let pending = this.modules.get(m.key);
+    if (!pending) {
+      pending = WebAssembly.compile(m.bytes as Uint8Array<ArrayBuffer>).catch((err: Error) => {
+        this.modules.delete(m.key);
+        throw new SoloError("VALIDATION_FAILED", `guest module does not validate: ${err.message}`);
+      });
+      this.modules.set(m.key, pending);
+    }
+    return pending;
+  }
+}

@@ -1,0 +1,29 @@
+// The builder process's main: runs build jobs one at a time for the host that forked it. It
+// holds no state worth keeping (the caches are on disk), so the host kills it freely: past a
+// job's time or memory limit, or when the host closes.
+import { toSoloError } from "../errors.ts";
+import { ArtifactCache } from "../wasm/index.ts";
+import { runJob } from "./pipeline.ts";
+import type { FromBuilder, ToBuilder } from "./protocol.ts";
+
+let cache: ArtifactCache | undefined;
+
+function send(msg: FromBuilder) {
+  process.send!(msg);
+}
+
+// The host is gone (closed or crashed): nothing here outlives it.
+process.on("disconnect", () => process.exit(0));
+
+process.on("message", (msg: ToBuilder) => {
+  if (msg.t === "init") {
+    cache = new ArtifactCache(msg.cacheDir);
+    send({ t: "ready" });
+    return;
+  }
+  const { id, job } = msg;
+  runJob(cache!, job).then(
+    (output) => send({ t: "done", id, output }),
+    (err) => send({ t: "failed", id, error: toSoloError(err).toJSON() }),
+  );
+});

@@ -1,0 +1,194 @@
+// The host's side of the builder process. Everything an agent sends is validated, compiled,
+// inspected, metered and transpiled there, never on the API thread: asc calls process.exit when
+// it crashes, and componentize-qjs runs the guest's top-level code at build time. One process,
+// started on the first job and reused (asc loads in ~1.5 s), runs one job at a time; a job past
+// its time or memory limit kills the process and fails that job only. Jobs queued behind it run
+// on a fresh process.
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { SoloError } from "../errors.ts";
+import { buildCrashed, buildOutOfMemory, buildTimedOut, crashReason, isHeapExhaustion, type JobAbout } from "./build-failures.ts";
+import { residentBytes } from "./process-memory.ts";
+import type { BuildJob, BuildOutput, FromBuilder, ToBuilder } from "./protocol.ts";
+
+const ENTRY = fileURLToPath(new URL("./builder-process.ts", import.meta.url));
+const TS_REGISTER = new URL("../../bin/ts-register.mjs", import.meta.url).href;
+/** How often a running job's process RSS is read. An allocation burst can overshoot by what it allocates in this time. */
+const POLL_MS = 50;
+/** How much of the process's last output is kept, to say why it crashed. */
+const TAIL_BYTES = 16 * 1024;
+
+export interface BuildLimits {
+  /** Wall-clock time one build job may take (including the builder's start when it needs one). */
+  timeoutMs: number;
+  /** Resident memory the builder process may reach during a job; also bounds V8's heap. */
+  memoryBytes: number;
+}
+
+export const DEFAULT_BUILD_LIMITS: BuildLimits = { timeoutMs: 60_000, memoryBytes: 2 * 1024 ** 3 };
+
+export interface BuilderOptions extends BuildLimits {
+  /** The artifact cache directory the builder writes (components, metered modules, glue). */
+  cacheDir?: string;
+}
+
+interface Job {
+  id: number;
+  job: BuildJob;
+  about: JobAbout;
+  resolve: (out: BuildOutput) => void;
+  reject: (err: SoloError) => void;
+}
+
+/** One builder process and the job it runs. */
+interface Running {
+  child: ChildProcess;
+  ready: boolean;
+  job?: Job;
+  timer?: NodeJS.Timeout;
+  poll?: NodeJS.Timeout;
+  /** Set when the host killed it: the limit the job went past. */
+  killedFor?: "time" | "memory";
+  tail: string;
+}
+
+export class Builder {
+  private proc: Running | undefined;
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  private starts = 0;
+
+  constructor(private readonly o: BuilderOptions) {}
+
+  /** Processes started after the first: each replaced one that was killed or died. */
+  get restarts(): number {
+    return Math.max(0, this.starts - 1);
+  }
+
+  run(job: BuildJob, about: JobAbout): Promise<BuildOutput> {
+    if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "the host is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, job, about, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Kills the builder process; queued and running jobs fail with UNAVAILABLE. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const gone = new SoloError("UNAVAILABLE", "the host is closing; deploy again once it is open");
+    for (const j of this.queue.splice(0)) j.reject(gone);
+    const p = this.proc;
+    if (!p) return;
+    if (p.job) this.finish(p).reject(gone);
+    if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => p.child.once("exit", () => resolve()));
+    this.hold(p, true); // until it is gone
+    p.child.kill("SIGKILL");
+    await exited;
+  }
+
+  /** Starts the next queued job when the process is free, starting a process if none runs. */
+  private pump() {
+    if (this.closed) return;
+    const p = this.proc ?? (this.queue.length > 0 ? this.start() : undefined);
+    if (!p) return;
+    if (p.job || this.queue.length === 0) {
+      this.hold(p, p.job !== undefined);
+      return;
+    }
+    const job = this.queue.shift()!;
+    p.job = job;
+    p.tail = "";
+    this.hold(p, true);
+    p.timer = setTimeout(() => this.kill(p, "time"), this.o.timeoutMs);
+    p.poll = setInterval(() => {
+      const rss = p.child.pid === undefined ? undefined : residentBytes(p.child.pid);
+      if (rss !== undefined && rss > this.o.memoryBytes) this.kill(p, "memory");
+    }, POLL_MS);
+    p.poll.unref();
+    if (p.ready) this.send(p, { t: "job", id: job.id, job: job.job });
+  }
+
+  private start(): Running {
+    this.starts++;
+    const heapMiB = Math.max(64, Math.floor(this.o.memoryBytes / 1024 ** 2));
+    const child = fork(ENTRY, [], {
+      execArgv: ["--import", TS_REGISTER, `--max-old-space-size=${heapMiB}`],
+      serialization: "advanced",
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    const p: Running = { child, ready: false, tail: "" };
+    this.proc = p;
+    const keep = (d: Buffer) => {
+      p.tail = (p.tail + d.toString("utf8")).slice(-TAIL_BYTES);
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    child.on("message", (msg: FromBuilder) => this.onMessage(p, msg));
+    child.on("error", () => {}); // a failed spawn or send also ends in "exit", handled there
+    child.once("exit", (code, signal) => void this.onExit(p, code, signal));
+    this.send(p, { t: "init", cacheDir: this.o.cacheDir });
+    return p;
+  }
+
+  private onMessage(p: Running, msg: FromBuilder) {
+    if (msg.t === "ready") {
+      p.ready = true;
+      if (p.job) this.send(p, { t: "job", id: p.job.id, job: p.job.job });
+      return;
+    }
+    if (!p.job || p.job.id !== msg.id) return;
+    const job = this.finish(p);
+    if (msg.t === "done") job.resolve(msg.output);
+    else job.reject(SoloError.from(msg.error));
+    this.pump();
+  }
+
+  private async onExit(p: Running, code: number | null, signal: NodeJS.Signals | null) {
+    if (this.proc === p) this.proc = undefined;
+    if (p.job) {
+      // The last lines it wrote say why it died; they may still be in the pipe.
+      await Promise.race([new Promise((r) => p.child.stderr!.once("close", r)), new Promise((r) => setTimeout(r, 200))]);
+      const { about } = p.job;
+      const reason = p.killedFor ?? (isHeapExhaustion(p.tail) ? "memory" : undefined);
+      const err = reason === "time" ? buildTimedOut(about, this.o.timeoutMs)
+        : reason === "memory" ? buildOutOfMemory(about, this.o.memoryBytes)
+        : !p.ready ? new SoloError("INTERNAL", `the builder process could not start (${crashReason(p.tail, code, signal)})`)
+        : buildCrashed(about, crashReason(p.tail, code, signal));
+      if (p.job) this.finish(p).reject(err);
+    }
+    this.pump();
+  }
+
+  private kill(p: Running, why: "time" | "memory") {
+    if (p.killedFor || !p.job) return;
+    p.killedFor = why;
+    p.child.kill("SIGKILL");
+  }
+
+  /** Ends the running job's bookkeeping and returns it. */
+  private finish(p: Running): Job {
+    const job = p.job!;
+    clearTimeout(p.timer);
+    clearInterval(p.poll);
+    p.job = undefined;
+    return job;
+  }
+
+  /** The process keeps the host alive only while it has work. */
+  private hold(p: Running, busy: boolean) {
+    const handles = [p.child, p.child.channel, p.child.stdout, p.child.stderr] as ({ ref?(): void; unref?(): void } | null | undefined)[];
+    for (const h of handles) (busy ? h?.ref : h?.unref)?.call(h);
+  }
+
+  private send(p: Running, msg: ToBuilder) {
+    try {
+      p.child.send(msg);
+    } catch {
+      // The channel is closed: the process is gone and "exit" fails the job.
+    }
+  }
+}

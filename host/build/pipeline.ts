@@ -1,0 +1,41 @@
+// One build job, in the builder process: source -> validated -> compiled -> inspected ->
+// metered (-> jco glue), with every cache on disk exactly as a single process would keep it.
+import { SoloError } from "../errors.ts";
+import { compile, compileKey, compileWithJavy } from "../compile/index.ts";
+import { requireValid, type Finding } from "../validate/index.ts";
+import type { ArtifactCache, ArtifactCounters, BuiltArtifact } from "../wasm/index.ts";
+import type { BuildJob, BuildOutput } from "./protocol.ts";
+
+export async function runJob(cache: ArtifactCache, job: BuildJob): Promise<BuildOutput> {
+  const before = { ...cache.counters };
+  let artifact: BuiltArtifact;
+  let warnings: Finding[] = [];
+  switch (job.op) {
+    case "component":
+      artifact = await cache.artifact(job.bytes, { trustGlue: job.trustGlue });
+      break;
+    case "javy":
+      artifact = cache.javy(job.bytes);
+      break;
+    case "source": {
+      // Validation checks the size first (rule source-size), before anything is compiled.
+      warnings = requireValid({ source: job.source, language: job.language, maxSourceBytes: job.maxSourceBytes });
+      const { language, source, file } = job;
+      if (job.compiler === "javy") {
+        const module = await cache.component(compileKey(language, `javy\0${source}`), () => compileWithJavy(source, file));
+        artifact = cache.javy(module);
+      } else {
+        // Solo built this component itself, so its glue (if it has several modules) is trusted.
+        artifact = await cache.artifact(await cache.component(job.key, () => compile(language, source, file)), { trustGlue: true });
+      }
+      break;
+    }
+    default:
+      throw new SoloError("INTERNAL", `unknown build job ${JSON.stringify((job as { op: unknown }).op)}`);
+  }
+  return { artifact, warnings, counters: delta(cache.counters, before) };
+}
+
+function delta(now: ArtifactCounters, before: ArtifactCounters): ArtifactCounters {
+  return { compiles: now.compiles - before.compiles, compileHits: now.compileHits - before.compileHits, meters: now.meters - before.meters, meterHits: now.meterHits - before.meterHits };
+}

@@ -1,0 +1,31 @@
+// Messages between the host and its builder process (child_process.fork with "advanced"
+// serialization, so Uint8Arrays cross as they are). The builder answers one job at a time.
+import type { Language } from "../compile/index.ts";
+import type { ErrorCode } from "../errors.ts";
+import type { Finding } from "../validate/index.ts";
+import type { ArtifactCounters, BuiltArtifact } from "../wasm/index.ts";
+
+/** Source languages the builder compiles. */
+export type SourceLanguage = Extract<Language, "assemblyscript" | "typescript" | "javascript">;
+
+export type BuildJob =
+  /** Validate, compile (cached by `key`), inspect, meter, and transpile when it has several modules. */
+  | { op: "source"; language: SourceLanguage; source: string; file: string; key: string; maxSourceBytes: number; compiler?: "quickjs" | "javy" }
+  /** Inspect and meter component bytes; several core modules only when Solo built them (trustGlue). */
+  | { op: "component"; bytes: Uint8Array; trustGlue: boolean }
+  /** Check and meter a javy module (a WASI command). */
+  | { op: "javy"; bytes: Uint8Array };
+
+export interface BuildOutput {
+  artifact: BuiltArtifact;
+  /** Validation warnings (source jobs). */
+  warnings: Finding[];
+  /** What this job did to the caches: compiles and meters run or found. */
+  counters: ArtifactCounters;
+}
+
+export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
+
+export type ToBuilder = { t: "init"; cacheDir?: string } | { t: "job"; id: number; job: BuildJob };
+
+export type FromBuilder = { t: "ready" } | { t: "done"; id: number; output: BuildOutput } | { t: "failed"; id: number; error: WireError };
