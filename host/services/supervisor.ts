@@ -13,6 +13,8 @@ import type { EventInput, EventStore } from "../events/index.ts";
 import { checkName } from "./names.ts";
 import type { Finding } from "../validate/index.ts";
 import { resolveLimits, type ServiceLimits } from "./limits.ts";
+import { EventBudget } from "./event-budget.ts";
+import { clipEventData } from "./event-clip.ts";
 
 export interface DeployRequest {
   tenant: string;
@@ -101,6 +103,8 @@ export class Supervisor {
   private readonly tenantWorker = new Map<string, number>();
   /** Artifacts already stored in the database (each is written once). */
   private readonly storedArtifacts = new Set<string>();
+  /** Events each service's calls may write (crashes, violations, restarts). */
+  private readonly eventBudget = new EventBudget();
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -195,16 +199,23 @@ export class Supervisor {
     return recovered;
   }
 
-  /** Appends an event; a failure to record is reported, never hidden. */
+  /** Appends an event, its strings and lists clipped; a failure to record is reported, never hidden. */
   private async record(e: EventInput): Promise<void> {
-    await this.o.events.append(e);
+    await this.o.events.append(e.data ? { ...e, data: clipEventData(e.data) } : e);
+  }
+
+  /** Records an event a call caused, within the service's event budget (event-budget.ts). */
+  private async recordCaused(rec: ServiceRecord, e: EventInput): Promise<void> {
+    const suppressed = this.eventBudget.take(rec.key);
+    if (suppressed === undefined) return;
+    await this.record(suppressed > 0 ? { ...e, data: { ...e.data, suppressed } } : e);
   }
 
   /** A worker was replaced: every service on it was re-created from its artifact. */
   onWorkerRestart(worker: number, reason: string): void {
     for (const services of this.tenants.values()) {
       for (const rec of services.values()) {
-        if (rec.worker === worker) void this.record({ type: "service_restarted", tenant: rec.tenant, service: rec.service, data: { reason } }).catch(() => {});
+        if (rec.worker === worker) void this.recordCaused(rec, { type: "service_restarted", tenant: rec.tenant, service: rec.service, data: { reason } }).catch(() => {});
       }
     }
   }
@@ -271,8 +282,8 @@ export class Supervisor {
       const code = r.error.code;
       this.countError(rec, code);
       const limit = LIMIT_OF[code];
-      if (limit) await this.record({ type: "resource_violation", tenant: rec.tenant, service: rec.service, data: { code, limit, value: rec.limits[limit], message: r.error.message } });
-      else if (code === "GUEST_TRAP") await this.record({ type: "service_crashed", tenant: rec.tenant, service: rec.service, data: { code, message: r.error.message } });
+      if (limit) await this.recordCaused(rec, { type: "resource_violation", tenant: rec.tenant, service: rec.service, data: { code, limit, value: rec.limits[limit], message: r.error.message } });
+      else if (code === "GUEST_TRAP") await this.recordCaused(rec, { type: "service_crashed", tenant: rec.tenant, service: rec.service, data: { code, message: r.error.message } });
       throw SoloError.from(r.error);
     }
     if (r.writes) {
