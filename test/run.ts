@@ -141,6 +141,7 @@ function shown(file: string): string {
 }
 
 const outcomes: Outcome[] = [];
+process.stdout.write(`Node ${process.version} (V8 ${process.versions.v8}), ${files.length} test files\n`);
 
 // The type check counts as one test: a type error fails the run like a failing assertion.
 if (filter.length === 0 && !process.env.SOLO_TEST_DIR) {
