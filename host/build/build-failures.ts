@@ -51,7 +51,7 @@ export function buildOutOfMemory(about: JobAbout, limitBytes: number): SoloError
 /** The build's process died on its own (asc calls process.exit when it crashes, an abort). */
 export function buildCrashed(about: JobAbout, reason: string): SoloError {
   const who = about.op !== "source" ? "checking this module" : about.language === "assemblyscript" ? "the AssemblyScript compiler" : "the build";
-  return failure(about, `${who} crashed on this source (${reason}); change the code it points at or write it another way (a generic that instantiates itself without end crashes asc)`, { reason });
+  return failure(about, `${who} crashed on this source (${reason}); write the construct that sends it there another way (a generic that instantiates itself with ever deeper types is one)`, { reason });
 }
 
 /**

@@ -86,7 +86,7 @@ export class Builder {
     if (p.child.exitCode !== null || p.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => p.child.once("exit", () => resolve()));
     this.hold(p, true); // until it is gone
-    p.child.kill("SIGKILL");
+    killGroup(p.child);
     await exited;
   }
 
@@ -119,6 +119,8 @@ export class Builder {
       execArgv: ["--import", TS_REGISTER, `--max-old-space-size=${heapMiB}`],
       serialization: "advanced",
       stdio: ["ignore", "pipe", "pipe", "ipc"],
+      // Its own process group, so a kill takes what it started too (esbuild's service, javy).
+      detached: true,
     });
     const p: Running = { child, ready: false, tail: "" };
     this.proc = p;
@@ -166,7 +168,7 @@ export class Builder {
   private kill(p: Running, why: "time" | "memory") {
     if (p.killedFor || !p.job) return;
     p.killedFor = why;
-    p.child.kill("SIGKILL");
+    killGroup(p.child);
   }
 
   /** Ends the running job's bookkeeping and returns it. */
@@ -190,5 +192,14 @@ export class Builder {
     } catch {
       // The channel is closed: the process is gone and "exit" fails the job.
     }
+  }
+}
+
+/** SIGKILL to the builder's process group: the builder and whatever it started. */
+function killGroup(child: ChildProcess) {
+  try {
+    process.kill(-child.pid!, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL"); // no group (not started, or a platform without them)
   }
 }
