@@ -189,7 +189,7 @@ function check(t: Tokens, language: Language, add: Add): number {
       const member = is(k - 1, DOT) || is(k - 1, QDOT);
       if (FORBIDDEN.has(name)) {
         if (name === "Function" && typePosition(k)) continue;
-        forbidden(name, k + 1, nameAt(k - 1) === "new" ? start[k - 1]! : start[k]!);
+        forbidden(name, k + 1, name === "Function" && nameAt(k - 1) === "new" ? start[k - 1]! : start[k]!);
       } else if (name === "constructor" && member) forbidden(name, k + 1, start[k]!);
       else if (name === "import" && !member && is(k + 1, LPAREN)) add("no-dynamic-import", "error", start[k]!, MESSAGES["no-dynamic-import"]);
       else if ((name === "while" || name === "for") && is(k + 1, LPAREN) && match[k + 1]! > k + 1) {
