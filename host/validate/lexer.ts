@@ -157,10 +157,10 @@ export function tokenize(text: string): Tokens {
           escaped = 1;
           // \uXXXX or \u{X...}: skip the whole escape.
           if (text.charCodeAt(i + 2) === 123) {
-            const close = text.indexOf("}", i + 3);
-            const end = close < 0 || close - i > 12 ? i + 2 : close + 1;
-            steps += end - i;
-            i = end;
+            // At most six hex digits: look no further than that for the "}".
+            let close = i + 3;
+            while (close < n && close < i + 10 && text.charCodeAt(close) !== 125) (close++, steps++);
+            i = text.charCodeAt(close) === 125 ? close + 1 : i + 2;
           } else (i += 6, steps += 6);
         } else if (isNamePart(e)) (i++, steps++);
         else break;

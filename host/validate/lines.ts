@@ -3,14 +3,19 @@
 // the start of the text for every finding made a large source quadratic.
 
 export class LineIndex {
-  private readonly starts: number[] = [0];
+  private readonly starts: Int32Array;
   private last = 0;
-  /** Lines walked and search steps taken, for checking that the work stays linear. */
+  /** Characters read, lines walked and search steps taken, for checking that the work stays linear. */
   steps = 0;
 
   constructor(text: string) {
-    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) this.starts.push(i + 1);
-    this.steps = this.starts.length;
+    // Counted first, then filled: a typed array of the right size (pushing a million numbers
+    // to an array is many times slower).
+    let lines = 1;
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lines++;
+    this.starts = new Int32Array(lines);
+    for (let i = 0, k = 1; i < text.length; i++) if (text.charCodeAt(i) === 10) this.starts[k++] = i + 1;
+    this.steps = 2 * text.length;
   }
 
   position(offset: number): { line: number; column: number } {

@@ -86,9 +86,9 @@ export function validateSource(options: ValidateOptions): ValidationReport {
   const raw: { rule: string; severity: "error" | "warning"; at: number; message: string }[] = [];
   const steps = check(tokens, options.language, (rule, severity, at, message) => raw.push({ rule, severity, at, message }));
   raw.sort((a, b) => a.at - b.at);
-  const lines = new LineIndex(text);
-  const findings = raw.map((f) => ({ rule: f.rule, severity: f.severity, ...lines.position(f.at), message: f.message }));
-  if (options.work) options.work.steps += tokens.steps + steps + lines.steps;
+  const lines = raw.length > 0 ? new LineIndex(text) : undefined;
+  const findings = raw.map((f) => ({ rule: f.rule, severity: f.severity, ...lines!.position(f.at), message: f.message }));
+  if (options.work) options.work.steps += tokens.steps + steps + (lines?.steps ?? 0);
   return { ok: !findings.some((f) => f.severity === "error"), findings };
 }
 
