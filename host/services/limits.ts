@@ -10,9 +10,11 @@ export interface ServiceLimits {
   deadlineMs: number;
   maxRequestBytes: number;
   maxResponseBytes: number;
-  /** Sum of key and value lengths in the service's kv store. */
+  /** Sum of key and value sizes in the service's kv store, in UTF-8 bytes (as stored). */
   kvMaxBytes: number;
+  /** One key, in UTF-8 bytes. */
   kvMaxKeyBytes: number;
+  /** One value, in UTF-8 bytes. */
   kvMaxValueBytes: number;
   /** Largest source (or component) accepted at deploy. */
   maxSourceBytes: number;
