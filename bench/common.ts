@@ -39,7 +39,7 @@ export function quietEnv(): GuestEnv {
 }
 
 export function sandbox(module: WebAssembly.Module, encoding: "utf8" | "utf16"): Sandbox {
-  return Sandbox.create(module, { encoding, memoryLimitBytes: 256 * 1024 * 1024, env: quietEnv() });
+  return Sandbox.create(module, { encoding, memoryLimitBytes: 256 * 1024 * 1024, startFuel: 1_000_000_000, env: quietEnv() });
 }
 
 export function median(xs: number[]): number {

@@ -69,7 +69,7 @@ try {
     plain[name] = new WebAssembly.Module(new Uint8Array(bytes));
     metered[name] = new WebAssembly.Module(meter(bytes, { ...DEFAULT_METER_SETTINGS, sharedCounters: true }).bytes);
   }
-  const make = (mods: Record<string, WebAssembly.Module>) => new GlueSandbox(g, mods, quietEnv(), 256 * 1024 * 1024, 1_000_000_000n);
+  const make = (mods: Record<string, WebAssembly.Module>) => new GlueSandbox(g, mods, quietEnv(), 256 * 1024 * 1024, 1_000_000_000);
   const m = make(metered);
   const p = make(plain);
   const INPUT = "3000";

@@ -1,13 +1,17 @@
-// One running instance of a multi-module component (a QuickJS guest), wired by jco's generated
-// glue. Its core modules are metered with shared counters: one fuel global, one memory limit and
-// one grow flag, imported by every module from "solo:meter". Instantiate ~10-30 ms; a call adds
-// jco's per-call bookkeeping (~20-60 us) to the guest's own time.
+// One running instance of a multi-module component that Solo built itself (a QuickJS guest),
+// wired by jco's generated glue. Its core modules are metered with shared counters: one fuel
+// global, one memory budget and one grow flag, imported by every module from "solo:meter", so the
+// budget covers the sum of all its memories. Each module's start function runs right after it is
+// instantiated, as the engine would, but with the counters in place. Instantiate ~10-30 ms; a call
+// adds jco's per-call bookkeeping (~20-60 us) to the guest's own time.
 import { SoloError } from "../errors.ts";
-import { COUNTER_MODULE, PAGE } from "../wasm/meter.ts";
+import { COUNTER_MODULE } from "../wasm/meter.ts";
 import { LOG_LEVELS, type LogLevel } from "../wasm/world.ts";
+import { Counters, IMPORT_BASE_FUEL, OutOfFuel, startInstance } from "./counters.ts";
 import type { GuestEnv, WitResult } from "./guest-env.ts";
 import type { GuestInstance } from "./guest-instance.ts";
-import type { CallOutcome } from "./sandbox.ts";
+import { classify, failed, HostFault, startError, type CallOutcome } from "./outcome.ts";
+import { MAX_LOG_BYTES } from "./sandbox.ts";
 
 export interface Glue {
   instantiate(
@@ -24,41 +28,56 @@ class WitFailure extends Error {
   }
 }
 
-function unwrap<T>(r: WitResult<T>): T {
-  if (r.ok) return r.value;
-  throw new WitFailure({ tag: r.kind, val: r.message });
-}
-
 export class GlueSandbox implements GuestInstance {
-  private readonly fuel = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
-  private readonly limit: WebAssembly.Global;
-  private readonly failed = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
-  private readonly memories: WebAssembly.Memory[] = [];
+  private readonly counters = new Counters();
+  private readonly memories = new Set<WebAssembly.Memory>();
   private readonly handle: (request: string) => unknown;
   private lastErrorLog: string | undefined;
 
-  constructor(glue: Glue, modules: Record<string, WebAssembly.Module>, env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: bigint) {
-    this.limit = new WebAssembly.Global({ value: "i32", mutable: true }, Math.floor(memoryLimitBytes / PAGE));
-    this.fuel.value = startFuel;
-    const counters = { fuel: this.fuel, memory_limit: this.limit, grow_failed: this.failed };
-    const log = (level: LogLevel, message: string) => {
-      if (level === "error") this.lastErrorLog = message;
-      env.log(LOG_LEVELS.includes(level) ? level : "info", message);
+  constructor(glue: Glue, modules: Record<string, WebAssembly.Module>, env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: number) {
+    const counters = this.counters;
+    const charge = (units: number) => counters.charge(IMPORT_BASE_FUEL + units);
+    // jco has decoded the guest's strings before these run, so they are charged right after; the
+    // strings are bounded by the guest's memory, and the next charge stops a guest that keeps on.
+    const guard = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        if (err instanceof WitFailure || err instanceof OutOfFuel) throw err;
+        throw new HostFault(err);
+      }
     };
+    const result = <T>(r: WitResult<T>, size: (v: T) => number): T => {
+      if (!r.ok) {
+        charge(r.message.length);
+        throw new WitFailure({ tag: r.kind, val: r.message });
+      }
+      charge(size(r.value));
+      return r.value;
+    };
+    const none = () => 0;
+    const text = (s: string | undefined) => s?.length ?? 0;
+    const log = guard((level: LogLevel, message: string) => {
+      charge(message.length);
+      const clipped = message.length > MAX_LOG_BYTES ? `${message.slice(0, MAX_LOG_BYTES)} ... (clipped, ${message.length} chars)` : message;
+      if (level === "error") this.lastErrorLog = clipped;
+      env.log(LOG_LEVELS.includes(level) ? level : "info", clipped);
+    });
     const imports = {
       "solo:agent/log": { log },
       "solo:agent/kv": {
-        get: (k: string) => unwrap(env.kvGet(k)),
-        set: (k: string, v: string) => unwrap(env.kvSet(k, v)),
-        delete: (k: string) => unwrap(env.kvDelete(k)),
-        keys: (p: string) => unwrap(env.kvKeys(p)),
+        get: guard((k: string) => (charge(k.length), result(env.kvGet(k), text))),
+        set: guard((k: string, v: string) => (charge(k.length + v.length), result(env.kvSet(k, v), none))),
+        delete: guard((k: string) => (charge(k.length), result(env.kvDelete(k), none))),
+        keys: guard((p: string) => (charge(p.length), result(env.kvKeys(p), (ks) => ks.reduce((n, k) => n + k.length + 8, 0)))),
       },
-      "solo:agent/clock": { nowMs: () => BigInt(Date.now()), monotonicNs: () => process.hrtime.bigint() },
-      "solo:agent/random": { nextU64: () => env.nextU64() },
-      "solo:agent/secrets": { get: (n: string) => unwrap(env.secretGet(n)) },
-      "solo:agent/services": { call: (s: string, r: string) => unwrap(env.serviceCall(s, r)) },
-      "solo:agent/events": { emit: (k: string, d: string) => unwrap(env.emit(k, d)) },
+      "solo:agent/clock": { nowMs: guard(() => (charge(0), BigInt(Date.now()))), monotonicNs: guard(() => (charge(0), process.hrtime.bigint())) },
+      "solo:agent/random": { nextU64: guard(() => (charge(0), env.nextU64())) },
+      "solo:agent/secrets": { get: guard((n: string) => (charge(n.length), result(env.secretGet(n), text))) },
+      "solo:agent/services": { call: guard((s: string, r: string) => (charge(s.length + r.length), result(env.serviceCall(s, r), text))) },
+      "solo:agent/events": { emit: guard((k: string, d: string) => (charge(k.length + d.length), result(env.emit(k, d), none))) },
     };
+    counters.reset(startFuel);
     let instance;
     try {
       instance = glue.instantiate(
@@ -69,21 +88,20 @@ export class GlueSandbox implements GuestInstance {
         },
         imports,
         (m, imps) => {
-          const inst = new WebAssembly.Instance(m, { ...imps, [COUNTER_MODULE]: counters });
-          for (const v of Object.values(inst.exports)) if (v instanceof WebAssembly.Memory) this.memories.push(v);
+          const inst = new WebAssembly.Instance(m, { ...imps, [COUNTER_MODULE]: counters.imports() });
+          // Every memory counts once, whichever module defines it and however many import it.
+          for (const v of Object.values(inst.exports)) if (v instanceof WebAssembly.Memory) this.memories.add(v);
+          for (const ns of Object.values(imps ?? {})) {
+            for (const x of Object.values(ns ?? {})) if (x instanceof WebAssembly.Memory) this.memories.add(x);
+          }
+          startInstance(inst.exports, counters, memoryLimitBytes, this.memoryBytes);
           return inst;
         },
       );
     } catch (err) {
-      if (err instanceof SoloError) throw err;
-      if (this.failed.value !== 0) throw new SoloError("MEMORY_LIMIT", `guest needs more than ${memoryLimitBytes} bytes of memory to start`);
-      if ((this.fuel.value as bigint) < 0n) throw new SoloError("FUEL_EXHAUSTED", "guest used all its start fuel while starting");
-      throw new SoloError("GUEST_TRAP", `guest trapped while starting: ${err instanceof Error ? err.message : String(err)}`);
+      throw startError(err, { counters, fuelLimit: startFuel, memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog });
     }
     this.handle = instance.handle;
-    if (this.memoryBytes > memoryLimitBytes) {
-      throw new SoloError("MEMORY_LIMIT", `guest starts with ${this.memoryBytes} bytes of memory; the limit is ${memoryLimitBytes}`, { memoryBytes: this.memoryBytes, limitBytes: memoryLimitBytes });
-    }
   }
 
   get memoryBytes(): number {
@@ -93,38 +111,26 @@ export class GlueSandbox implements GuestInstance {
   }
 
   call(request: string, fuelLimit: number, maxResponseBytes: number): CallOutcome {
-    this.fuel.value = BigInt(fuelLimit);
-    this.failed.value = 0;
+    const counters = this.counters;
+    counters.reset(fuelLimit);
     this.lastErrorLog = undefined;
     let out: unknown;
-    let thrown: unknown;
-    let threw = false;
     try {
       out = this.handle(request);
+      if (counters.growFailed || counters.fuelLeft < 0n) throw new Error("limit"); // classified from the counters
     } catch (err) {
-      threw = true;
-      thrown = err;
+      const payload = err && typeof err === "object" && "payload" in err ? (err as { payload: unknown }).payload : undefined;
+      if (typeof payload === "string" && !counters.growFailed && counters.fuelLeft >= 0n) {
+        return { ok: false, code: "GUEST_ERROR", message: payload, fuel: counters.used(fuelLimit), memoryBytes: this.memoryBytes, trapped: false };
+      }
+      const f = classify(err, { counters, fuelLimit, memoryLimitBytes: this.memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
+      return failed(f, counters.used(fuelLimit), this.memoryBytes, true);
     }
-    const left = this.fuel.value as bigint;
-    const fuel = left < 0n ? fuelLimit : fuelLimit - Number(left);
+    const fuel = counters.used(fuelLimit);
     const memoryBytes = this.memoryBytes;
-    // The host's own accounting decides, whatever the guest made of it (QuickJS may catch OOM).
-    if (this.failed.value !== 0) {
-      return { ok: false, code: "MEMORY_LIMIT", message: `guest tried to grow its memory past ${this.memoryLimitBytes} bytes; use less memory or raise limits.memoryBytes`, fuel, memoryBytes, trapped: true };
-    }
-    if (left < 0n) {
-      return { ok: false, code: "FUEL_EXHAUSTED", message: `guest used all ${fuelLimit} units of fuel for this call; make it do less work or raise limits.fuel`, details: { fuelLimit }, fuel, memoryBytes, trapped: true };
-    }
-    if (threw) {
-      const payload = thrown && typeof thrown === "object" && "payload" in thrown ? (thrown as { payload: unknown }).payload : undefined;
-      if (typeof payload === "string") return { ok: false, code: "GUEST_ERROR", message: payload, fuel, memoryBytes, trapped: false };
-      const text = thrown instanceof Error ? thrown.message : String(thrown);
-      const reason = thrown instanceof RangeError && /call stack/i.test(text) ? "stack overflow" : text;
-      return { ok: false, code: "GUEST_TRAP", message: `guest trapped: ${this.lastErrorLog ? `${this.lastErrorLog} (${reason})` : reason}`, fuel, memoryBytes, trapped: true };
-    }
     // jco lifts result<string, string>: `out` is a string (a TS/JS guest's wrong return type is
     // caught by the entry Solo bundles around its handle).
-    if (typeof out !== "string") return { ok: false, code: "INTERNAL", message: "the component's glue returned a non-string from handle", fuel, memoryBytes, trapped: true };
+    if (typeof out !== "string") return { ok: false, code: "GUEST_TRAP", message: "guest trapped: handle returned something other than a string", fuel, memoryBytes, trapped: true };
     if (out.length > maxResponseBytes || (out.length * 3 > maxResponseBytes && Buffer.byteLength(out) > maxResponseBytes)) {
       return { ok: false, code: "RESOURCE_EXHAUSTED", message: `response is over ${maxResponseBytes} bytes; return less or raise limits.maxResponseBytes`, details: { limitBytes: maxResponseBytes }, fuel, memoryBytes, trapped: false };
     }

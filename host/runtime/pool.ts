@@ -1,14 +1,29 @@
 // A pool of worker threads that run guest instances (one per core by default). A service lives on
 // one worker; a tenant's services share it. Calls are queued per worker and posted in batches,
 // one message per tick each way (a round trip costs ~20-40 us, so batching is what makes many
-// calls in flight cheap). A watchdog terminates a worker whose call outlives its deadline; the
-// calls queued behind it are re-dispatched to the replacement, which re-creates every instance.
+// calls in flight cheap).
+//
+// Failure: a watchdog terminates a worker whose running call or install outlives its deadline, and
+// a worker that dies (a crash, its heap limit) is replaced. Only the work that was running fails;
+// every other service on it is re-created on the replacement with its committed kv, deploys in
+// flight are re-sent, and queued calls run there. A call is re-sent at most MAX_ATTEMPTS times, and
+// a service whose re-creation fails or kills the worker again is dropped and reported (onLost), so
+// nothing a guest does can keep a worker restarting forever.
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
-import { WATCH, type CallResult, type FromWorker, type InstanceLimits, type RunSpec, type ToWorker, type WireError } from "./protocol.ts";
+import { WATCH, monotonicMs, type CallResult, type FromWorker, type InstanceLimits, type RunSpec, type ToWorker, type WireError } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
+
+/** How often a queued call may be re-sent to a replaced worker before it fails. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * V8 heap per guest worker. Guests' linear memories live outside it (bounded by their own limits);
+ * this bounds what jco glue and host bookkeeping may hold, so a runaway fails one worker, not the host.
+ */
+const WORKER_HEAP_MB = 1024;
 
 export interface InstallSpec {
   key: string;
@@ -23,69 +38,82 @@ interface PendingCall {
   key: string;
   request: string;
   resolve: (r: CallResult) => void;
+  /** How many workers this call has been queued on. */
+  attempts: number;
 }
 
 interface PendingAck {
   resolve: (memoryBytes: number | undefined) => void;
   reject: (err: SoloError) => void;
+  /** For an install: what to send again if the worker is replaced before it answers. */
+  spec?: InstallSpec;
 }
 
 export interface PoolOptions {
   size?: number;
-  /** How often the watchdog looks at running calls. */
+  /** How often the watchdog looks at running work. */
   watchdogMs?: number;
   onRestart?: (worker: number, reason: string) => void;
+  /** A service could not be re-created on a replaced worker: it is no longer running there. */
+  onLost?: (key: string, error: SoloError) => void;
 }
 
 let nextId = 1;
 
 class PoolWorker {
   worker!: Worker;
-  state!: Int32Array;
+  state!: Float64Array;
   readonly installed = new Map<string, InstallSpec>();
   readonly calls = new Map<number, PendingCall>();
   readonly acks = new Map<number, PendingAck>();
+  /** Why the current thread failed, if it said (the worker's 'error' event). */
+  lastError: string | undefined;
   private queue: PendingCall[] = [];
   private flushScheduled = false;
   private closing = false;
   /** While a replacement thread is being given its services, calls wait in the queue. */
   private paused = false;
 
-  constructor(readonly index: number, private readonly epoch: number, private readonly onDeath: (w: PoolWorker, code: number) => void) {
+  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void) {
     this.start();
   }
 
   private start() {
-    const watch = new SharedArrayBuffer(WATCH.size * 4);
-    this.state = new Int32Array(watch);
-    this.worker = new Worker(ENTRY, { workerData: { watch, epoch: this.epoch } });
+    const watch = new SharedArrayBuffer(WATCH.size * 8);
+    this.state = new Float64Array(watch);
+    this.lastError = undefined;
+    this.worker = new Worker(ENTRY, { workerData: { watch }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     this.worker.unref(); // held (ref) only while it has work, so an idle pool never keeps a process alive
     this.worker.on("message", (msg: FromWorker) => this.onMessage(msg));
-    this.worker.on("error", () => { /* followed by exit */ });
     const w = this.worker;
+    w.on("error", (err) => {
+      if (this.worker === w) this.lastError = err.message;
+    });
     w.on("exit", (code) => {
       if (this.worker === w && !this.closing) this.onDeath(this, code);
     });
   }
 
+  /** Calls and requests in flight: the watchdog looks only at busy workers. */
   get busy(): number {
-    return this.calls.size;
+    return this.calls.size + this.acks.size;
   }
 
-  post(msg: ToWorker) {
-    this.worker.postMessage(msg);
+  /** What is running now: a call id, minus an install's request id, or 0. */
+  get running(): number {
+    return this.state[WATCH.deadline] !== 0 ? this.state[WATCH.running]! : 0;
   }
 
   private holdIfBusy() {
-    if (this.calls.size + this.acks.size > 0) this.worker.ref();
+    if (this.busy > 0) this.worker.ref();
     else this.worker.unref();
   }
 
-  request(msg: ToWorker & { id: number }): Promise<number | undefined> {
+  request(msg: ToWorker & { id: number }, spec?: InstallSpec): Promise<number | undefined> {
     return new Promise((resolve, reject) => {
-      this.acks.set(msg.id, { resolve, reject });
-      if (this.acks.size === 1) this.holdIfBusy();
-      this.post(msg);
+      this.acks.set(msg.id, { resolve, reject, spec });
+      this.holdIfBusy();
+      this.worker.postMessage(msg);
     });
   }
 
@@ -113,7 +141,7 @@ class PoolWorker {
       requests[i] = c.request;
     }
     this.queue = [];
-    this.post({ t: "calls", ids, keys, requests });
+    this.worker.postMessage({ t: "calls", ids, keys, requests } satisfies ToWorker);
   }
 
   private onMessage(msg: FromWorker) {
@@ -139,31 +167,56 @@ class PoolWorker {
       const ack = this.acks.get(msg.id);
       if (!ack) return;
       this.acks.delete(msg.id);
-      if (this.acks.size === 0) this.holdIfBusy();
+      this.holdIfBusy();
       if (msg.error) ack.reject(SoloError.from(msg.error));
       else ack.resolve(msg.memoryBytes);
     }
   }
 
-  /** Replaces the thread: the running call gets `failure`, other calls run again on the new one. */
-  async restart(runningId: number, failure: WireError) {
+  /**
+   * Replaces the thread. `running` (a call id, or minus an install's id) gets `failure`; the rest
+   * carries on on the new thread: services re-created first, then deploys in flight, then calls.
+   */
+  async restart(running: number, failure: WireError) {
     const old = this.worker;
     const calls = [...this.calls.values()];
-    const acks = [...this.acks.values()];
+    const acks = [...this.acks.entries()];
     this.calls.clear();
     this.acks.clear();
     this.queue = [];
     this.paused = true;
     this.start();
     void old.terminate();
-    for (const ack of acks) ack.reject(new SoloError("UNAVAILABLE", "the worker was restarted; try again"));
+    const resend: PendingAck[] = [];
+    for (const [id, ack] of acks) {
+      if (-id === running) ack.reject(SoloError.from(failure));
+      else if (ack.spec && !this.installed.has(ack.spec.key)) resend.push(ack);
+      // A re-install, an uninstall or a kv reload is moot on a new thread: it starts from the
+      // installed services and their committed kv.
+      else ack.resolve(undefined);
+    }
     for (const call of calls) {
-      if (call.id === runningId) call.resolve({ id: call.id, error: failure, fuel: 0, memoryBytes: 0 });
-      else this.enqueue(call);
+      if (call.id === running) call.resolve({ id: call.id, error: failure, fuel: 0, memoryBytes: 0 });
+      else if (call.attempts >= MAX_ATTEMPTS) call.resolve({ id: call.id, error: { code: "UNAVAILABLE", message: `the worker running this call was replaced ${call.attempts} times; try again` }, fuel: 0, memoryBytes: 0 });
+      else {
+        call.attempts++;
+        this.enqueue(call);
+      }
     }
     // Installs are posted before any queued call, so every call finds its instance.
-    const installs = await Promise.all([...this.installed.values()].map(async (spec) => this.installMessage(spec).catch(() => undefined)));
-    for (const msg of installs) if (msg) this.request(msg).catch(() => {});
+    const specs = [...this.installed.values()];
+    const messages = await Promise.all(specs.map((spec) => this.installMessage(spec).catch((err: Error) => err)));
+    specs.forEach((spec, i) => {
+      const msg = messages[i]!;
+      const lost = (err: SoloError) => {
+        if (this.installed.get(spec.key) !== spec) return;
+        this.installed.delete(spec.key);
+        this.onLost(spec.key, err);
+      };
+      if (msg instanceof Error) lost(new SoloError("UNAVAILABLE", `the service's committed kv could not be read to re-create it: ${msg.message}`));
+      else this.request(msg, spec).catch(lost);
+    });
+    for (const ack of resend) this.sendInstall(ack.spec!).then(ack.resolve, ack.reject);
     this.paused = false;
     this.flush();
   }
@@ -173,7 +226,7 @@ class PoolWorker {
   }
 
   async sendInstall(spec: InstallSpec): Promise<number | undefined> {
-    return this.request(await this.installMessage(spec));
+    return this.request(await this.installMessage(spec), spec);
   }
 
   async close() {
@@ -188,14 +241,14 @@ class PoolWorker {
 
 export class WorkerPool {
   private readonly workers: PoolWorker[];
-  private readonly epoch = Date.now();
   private readonly watchdog: NodeJS.Timeout;
   /** How many times a worker was replaced (deadline or crash). */
   restarts = 0;
 
   constructor(private readonly options: PoolOptions = {}) {
     const size = Math.max(1, options.size ?? availableParallelism());
-    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, this.epoch, (w, code) => this.onDeath(w, code)));
+    const onLost = (key: string, err: SoloError) => this.options.onLost?.(key, err);
+    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, (w, code) => this.onDeath(w, code), onLost));
     this.watchdog = setInterval(() => this.checkDeadlines(), options.watchdogMs ?? 10);
     this.watchdog.unref();
   }
@@ -231,7 +284,7 @@ export class WorkerPool {
   }
 
   call(worker: number, key: string, request: string): Promise<CallResult> {
-    return new Promise((resolve) => this.worker(worker).enqueue({ id: nextId++, key, request, resolve }));
+    return new Promise((resolve) => this.worker(worker).enqueue({ id: nextId++, key, request, resolve, attempts: 1 }));
   }
 
   async close(): Promise<void> {
@@ -246,23 +299,25 @@ export class WorkerPool {
   }
 
   private checkDeadlines() {
-    const now = Date.now() - this.epoch;
+    const now = monotonicMs();
     for (const w of this.workers) {
       if (w.busy === 0) continue;
-      const deadline = Atomics.load(w.state, WATCH.deadline);
+      const deadline = w.state[WATCH.deadline]!;
       if (deadline !== 0 && now > deadline) {
-        const id = Atomics.load(w.state, WATCH.callId);
+        const running = w.state[WATCH.running]!;
         this.restarts++;
         this.options.onRestart?.(w.index, "deadline");
-        void w.restart(id, { code: "DEADLINE_EXCEEDED", message: "the call ran past its deadline and was stopped; make it faster or raise limits.deadlineMs" });
+        const what = running < 0 ? "starting the service (instantiation and its start function)" : "the call";
+        void w.restart(running, { code: "DEADLINE_EXCEEDED", message: `${what} ran past its deadline and was stopped; make it faster or raise limits.deadlineMs` });
       }
     }
   }
 
   private onDeath(w: PoolWorker, code: number) {
-    const running = Atomics.load(w.state, WATCH.deadline) !== 0 ? Atomics.load(w.state, WATCH.callId) : -1;
+    const running = w.running;
+    const why = w.lastError ? `${w.lastError} (exit code ${code})` : `exit code ${code}`;
     this.restarts++;
-    this.options.onRestart?.(w.index, `exit ${code}`);
-    void w.restart(running, { code: "UNAVAILABLE", message: `the worker running this call stopped (exit code ${code}); the service was restarted` });
+    this.options.onRestart?.(w.index, why);
+    void w.restart(running, { code: "UNAVAILABLE", message: `the worker running this stopped (${why}); the service was restarted` });
   }
 }

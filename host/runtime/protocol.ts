@@ -64,11 +64,20 @@ export interface ResultsMessage {
 }
 export type FromWorker = AckMessage | ResultsMessage;
 
-/** Layout of the Int32Array each worker shares with the host, for the deadline watchdog. */
+/**
+ * Layout of the Float64Array each worker shares with the host, for the deadline watchdog. Doubles,
+ * not Int32s: milliseconds of a monotonic clock and call ids both outgrow 2^31 on a long-lived host.
+ */
 export const WATCH = {
-  /** Milliseconds since the pool's epoch when the running call must end; 0 when idle. */
+  /** Monotonic milliseconds (monotonicMs) when the running work must end; 0 when idle. */
   deadline: 0,
-  /** Id of the running call. */
-  callId: 1,
+  /** What runs: a call's id, or minus the id of an install request. */
+  running: 1,
   size: 2,
 } as const;
+
+/** Milliseconds of the process-wide monotonic clock: the same in every thread, never set back. */
+export function monotonicMs(): number {
+  const [s, ns] = process.hrtime();
+  return s * 1e3 + ns / 1e6;
+}

@@ -1,8 +1,10 @@
 // A minimal WASI preview-1 for Javy modules: stdin is the request, stdout the reply, stderr goes
 // to the guest's log; clocks and random work; proc_exit ends the run. Every other WASI call
 // answers ENOSYS, so a module that tries to open files or sockets fails cleanly, never reaching
-// the host's own.
+// the host's own. Every call is charged to the guest's fuel before it touches memory: a base cost
+// plus one unit per byte (and per iovec) it reads or writes.
 import { randomFillSync } from "node:crypto";
+import { IMPORT_BASE_FUEL, type Counters } from "./counters.ts";
 
 const ERRNO = { success: 0, badf: 8, inval: 28, nosys: 52 } as const;
 
@@ -19,8 +21,27 @@ export class WasiShim {
   private readonly stderr: Uint8Array[] = [];
   private outBytes = 0;
   memory: WebAssembly.Memory | undefined;
+  private counters: Counters | undefined;
 
   constructor(private readonly maxOutputBytes: number) {}
+
+  /** Binds the instance's memory and fuel counter (after instantiation, before any call). */
+  attach(memory: WebAssembly.Memory, counters: Counters): void {
+    this.memory = memory;
+    this.counters = counters;
+  }
+
+  private charge(units: number) {
+    this.counters?.charge(IMPORT_BASE_FUEL + units);
+  }
+
+  /** Total length of an iovec list, charged before any byte of it is touched. */
+  private chargeIovs(view: DataView, iovs: number, count: number): void {
+    this.charge((count >>> 0) * 8);
+    let total = 0;
+    for (let i = 0; i < count; i++) total += view.getUint32(iovs + i * 8 + 4, true);
+    this.charge(total);
+  }
 
   /** Starts a run: the request is stdin; output is collected afresh. */
   begin(request: Uint8Array): void {
@@ -42,6 +63,7 @@ export class WasiShim {
       fd_read: (fd: number, iovs: number, count: number, nread: number) => {
         if (fd !== 0) return ERRNO.badf;
         const view = this.view();
+        this.chargeIovs(view, iovs, count);
         let total = 0;
         for (let i = 0; i < count; i++) {
           const ptr = view.getUint32(iovs + i * 8, true);
@@ -58,6 +80,7 @@ export class WasiShim {
       fd_write: (fd: number, iovs: number, count: number, nwritten: number) => {
         if (fd !== 1 && fd !== 2) return ERRNO.badf;
         const view = this.view();
+        this.chargeIovs(view, iovs, count);
         let total = 0;
         for (let i = 0; i < count; i++) {
           const ptr = view.getUint32(iovs + i * 8, true);
@@ -70,6 +93,7 @@ export class WasiShim {
         return ERRNO.success;
       },
       clock_time_get: (id: number, _precision: bigint, out: number) => {
+        this.charge(8);
         const ns = id === 0 ? BigInt(Date.now()) * 1_000_000n : process.hrtime.bigint();
         this.view().setBigUint64(out, ns, true);
         return ERRNO.success;
@@ -79,6 +103,8 @@ export class WasiShim {
         return ERRNO.success;
       },
       random_get: (buf: number, len: number) => {
+        len >>>= 0; // i32 arguments arrive signed; sizes and pointers are unsigned
+        this.charge(len);
         randomFillSync(new Uint8Array(this.memory!.buffer, buf, len));
         return ERRNO.success;
       },
@@ -101,7 +127,8 @@ export class WasiShim {
     const wasi: Record<string, unknown> = {};
     for (const imp of WebAssembly.Module.imports(module)) {
       if (imp.module !== "wasi_snapshot_preview1" || imp.kind !== "function") continue;
-      wasi[imp.name] = impl[imp.name] ?? (() => ERRNO.nosys);
+      const fn = impl[imp.name];
+      wasi[imp.name] = fn ? fn : () => (this.charge(0), ERRNO.nosys);
     }
     return { wasi_snapshot_preview1: wasi as WebAssembly.ModuleImports };
   }

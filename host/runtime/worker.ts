@@ -8,8 +8,9 @@ import { ensureWasmFeatures } from "../wasm/engine.ts";
 import type { LogLevel } from "../wasm/world.ts";
 import { fail, type GuestEnv } from "./guest-env.ts";
 import { KvView } from "./kv-view.ts";
-import { WATCH, type CallResult, type CallsMessage, type FromWorker, type InstallMessage, type InstanceLimits, type ResultsMessage, type ToWorker, type WireError } from "./protocol.ts";
-import { Sandbox, type CallOutcome } from "./sandbox.ts";
+import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type InstallMessage, type InstanceLimits, type ResultsMessage, type ToWorker, type WireError } from "./protocol.ts";
+import { Sandbox } from "./sandbox.ts";
+import type { CallOutcome } from "./outcome.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
 import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
@@ -17,12 +18,19 @@ import { JavySandbox } from "./javy-sandbox.ts";
 ensureWasmFeatures();
 
 const port = parentPort!;
-const { watch, epoch } = workerData as { watch: SharedArrayBuffer; epoch: number };
-const state = new Int32Array(watch);
+const { watch } = workerData as { watch: SharedArrayBuffer };
+const state = new Float64Array(watch);
 const MAX_LOGS_PER_CALL = 100;
-/** Fuel for a glue component's start code (QuickJS restores its snapshot there). */
-const START_FUEL = 1_000_000_000n;
 const MAX_LOG_CHARS = 8192;
+
+/** Puts `running` (a call id, or minus an install's id) under the watchdog's deadline. */
+function watchStart(running: number, deadlineMs: number) {
+  state[WATCH.running] = running;
+  state[WATCH.deadline] = monotonicMs() + deadlineMs;
+}
+function watchEnd() {
+  state[WATCH.deadline] = 0;
+}
 
 const randomPool = new BigUint64Array(256);
 let randomAt = randomPool.length;
@@ -65,12 +73,14 @@ class Slot {
   instance(): GuestInstance {
     if (!this.sandbox) {
       const run = this.msg.run;
-      if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: this.limits.memoryBytes, env: this.env });
-      else if (run.kind === "javy") this.sandbox = new JavySandbox(run.module, this.env, this.limits.memoryBytes);
+      // Instantiation and start code run with the service's own fuel and memory limits.
+      const { memoryBytes, fuel } = this.limits;
+      if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: memoryBytes, startFuel: fuel, env: this.env });
+      else if (run.kind === "javy") this.sandbox = new JavySandbox(run.module, this.env, memoryBytes, fuel);
       else {
         const glue = glues.get(run.glueUrl);
         if (!glue) throw new SoloError("INTERNAL", "glue module not loaded");
-        this.sandbox = new GlueSandbox(glue, run.modules, this.env, this.limits.memoryBytes, START_FUEL);
+        this.sandbox = new GlueSandbox(glue, run.modules, this.env, memoryBytes, fuel);
       }
     }
     return this.sandbox;
@@ -87,17 +97,18 @@ function wire(err: unknown): WireError {
 function runCall(id: number, key: string, request: string): CallResult {
   const slot = slots.get(key);
   if (!slot) return { id, error: { code: "NOT_FOUND", message: `service ${key} is not running` }, fuel: 0, memoryBytes: 0 };
+  const limits = slot.limits;
+  // The deadline covers re-creating a trapped instance too (its start code is guest code).
+  watchStart(id, limits.deadlineMs);
   let sandbox: GuestInstance;
   try {
     sandbox = slot.instance();
   } catch (err) {
+    watchEnd();
     return { id, error: wire(err), fuel: 0, memoryBytes: 0 };
   }
   slot.kv.begin();
   slot.logs = [];
-  const limits = slot.limits;
-  Atomics.store(state, WATCH.callId, id);
-  Atomics.store(state, WATCH.deadline, Date.now() - epoch + limits.deadlineMs);
   let outcome: CallOutcome;
   try {
     outcome = sandbox.call(request, limits.fuel, limits.maxResponseBytes);
@@ -106,7 +117,7 @@ function runCall(id: number, key: string, request: string): CallResult {
     const e = toSoloError(err);
     outcome = { ok: false, code: e.code, message: e.message, fuel: 0, memoryBytes: 0, trapped: true };
   }
-  Atomics.store(state, WATCH.deadline, 0);
+  watchEnd();
   const result: CallResult = { id, fuel: outcome.fuel, memoryBytes: outcome.memoryBytes };
   if (slot.logs.length > 0) result.logs = slot.logs;
   if (outcome.ok) {
@@ -166,12 +177,16 @@ function handle(msg: ToWorker) {
       return;
     case "install": {
       const slot = new Slot(msg);
+      // Instantiation and the start function run under the service's deadline, like a call.
+      watchStart(-msg.id, msg.limits.deadlineMs);
       try {
         const sandbox = slot.instance();
         slots.set(msg.key, slot);
         port.postMessage({ t: "ack", id: msg.id, memoryBytes: sandbox.memoryBytes } satisfies FromWorker);
       } catch (err) {
         port.postMessage({ t: "ack", id: msg.id, error: wire(err) } satisfies FromWorker);
+      } finally {
+        watchEnd();
       }
       return;
     }

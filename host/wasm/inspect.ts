@@ -63,7 +63,10 @@ export function inspectComponent(bytes: Uint8Array, limits: InspectLimits = DEFA
   if (component.stringEncoding === "latin1+utf16") {
     refuse("component uses the latin1+utf16 string encoding; Solo runs utf8 or utf16 components", { item: "string-encoding" });
   }
-  const candidates = component.coreModules.map((m) => ({ m, info: safeInfo(m) })).filter((c) => c.info?.exports.some((e) => e.name === "handle"));
+  const read = component.coreModules.map((m) => ({ m, info: safeInfo(m) }));
+  const unreadable = read.find((c) => c.info instanceof Error);
+  if (unreadable) refuse(`a core module of the component cannot be read: ${(unreadable.info as Error).message}`, { item: "core-modules" });
+  const candidates = (read as { m: Uint8Array; info: ModuleInfo }[]).filter((c) => c.info.exports.some((e) => e.name === "handle"));
   if (candidates.length === 0 && component.nestingDepth > 0) return { kind: "glue", interfaces };
   if (candidates.length !== 1 || !candidates[0]!.info) {
     refuse(`expected exactly one core module exporting "handle", found ${candidates.length}`, { item: "core-modules" });
@@ -73,11 +76,11 @@ export function inspectComponent(bytes: Uint8Array, limits: InspectLimits = DEFA
   return { kind: "core", module, info, stringEncoding: component.stringEncoding === "utf8" ? "utf8" : "utf16", interfaces };
 }
 
-function safeInfo(m: Uint8Array): ModuleInfo | undefined {
+function safeInfo(m: Uint8Array): ModuleInfo | Error {
   try {
     return readModuleInfo(m);
-  } catch {
-    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
   }
 }
 

@@ -1,48 +1,70 @@
-// Fuel and memory metering by rewriting a core WebAssembly module.
+// Fuel and memory metering by rewriting a core WebAssembly module. Cost model (docs/SECURITY.md
+// has the whole table):
 //
-// Cost model: one fuel unit is one original instruction. The code of each function is cut into
-// segments at its entry, at every loop header, after every loop's `end` and after every call;
-// a segment's instructions are charged (all of them, both arms of an `if` included) when the
-// segment starts, and the counter is checked right there. So every loop iteration and every call
-// is charged and checked, the fuel of a call depends only on the path it takes (deterministic),
-// and a guest stops before the segment that would take the counter below zero.
+// - One fuel unit is one original instruction. The code of each function is cut into segments at
+//   its entry, at every loop header, after every loop's `end` and after every call; a segment's
+//   instructions are charged (both arms of an `if` included) when the segment starts, and the
+//   counter is checked there. So every loop iteration and every call is charged and checked, the
+//   fuel of a call depends only on the path it takes, and a guest stops before the segment that
+//   would take the counter below zero.
+// - Bulk instructions (memory.copy/fill/init, table.grow/fill/copy/init) are charged by their
+//   length operand, checked before they run: 1 unit per 8 bytes of memory, per table entry.
+// - Leaves (no loop, no indirect or bulk work, only leaf callees, never referenced by a table,
+//   ref.func or an export) are charged at each direct call or tail call site.
+// - Instantiation (data segments, element segments, tables) costs what the exported constant
+//   `solo_instantiate_fuel` says; the host charges it. The start function is not run by the engine:
+//   the pass exports it as `solo_start`, and the host calls it with the service's own fuel and
+//   memory budget in place, inside a deadline.
 //
-// Placement (see shared/MEASURED.md): a function with loops keeps the counter in a local and
-// writes it back to the global before calls, branches out of the function, throws and returns;
-// a function without loops charges the global directly (cheaper around calls).
+// Memory: every memory's declared maximum is capped, and each `memory.grow` is replaced by an
+// inline check against `solo_memory_budget` (pages the guest may still add, shared by every module
+// of a component); a refused grow sets `solo_grow_failed`, returns -1 as wasm would, and the host
+// reports MEMORY_LIMIT from that flag whatever the guest does next. Tables are capped the same way.
 //
-// Memory: every defined memory's declared maximum is capped, and each `memory.grow` is replaced
-// by an inline check against `solo_memory_limit` (pages); a refused grow sets `solo_grow_failed`,
-// returns -1 as wasm would, and the host reports MEMORY_LIMIT from that flag, whatever the guest
-// does next.
+// Safety: the module must pass V8's own validation first (so every index is in range before the
+// pass trusts it), and `instructions.ts` refuses whatever the pass cannot charge exactly (threads,
+// exception handling, typed references, GC, several memories, 64-bit memories), plus function
+// bodies and nesting past a bound.
 //
-// Everything is appended (globals, exports, locals), so no existing index moves. Metering runs in
-// O(bytes) in plain JavaScript: ~a few ms for a small module; cache the result by content hash.
+// Placement (see docs/ARCHITECTURE.md): a function with loops keeps the counter in a local and
+// writes it back to the global before calls, branches out of the function and returns; a function
+// without loops charges the global directly (cheaper around calls). Everything is appended
+// (globals, exports, locals), so no function index moves. O(bytes); cache the result.
 import { SoloError } from "../errors.ts";
 import { Reader, concat, encodeName, encodeS64, encodeU32, sections, isCoreModule } from "./binary.ts";
+import { ensureWasmFeatures } from "./engine.ts";
+import { decode, isBulk, bulkShift, newInstruction, refuse, valueType, type Instruction } from "./instructions.ts";
 import { readModuleInfo } from "./module-info.ts";
 
 export const FUEL_GLOBAL = "solo_fuel";
-export const MEMORY_LIMIT_GLOBAL = "solo_memory_limit";
+export const MEMORY_BUDGET_GLOBAL = "solo_memory_budget";
 export const GROW_FAILED_GLOBAL = "solo_grow_failed";
+export const INSTANTIATE_FUEL_GLOBAL = "solo_instantiate_fuel";
+export const START_EXPORT = "solo_start";
 export const PAGE = 65536;
 /** Where shared counters are imported from (see MeterSettings.sharedCounters). */
 export const COUNTER_MODULE = "solo:meter";
+/** Names of the shared counters in COUNTER_MODULE. */
+export const SHARED = { fuel: "fuel", budget: "memory_budget", failed: "grow_failed" } as const;
 
 export interface MeterSettings {
   /** Hard cap on any memory's declared maximum, in 64 KiB pages. */
   maxMemoryPages: number;
-  /** Fuel available to the start function at instantiation. */
-  startFuel: bigint;
+  /** Hard cap on any table's size, in entries (each costs host heap). */
+  maxTableEntries: number;
+  /** Largest function body, in bytes. */
+  maxFunctionBytes: number;
+  /** Deepest nesting of blocks, loops and ifs in one function. */
+  maxNesting: number;
   /**
-   * Import the three counters from module "solo:meter" (fuel, memory_limit, grow_failed)
+   * Import the three counters from module "solo:meter" (fuel, memory_budget, grow_failed)
    * instead of defining and exporting them, so the core modules of one component share them.
    * Every global index at or past the new imports moves up by three; the pass rewrites them.
    */
   sharedCounters?: boolean;
 }
 
-export const DEFAULT_METER_SETTINGS: MeterSettings = { maxMemoryPages: 16384, startFuel: 1_000_000_000n };
+export const DEFAULT_METER_SETTINGS: MeterSettings = { maxMemoryPages: 16384, maxTableEntries: 100_000, maxFunctionBytes: 1 << 20, maxNesting: 1024 };
 
 export interface MeterReport {
   functions: number;
@@ -59,62 +81,206 @@ const rank = (id: number) => SECTION_ORDER.indexOf(id);
 const I64 = 0x7e;
 const I32 = 0x7f;
 const OP = {
-  unreachable: 0x00, if: 0x04, end: 0x0b, localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  globalGet: 0x23, globalSet: 0x24, memorySize: 0x3f, memoryGrow: 0x40, i32Const: 0x41,
-  i64Const: 0x42, i32Sub: 0x6b, i32LtU: 0x49, i64LtS: 0x53, i64Sub: 0x7d,
+  unreachable: 0x00, if: 0x04, else: 0x05, end: 0x0b, localGet: 0x20, localSet: 0x21, localTee: 0x22,
+  globalGet: 0x23, globalSet: 0x24, memoryGrow: 0x40, i32Const: 0x41, i64Const: 0x42,
+  i32Ne: 0x47, i32GtU: 0x4b, i32Sub: 0x6b, i64LtS: 0x53, i64Sub: 0x7d, i64ShrU: 0x88, i64ExtendI32U: 0xad,
 } as const;
 const EMPTY = 0x40;
+const MINUS_ONE = 0x7f;
 
 /** Returns the module rewritten with fuel and memory metering, and what was instrumented. */
 export function meter(module: Uint8Array, settings: MeterSettings = DEFAULT_METER_SETTINGS): { bytes: Uint8Array<ArrayBuffer>; report: MeterReport } {
   if (!isCoreModule(module)) throw new SoloError("VALIDATION_FAILED", "meter: not a core WebAssembly module");
+  validate(module);
   try {
-    return rewrite(module, settings);
+    return rewrite(module, { ...DEFAULT_METER_SETTINGS, ...settings });
   } catch (err) {
     if (err instanceof SoloError) throw err;
     throw new SoloError("VALIDATION_FAILED", `meter: cannot instrument module: ${(err as Error).message}`);
   }
 }
 
+/** V8 validates first: the pass relies on every index being in range and every body well typed. */
+function validate(module: Uint8Array) {
+  ensureWasmFeatures();
+  if (WebAssembly.validate(module as Uint8Array<ArrayBuffer>)) return;
+  let reason = "invalid module";
+  try {
+    new WebAssembly.Module(module as Uint8Array<ArrayBuffer>);
+  } catch (err) {
+    reason = (err as Error).message;
+  }
+  throw new SoloError("VALIDATION_FAILED", `module does not validate: ${reason}`, { item: "module" });
+}
+
+/** What the sections other than code say, gathered before anything is rewritten. */
+interface Survey {
+  /** Functions reachable other than by a direct call: never charged at a call site. */
+  referenced: Set<number>;
+  /** Units charged for instantiation: data bytes / 8, element entries, initial table entries. */
+  instantiateFuel: number;
+}
+
+function survey(bytes: Uint8Array, settings: MeterSettings): Survey {
+  const s: Survey = { referenced: new Set(), instantiateFuel: 0 };
+  const ins = newInstruction();
+  const expr = (r: Reader) => {
+    for (;;) {
+      decode(r, ins);
+      if (ins.op === 0xd2) s.referenced.add(ins.index);
+      if (ins.op === OP.end) return;
+    }
+  };
+  let memories = 0;
+  for (const sec of sections(bytes)) {
+    const r = new Reader(bytes, sec.start, sec.end);
+    switch (sec.id) {
+      case 1:
+        for (let n = r.u32(), i = 0; i < n; i++) {
+          if (r.byte() !== 0x60) refuse("GC types", "only function types are supported");
+          for (let k = r.u32(), j = 0; j < k; j++) valueType(r);
+          for (let k = r.u32(), j = 0; j < k; j++) valueType(r);
+        }
+        break;
+      case 2:
+        for (let n = r.u32(), i = 0; i < n; i++) {
+          r.name();
+          r.name();
+          const kind = r.byte();
+          if (kind === 0) r.u32();
+          else if (kind === 1) { valueType(r); tableLimits(r, settings); }
+          else if (kind === 2) { memoryLimits(r); memories++; }
+          else if (kind === 3) { valueType(r); r.byte(); }
+          else refuse("exception handling", "tags cannot be imported");
+        }
+        break;
+      case 4:
+        for (let n = r.u32(), i = 0; i < n; i++) {
+          valueType(r);
+          s.instantiateFuel += tableLimits(r, settings);
+        }
+        break;
+      case 5:
+        for (let n = r.u32(), i = 0; i < n; i++) { memoryLimits(r); memories++; }
+        break;
+      case 6:
+        for (let n = r.u32(), i = 0; i < n; i++) {
+          valueType(r);
+          r.byte();
+          expr(r);
+          s.instantiateFuel++;
+        }
+        break;
+      case 7:
+        for (let n = r.u32(), i = 0; i < n; i++) {
+          r.name();
+          const kind = r.byte();
+          const index = r.u32();
+          if (kind === 0) s.referenced.add(index);
+        }
+        break;
+      case 8:
+        s.referenced.add(r.u32());
+        break;
+      case 9:
+        for (let n = r.u32(), i = 0; i < n; i++) {
+          const flags = r.u32();
+          if (flags === 2 || flags === 6) r.u32();
+          if (!(flags & 1)) expr(r);
+          if (flags & 3) r.byte(); // elemkind or reftype
+          const count = r.u32();
+          s.instantiateFuel += count;
+          for (let k = 0; k < count; k++) {
+            if (flags & 4) expr(r);
+            else s.referenced.add(r.u32());
+          }
+        }
+        break;
+      case 11:
+        for (let n = r.u32(), i = 0; i < n; i++) {
+          const flags = r.u32();
+          if (flags === 2) r.u32();
+          if (flags !== 1) expr(r);
+          const size = r.u32();
+          r.skip(size);
+          s.instantiateFuel += Math.ceil(size / 8);
+        }
+        break;
+      case 13:
+        refuse("exception handling", "tags are not supported");
+    }
+  }
+  if (memories > 1) refuse("multiple memories", "a module may have one memory");
+  return s;
+}
+
+function memoryLimits(r: Reader): void {
+  const flags = r.byte();
+  if (flags & 0x02) refuse("shared memory", "memories may not be shared (no threads, no atomics waits)");
+  if (flags & 0x04) refuse("64-bit memories", "only 32-bit memories are supported");
+  r.u32();
+  if (flags & 1) r.u32();
+}
+
+/** Checks a table's limits; returns its initial size. */
+function tableLimits(r: Reader, settings: MeterSettings): number {
+  const flags = r.byte();
+  if (flags & 0x04) refuse("64-bit tables", "only 32-bit tables are supported");
+  const min = r.u32();
+  if (flags & 1) r.u32();
+  if (min > settings.maxTableEntries) {
+    throw new SoloError("VALIDATION_FAILED", `a table starts with ${min} entries; the limit is ${settings.maxTableEntries}`, { item: "table", limit: "maxTableEntries", value: min, max: settings.maxTableEntries });
+  }
+  return min;
+}
+
 function rewrite(bytes: Uint8Array, settings: MeterSettings) {
   const secs = sections(bytes);
   const info = readModuleInfo(bytes);
   const { importedFunctions: importedFuncs, importedGlobals, definedGlobals } = info;
-  // Exported functions and the start function are entry points: never charged at call sites.
-  const entries = new Set<number>(info.exports.filter((e) => e.kind === "function").map((e) => e.index));
-  if (info.start !== undefined) entries.add(info.start);
+  const surveyed = survey(bytes, settings);
   const shapes: FunctionShape[] = [];
   const code = secs.find((s) => s.id === 10);
   if (code) {
     const r = new Reader(bytes, code.start, code.end);
     for (let n = r.u32(), i = 0; i < n; i++) {
       const size = r.u32();
-      shapes.push(shapeOf(bytes.subarray(r.pos, r.pos + size)));
+      if (size > settings.maxFunctionBytes) {
+        throw new SoloError("VALIDATION_FAILED", `function ${importedFuncs + i} is ${size} bytes; the limit is ${settings.maxFunctionBytes}`, { item: "function", limit: "maxFunctionBytes", value: size, max: settings.maxFunctionBytes });
+      }
+      shapes.push(shapeOf(bytes.subarray(r.pos, r.pos + size), settings, surveyed.referenced));
       r.skip(size);
     }
   }
-  const leafCost = leafCosts(shapes, importedFuncs, entries);
+  const leafCost = leafCosts(shapes, importedFuncs, surveyed.referenced);
   const shared = settings.sharedCounters === true;
   const fuelIndex = shared ? importedGlobals : importedGlobals + definedGlobals;
-  const g = { fuel: fuelIndex, limit: fuelIndex + 1, failed: fuelIndex + 2 };
+  const g: Globals = { fuel: fuelIndex, budget: fuelIndex + 1, failed: fuelIndex + 2 };
+  const instantiateIndex = importedGlobals + definedGlobals + 3;
   // With shared counters, three globals are imported after the module's own imported globals.
   const remap = shared ? (idx: number) => (idx >= importedGlobals ? idx + 3 : idx) : undefined;
   const report: MeterReport = { functions: 0, leafFunctions: 0, loops: 0, chargePoints: 0, growSites: 0 };
 
-  const newGlobals = shared ? [] : [
-    [I64, 1, OP.i64Const, ...encodeS64(settings.startFuel), OP.end],
-    [I32, 1, OP.i32Const, ...encodeS64(BigInt(settings.maxMemoryPages)), OP.end],
+  const instantiateGlobal = [I64, 0, OP.i64Const, ...encodeS64(BigInt(surveyed.instantiateFuel)), OP.end];
+  const newGlobals = shared ? [instantiateGlobal] : [
+    [I64, 1, OP.i64Const, 0, OP.end],
     [I32, 1, OP.i32Const, 0, OP.end],
+    [I32, 1, OP.i32Const, 0, OP.end],
+    instantiateGlobal,
   ];
-  const newExports = shared ? [] : [
-    [...encodeName(FUEL_GLOBAL), 3, ...encodeU32(g.fuel)],
-    [...encodeName(MEMORY_LIMIT_GLOBAL), 3, ...encodeU32(g.limit)],
-    [...encodeName(GROW_FAILED_GLOBAL), 3, ...encodeU32(g.failed)],
+  const newExports = [
+    ...(shared ? [] : [
+      [...encodeName(FUEL_GLOBAL), 3, ...encodeU32(g.fuel)],
+      [...encodeName(MEMORY_BUDGET_GLOBAL), 3, ...encodeU32(g.budget)],
+      [...encodeName(GROW_FAILED_GLOBAL), 3, ...encodeU32(g.failed)],
+    ]),
+    [...encodeName(INSTANTIATE_FUEL_GLOBAL), 3, ...encodeU32(instantiateIndex)],
+    ...(info.start !== undefined ? [[...encodeName(START_EXPORT), 0, ...encodeU32(info.start)]] : []),
   ];
   const newImports = !shared ? [] : [
-    [...encodeName(COUNTER_MODULE), ...encodeName("fuel"), 3, I64, 1],
-    [...encodeName(COUNTER_MODULE), ...encodeName("memory_limit"), 3, I32, 1],
-    [...encodeName(COUNTER_MODULE), ...encodeName("grow_failed"), 3, I32, 1],
+    [...encodeName(COUNTER_MODULE), ...encodeName(SHARED.fuel), 3, I64, 1],
+    [...encodeName(COUNTER_MODULE), ...encodeName(SHARED.budget), 3, I32, 1],
+    [...encodeName(COUNTER_MODULE), ...encodeName(SHARED.failed), 3, I32, 1],
   ];
 
   const out: ArrayLike<number>[] = [bytes.subarray(0, 8)];
@@ -122,9 +288,9 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
     const content = concat(body);
     out.push([id, ...encodeU32(content.length)], content);
   };
-  let globalsDone = !shared ? false : true;
-  let exportsDone = !shared ? false : true;
   let importsDone = !shared;
+  let globalsDone = false;
+  let exportsDone = false;
   const flushBefore = (id: number) => {
     if (!importsDone && (id === -1 || rank(id) > rank(2))) {
       emit(2, [encodeU32(newImports.length), ...newImports]);
@@ -139,59 +305,62 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
       exportsDone = true;
     }
   };
+  const appended = (body: Uint8Array, extra: ArrayLike<number>[]) => {
+    const r = new Reader(body);
+    const n = r.u32();
+    return [encodeU32(n + extra.length), body.subarray(r.pos), ...extra];
+  };
   for (const s of secs) {
     if (s.id !== 0) flushBefore(s.id);
-    const body = bytes.subarray(s.start, s.end);
-    if (s.id === 5) emit(5, [capMemories(body, settings.maxMemoryPages)]);
-    else if (s.id === 2 && shared) {
-      const r = new Reader(body);
-      const n = r.u32();
-      emit(2, [encodeU32(n + newImports.length), body.subarray(r.pos), ...newImports]);
-      importsDone = true;
-    } else if (remap && s.id === 6) emit(6, [remapGlobals(body, remap)]);
-    else if (remap && s.id === 7) emit(7, [remapExports(body, remap)]);
-    else if (remap && s.id === 9) emit(9, [remapElements(body, remap)]);
-    else if (remap && s.id === 11) emit(11, [remapData(body, remap)]);
-    else if (s.id === 6) {
-      const r = new Reader(body);
-      const n = r.u32();
-      emit(6, [encodeU32(n + newGlobals.length), body.subarray(r.pos), ...newGlobals]);
-      globalsDone = true;
-    } else if (s.id === 7) {
-      const r = new Reader(body);
-      const n = r.u32();
-      emit(7, [encodeU32(n + newExports.length), body.subarray(r.pos), ...newExports]);
-      exportsDone = true;
-    } else if (s.id === 10) {
-      const r = new Reader(body);
-      const n = r.u32();
-      const parts: ArrayLike<number>[] = [encodeU32(n)];
-      for (let i = 0; i < n; i++) {
-        const size = r.u32();
-        const type = info.types[info.functionTypes[importedFuncs + i]!];
-        if (!type) throw new Error(`function ${importedFuncs + i} has no type`);
-        const fn = meterFunction(bytes.subarray(s.start + r.pos, s.start + r.pos + size), type.params.length, shapes[i]!.hasLoop, g, report, leafCost, leafCost(importedFuncs + i) !== undefined, remap);
-        r.skip(size);
-        parts.push(encodeU32(fn.length), fn);
+    let body: Uint8Array = bytes.subarray(s.start, s.end);
+    switch (s.id) {
+      case 2:
+        emit(2, appended(body, newImports));
+        importsDone = true;
+        break;
+      case 4: emit(4, [capTables(body, settings.maxTableEntries)]); break;
+      case 5: emit(5, [capMemories(body, settings.maxMemoryPages)]); break;
+      case 6:
+        if (remap) body = remapGlobals(body, remap);
+        emit(6, appended(body, newGlobals));
+        globalsDone = true;
+        break;
+      case 7:
+        if (remap) body = remapExports(body, remap);
+        emit(7, appended(body, newExports));
+        exportsDone = true;
+        break;
+      case 8: break; // the start function is exported as solo_start and run by the host
+      case 9: emit(9, [remap ? remapElements(body, remap) : body]); break;
+      case 11: emit(11, [remap ? remapData(body, remap) : body]); break;
+      case 10: {
+        const r = new Reader(body);
+        const n = r.u32();
+        const parts: ArrayLike<number>[] = [encodeU32(n)];
+        for (let i = 0; i < n; i++) {
+          const size = r.u32();
+          const type = info.types[info.functionTypes[importedFuncs + i]!];
+          if (!type) throw new Error(`function ${importedFuncs + i} has no type`);
+          const fn = meterFunction(body.subarray(r.pos, r.pos + size), type.params.length, shapes[i]!.hasLoop, g, report, leafCost, leafCost(importedFuncs + i) !== undefined, remap);
+          r.skip(size);
+          parts.push(encodeU32(fn.length), fn);
+        }
+        emit(10, parts);
+        break;
       }
-      emit(10, parts);
-    } else out.push(bytes.subarray(s.headerStart, s.end));
+      default: out.push(bytes.subarray(s.headerStart, s.end));
+    }
   }
   flushBefore(-1);
   return { bytes: concat(out), report };
 }
 
-function skipValType(r: Reader) {
-  const b = r.byte();
-  if (b === 0x63 || b === 0x64) r.s33();
-}
 function capMemories(body: Uint8Array, maxPages: number): Uint8Array {
   const r = new Reader(body);
   const n = r.u32();
   const parts: ArrayLike<number>[] = [encodeU32(n)];
   for (let i = 0; i < n; i++) {
     const flags = r.byte();
-    if (flags & 0x04) throw new Error("64-bit memories are not supported");
     const min = r.u32();
     const max = flags & 1 ? r.u32() : 65536;
     if (min > maxPages) {
@@ -202,7 +371,21 @@ function capMemories(body: Uint8Array, maxPages: number): Uint8Array {
   return concat(parts);
 }
 
-interface Globals { fuel: number; limit: number; failed: number }
+function capTables(body: Uint8Array, maxEntries: number): Uint8Array {
+  const r = new Reader(body);
+  const n = r.u32();
+  const parts: ArrayLike<number>[] = [encodeU32(n)];
+  for (let i = 0; i < n; i++) {
+    const type = r.byte();
+    const flags = r.byte();
+    const min = r.u32();
+    const max = flags & 1 ? r.u32() : maxEntries;
+    parts.push([type, flags | 1, ...encodeU32(min), ...encodeU32(Math.min(max, maxEntries))]);
+  }
+  return concat(parts);
+}
+
+interface Globals { fuel: number; budget: number; failed: number }
 
 /** Rewrites one function body (locals + expression). A leaf gets no charges of its own. */
 function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Globals, report: MeterReport, leafCost: (f: number) => number | undefined, leaf: boolean, remap?: (idx: number) => number): Uint8Array {
@@ -213,17 +396,18 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
   let locals = params;
   for (let i = 0; i < localDecls; i++) {
     locals += r.u32();
-    skipValType(r);
+    valueType(r);
   }
   const declsEnd = r.pos;
-  const codeStart = r.pos;
-  // Our locals go after the function's own: the cached counter (i64) and a grow delta (i32).
+  // Our locals go after the function's own: the cached counter (i64), then two i32 scratch
+  // locals (a grow's delta or a bulk length; a grow's result).
   const fuelLocal = locals;
-  const deltaLocal = cached ? locals + 1 : locals;
-  const ourDecls = cached ? [1, I64, 1, I32] : [1, I32];
+  const scratch = cached ? locals + 1 : locals;
+  const result = scratch + 1;
+  const ourDecls = cached ? [1, I64, 2, I32] : [2, I32];
 
   const out: ArrayLike<number>[] = [];
-  let copyFrom = codeStart;
+  let copyFrom = declsEnd;
   const flush = (to: number) => {
     if (to > copyFrom) out.push(body.subarray(copyFrom, to));
     copyFrom = to;
@@ -247,70 +431,62 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
   // body (an interpreter's dispatch) is charged for the arm it takes, not for all of them.
   // Those extra charges are unchecked; the checks at entries and loop headers bound the overrun.
   const fine = cached && !leaf;
+  const fuelGet = encodeU32(g.fuel);
+  const local = encodeU32(fuelLocal);
   const check = cached
-    ? [OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.localGet, ...encodeU32(fuelLocal), OP.globalSet, ...encodeU32(g.fuel), OP.unreachable, OP.end]
-    : [OP.globalGet, ...encodeU32(g.fuel), OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.unreachable, OP.end];
+    ? [OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.localGet, ...local, OP.globalSet, ...fuelGet, OP.unreachable, OP.end]
+    : [OP.globalGet, ...fuelGet, OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.unreachable, OP.end];
   const charge = (cost: number, reload: boolean, checked: boolean): number[] => {
     if (leaf) return [];
     if (cost === 0 && !reload) return [];
     const c = encodeS64(BigInt(cost));
-    if (!cached) return [OP.globalGet, ...encodeU32(g.fuel), OP.i64Const, ...c, OP.i64Sub, OP.globalSet, ...encodeU32(g.fuel), ...(checked ? check : [])];
-    const load = reload ? [OP.globalGet, ...encodeU32(g.fuel)] : [OP.localGet, ...encodeU32(fuelLocal)];
-    if (!checked) return [...load, OP.i64Const, ...c, OP.i64Sub, OP.localSet, ...encodeU32(fuelLocal)];
-    return [...load, OP.i64Const, ...c, OP.i64Sub, OP.localTee, ...encodeU32(fuelLocal), ...check];
+    if (!cached) return [OP.globalGet, ...fuelGet, OP.i64Const, ...c, OP.i64Sub, OP.globalSet, ...fuelGet, ...(checked ? check : [])];
+    const load = reload ? [OP.globalGet, ...fuelGet] : [OP.localGet, ...local];
+    if (!checked) return [...load, OP.i64Const, ...c, OP.i64Sub, OP.localSet, ...local];
+    return [...load, OP.i64Const, ...c, OP.i64Sub, OP.localTee, ...local, ...check];
   };
-  const writeBack = cached ? [OP.localGet, ...encodeU32(fuelLocal), OP.globalSet, ...encodeU32(g.fuel)] : [];
+  // A bulk instruction's length is on top of the stack: keep it there, charge it, check.
+  const bulkCharge = (shift: number): number[] => {
+    const s = encodeU32(scratch);
+    const units = [OP.localGet, ...s, OP.i64ExtendI32U, ...(shift ? [OP.i64Const, shift, OP.i64ShrU] : []), OP.i64Sub];
+    if (!cached) return [OP.localTee, ...s, OP.globalGet, ...fuelGet, ...units, OP.globalSet, ...fuelGet, ...check];
+    return [OP.localTee, ...s, OP.localGet, ...local, ...units, OP.localTee, ...local, ...check];
+  };
+  const writeBack = cached ? [OP.localGet, ...local, OP.globalSet, ...fuelGet] : [];
 
   if (!leaf) openSegment(true);
-  // Control stack: 0 = function, 1 = block/if/try, 2 = loop.
+  // Control stack: 0 = function, 1 = block/if, 2 = loop.
   const control: number[] = [0];
   const targetsFunction = (depth: number) => depth === control.length - 1;
+  const ins = newInstruction();
   while (!r.done) {
-    const at = r.pos;
-    const op = r.byte();
+    decode(r, ins);
+    const { at, op } = ins;
     segment.cost++;
     switch (op) {
-      case 0x02: case 0x06: skipBlockType(r); control.push(1); break;
+      case 0x02: control.push(1); break;
       case 0x04:
-        skipBlockType(r);
         control.push(1);
         if (fine) { flush(r.pos); openSegment(false, false); } // the then-arm
         break;
       case 0x05:
         if (fine) { flush(r.pos); openSegment(false, false); } // the else-arm
         break;
-      case 0x03: skipBlockType(r); control.push(2); report.loops++; flush(r.pos); openSegment(false); break;
-      case 0x1f: {
-        skipBlockType(r);
-        for (let n = r.u32(), i = 0; i < n; i++) { const k = r.byte(); if (k < 2) r.u32(); r.u32(); }
-        control.push(1);
-        break;
-      }
+      case 0x03: control.push(2); report.loops++; flush(r.pos); openSegment(false); break;
       case 0x0b: {
         const kind = control.pop();
         if (kind === 0) { flush(at); out.push(writeBack); break; }
         if (kind === 2 || fine) { flush(r.pos); openSegment(false, kind === 2); } // a branch target
         break;
       }
-      case 0x0c: case 0x0d: case 0xd5: case 0xd6: {
-        const depth = r.u32();
-        if (cached && targetsFunction(depth)) { flush(at); out.push(writeBack); }
+      case 0x0c: case 0x0d:
+        if (cached && targetsFunction(ins.index)) { flush(at); out.push(writeBack); }
         break;
-      }
-      case 0x0e: {
-        for (let n = r.u32(), i = 0; i < n; i++) r.u32();
-        r.u32();
+      case 0x0e: case 0x0f:
         if (cached) { flush(at); out.push(writeBack); }
         break;
-      }
-      case 0x0f: case 0x08: case 0x09: case 0x0a:
-        if (op === 0x08 || op === 0x09) r.u32();
-        if (cached) { flush(at); out.push(writeBack); }
-        break;
-      case 0x10: case 0x11: case 0x14: {
-        const target = r.u32();
-        if (op === 0x11) r.u32();
-        const inline = op === 0x10 ? leafCost(target) : undefined;
+      case 0x10: case 0x11: {
+        const inline = op === 0x10 ? leafCost(ins.index) : undefined;
         if (inline !== undefined) {
           segment.cost += inline; // a leaf's whole body, charged here; no counter traffic
           break;
@@ -320,48 +496,29 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
         openSegment(true, !fine);
         break;
       }
-      case 0x12: case 0x13: case 0x15:
-        r.u32();
-        if (op === 0x13) r.u32();
+      case 0x12: case 0x13: {
+        // A tail call into a leaf: the leaf's body is charged in this segment, like a call.
+        const inline = op === 0x12 ? leafCost(ins.index) : undefined;
+        if (inline !== undefined) segment.cost += inline;
         if (cached) { flush(at); out.push(writeBack); }
         break;
-      case 0x18: case 0x07: r.u32(); break;
-      case 0x1c: for (let n = r.u32(), i = 0; i < n; i++) skipValType(r); break;
-      case 0x23: case 0x24: {
-        const idx = r.u32();
-        if (remap && remap(idx) !== idx) {
+      }
+      case 0x23: case 0x24:
+        if (remap && remap(ins.index) !== ins.index) {
           flush(at);
-          out.push([op, ...encodeU32(remap(idx))]);
+          out.push([op, ...encodeU32(remap(ins.index))]);
           copyFrom = r.pos;
         }
         break;
-      }
-      case 0x20: case 0x21: case 0x22: case 0x25: case 0x26: case 0xd2: r.u32(); break;
-      case 0x3f: r.u32(); break;
-      case 0x40: {
-        const mem = r.u32();
+      case 0x40:
         report.growSites++;
         flush(at);
         copyFrom = r.pos;
-        out.push(growCheck(mem, deltaLocal, g));
+        out.push(growCheck(scratch, result, g));
         break;
-      }
-      case 0x41: case 0x42: r.skipLeb(); break;
-      case 0x43: r.skip(4); break;
-      case 0x44: r.skip(8); break;
-      case 0xd0: skipBlockType(r); break;
-      case 0xfc: skipFc(r); break;
-      case 0xfd: skipSimd(r); break;
-      case 0xfe: {
-        const sub = r.u32();
-        if (sub === 0x03) r.byte();
-        else skipMemarg(r);
+      case 0xfc:
+        if (isBulk(ins)) { flush(at); out.push(bulkCharge(bulkShift(ins))); }
         break;
-      }
-      default:
-        if (op >= 0x28 && op <= 0x3e) skipMemarg(r);
-        else if ((op >= 0x45 && op <= 0xc4) || op === 0x00 || op === 0x01 || op === 0x19 || op === 0x1a || op === 0x1b || op === 0xd1 || op === 0xd3 || op === 0xd4) { /* no immediates */ }
-        else throw new Error(`unsupported instruction 0x${op.toString(16)} at byte ${at}`);
     }
   }
   flush(r.pos);
@@ -371,17 +528,22 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
   return concat([encodeU32(localDecls + ourDecls.length / 2), body.subarray(head.pos, declsEnd), ourDecls, ...out]);
 }
 
-// memory.grow with the delta on the stack -> the same result, refused past solo_memory_limit.
-function growCheck(mem: number, deltaLocal: number, g: Globals): number[] {
-  const m = encodeU32(mem);
-  const d = encodeU32(deltaLocal);
+// memory.grow with the delta on the stack -> the same result, refused past the budget; a grow
+// that succeeds takes its pages out of the budget.
+function growCheck(delta: number, result: number, g: Globals): number[] {
+  const d = encodeU32(delta);
+  const res = encodeU32(result);
+  const budget = encodeU32(g.budget);
   return [
     OP.localSet, ...d,
-    OP.globalGet, ...encodeU32(g.limit), OP.memorySize, ...m, OP.i32Sub, OP.localGet, ...d, OP.i32LtU,
+    OP.localGet, ...d, OP.globalGet, ...budget, OP.i32GtU,
     OP.if, I32,
-    OP.i32Const, 1, OP.globalSet, ...encodeU32(g.failed), OP.i32Const, 0x7f,
-    0x05,
-    OP.localGet, ...d, OP.memoryGrow, ...m,
+    OP.i32Const, 1, OP.globalSet, ...encodeU32(g.failed), OP.i32Const, MINUS_ONE,
+    OP.else,
+    OP.localGet, ...d, OP.memoryGrow, 0, OP.localTee, ...res,
+    OP.i32Const, MINUS_ONE, OP.i32Ne,
+    OP.if, EMPTY, OP.globalGet, ...budget, OP.localGet, ...d, OP.i32Sub, OP.globalSet, ...budget, OP.end,
+    OP.localGet, ...res,
     OP.end,
   ];
 }
@@ -391,16 +553,12 @@ function growCheck(mem: number, deltaLocal: number, g: Globals): number[] {
 /** Copies a constant expression up to and including its `end`, remapping global.get. */
 function constExpr(r: Reader, remap: (idx: number) => number): number[] {
   const out: number[] = [];
+  const ins = newInstruction();
   for (;;) {
-    const at = r.pos;
-    const op = r.byte();
-    if (op === 0x23) {
-      out.push(op, ...encodeU32(remap(r.u32())));
-      continue;
-    }
-    skipImmediates(op, r);
-    for (let i = at; i < r.pos; i++) out.push(r.bytes[i]!);
-    if (op === OP.end) return out;
+    decode(r, ins);
+    if (ins.op === 0x23) out.push(ins.op, ...encodeU32(remap(ins.index)));
+    else for (let i = ins.at; i < r.pos; i++) out.push(r.bytes[i]!);
+    if (ins.op === OP.end) return out;
   }
 }
 
@@ -414,7 +572,7 @@ function remapGlobals(body: Uint8Array, remap: (idx: number) => number): Uint8Ar
   const out: ArrayLike<number>[] = [encodeU32(n)];
   for (let i = 0; i < n; i++) {
     const at = r.pos;
-    skipValType(r);
+    valueType(r);
     r.byte();
     out.push(copyFrom(r, at), constExpr(r, remap));
   }
@@ -448,7 +606,7 @@ function remapElements(body: Uint8Array, remap: (idx: number) => number): Uint8A
     out.push(copyFrom(r, at));
     if (!(flags & 1)) out.push(constExpr(r, remap)); // active: offset
     at = r.pos;
-    if (flags & 3) skipValType(r); // elemkind or reftype (flags 1, 2, 3, 5, 6, 7)
+    if (flags & 3) r.byte(); // elemkind or reftype (flags 1, 2, 3, 5, 6, 7)
     const count = r.u32();
     if (flags & 4) {
       out.push(copyFrom(r, at));
@@ -477,55 +635,65 @@ function remapData(body: Uint8Array, remap: (idx: number) => number): Uint8Array
   return concat(out);
 }
 
+// ---- leaves ----
+
 interface FunctionShape {
   instructions: number;
   hasLoop: boolean;
-  indirect: boolean;
+  /** Indirect calls or bulk instructions: a cost not known statically. */
+  dynamic: boolean;
   calls: number[];
 }
 
 /** The most a leaf may cost: bigger bodies are metered like any other function. */
 const LEAF_COST_CAP = 256;
 
-function shapeOf(body: Uint8Array): FunctionShape {
+function shapeOf(body: Uint8Array, settings: MeterSettings, referenced: Set<number>): FunctionShape {
   const r = new Reader(body);
   for (let n = r.u32(), i = 0; i < n; i++) {
     r.u32();
-    skipValType(r);
+    valueType(r);
   }
-  const shape: FunctionShape = { instructions: 0, hasLoop: false, indirect: false, calls: [] };
+  const shape: FunctionShape = { instructions: 0, hasLoop: false, dynamic: false, calls: [] };
+  const ins = newInstruction();
+  let depth = 1;
   while (!r.done) {
-    const op = r.byte();
+    decode(r, ins);
+    const op = ins.op;
     shape.instructions++;
-    if (op === 0x03) shape.hasLoop = true;
+    if (op === 0x02 || op === 0x03 || op === 0x04) {
+      if (++depth > settings.maxNesting) {
+        throw new SoloError("VALIDATION_FAILED", `a function nests blocks ${depth} deep; the limit is ${settings.maxNesting}`, { item: "function", limit: "maxNesting", value: depth, max: settings.maxNesting });
+      }
+      if (op === 0x03) shape.hasLoop = true;
+    } else if (op === 0x0b) depth--;
     else if (op === 0x10 || op === 0x12) {
-      const callee = r.u32();
       // `call f; unreachable` is a trap path (AssemblyScript's abort): it never returns here,
       // so it does not stop the caller from being a leaf.
-      if (!(op === 0x10 && r.bytes[r.pos] === 0x00)) shape.calls.push(callee);
-      continue;
-    } else if (op === 0x11 || op === 0x13 || op === 0x14 || op === 0x15) shape.indirect = true;
-    skipImmediates(op, r);
+      if (!(op === 0x10 && r.bytes[r.pos] === 0x00)) shape.calls.push(ins.index);
+    } else if (op === 0x11 || op === 0x13 || isBulk(ins)) shape.dynamic = true;
+    else if (op === 0xd2) referenced.add(ins.index);
   }
   return shape;
 }
 
 /**
- * A leaf is a function that is not an entry point, has no loop, makes no indirect call and
- * calls only leaves (trap paths aside): its cost is bounded and known, so callers charge it at
- * the call site. A trap path inside a leaf runs with the caller's charge not yet written back:
+ * A leaf is a function with no loop, no indirect call and no bulk instruction that calls only
+ * leaves (trap paths aside) and is reachable only by direct calls (never exported, the start
+ * function, in a table or taken by ref.func): its cost is bounded and known, so callers charge it
+ * at the call site. A trap path inside a leaf runs with the caller's charge not yet written back:
  * it ends in a trap anyway, reported as GUEST_TRAP.
  * Returns a function index's static cost, or undefined when it is not a leaf.
  */
-function leafCosts(shapes: FunctionShape[], importedFuncs: number, entries: Set<number>): (f: number) => number | undefined {
+function leafCosts(shapes: FunctionShape[], importedFuncs: number, referenced: Set<number>): (f: number) => number | undefined {
   const memo = new Map<number, number | null>(); // null: visiting, or not a leaf
   const cost = (f: number): number | undefined => {
-    if (f < importedFuncs || entries.has(f)) return undefined;
+    if (f < importedFuncs || referenced.has(f)) return undefined;
     const known = memo.get(f);
     if (known !== undefined) return known ?? undefined;
     memo.set(f, null);
     const shape = shapes[f - importedFuncs];
-    if (!shape || shape.hasLoop || shape.indirect) return undefined;
+    if (!shape || shape.hasLoop || shape.dynamic) return undefined;
     let total = shape.instructions;
     for (const callee of shape.calls) {
       const c = cost(callee);
@@ -539,54 +707,9 @@ function leafCosts(shapes: FunctionShape[], importedFuncs: number, entries: Set<
   return cost;
 }
 
-
-function skipImmediates(op: number, r: Reader) {
-  switch (op) {
-    case 0x02: case 0x03: case 0x04: case 0x06: case 0xd0: skipBlockType(r); return;
-    case 0x1f: skipBlockType(r); for (let n = r.u32(), i = 0; i < n; i++) { const k = r.byte(); if (k < 2) r.u32(); r.u32(); } return;
-    case 0x0e: for (let n = r.u32(), i = 0; i < n; i++) r.u32(); r.u32(); return;
-    case 0x11: case 0x13: r.u32(); r.u32(); return;
-    case 0x0c: case 0x0d: case 0xd5: case 0xd6: case 0x10: case 0x12: case 0x14: case 0x15: case 0x08: case 0x09:
-    case 0x18: case 0x07: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: case 0xd2:
-    case 0x3f: case 0x40:
-      r.u32(); return;
-    case 0x1c: for (let n = r.u32(), i = 0; i < n; i++) skipValType(r); return;
-    case 0x41: case 0x42: r.skipLeb(); return;
-    case 0x43: r.skip(4); return;
-    case 0x44: r.skip(8); return;
-    case 0xfc: skipFc(r); return;
-    case 0xfd: skipSimd(r); return;
-    case 0xfe: { const sub = r.u32(); if (sub === 0x03) r.byte(); else skipMemarg(r); return; }
-    default:
-      if (op >= 0x28 && op <= 0x3e) skipMemarg(r);
-  }
-}
-
-function skipBlockType(r: Reader) {
-  const b = r.bytes[r.pos]!;
-  if (b === 0x63 || b === 0x64) { r.pos++; r.s33(); }
-  else if (b >= 0x40 && b < 0x80) r.pos++;
-  else r.s33();
-}
-
-function skipMemarg(r: Reader) {
-  const align = r.u32();
-  if (align & 0x40) r.u32();
-  r.skipLeb();
-}
-
-function skipFc(r: Reader) {
-  const sub = r.u32();
-  if (sub <= 7) return;
-  if (sub === 8 || sub === 10 || sub === 12 || sub === 14) { r.u32(); r.u32(); return; }
-  if (sub === 9 || sub === 11 || sub === 13 || sub === 15 || sub === 16 || sub === 17) { r.u32(); return; }
-  throw new Error(`unsupported instruction 0xfc ${sub}`);
-}
-
-function skipSimd(r: Reader) {
-  const sub = r.u32();
-  if (sub <= 11 || sub === 92 || sub === 93) skipMemarg(r);
-  else if (sub === 12 || sub === 13) r.skip(16);
-  else if (sub >= 21 && sub <= 34) r.byte();
-  else if (sub >= 84 && sub <= 91) { skipMemarg(r); r.byte(); }
+/** Reads an instruction stream for tests and tools: every instruction, decoded. */
+export function* instructions(body: Uint8Array): Generator<Instruction> {
+  const r = new Reader(body);
+  const ins = newInstruction();
+  while (!r.done) yield decode(r, ins);
 }

@@ -1,6 +1,6 @@
 import { test } from "../helpers.ts";
 import * as assert from "uvu/assert";
-import { FUEL_GLOBAL, meter } from "../../host/wasm/index.ts";
+import { DEFAULT_METER_SETTINGS, FUEL_GLOBAL, meter } from "../../host/wasm/index.ts";
 import { wat } from "./wat.ts";
 
 // Straight-line code, a counted loop, a call, and a loop that never ends.
@@ -68,9 +68,9 @@ test("an endless loop traps once fuel runs out, and overruns by at most one segm
   assert.ok(left > -10n, `overrun ${-left} is within one loop body`);
 });
 
-test("memory.grow past solo_memory_limit returns -1 and raises the flag; within it, grows", () => {
+test("memory.grow past solo_memory_budget returns -1 and raises the flag; within it, grows", () => {
   const { ex } = instance();
-  ex.solo_memory_limit.value = 3;
+  ex.solo_memory_budget.value = 2; // 1 page now, 2 more allowed
   assert.is(ex.grow(1), 1, "1 -> 2 pages");
   assert.is(ex.solo_grow_failed.value, 0);
   assert.is(ex.grow(5), -1, "2 + 5 > 3 pages is refused");
@@ -84,7 +84,7 @@ test("metering reports what it instrumented and keeps every export", () => {
   assert.is(report.loops, 2);
   assert.is(report.growSites, 1);
   const names = WebAssembly.Module.exports(new WebAssembly.Module(meter(MODULE).bytes)).map((e) => e.name);
-  for (const n of ["memory", "add", "count", "twice", "forever", "grow", "solo_fuel", "solo_memory_limit", "solo_grow_failed"]) assert.ok(names.includes(n), n);
+  for (const n of ["memory", "add", "count", "twice", "forever", "grow", "solo_fuel", "solo_memory_budget", "solo_grow_failed", "solo_instantiate_fuel"]) assert.ok(names.includes(n), n);
 });
 
 test("a module that is not wasm is refused with VALIDATION_FAILED", () => {
@@ -110,8 +110,8 @@ test("shared counters: modules importing one fuel global charge it together, sam
   )`);
   const base = new WebAssembly.Global({ value: "i32", mutable: false }, 8);
   const fuel = new WebAssembly.Global({ value: "i64", mutable: true }, 1_000_000n);
-  const counters = { fuel, memory_limit: new WebAssembly.Global({ value: "i32", mutable: true }, 10), grow_failed: new WebAssembly.Global({ value: "i32", mutable: true }, 0) };
-  const sharedBytes = meter(own, { maxMemoryPages: 16, startFuel: 0n, sharedCounters: true }).bytes;
+  const counters = { fuel, memory_budget: new WebAssembly.Global({ value: "i32", mutable: true }, 10), grow_failed: new WebAssembly.Global({ value: "i32", mutable: true }, 0) };
+  const sharedBytes = meter(own, { ...DEFAULT_METER_SETTINGS, maxMemoryPages: 16, sharedCounters: true }).bytes;
   const a = new WebAssembly.Instance(new WebAssembly.Module(sharedBytes), { env: { base }, "solo:meter": counters }).exports as any;
   const b = new WebAssembly.Instance(new WebAssembly.Module(sharedBytes), { env: { base }, "solo:meter": counters }).exports as any;
   assert.is(a.answer.value, 42, "exported globals keep their meaning");
