@@ -95,7 +95,7 @@ export class Host {
     try {
       const events = await EventStore.open(storage);
       let supervisor: Supervisor | undefined;
-      pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason) });
+      pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason), onLost: (key, err) => supervisor?.onServiceLost(key, err) });
       supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, onLog: options.onLog });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();

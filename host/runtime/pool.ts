@@ -16,7 +16,10 @@ import { WATCH, monotonicMs, type CallResult, type FromWorker, type InstanceLimi
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 
-/** How often a queued call may be re-sent to a replaced worker before it fails. */
+/**
+ * How often a queued call may be re-sent after worker deaths that no running call or install
+ * explains (then nothing else can be blamed); a death that is explained fails only its culprit.
+ */
 const MAX_ATTEMPTS = 3;
 
 /**
@@ -189,7 +192,14 @@ class PoolWorker {
     void old.terminate();
     const resend: PendingAck[] = [];
     for (const [id, ack] of acks) {
-      if (-id === running) ack.reject(SoloError.from(failure));
+      if (-id === running) {
+        // A service whose re-creation hung or crashed the worker is not tried again.
+        if (ack.spec && this.installed.get(ack.spec.key) === ack.spec) {
+          this.installed.delete(ack.spec.key);
+          this.onLost(ack.spec.key, SoloError.from(failure));
+        }
+        ack.reject(SoloError.from(failure));
+      }
       else if (ack.spec && !this.installed.has(ack.spec.key)) resend.push(ack);
       // A re-install, an uninstall or a kv reload is moot on a new thread: it starts from the
       // installed services and their committed kv.
@@ -197,9 +207,10 @@ class PoolWorker {
     }
     for (const call of calls) {
       if (call.id === running) call.resolve({ id: call.id, error: failure, fuel: 0, memoryBytes: 0 });
-      else if (call.attempts >= MAX_ATTEMPTS) call.resolve({ id: call.id, error: { code: "UNAVAILABLE", message: `the worker running this call was replaced ${call.attempts} times; try again` }, fuel: 0, memoryBytes: 0 });
+      else if (running === 0 && call.attempts >= MAX_ATTEMPTS) call.resolve({ id: call.id, error: { code: "UNAVAILABLE", message: `the worker running this call stopped ${call.attempts} times for no reason it could name; try again` }, fuel: 0, memoryBytes: 0 });
       else {
-        call.attempts++;
+        // Only a death nothing running explains counts against the calls that waited.
+        if (running === 0) call.attempts++;
         this.enqueue(call);
       }
     }

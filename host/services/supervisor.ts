@@ -43,7 +43,10 @@ export type DeployResult = Pick<ServiceStatus, "tenant" | "service" | "version" 
 export interface ServiceStatus {
   tenant: string;
   service: string;
-  state: "running";
+  /** "failed": it could not be re-created after its worker was replaced; calls answer UNAVAILABLE. */
+  state: "running" | "failed";
+  /** Why a failed service stopped. */
+  failure?: { code: ErrorCode; message: string };
   version: number;
   artifact: string;
   language: Language;
@@ -79,6 +82,8 @@ interface ServiceRecord extends StoredService {
   errors: Partial<Record<ErrorCode, number>>;
   /** kv commits under way, so that kill drops the store only after them. */
   commits: Set<Promise<void>>;
+  /** Set when the service could not be re-created on a replaced worker. */
+  failure?: { code: ErrorCode; message: string };
 }
 
 export interface SupervisorOptions {
@@ -212,6 +217,18 @@ export class Supervisor {
   }
 
   /** A worker was replaced: every service on it was re-created from its artifact. */
+  /**
+   * A replaced worker could not re-create this service (its start code failed, hung or killed the
+   * worker again): it stays listed as failed with the reason, and its calls answer UNAVAILABLE.
+   */
+  onServiceLost(key: string, error: SoloError): void {
+    const [tenant, service] = key.split("/") as [string, string];
+    const rec = this.find(tenant, service);
+    if (!rec || rec.failure) return;
+    rec.failure = { code: error.code, message: error.message };
+    void this.recordCaused(rec, { type: "service_failed", tenant, service, data: { code: error.code, message: error.message } }).catch(() => {});
+  }
+
   onWorkerRestart(worker: number, reason: string): void {
     for (const services of this.tenants.values()) {
       for (const rec of services.values()) {
@@ -258,6 +275,9 @@ export class Supervisor {
       }
     }
     const r = rec!;
+    if (r.failure) {
+      return Promise.reject(new SoloError("UNAVAILABLE", `service ${r.service} is not running: ${r.failure.message}; kill it and deploy it again`, { tenant: r.tenant, service: r.service, reason: r.failure.code }));
+    }
     if (typeof request !== "string") return Promise.reject(new SoloError("INVALID_ARGUMENT", "request must be a string", { field: "request" }));
     const max = r.limits.maxRequestBytes;
     if (request.length > max || (request.length * 3 > max && Buffer.byteLength(request) > max)) {
@@ -310,7 +330,7 @@ export class Supervisor {
   status(tenantName: string, serviceName: string): ServiceStatus {
     const rec = this.get(checkName("tenant", tenantName), checkName("service", serviceName));
     return {
-      tenant: rec.tenant, service: rec.service, state: "running", version: rec.version, artifact: rec.artifact.hash,
+      tenant: rec.tenant, service: rec.service, state: rec.failure ? "failed" : "running", ...(rec.failure ? { failure: { ...rec.failure } } : {}), version: rec.version, artifact: rec.artifact.hash,
       language: rec.language, interfaces: rec.artifact.interfaces, limits: { ...rec.limits }, memoryBytes: rec.memoryBytes,
       fuelUsed: rec.fuelUsed, calls: rec.calls, errors: { ...rec.errors }, deployedAt: rec.deployedAt, warnings: rec.warnings,
     };
