@@ -43,6 +43,21 @@ export function trace(module: WebAssembly.Module, imports: WebAssembly.Imports, 
   }
   const ex = instance.exports;
   const fuelGlobal = ex[FUEL_GLOBAL] as WebAssembly.Global | undefined;
+  if (!existing) {
+    // A metered module waits for the host: a memory budget (any grow the original may make), fuel,
+    // then its start function, which the engine ran for the original at instantiation.
+    const budget = ex.solo_memory_budget;
+    if (budget instanceof WebAssembly.Global) budget.value = 65536;
+    if (fuelGlobal) fuelGlobal.value = PLENTY;
+    const start = ex.solo_start;
+    if (typeof start === "function") {
+      try {
+        (start as () => void)();
+      } catch (err) {
+        return { start: trapOf(err), steps: [] };
+      }
+    }
+  }
   const steps: Step[] = [];
   for (const c of calls) {
     if (fuelGlobal) fuelGlobal.value = fuel;

@@ -51,7 +51,7 @@ export function checkMeter(tally: MeterTally, bytes: Uint8Array, shared: boolean
   const before = WebAssembly.Module.exports(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>)).map((e) => `${e.name}:${e.kind}`);
   const after = new Set(WebAssembly.Module.exports(module).map((e) => `${e.name}:${e.kind}`));
   for (const e of before) if (!after.has(e)) throw new Error(`metering dropped export ${e}`);
-  if (!shared) for (const g of ["solo_fuel:global", "solo_memory_limit:global", "solo_grow_failed:global"]) if (!after.has(g)) throw new Error(`metered module lacks ${g}`);
+  if (!shared) for (const g of ["solo_fuel:global", "solo_memory_budget:global", "solo_grow_failed:global"]) if (!after.has(g)) throw new Error(`metered module lacks ${g}`);
 }
 
 export interface MeterCase {

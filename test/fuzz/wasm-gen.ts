@@ -24,6 +24,8 @@ export interface GenOptions {
    * table.get / set / size / grow / fill, typed select. Default true.
    */
   features?: boolean;
+  /** Exceptions among the features (default: as `features`). Solo refuses them at deploy. */
+  exceptions?: boolean;
 }
 
 /** mulberry32: small, fast, good enough to pick program shapes. */
@@ -106,6 +108,7 @@ export function generateModule(seed: number, options: GenOptions): Generated {
   const r = new Random(seed);
   const size = options.size ?? 40;
   const features = options.features !== false;
+  const exceptions = options.exceptions ?? features;
   const sigs: FnSig[] = [];
   const randomSig = (): FnSig => ({
     params: Array.from({ length: r.int(4) }, () => r.pick<ValType>(["i32", "i64"])),
@@ -322,6 +325,7 @@ export function generateModule(seed: number, options: GenOptions): Generated {
         return `(if ${expr(ctx, "i32")} (then ${r.chance(0.2) ? "(unreachable)" : ret}))`;
       }
       case 18: case 19: {
+        if (!exceptions) return "(nop)";
         // try: its label is a branch target; its catch may rethrow; its handlers may be none.
         const label = `$try${r.int(1e9)}`;
         const inner: Ctx = { ...ctx, labels: [...ctx.labels, label] };
@@ -340,6 +344,7 @@ export function generateModule(seed: number, options: GenOptions): Generated {
         return `(try ${label} (do ${body}) ${r.chance(0.8) ? caught : ""} ${all})`;
       }
       case 20: {
+        if (!exceptions) return "(nop)";
         if (ctx.catches.length && r.chance(0.4)) return `(if ${expr(ctx, "i32")} (then (rethrow ${r.pick(ctx.catches)})))`;
         return `(if ${expr(ctx, "i32")} (then (throw $e ${expr(ctx, "i32")})))`;
       }
@@ -401,7 +406,7 @@ export function generateModule(seed: number, options: GenOptions): Generated {
     }),
     `  (memory (export "memory") 1 4)`,
     `  (table $tab ${table.length} funcref)`,
-    ...(features ? ["  (tag $e (param i32))"] : []),
+    ...(exceptions ? ["  (tag $e (param i32))"] : []),
     `  (elem (i32.const 0) func ${table.filter((x) => x !== null).join(" ")})`,
     ...globals.map((t, i) => `  (global $g${i} ${options.world === "plain" ? `(export "g${i}") ` : ""}(mut ${t}) ${t === "i32" ? `(i32.const ${r.int(1000)})` : `(i64.const ${r.int(1000)})`})`),
     `  (data (i32.const ${r.int(4096)}) "${data}")`,

@@ -30,7 +30,8 @@ await loadWabt();
  * meter), which it may: the property is about what it accepts.
  */
 function program(genSeed: number) {
-  const gen = generateModule(genSeed, { world: "plain", size: 30 + (genSeed % 40), features: genSeed % 3 !== 0 });
+  // No exceptions: Solo refuses them (test/abuse/unmeterable-modules-are-refused.test.ts).
+  const gen = generateModule(genSeed, { world: "plain", size: 30 + (genSeed % 40), features: genSeed % 3 !== 0, exceptions: false });
   const bytes = watToBinary(gen.wat);
   let metered: Uint8Array<ArrayBuffer>;
   try {
@@ -158,6 +159,10 @@ function callGuest(module: WebAssembly.Module, requests: string[]) {
   const instance = new WebAssembly.Instance(module, imports);
   const ex = instance.exports as Record<string, any>;
   memory = ex.memory as WebAssembly.Memory;
+  // A metered module waits for the host: budget and fuel first, then its start function.
+  if (ex.solo_memory_budget) ex.solo_memory_budget.value = 65536;
+  if (ex[FUEL_GLOBAL]) ex[FUEL_GLOBAL].value = PLENTY;
+  ex.solo_start?.();
   const out: unknown[] = [];
   for (const request of requests) {
     if (ex[FUEL_GLOBAL]) ex[FUEL_GLOBAL].value = PLENTY;
@@ -229,7 +234,7 @@ async function quickjsGuest(name: string, dir: string) {
 function runGlue(g: Awaited<ReturnType<typeof quickjsGuest>>, kind: "plain" | "metered", requests: string[]) {
   const counters = {
     fuel: new WebAssembly.Global({ value: "i64", mutable: true }, PLENTY),
-    memory_limit: new WebAssembly.Global({ value: "i32", mutable: true }, 16384),
+    memory_budget: new WebAssembly.Global({ value: "i32", mutable: true }, 65536),
     grow_failed: new WebAssembly.Global({ value: "i32", mutable: true }, 0),
   };
   const kv = new Map<string, string>();
@@ -253,6 +258,7 @@ function runGlue(g: Awaited<ReturnType<typeof quickjsGuest>>, kind: "plain" | "m
   const instance = g.glue.instantiate((name) => g.modules[name]![kind], imports, (m, imps) => {
     const inst = new WebAssembly.Instance(m, { ...imps, "solo:meter": counters });
     for (const v of Object.values(inst.exports)) if (v instanceof WebAssembly.Memory) memories.push(v);
+    (inst.exports.solo_start as (() => void) | undefined)?.(); // the engine ran the original's at instantiation
     return inst;
   });
   const out: unknown[] = [];
