@@ -29,7 +29,6 @@ interface Exports {
 export const MAX_LOG_BYTES = 8192;
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
-const utf16Decoder = new TextDecoder("utf-16le", { fatal: false });
 const utf8Encoder = new TextEncoder();
 
 export class Sandbox {
@@ -154,8 +153,10 @@ export class Sandbox {
   private readString(ptr: number, len: number): string {
     const b = this.bytes(ptr, this.size(len));
     if (this.encoding === "utf16") {
+      // Code units as they are, lone surrogates included (a decoder would turn them into U+FFFD
+      // and make two different kv keys one): kv refuses strings that are not well-formed.
       if (len < 32 && (ptr & 1) === 0) return String.fromCharCode.apply(null, new Uint16Array(b.buffer, ptr, len) as unknown as number[]);
-      return utf16Decoder.decode(b);
+      return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf16le");
     }
     return utf8Decoder.decode(b);
   }

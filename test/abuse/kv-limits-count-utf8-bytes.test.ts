@@ -62,6 +62,7 @@ test("strings that are not well-formed UTF-16 are invalid as keys, values and pr
     // Two different lone surrogates: as UTF-8 both would become "k\uFFFD", one key on disk.
     for (const unit of ["d800", "dbff"]) {
       assert.match((await t.host.call("a", "kv", `lone-key ${unit}`)).output, /^invalid: kv key is not well-formed UTF-16 \(a lone surrogate\)/);
+      assert.match((await t.host.call("a", "kv", `long-lone-key ${unit}`)).output, /^invalid: kv key is not well-formed UTF-16 \(a lone surrogate\)/);
     }
     assert.match((await t.host.call("a", "kv", "lone-value")).output, /^invalid: kv value is not well-formed UTF-16/);
     assert.match((await t.host.call("a", "kv", "lone-get")).output, /^invalid: kv key is not well-formed UTF-16/);
