@@ -50,6 +50,7 @@ interface Running {
   /** Set when the host killed it: the limit the job went past. */
   killedFor?: "time" | "memory";
   tail: string;
+  exited?: boolean;
 }
 
 export class Builder {
@@ -83,7 +84,7 @@ export class Builder {
     const p = this.proc;
     if (!p) return;
     if (p.job) this.finish(p).reject(gone);
-    if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+    if (p.exited || p.child.exitCode !== null || p.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => p.child.once("exit", () => resolve()));
     this.hold(p, true); // until it is gone
     killGroup(p.child);
@@ -130,7 +131,10 @@ export class Builder {
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);
     child.on("message", (msg: FromBuilder) => this.onMessage(p, msg));
-    child.on("error", () => {}); // a failed spawn or send also ends in "exit", handled there
+    // A failed send ends in "exit"; a failed spawn (no pid) may not.
+    child.on("error", () => {
+      if (child.pid === undefined) void this.onExit(p, null, null);
+    });
     child.once("exit", (code, signal) => void this.onExit(p, code, signal));
     this.send(p, { t: "init", cacheDir: this.o.cacheDir });
     return p;
@@ -150,11 +154,14 @@ export class Builder {
   }
 
   private async onExit(p: Running, code: number | null, signal: NodeJS.Signals | null) {
+    if (p.exited) return;
+    p.exited = true;
     if (this.proc === p) this.proc = undefined;
     if (p.job) {
-      // The last lines it wrote say why it died; they may still be in the pipe.
-      await Promise.race([new Promise((r) => p.child.stderr!.once("close", r)), new Promise((r) => setTimeout(r, 200))]);
       const { about } = p.job;
+      // The last lines it wrote say why it died; they may still be in the pipe.
+      const stderr = p.child.stderr;
+      if (stderr && !stderr.closed) await Promise.race([new Promise((r) => stderr.once("close", r)), new Promise((r) => setTimeout(r, 200))]);
       const reason = p.killedFor ?? (isHeapExhaustion(p.tail) ? "memory" : undefined);
       const err = reason === "time" ? buildTimedOut(about, this.o.timeoutMs)
         : reason === "memory" ? buildOutOfMemory(about, this.o.memoryBytes)

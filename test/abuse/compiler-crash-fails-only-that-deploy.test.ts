@@ -14,7 +14,9 @@ export function handle(request: string): string {
 `;
 
 test("a source that crashes asc fails that deploy with COMPILE_ERROR; another tenant's service answers during and after; the next deploy builds", async () => {
-  const t = await openHost();
+  // asc takes its time to run out of stack (~4 s, far more on a loaded machine): a generous
+  // build limit keeps this a crash, never a timeout.
+  const t = await openHost({ buildTimeoutMs: 300_000 });
   try {
     await t.host.deploy({ tenant: "good", service: "echo", source: example("echo.ts"), language: "typescript" });
 
