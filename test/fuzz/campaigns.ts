@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Host } from "../../host/index.ts";
 import { fuzzDeploys } from "./deploy-campaign.ts";
+import { fuzzSources } from "./source-campaign.ts";
 import { buildSeeds } from "./seeds.ts";
 
 export interface Campaign {
@@ -16,7 +17,8 @@ export interface Campaign {
 /** A host on a fresh directory whose artifact cache is its own (mutants must not fill the shared one). */
 export async function fuzzHost(workers = 1): Promise<{ host: Host; close(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), "solo-fuzz-"));
-  const host = await Host.open({ dataDir, workers });
+  // Builds stop well inside the case bound, so a slow compile is the host's answer, not a hang.
+  const host = await Host.open({ dataDir, workers, buildTimeoutMs: 20_000 });
   return {
     host,
     async close() {
@@ -34,6 +36,8 @@ async function neighbour(host: Host, bytes: Uint8Array): Promise<() => Promise<b
   return ask;
 }
 
+const mode = () => (process.env.FUZZ_MODE === "count" ? "count" : "assert");
+
 export const CAMPAIGNS: Record<string, Campaign> = {
   deploys: {
     runs: 400,
@@ -43,7 +47,23 @@ export const CAMPAIGNS: Record<string, Campaign> = {
       try {
         const ask = await neighbour(h.host, seeds.find((s) => s.name === "echo-component")!.bytes);
         const started = Date.now();
-        const out = await fuzzDeploys(h.host, seeds, { seed, runs, mode: process.env.FUZZ_MODE === "count" ? "count" : "assert" });
+        const out = await fuzzDeploys(h.host, seeds, { seed, runs, mode: mode() });
+        const neighbourAnswers = await ask();
+        return { ok: !out.error && neighbourAnswers, ...out, neighbourAnswers, ms: Date.now() - started, workerRestarts: h.host.stats().workerRestarts };
+      } finally {
+        await h.close();
+      }
+    },
+  },
+  sources: {
+    runs: 300,
+    async run({ seed, runs }) {
+      const seeds = await buildSeeds({ assemblyscript: false });
+      const h = await fuzzHost(1);
+      try {
+        const ask = await neighbour(h.host, seeds.find((s) => s.name === "echo-component")!.bytes);
+        const started = Date.now();
+        const out = await fuzzSources(h.host, { seed, runs, maxCompiles: Number(process.env.FUZZ_COMPILES) || 6, deployFreq: 8, bigMaxBytes: Number(process.env.FUZZ_BIG_BYTES) || 1_100_000, mode: mode() });
         const neighbourAnswers = await ask();
         return { ok: !out.error && neighbourAnswers, ...out, neighbourAnswers, ms: Date.now() - started, workerRestarts: h.host.stats().workerRestarts };
       } finally {

@@ -28,7 +28,7 @@ test("meter() on any bytes returns or throws a SoloError; a valid module stays v
     { seed: SEED, numRuns: RUNS, includeErrorInReport: true },
   );
   process.stdout.write(`${JSON.stringify(tally)}\n`);
-  assert.ok(tally.valid > RUNS / 3, `most cases are valid modules (${tally.valid} of ${RUNS}), so the property says something`);
+  assert.ok(tally.valid > RUNS / 5, `a fifth of the cases or more are valid modules (${tally.valid} of ${RUNS}), so the property says something`);
 });
 
 test.run();

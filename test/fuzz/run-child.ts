@@ -61,3 +61,29 @@ export function runChild(campaign: string, options: { boundMs: number; exitGrace
     });
   });
 }
+
+/** A campaign's failure in readable form: what went wrong, the shrunk case, the reproducer. */
+export function describeSummary(s: ChildSummary): string {
+  const failures = (s.failures ?? []) as { error: string; language?: string; wat?: string; base64?: string; source?: string; kind?: string }[];
+  const lines = [`FUZZ_SEED=${s.seed}`, String(s.error ?? ""), JSON.stringify(s.tally), JSON.stringify({ escaped: s.escaped, resources: s.resources })];
+  for (const f of failures) {
+    lines.push(`--- ${f.kind ?? ""} ${f.language ?? ""}: ${f.error}`);
+    lines.push(f.wat ? f.wat.slice(0, 3000) : f.source !== undefined ? f.source.slice(0, 3000) : `base64 ${String(f.base64).slice(0, 2000)}`);
+  }
+  return lines.join("\n");
+}
+
+/** The checks every campaign's run must pass; throws an assertion naming the first that fails. */
+export function checkRun(run: ChildRun, assert: { ok(v: unknown, msg?: string): void; equal(a: unknown, b: unknown, msg?: string): void; is(a: unknown, b: unknown, msg?: string): void }): ChildSummary {
+  const s = run.summary;
+  const show = () => (s ? describeSummary(s) : run.output.slice(-8_000));
+  assert.ok(!run.hung, `the campaign hung (killed at the bound); its last lines:\n${run.output.slice(-3_000)}`);
+  assert.ok(s, `the campaign printed no summary (crashed?):\n${show()}`);
+  assert.ok(!run.leaked, `the process did not exit after the host closed (a worker, process or handle leaked):\n${show()}`);
+  assert.equal(s!.escaped, [], "no unhandled rejection or uncaught exception");
+  assert.equal(s!.resources, [], "nothing left active after host.close()");
+  assert.is(s!.neighbourAnswers, true, "the other tenant's service still answers");
+  assert.ok(s!.ok, `a case failed:\n${show()}`);
+  assert.is(run.exitCode, 0);
+  return s!;
+}
