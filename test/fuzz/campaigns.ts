@@ -40,7 +40,7 @@ const mode = () => (process.env.FUZZ_MODE === "count" ? "count" : "assert");
 
 export const CAMPAIGNS: Record<string, Campaign> = {
   deploys: {
-    runs: 400,
+    runs: 1200,
     async run({ seed, runs }) {
       const seeds = await buildSeeds();
       const h = await fuzzHost(1);

@@ -62,7 +62,8 @@ export function materialize(seeds: Seed[], c: DeployCase): { bytes: Uint8Array; 
   if (c.from === "random") return { bytes: c.bytes, language: c.language };
   const seed = seeds[c.seed % seeds.length]!;
   if (c.from === "spliced") {
-    const module = watToBinary(generateModule(c.gen, { world: "solo" }).wat);
+    // A fifth use exceptions, which the meter refuses: the refusal path stays covered.
+    const module = watToBinary(generateModule(c.gen, { world: "solo", exceptions: c.gen % 5 === 0 }).wat);
     return { bytes: spliceCore(seed.bytes, seed.core!.offset, c.mutations ? applyMutations(module, c.mutations) : module), language: "component" };
   }
   if (c.core && seed.core) return { bytes: spliceCore(seed.bytes, seed.core.offset, applyMutations(seed.core.bytes, c.mutations)), language: "component" };

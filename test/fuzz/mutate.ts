@@ -17,7 +17,9 @@ export type Mutation =
   /** Rewrites the LEB at `at` (rounded to the nearest LEB start found there) inside section `index`'s body. */
   | { op: "leb"; index: number; at: number; value: number; pad: number }
   /** Rewrites a section's size LEB. */
-  | { op: "sectionSize"; index: number; value: number; pad: number };
+  | { op: "sectionSize"; index: number; value: number; pad: number }
+  /** Gives export `index` another kind (function, table, memory, global, tag), same index: often still valid. */
+  | { op: "exportKind"; index: number; kind: number };
 
 export interface SectionSpan {
   id: number;
@@ -128,6 +130,25 @@ export function applyMutation(bytes: Uint8Array, m: Mutation): Uint8Array {
       const s = pick(m.index);
       return splice(bytes, s.headerStart + 1, s.start, leb(m.value, m.pad));
     }
+    case "exportKind": {
+      const s = spans.find((x) => x.id === 7);
+      if (!s) return bytes;
+      const n = readLeb(bytes, s.start);
+      if (!n || n.value === 0) return bytes;
+      let at = n.next;
+      for (let i = 0; i < m.index % n.value; i++) {
+        const len = readLeb(bytes, at);
+        if (!len) return bytes;
+        const idx = readLeb(bytes, len.next + len.value + 1);
+        if (!idx) return bytes;
+        at = idx.next;
+      }
+      const len = readLeb(bytes, at);
+      if (!len || len.next + len.value >= s.end) return bytes;
+      const out = bytes.slice();
+      out[len.next + len.value] = m.kind % 5;
+      return out;
+    }
     case "leb": {
       const s = pick(m.index);
       if (s.end === s.start) return bytes;
@@ -167,6 +188,7 @@ export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant("swapSections" as const), a: fc.nat({ max: 63 }), b: fc.nat({ max: 63 }) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("leb" as const), index: fc.nat({ max: 63 }), at: fc.nat(), value: lebValue, pad: fc.oneof(fc.constant(0), fc.nat({ max: 5 })) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("sectionSize" as const), index: fc.nat({ max: 63 }), value: lebValue, pad: fc.oneof(fc.constant(0), fc.nat({ max: 5 })) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("exportKind" as const), index: fc.nat({ max: 15 }), kind: fc.nat({ max: 4 }) }) },
 );
 
 export const mutationsArb = fc.array(mutationArb, { minLength: 1, maxLength: 4 });

@@ -122,7 +122,17 @@ export function deepSource(language: SourceLanguage, shape: (typeof DEEP_SHAPES)
   return `${sig} { ${body} }\n`;
 }
 
+/** fast-check prints a failing case: a megabyte of source would drown the report, so clip it. */
+function clipped(c: SourceCase): SourceCase {
+  const text = c.source.length > 300 ? `${c.source.slice(0, 200)}...(${c.source.length} chars)...${c.source.slice(-60)}` : c.source;
+  return Object.assign(c, { [fc.toStringMethod]: () => JSON.stringify({ kind: c.kind, language: c.language, deploy: c.deploy, source: text }) });
+}
+
 export function sourceCaseArb(options: { deployFreq: number; bigMaxBytes: number }): fc.Arbitrary<SourceCase> {
+  return anySourceCase(options).map(clipped);
+}
+
+function anySourceCase(options: { deployFreq: number; bigMaxBytes: number }): fc.Arbitrary<SourceCase> {
   const language = fc.constantFrom<SourceLanguage>("typescript", "javascript", "assemblyscript");
   const deploy = fc.nat({ max: 99 }).map((n) => n < options.deployFreq);
   return fc.oneof(
