@@ -69,7 +69,7 @@ export async function fuzzSources(host: Host, options: SourceFuzzOptions): Promi
     }
     // Deep sources have their own budget: they are few, and the ones most likely to break a compiler.
     const budget = c.kind === "deep" ? "deep" : "other";
-    if (!c.deploy || (ok && compiles[budget] >= (budget === "deep" ? 4 : options.maxCompiles))) return;
+    if (!c.deploy || (ok && compiles[budget] >= (budget === "deep" ? 3 : options.maxCompiles))) return;
     if (ok) {
       compiles[budget]++;
       tally.compiles++;
