@@ -37,7 +37,10 @@ export class JavySandbox implements GuestInstance {
       throw new SoloError("GUEST_TRAP", `javy module could not be instantiated: ${(err as Error).message}`);
     }
     const exports = instance.exports;
-    const memory = exports.memory as WebAssembly.Memory;
+    const memory = exports.memory;
+    if (!(memory instanceof WebAssembly.Memory) || typeof exports._start !== "function") {
+      throw new SoloError("VALIDATION_FAILED", `a javy module must export a memory "memory" and a function "_start" (a WASI command)`, { item: "exports" });
+    }
     const counters = Counters.of(exports);
     if (!counters) throw new SoloError("INTERNAL", "javy module is not metered");
     shim.attach(memory, counters);
