@@ -124,7 +124,7 @@ export class GlueSandbox implements GuestInstance {
         return { ok: false, code: "GUEST_ERROR", message: payload, fuel: counters.used(fuelLimit), memoryBytes: this.memoryBytes, trapped: false };
       }
       const f = classify(err, { counters, fuelLimit, memoryLimitBytes: this.memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
-      return failed(f, counters.used(fuelLimit), this.memoryBytes, true);
+      return failed(f, fuelLimit, this.memoryBytes, true);
     }
     const fuel = counters.used(fuelLimit);
     const memoryBytes = this.memoryBytes;

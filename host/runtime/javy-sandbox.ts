@@ -78,7 +78,7 @@ export class JavySandbox implements GuestInstance {
     for (const line of stderr.split("\n")) if (line) this.env.log("warn", line);
     if (trapped || counters.growFailed || counters.fuelLeft < 0n) {
       const f = classify(trap, { counters, fuelLimit, memoryLimitBytes: this.memoryLimitBytes, memoryBytes, lastErrorLog: stderr.trim() || undefined, phase: "call" });
-      return failed(f, fuel, memoryBytes, true);
+      return failed(f, fuelLimit, memoryBytes, true);
     }
     if (exitCode !== 0) return { ok: false, code: "GUEST_ERROR", message: stderr.trim() || `the module exited with code ${exitCode}`, details: { exitCode }, fuel, memoryBytes, trapped: false };
     if (overflow) return { ok: false, code: "RESOURCE_EXHAUSTED", message: `output is over ${maxResponseBytes} bytes; write less or raise limits.maxResponseBytes`, details: { limitBytes: maxResponseBytes }, fuel, memoryBytes, trapped: false };

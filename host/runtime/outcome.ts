@@ -64,7 +64,11 @@ export function clip(text: string, max = MAX_FAILURE_MESSAGE): string {
   return text.length <= max ? text : `${text.slice(0, max)}... (clipped, ${text.length} chars)`;
 }
 
-/** A failed run as a call's outcome. */
+/**
+ * A failed run as a call's outcome. A run that trapped is charged its whole fuel limit: functions
+ * keep the counter in a local and a trap skips its last write-back, so the counter may say less
+ * than the guest did (charging that would let a guest work hard and trap to pay little).
+ */
 export function failed(f: Failure, fuel: number, memoryBytes: number, trapped: boolean): CallOutcome {
   return f.details === undefined ? { ok: false, code: f.code, message: f.message, fuel, memoryBytes, trapped } : { ok: false, code: f.code, message: f.message, details: f.details, fuel, memoryBytes, trapped };
 }

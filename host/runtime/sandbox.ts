@@ -98,7 +98,7 @@ export class Sandbox {
       text = this.readString(at, len);
     } catch (err) {
       const f = classify(err, { counters, fuelLimit, memoryLimitBytes: this.memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
-      return failed(f, counters.used(fuelLimit), this.memoryBytes, true);
+      return failed(f, fuelLimit, this.memoryBytes, true);
     }
     const fuel = counters.used(fuelLimit);
     const memoryBytes = this.memoryBytes;

@@ -97,6 +97,19 @@ test("pointers outside the guest's memory are the guest's fault: GUEST_TRAP, nev
   }
 });
 
+test("a call that works hard and then traps is charged its whole fuel limit, not the little its counter said", async () => {
+  const a = await arena();
+  try {
+    // A million iterations, then a trap: the trap skips the loop's last write-back of the counter.
+    const text = handler(`(local $i i32) (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if $l (i32.lt_u (local.get $i) (i32.const 1000000)))) unreachable`);
+    await a.host.deploy({ ...(await hostile("trapper", text)), limits: { fuel: 50_000_000 } });
+    await attack(a, (h) => h.call("evil", "trapper", ""), "GUEST_TRAP");
+    assert.is(a.host.status("evil", "trapper").fuelUsed, 50_000_000);
+  } finally {
+    await a.close();
+  }
+});
+
 /** A WASI command module (language "javy") whose _start runs `body`. */
 const command = (body: string, imports: string) => `(module ${imports} (memory (export "memory") 257)
   (func (export "_start") ${body}))`;
