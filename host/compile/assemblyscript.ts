@@ -31,7 +31,26 @@ export async function compileAssemblyScriptModule(source: string, file: string):
   let binary: Uint8Array | undefined;
   const diagnostics: Diagnostic[] = [];
   const texts: Record<string, string> = { [SERVICE]: source, [ENTRY]: AS_ENTRY };
-  const result = await asc.main([ENTRY, "--outFile", "out.wasm", ...ASC_FLAGS], {
+  let result: { error?: Error | null };
+  try {
+    result = await main(source, texts, diagnostics, file, (b) => (binary = b));
+  } catch (err) {
+    // Some failures escape asc: its recursive parser runs out of stack on deep nesting.
+    const why = err instanceof RangeError && /call stack/.test(err.message) ? "it nests deeper than the compiler can follow; flatten the nesting" : `${(err as Error).name}: ${(err as Error).message}`;
+    const message = `the AssemblyScript compiler gave up on this source: ${why}`;
+    throw new SoloError("COMPILE_ERROR", `AssemblyScript compile failed: ${message}`, { diagnostics: [{ file, line: 1, column: 1, message }] });
+  }
+  if (diagnostics.length > 0 || result.error || !binary) {
+    if (diagnostics.length === 0) diagnostics.push({ file, line: 1, column: 1, message: result.error?.message ?? "asc produced no output" });
+    const first = diagnostics[0]!;
+    throw new SoloError("COMPILE_ERROR", `AssemblyScript compile failed: ${first.file}:${first.line}:${first.column}: ${first.message}${diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : ""}`, { diagnostics });
+  }
+  return binary;
+}
+
+/** One asc run over the in-memory files; errors go to `diagnostics`, the module to `out`. */
+function main(source: string, texts: Record<string, string>, diagnostics: Diagnostic[], file: string, out: (binary: Uint8Array) => void) {
+  return asc.main([ENTRY, "--outFile", "out.wasm", ...ASC_FLAGS], {
     readFile(name: string) {
       if (name in texts) return texts[name]!;
       const m = /^node_modules\/solo\/(.+)$/.exec(name);
@@ -39,7 +58,7 @@ export async function compileAssemblyScriptModule(source: string, file: string):
       return null;
     },
     writeFile(name: string, contents: Uint8Array | string) {
-      if (name === "out.wasm" && typeof contents !== "string") binary = contents;
+      if (name === "out.wasm" && typeof contents !== "string") out(contents);
     },
     listFiles() {
       return [];
@@ -52,12 +71,6 @@ export async function compileAssemblyScriptModule(source: string, file: string):
       diagnostics.push({ file: path === SERVICE || !path ? file : sdkName(path), ...pos, message: d.message });
     },
   });
-  if (diagnostics.length > 0 || result.error || !binary) {
-    const first = diagnostics[0];
-    const where = first ? `${first.file}:${first.line}:${first.column}: ${first.message}` : result.error?.message ?? "no output";
-    throw new SoloError("COMPILE_ERROR", `AssemblyScript compile failed: ${where}${diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : ""}`, { diagnostics });
-  }
-  return binary;
 }
 
 function sdkName(path: string): string {

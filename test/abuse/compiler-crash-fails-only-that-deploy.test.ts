@@ -40,4 +40,16 @@ test("a source that crashes asc fails that deploy with COMPILE_ERROR; another te
   }
 });
 
+test("a source nested deeper than asc's parser can follow is COMPILE_ERROR, not INTERNAL", async () => {
+  const t = await openHost();
+  try {
+    const deep = `export function handle(request: string): string {\n  return (${"(".repeat(5000)}1${")".repeat(5000)}).toString();\n}\n`;
+    const e = await rejects(t.host.deploy({ tenant: "evil", service: "deep", source: deep, language: "assemblyscript", file: "deep.as.ts" }), "COMPILE_ERROR");
+    assert.match(e.message, /nests deeper than the compiler can follow/);
+    assert.is((e.details?.diagnostics as { file: string }[])[0]!.file, "deep.as.ts");
+  } finally {
+    await t.close();
+  }
+});
+
 test.run();
