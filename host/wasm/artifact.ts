@@ -21,7 +21,7 @@ import { sha256 } from "./hash.ts";
 import { untrustedGlue } from "./glue-trust.ts";
 
 /** Bumped whenever the metering pass changes what it emits. */
-export const METER_VERSION = "4";
+export const METER_VERSION = "5";
 
 /** A metered core module: its cache key (the host compiles each key once) and its bytes. */
 export interface MeteredModule {

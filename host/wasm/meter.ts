@@ -7,8 +7,9 @@
 //   counter is checked there. So every loop iteration and every call is charged and checked, the
 //   fuel of a call depends only on the path it takes, and a guest stops before the segment that
 //   would take the counter below zero.
-// - Bulk instructions (memory.copy/fill/init, table.grow/fill/copy/init) are charged by their
-//   length operand, checked before they run: 1 unit per 8 bytes of memory, per table entry.
+// - Bulk instructions (memory.copy/fill/init, table.grow/fill/copy/init) longer than BULK_FREE are
+//   charged by their length operand, checked before they run: 1 unit per 8 bytes of memory, per
+//   table entry.
 // - Leaves (no loop, no indirect or bulk work, only leaf callees, never referenced by a table,
 //   ref.func or an export) are charged at each direct call or tail call site.
 // - Instantiation (data segments, element segments, tables) costs what the exported constant
@@ -86,6 +87,8 @@ const OP = {
   i32Ne: 0x47, i32GtU: 0x4b, i32Sub: 0x6b, i64LtS: 0x53, i64Sub: 0x7d, i64ShrU: 0x88, i64ExtendI32U: 0xad,
 } as const;
 const EMPTY = 0x40;
+/** Bulk lengths up to this cost only their instruction's unit: at most 256 bytes or entries of work. */
+export const BULK_FREE = 256;
 const MINUS_ONE = 0x7f;
 
 /** Returns the module rewritten with fuel and memory metering, and what was instrumented. */
@@ -445,12 +448,15 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
     if (!checked) return [...load, OP.i64Const, ...c, OP.i64Sub, OP.localSet, ...local];
     return [...load, OP.i64Const, ...c, OP.i64Sub, OP.localTee, ...local, ...check];
   };
-  // A bulk instruction's length is on top of the stack: keep it there, charge it, check.
+  // A bulk instruction's length is on top of the stack: keep it there; past BULK_FREE, charge it
+  // in full and check. Small copies (an interpreter's memcpy of a few words) cost their one unit.
   const bulkCharge = (shift: number): number[] => {
     const s = encodeU32(scratch);
     const units = [OP.localGet, ...s, OP.i64ExtendI32U, ...(shift ? [OP.i64Const, shift, OP.i64ShrU] : []), OP.i64Sub];
-    if (!cached) return [OP.localTee, ...s, OP.globalGet, ...fuelGet, ...units, OP.globalSet, ...fuelGet, ...check];
-    return [OP.localTee, ...s, OP.localGet, ...local, ...units, OP.localTee, ...local, ...check];
+    const charge = cached
+      ? [OP.localGet, ...local, ...units, OP.localTee, ...local, ...check]
+      : [OP.globalGet, ...fuelGet, ...units, OP.globalSet, ...fuelGet, ...check];
+    return [OP.localTee, ...s, OP.localGet, ...s, OP.i32Const, ...encodeS64(BigInt(BULK_FREE)), OP.i32GtU, OP.if, EMPTY, ...charge, OP.end];
   };
   const writeBack = cached ? [OP.localGet, ...local, OP.globalSet, ...fuelGet] : [];
 
