@@ -31,6 +31,8 @@ export interface HostOptions {
   buildTimeoutMs?: number;
   /** Resident memory the builder process may use during one build; default 2 GiB. */
   buildMemoryBytes?: number;
+  /** How long close() lets calls, deploys and kills in flight finish before it stops them; default 10 s. */
+  closeTimeoutMs?: number;
   /** Compacts old events (whole batches at a time), checked every retentionIntervalMs (default 60 s). */
   retention?: Retention & { intervalMs?: number };
 }
@@ -64,6 +66,9 @@ function buildLimit(name: string, value: number | undefined, fallback: number): 
 
 export class Host {
   private closed = false;
+  private closing: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private closeTimeoutMs = 10_000;
   private retentionTimer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -84,6 +89,7 @@ export class Host {
     const dataDir = resolve(options.dataDir);
     mkdirSync(dataDir, { recursive: true });
     const defaults = resolveLimits(options.defaults, DEFAULT_LIMITS);
+    const closeTimeoutMs = buildLimit("closeTimeoutMs", options.closeTimeoutMs, 10_000);
     const builder = new Builder({
       cacheDir: options.cacheDir ?? join(dataDir, "artifacts"),
       timeoutMs: buildLimit("buildTimeoutMs", options.buildTimeoutMs, DEFAULT_BUILD_LIMITS.timeoutMs),
@@ -100,6 +106,7 @@ export class Host {
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();
       const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults);
+      host.closeTimeoutMs = closeTimeoutMs;
       if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
         const policy = options.retention;
         host.retentionTimer = setInterval(() => void events.compact(policy).catch(() => {}), policy.intervalMs ?? 60_000);
@@ -188,14 +195,32 @@ export class Host {
     return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderRestarts: this.builder.restarts };
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Refuses new work (UNAVAILABLE) at once, lets calls, deploys and kills in flight finish (up to
+   * closeTimeoutMs), then stops what is left as destroy() does and releases the data directory.
+   */
+  close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.retentionTimer);
-    await this.builder.close();
-    await this.pool.close();
-    this.eventStore.close();
-    await this.storage.close();
+    this.closing ??= this.supervisor.drain(this.closeTimeoutMs).then(() => this.destroy());
+    return this.closing;
+  }
+
+  /**
+   * Stops at once: builds and calls in flight fail with UNAVAILABLE, every pending promise
+   * settles, the workers and the builder process stop and the data directory is released.
+   */
+  destroy(): Promise<void> {
+    this.closed = true;
+    this.stopping ??= (async () => {
+      clearInterval(this.retentionTimer);
+      await this.builder.close();
+      await this.pool.close();
+      // What was waiting on a build or a worker now fails; its failure event is still written.
+      await this.supervisor.drain(2_000);
+      this.eventStore.close();
+      await this.storage.close();
+    })();
+    return this.stopping;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -74,6 +74,8 @@ class PoolWorker {
   private queue: PendingCall[] = [];
   private flushScheduled = false;
   private closing = false;
+  /** Set once this worker can run nothing more (closed, or it could not be re-created): why. */
+  private stopped: SoloError | undefined;
   /** While a replacement thread is being given its services, calls wait in the queue. */
   private paused = false;
 
@@ -93,7 +95,7 @@ class PoolWorker {
       if (this.worker === w) this.lastError = err.message;
     });
     w.on("exit", (code) => {
-      if (this.worker === w && !this.closing) this.onDeath(this, code);
+      if (this.worker === w && !this.closing && !this.stopped) this.onDeath(this, code);
     });
   }
 
@@ -113,6 +115,7 @@ class PoolWorker {
   }
 
   request(msg: ToWorker & { id: number }, spec?: InstallSpec): Promise<number | undefined> {
+    if (this.stopped) return Promise.reject(this.stopped);
     return new Promise((resolve, reject) => {
       this.acks.set(msg.id, { resolve, reject, spec });
       this.holdIfBusy();
@@ -121,6 +124,7 @@ class PoolWorker {
   }
 
   enqueue(call: PendingCall) {
+    if (this.stopped) return call.resolve({ id: call.id, error: { code: this.stopped.code, message: this.stopped.message }, fuel: 0, memoryBytes: 0 });
     this.calls.set(call.id, call);
     if (this.calls.size === 1) this.holdIfBusy();
     this.queue.push(call);
@@ -188,8 +192,14 @@ class PoolWorker {
     this.acks.clear();
     this.queue = [];
     this.paused = true;
-    this.start();
     void old.terminate();
+    try {
+      this.start();
+    } catch (err) {
+      // No thread to run anything on: everything waiting settles, every service on it is lost.
+      this.stop(new SoloError("UNAVAILABLE", `the worker could not be re-created (${(err as Error).message}); the host must be restarted`), calls, acks.map(([, a]) => a));
+      return;
+    }
     const resend: PendingAck[] = [];
     for (const [id, ack] of acks) {
       if (-id === running) {
@@ -240,12 +250,36 @@ class PoolWorker {
     return this.request(await this.installMessage(spec), spec);
   }
 
+  /** Settles every call (error `why`) and request (rejected); later ones settle at once the same way. */
+  private stop(why: SoloError, calls: PendingCall[], acks: PendingAck[]) {
+    this.stopped = why;
+    this.queue = [];
+    for (const call of calls) call.resolve({ id: call.id, error: { code: why.code, message: why.message }, fuel: 0, memoryBytes: 0 });
+    for (const ack of acks) ack.reject(why);
+    if (!this.closing) {
+      const lost = [...this.installed.keys()];
+      this.installed.clear();
+      for (const key of lost) this.onLost(key, why);
+    }
+  }
+
+  /** A restart that threw: nothing on this worker can be trusted to run again. */
+  abandon(err: unknown) {
+    const calls = [...this.calls.values()];
+    const acks = [...this.acks.values()];
+    this.calls.clear();
+    this.acks.clear();
+    this.stop(new SoloError("UNAVAILABLE", `the worker could not be re-created (${(err as Error)?.message ?? String(err)}); the host must be restarted`), calls, acks);
+    void this.worker.terminate();
+  }
+
   async close() {
     this.closing = true;
-    for (const call of this.calls.values()) call.resolve({ id: call.id, error: { code: "UNAVAILABLE", message: "the host is closing" }, fuel: 0, memoryBytes: 0 });
+    const calls = [...this.calls.values()];
+    const acks = [...this.acks.values()];
     this.calls.clear();
-    for (const ack of this.acks.values()) ack.reject(new SoloError("UNAVAILABLE", "the host is closing"));
     this.acks.clear();
+    this.stop(new SoloError("UNAVAILABLE", "the host is closing"), calls, acks);
     await this.worker.terminate();
   }
 }
@@ -319,7 +353,7 @@ export class WorkerPool {
         this.restarts++;
         this.options.onRestart?.(w.index, "deadline");
         const what = running < 0 ? "starting the service (instantiation and its start function)" : "the call";
-        void w.restart(running, { code: "DEADLINE_EXCEEDED", message: `${what} ran past its deadline and was stopped; make it faster or raise limits.deadlineMs` });
+        w.restart(running, { code: "DEADLINE_EXCEEDED", message: `${what} ran past its deadline and was stopped; make it faster or raise limits.deadlineMs` }).catch((err) => w.abandon(err));
       }
     }
   }
@@ -329,6 +363,6 @@ export class WorkerPool {
     const why = w.lastError ? `${w.lastError} (exit code ${code})` : `exit code ${code}`;
     this.restarts++;
     this.options.onRestart?.(w.index, why);
-    void w.restart(running, { code: "UNAVAILABLE", message: `the worker running this stopped (${why}); the service was restarted` });
+    w.restart(running, { code: "UNAVAILABLE", message: `the worker running this stopped (${why}); the service was restarted` }).catch((err) => w.abandon(err));
   }
 }

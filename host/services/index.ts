@@ -1,3 +1,4 @@
-export { Supervisor, type DeployRequest, type DeployResult, type CallReply, type ServiceStatus } from "./supervisor.ts";
+export { Supervisor } from "./supervisor.ts";
+export type { DeployRequest, DeployResult, CallReply, ServiceStatus } from "./service-record.ts";
 export { DEFAULT_LIMITS, MAX_LIMITS, resolveLimits, type ServiceLimits } from "./limits.ts";
 export { checkName } from "./names.ts";

@@ -1,90 +1,27 @@
-// Deploys, calls, lists and kills services, tenant by tenant. Owns the registry of running
-// services; instances live in the worker pool, committed kv in the KvStore.
-//
-// Isolation: every lookup is by (tenant, service); a tenant asking for another tenant's service
-// gets NOT_FOUND, the same answer as for a service that does not exist.
-import { SoloError, toSoloError, type ErrorCode } from "../errors.ts";
-import { checkLanguage, type Language } from "../compile/index.ts";
-import { isComponent, type LogLevel } from "../wasm/index.ts";
-import type { Artifact, ArtifactStore } from "../build/index.ts";
-import type { CallResult, InstanceLimits, WorkerPool } from "../runtime/index.ts";
-import { SERVICES, artifactKey, serviceKey, type KvStore, type Storage } from "../storage/index.ts";
-import type { EventInput, EventStore } from "../events/index.ts";
+// Deploys, calls, lists and kills services, tenant by tenant, keeping each promise under failure:
+// - a deploy registers (makes callable) a service only once its record and its event are durable,
+//   in one batch; a failed deploy leaves nothing running, stored, or callable;
+// - a kill writes first (record delete + event in one batch, then the kv drop), then stops the
+//   instance, so a restart never brings a killed service back;
+// - a call's kv writes are committed on top of a known copy only (accounting + restoreKv);
+// - drain() finishes what is in flight; every pending promise settles.
+// Instances live in the worker pool, committed kv in the KvStore.
+import { SoloError, toSoloError } from "../errors.ts";
+import { checkLanguage } from "../compile/index.ts";
+import type { LogLevel } from "../wasm/index.ts";
+import type { ArtifactStore } from "../build/index.ts";
+import type { CallResult, WorkerPool } from "../runtime/index.ts";
+import type { KvStore, Storage } from "../storage/index.ts";
+import type { EventStore } from "../events/index.ts";
 import { checkName } from "./names.ts";
-import type { Finding } from "../validate/index.ts";
 import { resolveLimits, type ServiceLimits } from "./limits.ts";
-import { EventBudget } from "./event-budget.ts";
-import { clipEventData } from "./event-clip.ts";
-
-export interface DeployRequest {
-  tenant: string;
-  service: string;
-  /** Source text, or component bytes for language "component". */
-  source: string | Uint8Array;
-  language: Language;
-  /** File name used in diagnostics; defaults to "<service>" + the language's extension. */
-  file?: string;
-  limits?: Partial<ServiceLimits>;
-  /** For javascript: "quickjs" (default, componentize-qjs) or "javy" (needs a javy binary). */
-  compiler?: "quickjs" | "javy";
-}
-
-export interface CallReply {
-  output: string;
-  /** Fuel units this call used (instantiation excluded). */
-  fuel: number;
-  /** The instance's linear memory after the call. */
-  memoryBytes: number;
-}
-
-/** What a deploy answers: the status fields known at that moment. */
-export type DeployResult = Pick<ServiceStatus, "tenant" | "service" | "version" | "artifact" | "language" | "interfaces" | "limits" | "memoryBytes" | "warnings">;
-
-export interface ServiceStatus {
-  tenant: string;
-  service: string;
-  /** "failed": it could not be re-created after its worker was replaced; calls answer UNAVAILABLE. */
-  state: "running" | "failed";
-  /** Why a failed service stopped. */
-  failure?: { code: ErrorCode; message: string };
-  version: number;
-  artifact: string;
-  language: Language;
-  interfaces: string[];
-  limits: ServiceLimits;
-  memoryBytes: number;
-  fuelUsed: number;
-  calls: number;
-  errors: Partial<Record<ErrorCode, number>>;
-  deployedAt: string;
-  /** Validation warnings found at deploy. */
-  warnings: Finding[];
-}
-
-/** What is stored of a service so that a restart can bring it back. */
-interface StoredService {
-  tenant: string;
-  service: string;
-  language: Language;
-  limits: ServiceLimits;
-  version: number;
-  deployedAt: string;
-  warnings: Finding[];
-}
-
-interface ServiceRecord extends StoredService {
-  key: string;
-  worker: number;
-  artifact: Artifact;
-  memoryBytes: number;
-  fuelUsed: number;
-  calls: number;
-  errors: Partial<Record<ErrorCode, number>>;
-  /** kv commits under way, so that kill drops the store only after them. */
-  commits: Set<Promise<void>>;
-  /** Set when the service could not be re-created on a replaced worker. */
-  failure?: { code: ErrorCode; message: string };
-}
+import { Accounting } from "./accounting.ts";
+import { buildArtifact, defaultFile } from "./build.ts";
+import { instanceLimits } from "./instance-limits.ts";
+import { Persistence } from "./persistence.ts";
+import { recoverServices } from "./recovery.ts";
+import { Registry } from "./registry.ts";
+import { newRecord, statusOf, type CallReply, type DeployRequest, type DeployResult, type ServiceRecord, type ServiceStatus } from "./service-record.ts";
 
 export interface SupervisorOptions {
   pool: WorkerPool;
@@ -96,180 +33,94 @@ export interface SupervisorOptions {
   onLog?: (entry: { tenant: string; service: string; level: LogLevel; message: string }) => void;
 }
 
-/** The limit each resource error is about. */
-const LIMIT_OF: Partial<Record<ErrorCode, keyof ServiceLimits>> = { FUEL_EXHAUSTED: "fuel", MEMORY_LIMIT: "memoryBytes", DEADLINE_EXCEEDED: "deadlineMs" };
-
-const EXTENSIONS: Record<Language, string> = { assemblyscript: ".as.ts", typescript: ".ts", javascript: ".js", component: ".wasm", javy: ".wasm" };
-
 export class Supervisor {
-  private readonly tenants = new Map<string, Map<string, ServiceRecord>>();
-  /** Names being deployed right now: a second deploy of the same name is ALREADY_EXISTS. */
-  private readonly deploying = new Set<string>();
-  private readonly tenantWorker = new Map<string, number>();
-  /** Artifacts already stored in the database (each is written once). */
-  private readonly storedArtifacts = new Set<string>();
-  /** Events each service's calls may write (crashes, violations, restarts). */
-  private readonly eventBudget = new EventBudget();
+  private readonly registry = new Registry();
+  private readonly persistence: Persistence;
+  private readonly accounting: Accounting;
+  /** Deploys and kills under way: drain() waits for them. */
+  private readonly ops = new Set<Promise<unknown>>();
+  /** Calls posted and not yet answered, every service: drain() waits for them. */
+  private activeCalls = 0;
 
-  constructor(private readonly o: SupervisorOptions) {}
+  constructor(private readonly o: SupervisorOptions) {
+    this.persistence = new Persistence(o.events, o.storage);
+    this.accounting = new Accounting((e) => this.persistence.record(e));
+  }
 
-  async deploy(req: DeployRequest): Promise<DeployResult> {
+  deploy(req: DeployRequest): Promise<DeployResult> {
+    return this.track(this.deployNow(req));
+  }
+
+  private async deployNow(req: DeployRequest): Promise<DeployResult> {
     const tenant = checkName("tenant", req.tenant);
     const service = checkName("service", req.service);
     const language = checkLanguage(req.language);
     const limits = resolveLimits(req.limits, this.o.defaults);
     const key = `${tenant}/${service}`;
-    if (this.find(tenant, service) || this.deploying.has(key)) {
+    if (!this.registry.claim(key, this.registry.find(tenant, service) !== undefined)) {
       throw new SoloError("ALREADY_EXISTS", `service ${service} already exists in tenant ${tenant}; kill it first or hot-swap it`, { tenant, service });
     }
-    this.deploying.add(key);
     try {
-      return await this.install(tenant, service, key, language, req, limits);
+      return await this.install(tenant, service, key, req, limits);
     } catch (err) {
       const e = toSoloError(err);
-      await this.record({ type: "service_deployment_failed", tenant, service, data: { language, code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } });
+      // The agent gets its own error (its diagnostics) even if the failure cannot be recorded.
+      await this.persistence.record({ type: "service_deployment_failed", tenant, service, data: { language, code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } }).catch(() => {});
       throw e;
     } finally {
-      this.deploying.delete(key);
+      this.registry.release(key);
     }
   }
 
-  private async install(tenant: string, service: string, key: string, language: Language, req: DeployRequest, limits: ServiceLimits): Promise<DeployResult> {
-    const { artifact, warnings } = await this.build(language, req.source, req.file ?? `${service}${EXTENSIONS[language]}`, limits, req.compiler);
-    const rec = await this.start({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings }, artifact);
-    // The service's record and its event go to disk in one batch. If that fails, the deploy did
-    // not happen: the instance is removed again, so a failed deploy leaves nothing running.
-    const storeArtifact = !this.storedArtifacts.has(artifact.hash);
+  private async install(tenant: string, service: string, key: string, req: DeployRequest, limits: ServiceLimits): Promise<DeployResult> {
+    const language = req.language;
+    const { artifact, warnings } = await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(service, language), limits, req.compiler);
+    // A kill deletes the record before it drops the kv: kv left by a kill that stopped between
+    // the two belongs to no service, and must not become this one's.
+    await this.o.kv.drop(key);
+    const worker = this.registry.workerFor(tenant, () => this.o.pool.leastLoaded());
+    const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(limits), loadKv: () => this.o.kv.load(key) });
+    const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind }, worker, artifact, memoryBytes);
     try {
-      await Promise.all([
-        this.o.storage.write({ records: this.persisted(rec, storeArtifact) }),
-        this.record({ type: "service_deployed", tenant, service, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, warnings: warnings.length } }),
-      ]);
+      await this.persistence.deployed(rec, artifact.component, { type: "service_deployed", tenant, service, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, warnings: warnings.length } });
     } catch (err) {
-      this.tenants.get(tenant)?.delete(service);
-      await this.o.pool.uninstall(rec.worker, key).catch(() => {});
+      // Not durable, so it did not happen: the instance goes, and nothing ever called it.
+      await this.o.pool.uninstall(worker, key).catch(() => {});
       throw err;
     }
-    // Only once it is durable: a failed write must not keep the next deploy from storing it.
-    if (storeArtifact) this.storedArtifacts.add(artifact.hash);
-    return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes: rec.memoryBytes, warnings };
+    this.registry.add(rec);
+    return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes, warnings };
   }
 
-  /** Creates the instance on the tenant's worker and registers the service. */
-  private async start(meta: StoredService, artifact: Artifact): Promise<ServiceRecord> {
-    const key = `${meta.tenant}/${meta.service}`;
-    const worker = this.workerFor(meta.tenant);
-    const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(meta.limits), loadKv: () => this.o.kv.load(key) });
-    const rec: ServiceRecord = { ...meta, key, worker, artifact, memoryBytes, fuelUsed: 0, calls: 0, errors: {}, commits: new Set() };
-    let services = this.tenants.get(meta.tenant);
-    if (!services) this.tenants.set(meta.tenant, (services = new Map()));
-    services.set(meta.service, rec);
-    return rec;
+  /** Brings back every service stored before a restart (recovery.ts). */
+  recover(): Promise<number> {
+    return recoverServices({ registry: this.registry, persistence: this.persistence, artifacts: this.o.artifacts, pool: this.o.pool, kv: this.o.kv });
   }
 
-  /** What a restart needs to bring the service back: its record, and its artifact if not stored yet. */
-  private persisted(rec: ServiceRecord, withArtifact: boolean): [string, string | null][] {
-    const meta: StoredService & { artifact: string; kind: string } = {
-      tenant: rec.tenant, service: rec.service, language: rec.language, limits: rec.limits, version: rec.version,
-      deployedAt: rec.deployedAt, warnings: rec.warnings, artifact: rec.artifact.hash, kind: rec.artifact.run.kind,
-    };
-    const out: [string, string | null][] = [[serviceKey(rec.tenant, rec.service), JSON.stringify(meta)]];
-    if (withArtifact) out.push([artifactKey(rec.artifact.hash), Buffer.from(rec.artifact.component).toString("base64")]);
-    return out;
-  }
-
-  /**
-   * Brings back every service stored before a restart, from its stored artifact (no compile),
-   * with its committed kv. Each emits service_recovered, or service_deployment_failed with the reason.
-   */
-  async recover(): Promise<number> {
-    let recovered = 0;
-    for (const [, value] of await this.o.storage.recordsWithPrefix(SERVICES)) {
-      const meta = JSON.parse(value) as StoredService & { artifact: string; kind: string };
-      try {
-        const [entry] = await this.o.storage.recordsWithPrefix(artifactKey(meta.artifact));
-        if (!entry) throw new SoloError("INTERNAL", `the stored artifact ${meta.artifact} is missing`);
-        const bytes = new Uint8Array(Buffer.from(entry[1], "base64"));
-        this.storedArtifacts.add(meta.artifact);
-        // Solo built TypeScript and JavaScript services itself: their glue is trusted again.
-        const artifact = meta.kind === "javy" ? await this.o.artifacts.fromJavy(bytes) : await this.o.artifacts.fromComponent(bytes, builtBySolo(meta.language));
-        await this.start(meta, artifact);
-        await this.record({ type: "service_recovered", tenant: meta.tenant, service: meta.service, data: { version: meta.version, artifact: meta.artifact } });
-        recovered++;
-      } catch (err) {
-        const e = toSoloError(err);
-        await this.record({ type: "service_deployment_failed", tenant: meta.tenant, service: meta.service, data: { phase: "recover", code: e.code, message: e.message } });
-      }
-    }
-    return recovered;
-  }
-
-  /** Appends an event, its strings and lists clipped; a failure to record is reported, never hidden. */
-  private async record(e: EventInput): Promise<void> {
-    await this.o.events.append(e.data ? { ...e, data: clipEventData(e.data) } : e);
-  }
-
-  /** Records an event a call caused, within the service's event budget (event-budget.ts). */
-  private async recordCaused(rec: ServiceRecord, e: EventInput): Promise<void> {
-    const suppressed = this.eventBudget.take(rec.key);
-    if (suppressed === undefined) return;
-    await this.record(suppressed > 0 ? { ...e, data: { ...e.data, suppressed } } : e);
-  }
-
-  /** A worker was replaced: every service on it was re-created from its artifact. */
   /**
    * A replaced worker could not re-create this service (its start code failed, hung or killed the
    * worker again): it stays listed as failed with the reason, and its calls answer UNAVAILABLE.
    */
   onServiceLost(key: string, error: SoloError): void {
-    const [tenant, service] = key.split("/") as [string, string];
-    const rec = this.find(tenant, service);
+    const rec = this.registry.byKey(key);
     if (!rec || rec.failure) return;
     rec.failure = { code: error.code, message: error.message };
-    void this.recordCaused(rec, { type: "service_failed", tenant, service, data: { code: error.code, message: error.message } }).catch(() => {});
+    void this.accounting.recordCaused(rec, { type: "service_failed", tenant: rec.tenant, service: rec.service, data: { code: error.code, message: error.message } }).catch(() => {});
   }
 
+  /** A worker was replaced: every service on it was re-created from its artifact. */
   onWorkerRestart(worker: number, reason: string): void {
-    for (const services of this.tenants.values()) {
-      for (const rec of services.values()) {
-        if (rec.worker === worker) void this.recordCaused(rec, { type: "service_restarted", tenant: rec.tenant, service: rec.service, data: { reason } }).catch(() => {});
-      }
+    for (const rec of this.registry.all()) {
+      if (rec.worker === worker) void this.accounting.recordCaused(rec, { type: "service_restarted", tenant: rec.tenant, service: rec.service, data: { reason } }).catch(() => {});
     }
   }
 
-  /**
-   * Source -> checked, metered, compiled artifact (each step cached by content hash). Validation,
-   * compile, inspection and metering run in the builder process (host/build), never here.
-   */
-  private async build(language: Language, source: string | Uint8Array, file: string, limits: ServiceLimits, compiler?: string): Promise<{ artifact: Artifact; warnings: Finding[] }> {
-    if (compiler !== undefined && compiler !== "quickjs" && compiler !== "javy") throw new SoloError("INVALID_ARGUMENT", `compiler must be "quickjs" or "javy"`, { field: "compiler" });
-    if (compiler === "javy" && language !== "javascript") throw new SoloError("INVALID_ARGUMENT", `compiler "javy" builds JavaScript only`, { field: "compiler" });
-    if (language === "javy") {
-      if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a javy module must be given as bytes", { field: "source" });
-      return { artifact: await this.o.artifacts.fromJavy(source, file), warnings: [] };
-    }
-    if (language === "component") {
-      if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a component must be given as bytes", { field: "source" });
-      if (!isComponent(source)) throw new SoloError("VALIDATION_FAILED", "source is not a WebAssembly component (a core module must be wrapped with `wasm-tools component new` against wit/solo.wit)");
-      // Uploaded bytes: a multi-module component would run jco glue made from them; refused.
-      return { artifact: await this.o.artifacts.fromComponent(source, false, file), warnings: [] };
-    }
-    if (typeof source !== "string") throw new SoloError("INVALID_ARGUMENT", `${language} source must be text`, { field: "source" });
-    return this.o.artifacts.fromSource({ language, source, file, maxSourceBytes: limits.maxSourceBytes, ...(compiler && { compiler }) });
-  }
-
-  private workerFor(tenant: string): number {
-    let w = this.tenantWorker.get(tenant);
-    if (w === undefined) this.tenantWorker.set(tenant, (w = this.o.pool.leastLoaded()));
-    return w;
-  }
-
-  /** The hot path: one map lookup (a registered name is valid by construction), then the worker. */
+  /** The hot path: one map lookup, then the worker. */
   call(tenantName: string, serviceName: string, request: string): Promise<CallReply> {
-    const rec = this.tenants.get(tenantName)?.get(serviceName);
+    const rec = this.registry.find(tenantName, serviceName);
     if (!rec) {
       try {
-        this.get(checkName("tenant", tenantName), checkName("service", serviceName));
+        this.registry.get(checkName("tenant", tenantName), checkName("service", serviceName));
       } catch (err) {
         return Promise.reject(err);
       }
@@ -281,10 +132,25 @@ export class Supervisor {
     if (typeof request !== "string") return Promise.reject(new SoloError("INVALID_ARGUMENT", "request must be a string", { field: "request" }));
     const max = r.limits.maxRequestBytes;
     if (request.length > max || (request.length * 3 > max && Buffer.byteLength(request) > max)) {
-      this.countError(r, "INVALID_ARGUMENT");
+      this.accounting.countError(r, "INVALID_ARGUMENT");
       return Promise.reject(new SoloError("INVALID_ARGUMENT", `request is over ${max} bytes; send less or raise limits.maxRequestBytes`, { field: "request", limitBytes: max }));
     }
+    r.inflight++;
+    this.activeCalls++;
+    if (r.kvUnknown) return this.callAfterRestore(r, request);
     return this.o.pool.call(r.worker, r.key, request).then((result) => this.finish(r, result));
+  }
+
+  /** The service's kv copy is not known to be the committed state: it is reloaded first. */
+  private async callAfterRestore(rec: ServiceRecord, request: string): Promise<CallReply> {
+    try {
+      await this.restoreKv(rec);
+    } catch (err) {
+      this.done(rec);
+      this.accounting.countError(rec, "UNAVAILABLE");
+      throw new SoloError("UNAVAILABLE", `service ${rec.service}'s kv could not be reloaded after a failed commit (${toSoloError(err).message}); try again`, { tenant: rec.tenant, service: rec.service });
+    }
+    return this.finish(rec, await this.o.pool.call(rec.worker, rec.key, request));
   }
 
   /** Accounts for a call's result; synchronous unless it must record an event or commit kv. */
@@ -294,93 +160,110 @@ export class Supervisor {
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
     if (r.error || r.writes) return this.finishSlow(rec, r);
+    this.done(rec);
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
   }
 
   private async finishSlow(rec: ServiceRecord, r: CallResult): Promise<CallReply> {
-    if (r.error) {
-      const code = r.error.code;
-      this.countError(rec, code);
-      const limit = LIMIT_OF[code];
-      if (limit) await this.recordCaused(rec, { type: "resource_violation", tenant: rec.tenant, service: rec.service, data: { code, limit, value: rec.limits[limit], message: r.error.message } });
-      else if (code === "GUEST_TRAP") await this.recordCaused(rec, { type: "service_crashed", tenant: rec.tenant, service: rec.service, data: { code, message: r.error.message } });
-      throw SoloError.from(r.error);
-    }
-    if (r.writes) {
-      const commit = this.o.kv.commit(rec.key, r.writes);
-      rec.commits.add(commit);
-      try {
-        await commit;
-      } catch (err) {
-        // The worker already applied the writes to its copy: put it back to the committed state.
-        await this.o.pool.reloadKv(rec.worker, rec.key, await this.o.kv.load(rec.key)).catch(() => {});
-        this.countError(rec, "INTERNAL");
-        throw new SoloError("INTERNAL", `the call's kv writes could not be committed: ${(err as Error).message}`);
-      } finally {
-        rec.commits.delete(commit);
+    try {
+      if (r.error) return await this.accounting.failure(rec, r.error);
+      if (r.writes) {
+        if (rec.kvUnknown) {
+          // It ran on a copy that may hold another call's uncommitted writes: nothing of it is committed.
+          void this.restoreKv(rec).catch(() => {});
+          this.accounting.countError(rec, "UNAVAILABLE");
+          throw new SoloError("UNAVAILABLE", "the call ran while the service's kv was being restored after a failed commit; its writes were not kept; try again", { tenant: rec.tenant, service: rec.service });
+        }
+        try {
+          await this.o.kv.commit(rec.key, r.writes);
+        } catch (err) {
+          // The worker already applied the writes to its copy: until it is reloaded from the
+          // committed state, no call's writes are committed on top of it.
+          await this.restoreKv(rec).catch(() => {});
+          this.accounting.countError(rec, "INTERNAL");
+          throw new SoloError("INTERNAL", `the call's kv writes could not be committed: ${(err as Error).message}`);
+        }
       }
+      return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
+    } finally {
+      this.done(rec);
     }
-    return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
   }
 
-  private countError(rec: ServiceRecord, code: ErrorCode) {
-    rec.errors[code] = (rec.errors[code] ?? 0) + 1;
+  /** Puts the worker's kv copy back to the committed state; kvUnknown until the latest one succeeds. */
+  private restoreKv(rec: ServiceRecord): Promise<void> {
+    rec.kvUnknown = true;
+    const gen = ++rec.restoreGen;
+    const restore = (rec.restoring ?? Promise.resolve()).catch(() => {}).then(async () => {
+      const kv = await this.o.kv.load(rec.key);
+      await this.o.pool.reloadKv(rec.worker, rec.key, kv);
+      if (rec.restoreGen === gen) rec.kvUnknown = false;
+    });
+    rec.restoring = restore;
+    return restore;
+  }
+
+  private done(rec: ServiceRecord): void {
+    this.activeCalls--;
+    if (--rec.inflight === 0 && rec.onIdle) rec.onIdle();
   }
 
   status(tenantName: string, serviceName: string): ServiceStatus {
-    const rec = this.get(checkName("tenant", tenantName), checkName("service", serviceName));
-    return {
-      tenant: rec.tenant, service: rec.service, state: rec.failure ? "failed" : "running", ...(rec.failure ? { failure: { ...rec.failure } } : {}), version: rec.version, artifact: rec.artifact.hash,
-      language: rec.language, interfaces: rec.artifact.interfaces, limits: { ...rec.limits }, memoryBytes: rec.memoryBytes,
-      fuelUsed: rec.fuelUsed, calls: rec.calls, errors: { ...rec.errors }, deployedAt: rec.deployedAt, warnings: rec.warnings,
-    };
+    return statusOf(this.registry.get(checkName("tenant", tenantName), checkName("service", serviceName)));
   }
 
   list(tenantName: string): ServiceStatus[] {
-    const tenant = checkName("tenant", tenantName);
-    const services = this.tenants.get(tenant);
-    if (!services) return [];
-    return [...services.keys()].sort().map((s) => this.status(tenant, s));
+    return this.registry.services(checkName("tenant", tenantName)).map(statusOf);
   }
 
-  /** Stops the service and removes it with its kv state. */
-  async kill(tenantName: string, serviceName: string): Promise<void> {
+  /** Stops the service and removes it with its kv state; if it fails, the service is still there. */
+  kill(tenantName: string, serviceName: string): Promise<void> {
+    return this.track(this.killNow(tenantName, serviceName));
+  }
+
+  private async killNow(tenantName: string, serviceName: string): Promise<void> {
     const tenant = checkName("tenant", tenantName);
     const service = checkName("service", serviceName);
-    const rec = this.get(tenant, service);
-    this.tenants.get(tenant)!.delete(service);
-    await this.o.pool.uninstall(rec.worker, rec.key);
-    // Calls that finished before the uninstall may still be committing: drop the store after them.
-    await Promise.allSettled(rec.commits);
-    await this.o.kv.drop(rec.key);
-    await Promise.all([
-      this.o.storage.write({ records: [[serviceKey(tenant, service), null]] }),
-      this.record({ type: "service_killed", tenant, service, data: { version: rec.version, calls: rec.calls } }),
-    ]);
+    const rec = this.registry.get(tenant, service);
+    // New calls get NOT_FOUND, a deploy of the name ALREADY_EXISTS, while the kill runs.
+    this.registry.remove(rec);
+    this.registry.claim(rec.key, false);
+    try {
+      // Calls already posted finish first, so no commit of theirs lands after the kv drop.
+      if (rec.inflight > 0) await new Promise<void>((resolve) => (rec.onIdle = resolve));
+      rec.onIdle = undefined;
+      try {
+        await this.persistence.killed(rec, { type: "service_killed", tenant, service, data: { version: rec.version, calls: rec.calls } });
+      } catch (err) {
+        // Not durable, so not killed: it is back, running as before.
+        this.registry.add(rec);
+        throw err;
+      }
+      // The record is gone, so a restart cannot bring the service back. Its kv goes next; kv
+      // left by a crash between the two is dropped by the next deploy of the name.
+      await this.o.kv.drop(rec.key).catch(() => {});
+      if (rec.built) await this.o.pool.uninstall(rec.worker, rec.key).catch(() => {});
+    } finally {
+      this.registry.release(rec.key);
+    }
   }
 
-  private find(tenant: string, service: string): ServiceRecord | undefined {
-    return this.tenants.get(tenant)?.get(service);
+  /** Waits until every deploy, kill and call under way has settled, or timeoutMs has passed. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (this.ops.size > 0 || this.activeCalls > 0) {
+      if (Date.now() >= until) return false;
+      if (this.ops.size > 0) await Promise.race([Promise.allSettled(this.ops), new Promise((r) => setTimeout(r, Math.min(50, until - Date.now())))]);
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+    return true;
   }
 
-  private get(tenant: string, service: string): ServiceRecord {
-    const rec = this.find(tenant, service);
-    if (!rec) throw new SoloError("NOT_FOUND", `service ${service} not found in tenant ${tenant}`, { tenant, service });
-    return rec;
+  private track<T>(op: Promise<T>): Promise<T> {
+    this.ops.add(op);
+    const forget = () => this.ops.delete(op);
+    op.then(forget, forget);
+    return op;
   }
 }
 
-/** Services Solo compiled from source: their stored components may run through jco glue. */
-function builtBySolo(language: Language): boolean {
-  return language === "typescript" || language === "javascript";
-}
-
-function instanceLimits(l: ServiceLimits): InstanceLimits {
-  return {
-    fuel: l.fuel,
-    deadlineMs: l.deadlineMs,
-    memoryBytes: l.memoryBytes,
-    maxResponseBytes: l.maxResponseBytes,
-    kv: { maxKeyBytes: l.kvMaxKeyBytes, maxValueBytes: l.kvMaxValueBytes, maxTotalBytes: l.kvMaxBytes },
-  };
-}

@@ -1,0 +1,71 @@
+// Brings back every service stored before a restart, from its stored artifact (no compile), with
+// its committed kv. One bad record (unreadable, artifact missing, fails to start) fails that
+// service alone: it is listed as failed with the reason and a service_deployment_failed event
+// (phase "recover"); the others come back.
+import { SoloError, toSoloError } from "../errors.ts";
+import type { ArtifactStore } from "../build/index.ts";
+import type { WorkerPool } from "../runtime/index.ts";
+import { SERVICES, type KvStore } from "../storage/index.ts";
+import { checkLanguage } from "../compile/index.ts";
+import { builtBySolo } from "./build.ts";
+import { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
+import { instanceLimits } from "./instance-limits.ts";
+import type { Persistence } from "./persistence.ts";
+import type { Registry } from "./registry.ts";
+import { newRecord, type StoredService } from "./service-record.ts";
+
+export interface RecoveryParts {
+  registry: Registry;
+  persistence: Persistence;
+  artifacts: ArtifactStore;
+  pool: WorkerPool;
+  kv: KvStore;
+}
+
+/** Resolves to how many services came back running. */
+export async function recoverServices(p: RecoveryParts): Promise<number> {
+  let recovered = 0;
+  for (const [k, value] of await p.persistence.storedServices(SERVICES)) {
+    const name = k.slice(SERVICES.length);
+    const slash = name.indexOf("/");
+    const tenant = name.slice(0, slash);
+    const service = name.slice(slash + 1);
+    let meta: StoredService | undefined;
+    try {
+      meta = parse(value, tenant, service);
+      const bytes = await p.persistence.artifactBytes(meta.artifact);
+      // Solo built TypeScript and JavaScript services itself: their glue is trusted again.
+      const artifact = meta.kind === "javy" ? await p.artifacts.fromJavy(bytes) : await p.artifacts.fromComponent(bytes, builtBySolo(meta.language));
+      const worker = p.registry.workerFor(tenant, () => p.pool.leastLoaded());
+      const key = `${tenant}/${service}`;
+      const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key) });
+      p.registry.add(newRecord(meta, worker, artifact, memoryBytes));
+      await p.persistence.record({ type: "service_recovered", tenant, service, data: { version: meta.version, artifact: meta.artifact } }).catch(() => {});
+      recovered++;
+    } catch (err) {
+      const e = toSoloError(err);
+      // Listed as failed (calls UNAVAILABLE) so the agent sees why and can kill and redeploy it.
+      const rec = newRecord(meta ?? placeholder(tenant, service), p.registry.workerFor(tenant, () => p.pool.leastLoaded()), undefined, 0);
+      rec.failure = { code: e.code, message: `it could not be recovered after a restart: ${e.message}` };
+      p.registry.add(rec);
+      await p.persistence.record({ type: "service_deployment_failed", tenant, service, data: { phase: "recover", code: e.code, message: e.message } }).catch(() => {});
+    }
+  }
+  return recovered;
+}
+
+function parse(value: string, tenant: string, service: string): StoredService {
+  let meta: StoredService;
+  try {
+    meta = JSON.parse(value) as StoredService;
+  } catch (err) {
+    throw new SoloError("INTERNAL", `its stored record is not valid JSON (${(err as Error).message}); kill the service and deploy it again`);
+  }
+  if (!meta || typeof meta !== "object" || typeof meta.artifact !== "string") throw new SoloError("INTERNAL", "its stored record has no artifact; kill the service and deploy it again");
+  return { ...meta, tenant, service, language: checkLanguage(meta.language), limits: resolveLimits(meta.limits, DEFAULT_LIMITS) };
+}
+
+/** What a failed service whose record could not be read is listed with. */
+function placeholder(tenant: string, service: string): StoredService {
+  return { tenant, service, language: "component", limits: { ...DEFAULT_LIMITS }, version: 0, deployedAt: "", warnings: [], artifact: "", kind: "" };
+}

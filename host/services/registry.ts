@@ -1,0 +1,73 @@
+// The services that are registered (callable, listed), tenant by tenant, and the worker each
+// tenant's services run on. A service is registered only once its record and event are durable.
+//
+// Isolation: every lookup is by (tenant, service); a tenant asking for another tenant's service
+// gets NOT_FOUND, the same answer as for a service that does not exist.
+import { SoloError } from "../errors.ts";
+import type { ServiceRecord } from "./service-record.ts";
+
+export class Registry {
+  private readonly tenants = new Map<string, Map<string, ServiceRecord>>();
+  private readonly tenantWorker = new Map<string, number>();
+  /** Names being deployed or killed right now: a deploy of one is ALREADY_EXISTS. */
+  private readonly busy = new Set<string>();
+
+  /** The hot path's lookup: names are not checked (a registered name is valid by construction). */
+  find(tenant: string, service: string): ServiceRecord | undefined {
+    return this.tenants.get(tenant)?.get(service);
+  }
+
+  get(tenant: string, service: string): ServiceRecord {
+    const rec = this.find(tenant, service);
+    if (!rec) throw new SoloError("NOT_FOUND", `service ${service} not found in tenant ${tenant}`, { tenant, service });
+    return rec;
+  }
+
+  add(rec: ServiceRecord): void {
+    let services = this.tenants.get(rec.tenant);
+    if (!services) this.tenants.set(rec.tenant, (services = new Map()));
+    services.set(rec.service, rec);
+  }
+
+  remove(rec: ServiceRecord): void {
+    const services = this.tenants.get(rec.tenant);
+    if (services?.get(rec.service) === rec) services.delete(rec.service);
+  }
+
+  /** Claims a name for a deploy or a kill; false if it is registered or claimed already. */
+  claim(key: string, registered: boolean): boolean {
+    if (registered || this.busy.has(key)) return false;
+    this.busy.add(key);
+    return true;
+  }
+
+  release(key: string): void {
+    this.busy.delete(key);
+  }
+
+  isBusy(key: string): boolean {
+    return this.busy.has(key);
+  }
+
+  services(tenant: string): ServiceRecord[] {
+    const services = this.tenants.get(tenant);
+    if (!services) return [];
+    return [...services.keys()].sort().map((s) => services.get(s)!);
+  }
+
+  *all(): Iterable<ServiceRecord> {
+    for (const services of this.tenants.values()) yield* services.values();
+  }
+
+  byKey(key: string): ServiceRecord | undefined {
+    const slash = key.indexOf("/");
+    return this.find(key.slice(0, slash), key.slice(slash + 1));
+  }
+
+  /** A tenant's services share one worker, chosen (least loaded) when its first one starts. */
+  workerFor(tenant: string, leastLoaded: () => number): number {
+    let w = this.tenantWorker.get(tenant);
+    if (w === undefined) this.tenantWorker.set(tenant, (w = leastLoaded()));
+    return w;
+  }
+}
