@@ -7,7 +7,7 @@ import { validateSource, type ValidationReport } from "./validate/index.ts";
 import { SoloError } from "./errors.ts";
 import { WorkerPool } from "./runtime/index.ts";
 import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceLimits, type ServiceStatus } from "./services/index.ts";
-import { EventStore, type EventFilter, type Retention, type SoloEvent, type SubscribeOptions, type Subscription } from "./events/index.ts";
+import { EventStore, readOnlyView, startRetention, type EventFilter, type EventLogView, type Retention, type RetentionPolicy, type RetentionTimer, type SoloEvent, type SubscribeOptions, type Subscription } from "./events/index.ts";
 import { RocksKvStore, Storage, type VerifyReport } from "./storage/index.ts";
 import { checkName } from "./services/index.ts";
 import { ensureWasmFeatures, type ArtifactCounters, type LogLevel } from "./wasm/index.ts";
@@ -33,8 +33,11 @@ export interface HostOptions {
   buildMemoryBytes?: number;
   /** How long close() lets calls, deploys and kills in flight finish before it stops them; default 10 s. */
   closeTimeoutMs?: number;
-  /** Compacts old events (whole batches at a time), checked every retentionIntervalMs (default 60 s). */
-  retention?: Retention & { intervalMs?: number };
+  /**
+   * Compacts old events (whole batches at a time), checked every intervalMs (default 60 s). A
+   * failed run goes to onError (default: a line on stderr) and is counted in stats().
+   */
+  retention?: RetentionPolicy;
 }
 
 export interface GuestLog {
@@ -69,19 +72,23 @@ export class Host {
   private closing: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private closeTimeoutMs = 10_000;
-  private retentionTimer: NodeJS.Timeout | undefined;
+  private retention: RetentionTimer | undefined;
+  /** The whole event log, every tenant, read-only: the operator's view. Tenants use events(). */
+  readonly eventStore: EventLogView;
 
   private constructor(
     readonly dataDir: string,
     private readonly storage: Storage,
-    /** The whole event log, every tenant: the operator's view. Tenants use events(). */
-    readonly eventStore: EventStore,
+    /** The log itself: only the host appends to it. */
+    private readonly log: EventStore,
     private readonly pool: WorkerPool,
     private readonly artifacts: ArtifactStore,
     private readonly builder: Builder,
     private readonly supervisor: Supervisor,
     private readonly defaults: ServiceLimits,
-  ) {}
+  ) {
+    this.eventStore = readOnlyView(log);
+  }
 
   static async open(options: HostOptions): Promise<Host> {
     if (!options || typeof options.dataDir !== "string") throw new SoloError("INVALID_ARGUMENT", "Host.open needs { dataDir }", { field: "dataDir" });
@@ -108,9 +115,7 @@ export class Host {
       const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults);
       host.closeTimeoutMs = closeTimeoutMs;
       if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
-        const policy = options.retention;
-        host.retentionTimer = setInterval(() => void events.compact(policy).catch(() => {}), policy.intervalMs ?? 60_000);
-        host.retentionTimer.unref();
+        host.retention = startRetention(events, options.retention);
       }
       return host;
     } catch (err) {
@@ -187,12 +192,12 @@ export class Host {
   /** Applies a retention policy now; returns how many events were removed. */
   async compactEvents(retention: Retention): Promise<number> {
     this.checkOpen();
-    return this.eventStore.compact(retention);
+    return this.log.compact(retention);
   }
 
   /** Counters of the artifact cache, the worker pool and the builder process. */
-  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderRestarts: number } {
-    return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderRestarts: this.builder.restarts };
+  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderRestarts: number; retentionFailures: number } {
+    return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderRestarts: this.builder.restarts, retentionFailures: this.retention?.failures ?? 0 };
   }
 
   /**
@@ -212,12 +217,12 @@ export class Host {
   destroy(): Promise<void> {
     this.closed = true;
     this.stopping ??= (async () => {
-      clearInterval(this.retentionTimer);
+      this.retention?.stop();
       await this.builder.close();
       await this.pool.close();
       // What was waiting on a build or a worker now fails; its failure event is still written.
       await this.supervisor.drain(2_000);
-      this.eventStore.close();
+      this.log.close();
       await this.storage.close();
     })();
     return this.stopping;

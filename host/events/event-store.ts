@@ -3,7 +3,7 @@
 // compact (retention with a checkpoint). Ids and bodies are made here, on the host thread;
 // hashing, indexing and the disk write happen in the storage worker.
 import { SoloError } from "../errors.ts";
-import type { Storage, VerifyReport } from "../storage/index.ts";
+import type { KvWrite, RecordValue, Storage, VerifyReport } from "../storage/index.ts";
 import { IdGenerator } from "./ids.ts";
 import { Subscription, type SubscribeOptions } from "./subscription.ts";
 import { EVENT_TYPES, type EventFilter, type EventInput, type SoloEvent } from "./types.ts";
@@ -29,6 +29,13 @@ export interface Retention {
   maxEvents?: number;
 }
 
+/** Writes that must be durable exactly when the event is: an operation's records and kv. */
+export interface AlsoWrite {
+  /** Plain records: a value (text or bytes), or null to delete. */
+  records?: [key: string, value: RecordValue][];
+  kv?: [scope: string, writes: KvWrite[]];
+}
+
 export class EventStore {
   private readonly subscribers = new Set<Subscription>();
   private last: string | null;
@@ -51,8 +58,12 @@ export class EventStore {
     return this.last;
   }
 
-  /** Records one event; resolves with it once it is on disk (fsynced, in its batch). ~10-20 us of host CPU. */
-  append(input: EventInput): Promise<SoloEvent> {
+  /**
+   * Records one event; resolves with it once it is on disk (fsynced, in its batch). ~10-20 us of
+   * host CPU. `also` is written in the same synced batch: all of it and the event are durable, or
+   * (the promise rejects) none of it is.
+   */
+  append(input: EventInput, also?: AlsoWrite): Promise<SoloEvent> {
     if (!(EVENT_TYPES as readonly string[]).includes(input.type)) {
       return Promise.reject(new SoloError("INVALID_ARGUMENT", `unknown event type "${input.type}"`, { field: "type" }));
     }
@@ -67,7 +78,7 @@ export class EventStore {
     };
     // Field order is the canonical body the chain hashes; the worker reads the id at offset 7.
     const body = JSON.stringify({ id: event.id, time: event.time, type: event.type, tenant: event.tenant, service: event.service, actor: event.actor, data: event.data });
-    return this.storage.write({ event: [body, [event.tenant, event.service ?? "", event.type]] }).then(() => {
+    return this.storage.write({ event: [body, [event.tenant, event.service ?? "", event.type]], records: also?.records, kv: also?.kv }).then(() => {
       if (this.last === null || event.id > this.last) this.last = event.id;
       for (const s of this.subscribers) s.offer(event);
       return event;

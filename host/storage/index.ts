@@ -1,4 +1,5 @@
-export { RocksKvStore, type KvStore } from "./kv-store.ts";
+export { RocksKvStore, type KvStore, type KvWrite } from "./kv-store.ts";
 export { Storage } from "./storage.ts";
-export type { EventQuery, IndexEntry, Meta, VerifyReport } from "./protocol.ts";
+export type { FaultPlan, FaultOp } from "./faults.ts";
+export type { EventQuery, IndexEntry, Meta, RecordValue, VerifyReport } from "./protocol.ts";
 export { serviceKey, artifactKey, SERVICES } from "./layout.ts";

@@ -1,7 +1,9 @@
 // Where services' committed kv state lives. The worker holds a copy for synchronous reads; the
 // host commits each successful call's writes here, atomically, before the call's reply.
-import type { KvWrite } from "../runtime/kv-view.ts";
 import type { Storage } from "./storage.ts";
+
+/** A kv write: a value, or null for a delete. */
+export type KvWrite = [key: string, value: string | null];
 
 export interface KvStore {
   /** Every entry of one service, in key order. */

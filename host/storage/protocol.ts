@@ -1,8 +1,15 @@
 // Messages between the host thread and the storage worker that owns RocksDB.
-import type { KvWrite } from "../runtime/kv-view.ts";
+import type { KvWrite } from "./kv-store.ts";
+import type { FaultPlan } from "./faults.ts";
+import type { VerifyReport } from "../events/verify.ts";
+
+export type { VerifyReport };
 
 /** What an event is indexed by: tenant, service ("" if none), type. */
 export type IndexEntry = [tenant: string, service: string, type: string];
+
+/** A plain record's value: text, bytes (stored as they are), or null to delete the record. */
+export type RecordValue = string | Uint8Array | null;
 
 export interface WriteRequest {
   /** Event bodies (JSON, fields in canonical order), in id order, joined by "\n". */
@@ -10,8 +17,8 @@ export interface WriteRequest {
   /** tenant, service ("" if none), type of each event, flattened. */
   index: string[];
   kv: [scope: string, writes: KvWrite[]][];
-  /** Plain records (services, artifacts): a value, or null to delete. */
-  records: [key: string, value: string | null][];
+  /** Plain records (services, artifacts). */
+  records: [key: string, value: RecordValue][];
 }
 
 export interface EventQuery {
@@ -33,21 +40,14 @@ export type StorageRequest =
   | { t: "kv-load"; scope: string }
   | { t: "kv-drop"; scope: string }
   | { t: "records"; prefix: string }
+  | { t: "record-bytes"; key: string }
   | { t: "verify" }
   | { t: "compact"; beforeTime?: string; keepLast?: number }
+  | { t: "faults"; plan: FaultPlan | null }
   | { t: "close" };
 
 export interface Meta {
   lastId: string | null;
   lastHash: string | null;
   checkpoint: { before: string; prev: string } | null;
-}
-
-export interface VerifyReport {
-  ok: boolean;
-  /** Events whose links were checked. */
-  checked: number;
-  /** The first event whose link is broken, and why. */
-  brokenAt?: string;
-  reason?: string;
 }

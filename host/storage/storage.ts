@@ -3,8 +3,9 @@
 // batch with whatever else the worker has queued (group commit). A write resolves once durable.
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
-import type { KvWrite } from "../runtime/kv-view.ts";
-import type { EventQuery, IndexEntry, Meta, StorageRequest, VerifyReport } from "./protocol.ts";
+import type { FaultPlan } from "./faults.ts";
+import type { KvWrite } from "./kv-store.ts";
+import type { EventQuery, IndexEntry, Meta, RecordValue, StorageRequest, VerifyReport } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 /** Events per message to the worker: bigger chunks cost fewer messages, smaller ones overlap more. */
@@ -21,7 +22,7 @@ export class Storage {
   private events: string[] = [];
   private index: string[] = [];
   private kv: [string, KvWrite[]][] = [];
-  private records: [string, string | null][] = [];
+  private records: [string, RecordValue][] = [];
   /** One promise per group commit, shared by every write in it. */
   private batch: { promise: Promise<void>; resolve: () => void; reject: (e: SoloError) => void } | undefined;
   private closed = false;
@@ -71,9 +72,10 @@ export class Storage {
 
   /**
    * Queues writes for the next group commit: an event body (in id order) with its index entry,
-   * a call's kv writes, and/or plain records. Writes queued in one tick are one atomic batch.
+   * a call's kv writes, and/or plain records (text, bytes, or null to delete). Writes queued in
+   * one tick are one atomic batch; everything given in one call always is.
    */
-  write(w: { event?: [body: string, index: IndexEntry]; kv?: [string, KvWrite[]]; records?: [string, string | null][] }): Promise<void> {
+  write(w: { event?: [body: string, index: IndexEntry]; kv?: [string, KvWrite[]]; records?: [string, RecordValue][] }): Promise<void> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
     if (w.event) {
       const [body, index] = w.event;
@@ -129,9 +131,22 @@ export class Storage {
     return this.request({ t: "kv-load", scope });
   }
 
-  /** Every record whose key starts with prefix, in key order. */
+  /** Every record whose key starts with prefix, in key order, as text (use recordBytes for bytes). */
   recordsWithPrefix(prefix: string): Promise<[string, string][]> {
     return this.request({ t: "records", prefix });
+  }
+
+  /** One record's value as bytes (a record written as text comes back as its UTF-8); null if absent. */
+  recordBytes(key: string): Promise<Uint8Array | null> {
+    return this.request({ t: "record-bytes", key });
+  }
+
+  /**
+   * Test only: makes the worker fail the operations the plan picks (null: none) as a RocksDB error
+   * would; a failed write fails its whole batch. Applies to operations the worker takes after it.
+   */
+  injectFaults(plan: FaultPlan | null): Promise<void> {
+    return this.request({ t: "faults", plan });
   }
 
   kvDrop(scope: string): Promise<void> {
