@@ -31,6 +31,7 @@ export function quietEnv(): GuestEnv {
     kvSet: (k, v) => (kv.set(k, v), witOk(undefined)),
     kvDelete: (k) => (kv.delete(k), witOk(undefined)),
     kvKeys: (p) => witOk([...kv.keys()].filter((k) => k.startsWith(p))),
+    kvCount: () => kv.size,
     secretGet: () => ({ ok: false, kind: "access-denied", message: "" }),
     serviceCall: () => ({ ok: false, kind: "access-denied", message: "" }),
     emit: () => ({ ok: false, kind: "access-denied", message: "" }),

@@ -69,7 +69,7 @@ export class GlueSandbox implements GuestInstance {
         get: guard((k: string) => (charge(k.length), result(env.kvGet(k), text))),
         set: guard((k: string, v: string) => (charge(k.length + v.length), result(env.kvSet(k, v), none))),
         delete: guard((k: string) => (charge(k.length), result(env.kvDelete(k), none))),
-        keys: guard((p: string) => (charge(p.length), result(env.kvKeys(p), (ks) => ks.reduce((n, k) => n + k.length + 8, 0)))),
+        keys: guard((p: string) => (charge(p.length + env.kvCount()), result(env.kvKeys(p), (ks) => ks.reduce((n, k) => n + k.length + 8, 0)))),
       },
       "solo:agent/clock": { nowMs: guard(() => (charge(0), BigInt(Date.now()))), monotonicNs: guard(() => (charge(0), process.hrtime.bigint())) },
       "solo:agent/random": { nextU64: guard(() => (charge(0), env.nextU64())) },

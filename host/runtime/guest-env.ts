@@ -10,6 +10,8 @@ export interface GuestEnv {
   kvSet(key: string, value: string): WitResult<void>;
   kvDelete(key: string): WitResult<void>;
   kvKeys(prefix: string): WitResult<string[]>;
+  /** Keys in the service's kv (what a keys() call scans, charged before it runs). */
+  kvCount(): number;
   secretGet(name: string): WitResult<string>;
   serviceCall(service: string, request: string): WitResult<string>;
   emit(kind: string, data: string): WitResult<void>;

@@ -16,8 +16,7 @@ export interface KvLimits {
   maxTotalBytes: number;
 }
 
-/** A write as it travels back to the host: a value, or null for a delete. */
-export type KvWrite = [key: string, value: string | null];
+import type { KvWrite } from "../storage/kv-store.ts"; export type { KvWrite }; // a value, or null for a delete
 
 // ES2024, in Node 20 but not in the ES2023 lib this project type-checks against.
 const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
@@ -36,6 +35,11 @@ export class KvView {
   constructor(entries: Iterable<[string, string]>, private readonly limits: KvLimits) {
     this.base = new Map();
     this.reset(entries);
+  }
+
+  /** Entries a keys() call looks at: the copy's and this call's pending writes. */
+  get count(): number {
+    return this.base.size + this.writes.size;
   }
 
   /** Replaces the copy with the host's committed state (after a failed commit). */

@@ -25,6 +25,12 @@ interface Exports {
   cabi_realloc(old: number, oldSize: number, align: number, size: number): number;
 }
 
+/**
+ * The longest string an import takes (the largest kv value or request any limit allows): past it
+ * the call traps before the host decodes anything (V8 cannot hold strings much over 512 MB).
+ */
+export const MAX_ARGUMENT_BYTES = 64 * 1024 * 1024;
+
 /** The longest log line kept; longer ones are cut before they are decoded. */
 export const MAX_LOG_BYTES = 8192;
 
@@ -170,6 +176,7 @@ export class Sandbox {
   private arg(ptr: number, len: number): string {
     len >>>= 0; // an i32 from the guest: its length is unsigned
     this.charge(this.size(len));
+    if (this.size(len) > MAX_ARGUMENT_BYTES) throw new GuestFault(`a string argument of ${this.size(len)} bytes is over the host's limit of ${MAX_ARGUMENT_BYTES}`);
     return this.readString(ptr, len);
   }
 
@@ -243,14 +250,16 @@ export class Sandbox {
           })),
         set: g((kp: number, kl: number, vp: number, vl: number, ret: number) => this.writeResult(ret, this.env.kvSet(arg(kp, kl), arg(vp, vl)))),
         delete: g((kp: number, kl: number, ret: number) => this.writeResult(ret, this.env.kvDelete(arg(kp, kl)))),
-        keys: g((pp: number, pl: number, ret: number) =>
+        keys: g((pp: number, pl: number, ret: number) => {
+          this.charge(this.env.kvCount()); // the scan looks at every key: charged before it runs
           this.writeResult(ret, this.env.kvKeys(arg(pp, pl)), (keys, at) => {
             this.charge(keys.length * 8);
             const list = this.exports.cabi_realloc(0, 0, 4, keys.length * 8);
             keys.forEach((k, i) => this.writeStringAt(list + i * 8, k));
             this.writeU32(at, list);
             this.writeU32(at + 4, keys.length);
-          })),
+          });
+        }),
       },
       [importModuleName("clock")]: {
         "now-ms": g(() => (this.charge(0), BigInt(Date.now()))),

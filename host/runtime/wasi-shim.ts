@@ -61,6 +61,7 @@ export class WasiShim {
   imports(module: WebAssembly.Module): WebAssembly.Imports {
     const impl: Record<string, (...args: never[]) => number | void> = {
       fd_read: (fd: number, iovs: number, count: number, nread: number) => {
+        this.charge(0);
         if (fd !== 0) return ERRNO.badf;
         const view = this.view();
         this.chargeIovs(view, iovs, count);
@@ -78,6 +79,7 @@ export class WasiShim {
         return ERRNO.success;
       },
       fd_write: (fd: number, iovs: number, count: number, nwritten: number) => {
+        this.charge(0);
         if (fd !== 1 && fd !== 2) return ERRNO.badf;
         const view = this.view();
         this.chargeIovs(view, iovs, count);
@@ -99,6 +101,7 @@ export class WasiShim {
         return ERRNO.success;
       },
       clock_res_get: (_id: number, out: number) => {
+        this.charge(24);
         this.view().setBigUint64(out, 1000n, true);
         return ERRNO.success;
       },
@@ -111,18 +114,19 @@ export class WasiShim {
       proc_exit: (code: number) => {
         throw new ProcExit(code);
       },
-      environ_sizes_get: (count: number, size: number) => this.zeroes(count, size),
-      args_sizes_get: (count: number, size: number) => this.zeroes(count, size),
-      environ_get: () => ERRNO.success,
-      args_get: () => ERRNO.success,
+      environ_sizes_get: (count: number, size: number) => (this.charge(8), this.zeroes(count, size)),
+      args_sizes_get: (count: number, size: number) => (this.charge(8), this.zeroes(count, size)),
+      environ_get: () => (this.charge(0), ERRNO.success),
+      args_get: () => (this.charge(0), ERRNO.success),
       fd_fdstat_get: (fd: number, out: number) => {
+        this.charge(24);
         if (fd > 2) return ERRNO.badf;
         new Uint8Array(this.memory!.buffer, out, 24).fill(0);
         this.view().setUint8(out, 2); // character device
         return ERRNO.success;
       },
-      fd_prestat_get: () => ERRNO.badf, // no preopened directories: no filesystem
-      fd_close: (fd: number) => (fd <= 2 ? ERRNO.success : ERRNO.badf),
+      fd_prestat_get: () => (this.charge(0), ERRNO.badf), // no preopened directories: no filesystem
+      fd_close: (fd: number) => (this.charge(0), fd <= 2 ? ERRNO.success : ERRNO.badf),
     };
     const wasi: Record<string, unknown> = {};
     for (const imp of WebAssembly.Module.imports(module)) {

@@ -61,6 +61,7 @@ class Slot {
       kvSet: (k, v) => this.kv.set(k, v),
       kvDelete: (k) => this.kv.delete(k),
       kvKeys: (p) => this.kv.keys(p),
+      kvCount: () => this.kv.count,
       secretGet: () => denied("secrets"),
       serviceCall: () => denied("calling other services"),
       emit: () => denied("emitting events"),

@@ -6,6 +6,7 @@
 //
 // Compiling costs ~0.3-1.5 s; metering ~1-10 ms. Everything here runs in the builder process,
 // never on the host's API thread.
+import { checkWasiImports } from "./wasi-imports.ts";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -122,11 +123,7 @@ export class ArtifactCache {
     } catch (err) {
       throw new SoloError("VALIDATION_FAILED", `not a valid WebAssembly module: ${(err as Error).message}`);
     }
-    for (const imp of info.imports) {
-      if (imp.module !== "wasi_snapshot_preview1" || imp.kind !== "function") {
-        throw new SoloError("VALIDATION_FAILED", `javy module imports "${imp.module}#${imp.name}"; it may import only WASI preview-1 functions (statically linked javy output)`, { item: `${imp.module}#${imp.name}`, limit: "imports" });
-      }
-    }
+    checkWasiImports(info);
     for (const name of ["_start", "memory"]) {
       if (!info.exports.some((e) => e.name === name)) throw new SoloError("VALIDATION_FAILED", `javy module must export "${name}" (a WASI command)`, { item: name, limit: "exports" });
     }

@@ -10,8 +10,8 @@
 // - Bulk instructions (memory.copy/fill/init, table.grow/fill/copy/init) longer than BULK_FREE are
 //   charged by their length operand, checked before they run: 1 unit per 8 bytes of memory, per
 //   table entry.
-// - Leaves (no loop, no indirect or bulk work, only leaf callees, never referenced by a table,
-//   ref.func or an export) are charged at each direct call or tail call site.
+// - Leaves (no loop, no indirect or bulk work, only leaf callees, not exported) are charged at each
+//   direct call or tail call site; tables and ref.func reach them through a wrapper that charges.
 // - Instantiation (data segments, element segments, tables) costs what the exported constant
 //   `solo_instantiate_fuel` says; the host charges it. The start function is not run by the engine:
 //   the pass exports it as `solo_start`, and the host calls it with the service's own fuel and
@@ -87,7 +87,7 @@ const OP = {
   i32Ne: 0x47, i32GtU: 0x4b, i32Sub: 0x6b, i64LtS: 0x53, i64Sub: 0x7d, i64ShrU: 0x88, i64ExtendI32U: 0xad,
 } as const;
 const EMPTY = 0x40;
-/** Bulk lengths up to this cost only their instruction's unit: at most 256 bytes or entries of work. */
+/** Memory bulk lengths up to this cost only their instruction's unit: at most 256 bytes of work. */
 export const BULK_FREE = 256;
 const MINUS_ONE = 0x7f;
 
@@ -118,14 +118,16 @@ function validate(module: Uint8Array) {
 
 /** What the sections other than code say, gathered before anything is rewritten. */
 interface Survey {
-  /** Functions reachable other than by a direct call: never charged at a call site. */
+  /** Exported functions and the start function: entered from the host, never leaves. */
+  entries: Set<number>;
+  /** Functions in a table or taken by ref.func: a leaf among them gets a charging wrapper there. */
   referenced: Set<number>;
   /** Units charged for instantiation: data bytes / 8, element entries, initial table entries. */
   instantiateFuel: number;
 }
 
 function survey(bytes: Uint8Array, settings: MeterSettings): Survey {
-  const s: Survey = { referenced: new Set(), instantiateFuel: 0 };
+  const s: Survey = { entries: new Set(), referenced: new Set(), instantiateFuel: 0 };
   const ins = newInstruction();
   const expr = (r: Reader) => {
     for (;;) {
@@ -179,11 +181,11 @@ function survey(bytes: Uint8Array, settings: MeterSettings): Survey {
           r.name();
           const kind = r.byte();
           const index = r.u32();
-          if (kind === 0) s.referenced.add(index);
+          if (kind === 0) s.entries.add(index);
         }
         break;
       case 8:
-        s.referenced.add(r.u32());
+        s.entries.add(r.u32());
         break;
       case 9:
         for (let n = r.u32(), i = 0; i < n; i++) {
@@ -239,9 +241,9 @@ function tableLimits(r: Reader, settings: MeterSettings): number {
 
 function rewrite(bytes: Uint8Array, settings: MeterSettings) {
   const secs = sections(bytes);
+  const surveyed = survey(bytes, settings); // refuses what the pass cannot meter, with its reason
   const info = readModuleInfo(bytes);
   const { importedFunctions: importedFuncs, importedGlobals, definedGlobals } = info;
-  const surveyed = survey(bytes, settings);
   const shapes: FunctionShape[] = [];
   const code = secs.find((s) => s.id === 10);
   if (code) {
@@ -255,7 +257,16 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
       r.skip(size);
     }
   }
-  const leafCost = leafCosts(shapes, importedFuncs, surveyed.referenced);
+  const leaves = leafCosts(shapes, importedFuncs, surveyed.entries);
+  const leafCost = leaves.cost;
+  // A leaf reached through a table or ref.func is reached there through a wrapper that charges its
+  // body first; direct calls keep charging it at the call site (no counter traffic). Wrappers are
+  // appended after every function, so no index moves.
+  const wrappers = new Map<number, number>();
+  for (const f of [...surveyed.referenced].sort((a, b) => a - b)) {
+    if (leafCost(f) !== undefined) wrappers.set(f, importedFuncs + shapes.length + wrappers.size);
+  }
+  const remapFunc = wrappers.size ? (f: number) => wrappers.get(f) ?? f : undefined;
   const shared = settings.sharedCounters === true;
   const fuelIndex = shared ? importedGlobals : importedGlobals + definedGlobals;
   const g: Globals = { fuel: fuelIndex, budget: fuelIndex + 1, failed: fuelIndex + 2 };
@@ -317,6 +328,9 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
     if (s.id !== 0) flushBefore(s.id);
     let body: Uint8Array = bytes.subarray(s.start, s.end);
     switch (s.id) {
+      case 3:
+        emit(3, appended(body, [...wrappers.keys()].map((f) => encodeU32(info.functionTypes[f]!))));
+        break;
       case 2:
         emit(2, appended(body, newImports));
         importsDone = true;
@@ -324,7 +338,7 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
       case 4: emit(4, [capTables(body, settings.maxTableEntries)]); break;
       case 5: emit(5, [capMemories(body, settings.maxMemoryPages)]); break;
       case 6:
-        if (remap) body = remapGlobals(body, remap);
+        if (remap || remapFunc) body = remapGlobals(body, remap, remapFunc);
         emit(6, appended(body, newGlobals));
         globalsDone = true;
         break;
@@ -334,18 +348,22 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
         exportsDone = true;
         break;
       case 8: break; // the start function is exported as solo_start and run by the host
-      case 9: emit(9, [remap ? remapElements(body, remap) : body]); break;
+      case 9: emit(9, [remap || remapFunc ? remapElements(body, remap, remapFunc) : body]); break;
       case 11: emit(11, [remap ? remapData(body, remap) : body]); break;
       case 10: {
         const r = new Reader(body);
         const n = r.u32();
-        const parts: ArrayLike<number>[] = [encodeU32(n)];
+        const parts: ArrayLike<number>[] = [encodeU32(n + wrappers.size)];
         for (let i = 0; i < n; i++) {
           const size = r.u32();
           const type = info.types[info.functionTypes[importedFuncs + i]!];
           if (!type) throw new Error(`function ${importedFuncs + i} has no type`);
-          const fn = meterFunction(body.subarray(r.pos, r.pos + size), type.params.length, shapes[i]!.hasLoop, g, report, leafCost, leafCost(importedFuncs + i) !== undefined, remap);
+          const fn = meterFunction(body.subarray(r.pos, r.pos + size), type.params.length, shapes[i]!.hasLoop, g, report, leaves, leafCost(importedFuncs + i) !== undefined, remap, remapFunc);
           r.skip(size);
+          parts.push(encodeU32(fn.length), fn);
+        }
+        for (const f of wrappers.keys()) {
+          const fn = wrapper(f, info.types[info.functionTypes[f]!]!.params.length, leafCost(f)!, g);
           parts.push(encodeU32(fn.length), fn);
         }
         emit(10, parts);
@@ -391,7 +409,8 @@ function capTables(body: Uint8Array, maxEntries: number): Uint8Array {
 interface Globals { fuel: number; budget: number; failed: number }
 
 /** Rewrites one function body (locals + expression). A leaf gets no charges of its own. */
-function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Globals, report: MeterReport, leafCost: (f: number) => number | undefined, leaf: boolean, remap?: (idx: number) => number): Uint8Array {
+function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Globals, report: MeterReport, leaves: ReturnType<typeof leafCosts>, leaf: boolean, remap?: (idx: number) => number, remapFunc?: (f: number) => number): Uint8Array {
+  const leafCost = leaves.cost;
   report.functions++;
   if (leaf) report.leafFunctions++;
   const r = new Reader(body);
@@ -456,11 +475,16 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
     const charge = cached
       ? [OP.localGet, ...local, ...units, OP.localTee, ...local, ...check]
       : [OP.globalGet, ...fuelGet, ...units, OP.globalSet, ...fuelGet, ...check];
+    // Table entries are charged from the first: each costs far more than a byte.
+    if (shift === 0) return [OP.localTee, ...s, ...charge];
     return [OP.localTee, ...s, OP.localGet, ...s, OP.i32Const, ...encodeS64(BigInt(BULK_FREE)), OP.i32GtU, OP.if, EMPTY, ...charge, OP.end];
   };
   const writeBack = cached ? [OP.localGet, ...local, OP.globalSet, ...fuelGet] : [];
 
-  if (!leaf) openSegment(true);
+  if (!leaf) {
+    openSegment(true);
+    segment.cost += (locals - params) >> LOCALS_PER_UNIT_SHIFT; // zeroing the declared locals
+  }
   // Control stack: 0 = function, 1 = block/if, 2 = loop.
   const control: number[] = [0];
   const targetsFunction = (depth: number) => depth === control.length - 1;
@@ -494,7 +518,9 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
       case 0x10: case 0x11: {
         const inline = op === 0x10 ? leafCost(ins.index) : undefined;
         if (inline !== undefined) {
-          segment.cost += inline; // a leaf's whole body, charged here; no counter traffic
+          segment.cost += inline; // a leaf's whole body, charged here; no counter traffic...
+          // ...unless a trap path in it may reach code that reads the counter.
+          if (cached && leaves.escapes(ins.index)) { flush(at); out.push(writeBack); }
           break;
         }
         if (cached) { flush(at); out.push(writeBack); }
@@ -516,6 +542,13 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
           copyFrom = r.pos;
         }
         break;
+      case 0xd2:
+        if (remapFunc && remapFunc(ins.index) !== ins.index) {
+          flush(at);
+          out.push([op, ...encodeU32(remapFunc(ins.index))]);
+          copyFrom = r.pos;
+        }
+        break;
       case 0x40:
         report.growSites++;
         flush(at);
@@ -532,6 +565,15 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
   const head = new Reader(body);
   head.u32();
   return concat([encodeU32(localDecls + ourDecls.length / 2), body.subarray(head.pos, declsEnd), ourDecls, ...out]);
+}
+
+/** A leaf's stand-in in tables and ref.func: charges the leaf's whole cost, checks, calls it. */
+function wrapper(leaf: number, params: number, cost: number, g: Globals): Uint8Array {
+  const fuel = encodeU32(g.fuel);
+  const args: number[] = [];
+  for (let i = 0; i < params; i++) args.push(OP.localGet, ...encodeU32(i));
+  return concat([[0, OP.globalGet, ...fuel, OP.i64Const, ...encodeS64(BigInt(cost)), OP.i64Sub, OP.globalSet, ...fuel,
+    OP.globalGet, ...fuel, OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.unreachable, OP.end, ...args, 0x10, ...encodeU32(leaf), OP.end]]);
 }
 
 // memory.grow with the delta on the stack -> the same result, refused past the budget; a grow
@@ -556,13 +598,16 @@ function growCheck(delta: number, result: number, g: Globals): number[] {
 
 // ---- global index remapping (shared counters) ----
 
-/** Copies a constant expression up to and including its `end`, remapping global.get. */
-function constExpr(r: Reader, remap: (idx: number) => number): number[] {
+type Remap = ((idx: number) => number) | undefined;
+
+/** Copies a constant expression up to and including its `end`, remapping global.get and ref.func. */
+function constExpr(r: Reader, remap: Remap, remapFunc?: Remap): number[] {
   const out: number[] = [];
   const ins = newInstruction();
   for (;;) {
     decode(r, ins);
-    if (ins.op === 0x23) out.push(ins.op, ...encodeU32(remap(ins.index)));
+    if (ins.op === 0x23 && remap) out.push(ins.op, ...encodeU32(remap(ins.index)));
+    else if (ins.op === 0xd2 && remapFunc) out.push(ins.op, ...encodeU32(remapFunc(ins.index)));
     else for (let i = ins.at; i < r.pos; i++) out.push(r.bytes[i]!);
     if (ins.op === OP.end) return out;
   }
@@ -572,7 +617,7 @@ function copyFrom(r: Reader, from: number): Uint8Array {
   return r.bytes.subarray(from, r.pos);
 }
 
-function remapGlobals(body: Uint8Array, remap: (idx: number) => number): Uint8Array {
+function remapGlobals(body: Uint8Array, remap: Remap, remapFunc?: Remap): Uint8Array {
   const r = new Reader(body);
   const n = r.u32();
   const out: ArrayLike<number>[] = [encodeU32(n)];
@@ -580,7 +625,7 @@ function remapGlobals(body: Uint8Array, remap: (idx: number) => number): Uint8Ar
     const at = r.pos;
     valueType(r);
     r.byte();
-    out.push(copyFrom(r, at), constExpr(r, remap));
+    out.push(copyFrom(r, at), constExpr(r, remap, remapFunc));
   }
   return concat(out);
 }
@@ -600,7 +645,7 @@ function remapExports(body: Uint8Array, remap: (idx: number) => number): Uint8Ar
   return concat(out);
 }
 
-function remapElements(body: Uint8Array, remap: (idx: number) => number): Uint8Array {
+function remapElements(body: Uint8Array, remap: Remap, remapFunc?: Remap): Uint8Array {
   const r = new Reader(body);
   const n = r.u32();
   const out: ArrayLike<number>[] = [encodeU32(n)];
@@ -613,13 +658,15 @@ function remapElements(body: Uint8Array, remap: (idx: number) => number): Uint8A
     if (!(flags & 1)) out.push(constExpr(r, remap)); // active: offset
     at = r.pos;
     if (flags & 3) r.byte(); // elemkind or reftype (flags 1, 2, 3, 5, 6, 7)
+    out.push(copyFrom(r, at));
     const count = r.u32();
-    if (flags & 4) {
-      out.push(copyFrom(r, at));
-      for (let k = 0; k < count; k++) out.push(constExpr(r, remap));
-    } else {
-      for (let k = 0; k < count; k++) r.u32();
-      out.push(copyFrom(r, at));
+    out.push(encodeU32(count));
+    for (let k = 0; k < count; k++) {
+      if (flags & 4) out.push(constExpr(r, remap, remapFunc));
+      else {
+        const f = r.u32();
+        out.push(encodeU32(remapFunc ? remapFunc(f) : f));
+      }
     }
   }
   return concat(out);
@@ -649,20 +696,32 @@ interface FunctionShape {
   /** Indirect calls or bulk instructions: a cost not known statically. */
   dynamic: boolean;
   calls: number[];
+  /** Callees of trap paths (`call f; unreachable`): they run, but never return here. */
+  trapCalls: number[];
 }
 
 /** The most a leaf may cost: bigger bodies are metered like any other function. */
 const LEAF_COST_CAP = 256;
+/** Declared locals per function; V8 allows 50,000 in all and the pass adds three. */
+const MAX_LOCALS = 49_000;
+/** Zeroing locals on entry: one unit per 8. */
+const LOCALS_PER_UNIT_SHIFT = 3;
 
 function shapeOf(body: Uint8Array, settings: MeterSettings, referenced: Set<number>): FunctionShape {
   const r = new Reader(body);
+  let locals = 0;
   for (let n = r.u32(), i = 0; i < n; i++) {
-    r.u32();
+    locals += r.u32();
     valueType(r);
   }
-  const shape: FunctionShape = { instructions: 0, hasLoop: false, dynamic: false, calls: [] };
+  if (locals > MAX_LOCALS) {
+    throw new SoloError("VALIDATION_FAILED", `a function declares ${locals} locals; the limit is ${MAX_LOCALS}`, { item: "function", limit: "locals", value: locals, max: MAX_LOCALS });
+  }
+  const shape: FunctionShape = { instructions: 0, hasLoop: false, dynamic: false, calls: [], trapCalls: [] };
   const ins = newInstruction();
   let depth = 1;
+  // The engine zeroes every local on entry: work the instruction count does not see.
+  shape.instructions += locals >> LOCALS_PER_UNIT_SHIFT;
   while (!r.done) {
     decode(r, ins);
     const op = ins.op;
@@ -677,6 +736,7 @@ function shapeOf(body: Uint8Array, settings: MeterSettings, referenced: Set<numb
       // `call f; unreachable` is a trap path (AssemblyScript's abort): it never returns here,
       // so it does not stop the caller from being a leaf.
       if (!(op === 0x10 && r.bytes[r.pos] === 0x00)) shape.calls.push(ins.index);
+      else shape.trapCalls.push(ins.index);
     } else if (op === 0x11 || op === 0x13 || isBulk(ins)) shape.dynamic = true;
     else if (op === 0xd2) referenced.add(ins.index);
   }
@@ -685,16 +745,29 @@ function shapeOf(body: Uint8Array, settings: MeterSettings, referenced: Set<numb
 
 /**
  * A leaf is a function with no loop, no indirect call and no bulk instruction that calls only
- * leaves (trap paths aside) and is reachable only by direct calls (never exported, the start
- * function, in a table or taken by ref.func): its cost is bounded and known, so callers charge it
- * at the call site. A trap path inside a leaf runs with the caller's charge not yet written back:
- * it ends in a trap anyway, reported as GUEST_TRAP.
- * Returns a function index's static cost, or undefined when it is not a leaf.
+ * leaves (trap paths aside) and is not an entry (exported, or the start function): its cost is
+ * bounded and known, so direct callers charge it at the call site, and tables and ref.func reach it
+ * through a wrapper that charges it.
+ * A trap path may call a function that reads the counter (a non-leaf reloads the global): a caller
+ * that keeps the counter in a local writes it back before calling such a leaf (`escapes`), or the
+ * callee would start from a stale, fuller counter.
+ * `cost` returns a function index's static cost, or undefined when it is not a leaf.
  */
-function leafCosts(shapes: FunctionShape[], importedFuncs: number, referenced: Set<number>): (f: number) => number | undefined {
+function leafCosts(shapes: FunctionShape[], importedFuncs: number, entries: Set<number>): { cost: (f: number) => number | undefined; escapes: (f: number) => boolean } {
   const memo = new Map<number, number | null>(); // null: visiting, or not a leaf
+  const escapeMemo = new Map<number, boolean>();
+  const escapes = (f: number): boolean => {
+    if (f < importedFuncs) return false;
+    const known = escapeMemo.get(f);
+    if (known !== undefined) return known;
+    escapeMemo.set(f, false);
+    const shape = shapes[f - importedFuncs]!;
+    const result = shape.trapCalls.some((t) => t >= importedFuncs) || shape.calls.some((c) => escapes(c));
+    escapeMemo.set(f, result);
+    return result;
+  };
   const cost = (f: number): number | undefined => {
-    if (f < importedFuncs || referenced.has(f)) return undefined;
+    if (f < importedFuncs || entries.has(f)) return undefined;
     const known = memo.get(f);
     if (known !== undefined) return known ?? undefined;
     memo.set(f, null);
@@ -710,7 +783,7 @@ function leafCosts(shapes: FunctionShape[], importedFuncs: number, referenced: S
     memo.set(f, total);
     return total;
   };
-  return cost;
+  return { cost, escapes };
 }
 
 /** Reads an instruction stream for tests and tools: every instruction, decoded. */

@@ -72,4 +72,55 @@ test("a module's start function is not run by the engine: it waits for the host"
   assert.ok((ex.solo_fuel.value as bigint) < 100n, "and it was charged");
 });
 
+test("a leaf's trap path cannot hand a looping function a stale, full counter", async () => {
+  // $L is loop-free (a leaf) and ends in a trap path that calls $A, which loops and recurses into
+  // $L. Were $A to start from the global its caller never wrote back, every level would get the
+  // whole budget again: ~70M iterations on 1M fuel.
+  const m = await metered(`(module
+    (global $n (export "n") (mut i32) (i32.const 0))
+    (func $L (param i32) (call $A (local.get 0)) unreachable)
+    (func $A (export "a") (param $d i32) (local $i i32)
+      (loop $l
+        (global.set $n (i32.add (global.get $n) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (i32.const 70000))))
+      (if (local.get $d) (then (call $L (i32.sub (local.get $d) (i32.const 1)))))))`);
+  const ex = new WebAssembly.Instance(m, {}).exports as Record<string, any>;
+  ex.solo_fuel.value = 1_000_000n;
+  assert.throws(() => ex.a(1000));
+  assert.ok((ex.solo_fuel.value as bigint) < 0n, "it stopped for fuel");
+  // Each iteration costs at least 8 units: 1M fuel buys at most ~125k of them.
+  assert.ok(ex.n.value <= 1_000_000 / 8, `${ex.n.value} iterations on 1M fuel`);
+});
+
+test("zeroing a function's locals and table bulk operations are charged", async () => {
+  const m = await metered(`(module
+    (table $t 1000 funcref)
+    (func $many (local ${"i64 ".repeat(8000)}) nop)
+    (func (export "locals") (call $many))
+    (func (export "copy") (param i32) (table.copy $t $t (i32.const 0) (i32.const 0) (local.get 0))))`);
+  const ex = new WebAssembly.Instance(m, {}).exports as Record<string, any>;
+  const cost = (f: () => void) => {
+    ex.solo_fuel.value = 1_000_000n;
+    f();
+    return Number(1_000_000n - (ex.solo_fuel.value as bigint));
+  };
+  assert.ok(cost(() => ex.locals()) >= 8000 / 8, "8,000 locals zeroed cost at least 1,000 units");
+  assert.is(cost(() => ex.copy(256)) - cost(() => ex.copy(0)), 256, "every table entry is charged, even in short copies");
+});
+
+test("the meter itself refuses several memories and 64-bit memories, whatever the engine accepts", async () => {
+  for (const text of [`(module (memory 1) (memory 1))`, `(module (memory i64 1))`]) {
+    const bytes = await wasm(text);
+    try {
+      meter(bytes);
+      assert.unreachable("metered");
+    } catch (err) {
+      // Node 20's V8 refuses both while validating; Node 24's accepts them and the meter refuses.
+      const e = err as Error;
+      assert.match(e.message, WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>) ? /which Solo does not run/ : /does not validate/);
+    }
+  }
+});
+
 test.run();

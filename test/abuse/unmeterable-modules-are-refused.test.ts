@@ -78,10 +78,12 @@ test("nesting past the bound and a function body past its size are refused", asy
 test("several memories and 64-bit memories are refused", async () => {
   const a = await arena();
   try {
+    // Refused by the shape check and the module reader before V8 or the meter sees them (Node 24's
+    // V8 would accept both; the meter refuses them too: instructions.ts, survey()).
     const two = core(`(memory $second 1)`);
-    assert.match((await attack(a, deploy(await component(two)), "VALIDATION_FAILED")).message, /memor/);
+    assert.match((await attack(a, deploy(await component(two)), "VALIDATION_FAILED")).message, /module has 2 memories; the limit is 1/);
     const wide = core(``, `(memory (export "memory") i64 1)`);
-    assert.match((await attack(a, deploy(await component(wide), "wide"), "VALIDATION_FAILED")).message, /64-bit|memor|validate/);
+    assert.match((await attack(a, deploy(await component(wide), "wide"), "VALIDATION_FAILED")).message, /64-bit memories/);
   } finally {
     await a.close();
   }

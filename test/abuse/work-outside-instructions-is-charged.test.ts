@@ -2,7 +2,7 @@
 // decode or copy many bytes, WASI calls with huge buffers — is charged by its size before it runs,
 // so it ends in FUEL_EXHAUSTED within the call's fuel instead of running until the deadline.
 import * as assert from "uvu/assert";
-import { test } from "../helpers.ts";
+import { fixture, test } from "../helpers.ts";
 import { ABI, arena, attack, component, wasm } from "./hostile.ts";
 
 /** A component whose handle runs `body` (then answers ""). */
@@ -105,6 +105,48 @@ test("a call that works hard and then traps is charged its whole fuel limit, not
     await a.host.deploy({ ...(await hostile("trapper", text)), limits: { fuel: 50_000_000 } });
     await attack(a, (h) => h.call("evil", "trapper", ""), "GUEST_TRAP");
     assert.is(a.host.status("evil", "trapper").fuelUsed, 50_000_000);
+  } finally {
+    await a.close();
+  }
+});
+
+test("a string argument too long for the host to hold traps (GUEST_TRAP), never INTERNAL", async () => {
+  const a = await arena();
+  try {
+    // 80 MiB of memory, and kv.set asked to read a value of 70 MiB from it.
+    const text = handler(`(drop (memory.grow (i32.const 1280))) (call $set (i32.const 0) (i32.const 1) (i32.const 64) (i32.const 73400320) (i32.const 32))`, `(import "solo:agent/kv@0.1.0" "set" (func $set (param i32 i32 i32 i32 i32)))`, 1);
+    await a.host.deploy({ ...(await hostile("long", text)), limits: { fuel: 1_000_000_000, memoryBytes: 128 * 1024 * 1024 } });
+    const e = await attack(a, (h) => h.call("evil", "long", ""), "GUEST_TRAP");
+    assert.match(e.message, /over the host's limit/);
+  } finally {
+    await a.close();
+  }
+});
+
+test("kv.keys is charged for every key it scans, not only for what it returns", async () => {
+  const a = await arena();
+  try {
+    await a.host.deploy({ tenant: "evil", service: "keys", source: fixture("many-keys.as.ts"), language: "assemblyscript" });
+    await a.host.call("evil", "keys", "scan"); // the first call also sets up the guest's runtime
+    const empty = await a.host.call("evil", "keys", "scan");
+    assert.is(empty.output, "0");
+    assert.is((await a.host.call("evil", "keys", "fill 3000")).output, "ok");
+    const full = await a.host.call("evil", "keys", "scan");
+    assert.is(full.output, "0", "no key matches: the answer is as small as before");
+    assert.ok(full.fuel - empty.fuel >= 3000, `scanning 3,000 keys cost ${full.fuel - empty.fuel} more units (${empty.fuel} -> ${full.fuel})`);
+  } finally {
+    await a.close();
+  }
+});
+
+test("a javy module that declares a WASI function with another signature is refused", async () => {
+  const a = await arena();
+  try {
+    // fd_write with an f64 count: the shim would read it as a number it never expected.
+    const odd = await wasm(command(`(drop (call $write (i32.const 1) (i32.const 0) (f64.const 4294967296) (i32.const 8)))`,
+      `(import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 f64 i32) (result i32)))`));
+    const e = await attack(a, (h) => h.deploy({ tenant: "evil", service: "odd", source: odd, language: "javy" }), "VALIDATION_FAILED");
+    assert.match(e.message, /fd_write.*WASI preview-1 declares it/);
   } finally {
     await a.close();
   }
