@@ -8,6 +8,7 @@ import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { sections, concat, encodeU32 } from "../../host/wasm/binary.ts";
 import type { ErrorCode, Host, HostOptions } from "../../host/index.ts";
+import { SOLO_ECHO } from "../fuzz/seeds.ts";
 import { openHost, rejects, ROOT, type TestHost } from "../helpers.ts";
 
 const FEATURES = { exceptions: true, threads: true, multi_memory: true, memory64: true, tail_call: true, extended_const: true, bulk_memory: true, reference_types: true, simd: true, mutable_globals: true, sat_float_to_int: true, sign_extension: true, multi_value: true };
@@ -25,20 +26,8 @@ export async function wasm(text: string): Promise<Uint8Array> {
   }
 }
 
-/** A UTF-8 echo in core wasm: bump allocator, return area at 16. The well-behaved guest. */
-export const ECHO = `(module
-  (memory (export "memory") 1)
-  (global $next (mut i32) (i32.const 1024))
-  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
-    (local.set $p (global.get $next))
-    (global.set $next (i32.add (global.get $next) (local.get 3)))
-    (local.get $p))
-  (func (export "handle") (param $ptr i32) (param $len i32) (result i32)
-    (i32.store8 (i32.const 16) (i32.const 0))
-    (i32.store (i32.const 20) (local.get $ptr))
-    (i32.store (i32.const 24) (local.get $len))
-    (i32.const 16))
-)`;
+/** A UTF-8 echo in core wasm (bump allocator, return area at 16): the well-behaved guest. */
+export const ECHO = SOLO_ECHO;
 
 /** The exports every hostile component module needs besides its attack (UTF-8, bump allocator). */
 export const ABI = `
