@@ -1,5 +1,7 @@
 // Kills a writer process with SIGKILL at random moments and checks, after each, that everything
-// it had acknowledged is on disk, ids only increase, and the hash chain verifies.
+// it had acknowledged is on disk, ids only increase, and the hash chain verifies. With
+// keepEvents, the writer also compacts the log to that many events as fast as it can (retention
+// racing the appends); an acknowledged event before the checkpoint was compacted, not lost.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,16 +19,19 @@ export interface CycleReport {
   lostKv: number;
   outOfOrder: number;
   chainFailures: number;
+  /** Acknowledged events that retention removed (before the checkpoint). */
+  compactedEvents: number;
 }
 
-export async function crashCycles(dir: string, cycles: number, maxRunMs = 400): Promise<CycleReport> {
-  const report: CycleReport = { cycles, acknowledgedEvents: 0, acknowledgedKv: 0, lostEvents: 0, lostKv: 0, outOfOrder: 0, chainFailures: 0 };
+export async function crashCycles(dir: string, cycles: number, maxRunMs = 400, keepEvents?: number): Promise<CycleReport> {
+  const report: CycleReport = { cycles, acknowledgedEvents: 0, acknowledgedKv: 0, lostEvents: 0, lostKv: 0, outOfOrder: 0, chainFailures: 0, compactedEvents: 0 };
   let seen: string | undefined; // the newest id checked so far: each cycle reads only what is new
   for (let c = 0; c < cycles; c++) {
-    const acked = await runAndKill(dir, `r${c}`, 50 + Math.floor(Math.random() * maxRunMs));
+    const acked = await runAndKill(dir, `r${c}`, 50 + Math.floor(Math.random() * maxRunMs), keepEvents);
     const storage = await Storage.open(dir);
     try {
       const store = await EventStore.open(storage);
+      const cut = (await storage.meta()).checkpoint?.before ?? "";
       const fresh = await store.list({ after: seen });
       const ids = new Set(fresh.map((e) => e.id));
       let prev = seen ?? "";
@@ -35,7 +40,11 @@ export async function crashCycles(dir: string, cycles: number, maxRunMs = 400): 
         prev = e.id;
       }
       seen = prev || seen;
-      for (const id of acked.events) if (!ids.has(id)) report.lostEvents++;
+      for (const id of acked.events) {
+        if (ids.has(id)) continue;
+        if (id < cut) report.compactedEvents++;
+        else report.lostEvents++;
+      }
       const scopes = new Map<string, Map<string, string>>();
       for (const [scope, key, value] of acked.kv) {
         if (!scopes.has(scope)) scopes.set(scope, new Map(await storage.kvLoad(scope)));
@@ -51,9 +60,10 @@ export async function crashCycles(dir: string, cycles: number, maxRunMs = 400): 
   return report;
 }
 
-function runAndKill(dir: string, run: string, afterMs: number): Promise<{ events: string[]; kv: [string, string, string][] }> {
+function runAndKill(dir: string, run: string, afterMs: number, keepEvents?: number): Promise<{ events: string[]; kv: [string, string, string][] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", REGISTER, join(here, "crash-writer.ts"), dir, run], { stdio: ["ignore", "pipe", "pipe"] });
+    const args = ["--import", REGISTER, join(here, "crash-writer.ts"), dir, run, ...(keepEvents === undefined ? [] : [String(keepEvents)])];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     const events: string[] = [];
     const kv: [string, string, string][] = [];
     let rest = "";

@@ -1,5 +1,6 @@
 // A child process for the crash test: appends events and commits kv as fast as it can, and
 // prints a line for every write once it is acknowledged (durable). It is killed with SIGKILL.
+// With a third argument N, it also compacts the log to about N events, over and over.
 //   E <id>                  an acknowledged event
 //   K <scope> <key> <value> an acknowledged kv commit
 import { EventStore } from "../../host/events/index.ts";
@@ -7,6 +8,7 @@ import { RocksKvStore, Storage } from "../../host/storage/index.ts";
 
 const dir = process.argv[2]!;
 const run = process.argv[3]!;
+const keepEvents = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
 const storage = await Storage.open(dir);
 const store = await EventStore.open(storage);
 const kv = new RocksKvStore(storage);
@@ -25,4 +27,10 @@ async function lane(lane: number) {
     }
   }
 }
-await Promise.all(Array.from({ length: 64 }, (_, l) => lane(l)));
+async function retention(maxEvents: number) {
+  for (;;) {
+    await store.compact({ maxEvents });
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+await Promise.all([...Array.from({ length: 64 }, (_, l) => lane(l)), ...(keepEvents === undefined ? [] : [retention(keepEvents)])]);
