@@ -1,4 +1,7 @@
 import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { example, openHost, rejects, throwsCode, test } from "../helpers.ts";
 
 test("bad tenant and service names get INVALID_ARGUMENT naming the field", async () => {
@@ -48,7 +51,10 @@ test("deploying a name that exists is ALREADY_EXISTS and leaves the running serv
 });
 
 test("bad limits, unknown languages and oversized sources are refused before any compile", async () => {
-  const t = await openHost();
+  // A cache of its own: on the shared warm cache a compile after the check would cost nothing
+  // and count nothing, so the order would not show.
+  const cacheDir = mkdtempSync(join(tmpdir(), "solo-cold-cache-"));
+  const t = await openHost({ cacheDir });
   try {
     const source = example("echo.as.ts");
     const e = await rejects(t.host.deploy({ tenant: "a", service: "s", source, language: "assemblyscript", limits: { fuel: -1 } }), "INVALID_ARGUMENT");
@@ -60,6 +66,7 @@ test("bad limits, unknown languages and oversized sources are refused before any
     assert.is(t.host.stats().artifacts.compiles, 0);
   } finally {
     await t.close();
+    rmSync(cacheDir, { recursive: true, force: true });
   }
 });
 

@@ -1,23 +1,40 @@
 import * as assert from "uvu/assert";
-import { SoloError } from "../../host/index.ts";
-import { example, openHost, test } from "../helpers.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Host, SoloError } from "../../host/index.ts";
+import { TEST_CACHE, example, test } from "../helpers.ts";
 
-test("killing a service with calls in flight: each call answers or gets NOT_FOUND, nothing hangs, the name is free again", async () => {
-  const t = await openHost();
+const counter = { tenant: "a", service: "counter", source: example("counter.as.ts"), language: "assemblyscript" as const };
+
+test("kill with calls in flight: the calls already sent answer (their writes committed), later ones get NOT_FOUND, and after a restart the service and its kv are gone", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "solo-kill-"));
   try {
-    await t.host.deploy({ tenant: "a", service: "counter", source: example("counter.as.ts"), language: "assemblyscript" });
-    await t.host.deploy({ tenant: "a", service: "echo", source: example("echo.as.ts"), language: "assemblyscript" });
-    const calls = Array.from({ length: 500 }, () => t.host.call("a", "counter", "").then((r) => r.output, (e: SoloError) => e.code));
-    const killed = t.host.kill("a", "counter");
-    const outcomes = await Promise.all(calls);
+    const host = await Host.open({ dataDir, cacheDir: TEST_CACHE, workers: 1 });
+    await host.deploy(counter);
+    await host.deploy({ tenant: "a", service: "echo", source: example("echo.as.ts"), language: "assemblyscript" });
+    const outcome = (p: Promise<{ output: string }>) => p.then((r) => r.output, (e: SoloError) => e.code);
+    // Sent in the same tick as the kill: each is in flight (queued for the worker, its kv commit
+    // still to come) when the kill starts.
+    const before = Array.from({ length: 200 }, () => outcome(host.call("a", "counter", "")));
+    const killed = host.kill("a", "counter");
+    const after = Array.from({ length: 50 }, () => outcome(host.call("a", "counter", "")));
     await killed;
-    const codes = new Set(outcomes.filter((o) => !/^\d+$/.test(o)));
-    assert.ok([...codes].every((c) => c === "NOT_FOUND"), `only NOT_FOUND besides answers, got ${[...codes]}`);
-    assert.is((await t.host.call("a", "echo", "fine")).output, "fine");
-    await t.host.deploy({ tenant: "a", service: "counter", source: example("counter.as.ts"), language: "assemblyscript" });
-    assert.is((await t.host.call("a", "counter", "")).output, "1", "a fresh service with an empty store");
+    assert.equal((await Promise.all(before)).map(Number).sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i + 1), "every call sent before the kill answered in turn");
+    assert.ok((await Promise.all(after)).every((o) => o === "NOT_FOUND"), "calls after the kill get NOT_FOUND");
+    assert.is((await host.call("a", "echo", "fine")).output, "fine");
+    await host.close();
+
+    const again = await Host.open({ dataDir, cacheDir: TEST_CACHE, workers: 1 });
+    try {
+      assert.equal(again.list("a").map((s) => s.service), ["echo"], "the killed service stays gone");
+      await again.deploy(counter);
+      assert.is((await again.call("a", "counter", "")).output, "1", "a fresh service with an empty store");
+    } finally {
+      await again.close();
+    }
   } finally {
-    await t.close();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
 

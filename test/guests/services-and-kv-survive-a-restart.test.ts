@@ -49,6 +49,14 @@ test("a call that fails after writing leaves no writes behind", async () => {
     await rejects(host.call("a", "w", "fail"), "GUEST_ERROR");
     await rejects(host.call("a", "w", "trap"), "GUEST_TRAP");
     assert.is((await host.call("a", "w", "list")).output, "keep");
+    await host.close();
+    // The worker's copy above; what is durable is what a restart loads from the database.
+    const again = await Host.open({ dataDir, cacheDir: TEST_CACHE, workers: 1 });
+    try {
+      assert.is((await again.call("a", "w", "list")).output, "keep");
+    } finally {
+      await again.close();
+    }
   } finally {
     await host.close();
     rmSync(dataDir, { recursive: true, force: true });
