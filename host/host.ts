@@ -8,7 +8,7 @@ import { SoloError } from "./errors.ts";
 import { WorkerPool } from "./runtime/index.ts";
 import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceLimits, type ServiceStatus } from "./services/index.ts";
 import { EventStore, readOnlyView, startRetention, type EventFilter, type EventLogView, type Retention, type RetentionPolicy, type RetentionTimer, type SoloEvent, type SubscribeOptions, type Subscription } from "./events/index.ts";
-import { RocksKvStore, Storage, type VerifyReport } from "./storage/index.ts";
+import { RocksKvStore, Storage, type FaultPlan, type VerifyReport } from "./storage/index.ts";
 import { checkName } from "./services/index.ts";
 import { ensureWasmFeatures, type ArtifactCounters, type LogLevel } from "./wasm/index.ts";
 import { ArtifactStore, Builder, DEFAULT_BUILD_LIMITS } from "./build/index.ts";
@@ -193,6 +193,16 @@ export class Host {
   async compactEvents(retention: Retention): Promise<number> {
     this.checkOpen();
     return this.log.compact(retention);
+  }
+
+  /**
+   * FOR TESTS ONLY: makes storage fail the operations the plan picks (null: none), as a RocksDB
+   * error would, so tests can reach the failure paths of deploy, kill and kv commits. Never
+   * call it on a host that holds data you care about.
+   */
+  injectStorageFaults(plan: FaultPlan | null): Promise<void> {
+    this.checkOpen();
+    return this.storage.injectFaults(plan);
   }
 
   /** Counters of the artifact cache, the worker pool and the builder process. */

@@ -2,12 +2,12 @@
 // record and the event that announces it (deployed, killed) go to disk in ONE synced batch
 // (EventStore.append with records), so either both are durable or neither is.
 import { SoloError } from "../errors.ts";
-import { artifactKey, serviceKey, type Storage } from "../storage/index.ts";
-import type { EventInput, EventStore } from "../events/index.ts";
+import { artifactKey, serviceKey, type KvWrite, type Storage } from "../storage/index.ts";
+import type { AlsoWrite, EventInput, EventStore } from "../events/index.ts";
 import { clipEventData } from "./event-clip.ts";
 import type { ServiceRecord, StoredService } from "./service-record.ts";
 
-type Records = [string, string | null][];
+type Records = NonNullable<AlsoWrite["records"]>;
 
 export class Persistence {
   /** Artifacts already stored in the database (each is written once). */
@@ -25,14 +25,17 @@ export class Persistence {
     const storeArtifact = !this.storedArtifacts.has(rec.artifact);
     const records: Records = [[serviceKey(rec.tenant, rec.service), JSON.stringify(stored(rec))]];
     if (storeArtifact) records.push([artifactKey(rec.artifact), Buffer.from(component).toString("base64")]);
-    await this.durably(event, records);
+    await this.durably(event, { records });
     // Only once it is durable: a failed write must not keep the next deploy from storing it.
     if (storeArtifact) this.storedArtifacts.add(rec.artifact);
   }
 
-  /** Deletes the service's record, with its service_killed event. */
-  async killed(rec: ServiceRecord, event: EventInput): Promise<void> {
-    await this.durably(event, [[serviceKey(rec.tenant, rec.service), null]]);
+  /**
+   * Deletes the service's record and every kv entry it has (`keys`, read once no call can add
+   * one), with its service_killed event: a kill is durable whole, or not at all.
+   */
+  async killed(rec: ServiceRecord, keys: string[], event: EventInput): Promise<void> {
+    await this.durably(event, { records: [[serviceKey(rec.tenant, rec.service), null]], kv: [rec.key, keys.map((k): KvWrite => [k, null])] });
   }
 
   /** Every stored service record, as [key, raw value]: recovery parses each on its own. */
@@ -48,12 +51,8 @@ export class Persistence {
     return new Uint8Array(Buffer.from(entry[1], "base64"));
   }
 
-  private durably(e: EventInput, records: Records): Promise<unknown> {
-    const event = e.data ? { ...e, data: clipEventData(e.data) } : e;
-    const append = this.events.append as (input: EventInput, with_?: { records: Records }) => Promise<unknown>;
-    if (append.length >= 2) return append.call(this.events, event, { records });
-    // Until EventStore.append takes records: both queued in one tick land in one batch today.
-    return Promise.all([this.storage.write({ records }), this.events.append(event)]);
+  private async durably(e: EventInput, also: AlsoWrite): Promise<void> {
+    await this.events.append(e.data ? { ...e, data: clipEventData(e.data) } : e, also);
   }
 }
 

@@ -1,7 +1,7 @@
 // Deploys, calls, lists and kills services, tenant by tenant, keeping each promise under failure:
 // - a deploy registers (makes callable) a service only once its record and its event are durable,
 //   in one batch; a failed deploy leaves nothing running, stored, or callable;
-// - a kill writes first (record delete + event in one batch, then the kv drop), then stops the
+// - a kill writes first (record delete, kv delete and event in one batch), then stops the
 //   instance, so a restart never brings a killed service back;
 // - a call's kv writes are committed on top of a known copy only (accounting + restoreKv);
 // - drain() finishes what is in flight; every pending promise settles.
@@ -75,9 +75,6 @@ export class Supervisor {
   private async install(tenant: string, service: string, key: string, req: DeployRequest, limits: ServiceLimits): Promise<DeployResult> {
     const language = req.language;
     const { artifact, warnings } = await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(service, language), limits, req.compiler);
-    // A kill deletes the record before it drops the kv: kv left by a kill that stopped between
-    // the two belongs to no service, and must not become this one's.
-    await this.o.kv.drop(key);
     const worker = this.registry.workerFor(tenant, () => this.o.pool.leastLoaded());
     const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(limits), loadKv: () => this.o.kv.load(key) });
     const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind }, worker, artifact, memoryBytes);
@@ -233,15 +230,15 @@ export class Supervisor {
       if (rec.inflight > 0) await new Promise<void>((resolve) => (rec.onIdle = resolve));
       rec.onIdle = undefined;
       try {
-        await this.persistence.killed(rec, { type: "service_killed", tenant, service, data: { version: rec.version, calls: rec.calls } });
+        const keys = (await this.o.kv.load(rec.key)).map(([k]) => k);
+        await this.persistence.killed(rec, keys, { type: "service_killed", tenant, service, data: { version: rec.version, calls: rec.calls } });
       } catch (err) {
         // Not durable, so not killed: it is back, running as before.
         this.registry.add(rec);
         throw err;
       }
-      // The record is gone, so a restart cannot bring the service back. Its kv goes next; kv
-      // left by a crash between the two is dropped by the next deploy of the name.
-      await this.o.kv.drop(rec.key).catch(() => {});
+      // Record, kv and event are gone together: a restart cannot bring it back. The instance
+      // goes last; if that fails (its worker restarting), the pool no longer re-creates it.
       if (rec.built) await this.o.pool.uninstall(rec.worker, rec.key).catch(() => {});
     } finally {
       this.registry.release(rec.key);

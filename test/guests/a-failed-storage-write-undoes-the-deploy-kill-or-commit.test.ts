@@ -1,0 +1,85 @@
+// The failure paths of deploy, kill and kv commits, reached with the host's test-only storage
+// fault injection (a RocksDB write or read that fails, as a full disk or an I/O error would).
+import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Host } from "../../host/index.ts";
+import { TEST_CACHE, example, rejects, test } from "../helpers.ts";
+
+const counter = { tenant: "a", service: "counter", source: example("counter.as.ts"), language: "assemblyscript" as const };
+
+async function withRestarts(body: (open: () => Promise<Host>) => Promise<void>) {
+  const dataDir = mkdtempSync(join(tmpdir(), "solo-faults-"));
+  const hosts: Host[] = [];
+  try {
+    await body(async () => {
+      const host = await Host.open({ dataDir, cacheDir: TEST_CACHE, workers: 1 });
+      hosts.push(host);
+      return host;
+    });
+  } finally {
+    for (const h of hosts) await h.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+test("a deploy whose record cannot be written did not happen: never callable, not there after a restart", async () => {
+  await withRestarts(async (open) => {
+    const host = await open();
+    await host.injectStorageFaults({ ops: ["write"], next: 1 });
+    const e = await rejects(host.deploy(counter), "INTERNAL");
+    assert.match(e.message, /injected fault/);
+    await rejects(host.call("a", "counter", ""), "NOT_FOUND");
+    assert.equal(host.list("a"), []);
+    const [failed] = await host.eventStore.list({ tenant: "a" });
+    assert.is(failed?.type, "service_deployment_failed");
+    await host.close();
+    assert.equal((await open()).list("a"), []);
+  });
+});
+
+test("a deploy that fails gets its own error even when its failure event cannot be written", async () => {
+  await withRestarts(async (open) => {
+    const host = await open();
+    await host.injectStorageFaults({ ops: ["write"], next: 1 });
+    const bad = "export function handle(request: string): string { const n: i32 = request; return request; }";
+    const e = await rejects(host.deploy({ tenant: "a", service: "bad", source: bad, language: "assemblyscript" }), "COMPILE_ERROR");
+    assert.ok((e.details as { diagnostics?: unknown[] } | undefined)?.diagnostics?.length, "the compiler's diagnostics reach the agent");
+  });
+});
+
+test("a kill whose write fails did not happen: the service keeps running with its kv, also after a restart", async () => {
+  await withRestarts(async (open) => {
+    const host = await open();
+    await host.deploy(counter);
+    assert.is((await host.call("a", "counter", "")).output, "1");
+    await host.injectStorageFaults({ ops: ["write"], next: 1 });
+    await rejects(host.kill("a", "counter"), "INTERNAL");
+    assert.equal(host.list("a").map((s) => s.service), ["counter"]);
+    assert.is((await host.call("a", "counter", "")).output, "2");
+    await host.close();
+    const again = await open();
+    assert.is((await again.call("a", "counter", "")).output, "3");
+    await again.kill("a", "counter");
+    await again.close();
+    assert.equal((await open()).list("a"), [], "a kill that succeeds stays done");
+  });
+});
+
+test("a call whose kv commit fails, and whose copy cannot be reloaded, leaves no write behind: the next call starts from the committed state", async () => {
+  await withRestarts(async (open) => {
+    const host = await open();
+    await host.deploy(counter);
+    assert.is((await host.call("a", "counter", "")).output, "1");
+    // The commit fails, then the reload of the worker's copy fails too.
+    await host.injectStorageFaults({ ops: ["write", "kv-load"], next: 2 });
+    await rejects(host.call("a", "counter", ""), "INTERNAL");
+    await host.injectStorageFaults(null);
+    assert.is((await host.call("a", "counter", "")).output, "2", "counted from the committed 1, not the lost 2");
+    await host.close();
+    assert.is((await (await open()).call("a", "counter", "")).output, "3");
+  });
+});
+
+test.run();
