@@ -2,7 +2,7 @@
 // wasm). ~50-150 ms. componentNew validates the module's imports and exports against the WIT.
 import { componentEmbed, componentNew } from "@bytecodealliance/jco";
 import { SoloError } from "../errors.ts";
-import { WORLD_NAME } from "../wasm/world.ts";
+import { WORLD_NAME } from "../wasm/index.ts";
 
 export async function wrapCoreModule(core: Uint8Array, encoding: "utf8" | "utf16", wit: string): Promise<Uint8Array> {
   try {

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { build, type Message, type Plugin } from "esbuild";
 import { componentize } from "componentize-qjs";
 import { SoloError, type Diagnostic } from "../errors.ts";
-import { WORLD_NAME } from "../wasm/world.ts";
+import { WORLD_NAME } from "../wasm/index.ts";
 import { JS_ENTRY } from "./entries.ts";
 
 const SDK = fileURLToPath(new URL("../../guest-sdk/js/index.js", import.meta.url));

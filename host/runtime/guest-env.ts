@@ -1,6 +1,6 @@
 // What a running guest may ask of the host, one method per WIT import. Each answer is a WIT
 // value: failures are `{ ok: false, kind, message }`, never exceptions thrown into the guest.
-import type { LogLevel, WitErrorKind } from "../wasm/world.ts";
+import type { LogLevel, WitErrorKind } from "../wasm/index.ts";
 
 export type WitResult<T> = { ok: true; value: T } | { ok: false; kind: WitErrorKind; message: string };
 

@@ -16,7 +16,7 @@ export interface KvLimits {
   maxTotalBytes: number;
 }
 
-import type { KvWrite } from "../storage/kv-store.ts"; export type { KvWrite }; // a value, or null for a delete
+import type { KvWrite } from "../storage/index.ts"; export type { KvWrite }; // a value, or null for a delete
 
 // ES2024, in Node 20 but not in the ES2023 lib this project type-checks against.
 const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();

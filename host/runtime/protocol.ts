@@ -1,7 +1,7 @@
 // Messages between the host thread and its worker threads. Calls travel in batches: one
 // postMessage carries every call queued in one tick, and one reply carries their results.
 import type { ErrorCode } from "../errors.ts";
-import type { LogLevel } from "../wasm/world.ts";
+import type { LogLevel } from "../wasm/index.ts";
 import type { KvLimits, KvWrite } from "./kv-view.ts";
 
 export interface InstanceLimits {

@@ -4,8 +4,10 @@
 import { randomFillSync } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 import { SoloError, toSoloError } from "../errors.ts";
+// The guest worker loads only the wasm files it runs with (the folder's index would add ~100 ms
+// of module loading to every worker start and restart); types come through the index.
 import { ensureWasmFeatures } from "../wasm/engine.ts";
-import type { LogLevel } from "../wasm/world.ts";
+import type { LogLevel } from "../wasm/index.ts";
 import { fail, type GuestEnv } from "./guest-env.ts";
 import { KvView } from "./kv-view.ts";
 import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type InstallMessage, type InstanceLimits, type ResultsMessage, type ToWorker, type WireError } from "./protocol.ts";
