@@ -3,13 +3,24 @@
 // done before. Versions are read from package.json: hashing needs no compiler loaded.
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ASC_FLAGS, AS_ENTRY, JS_ENTRY } from "./entries.ts";
 import type { Language } from "./languages.ts";
 import { witSource } from "./wit.ts";
 
+/** A dependency's version, from the package.json above wherever Node resolves it (hoisted or not). */
 function packageVersion(name: string): string {
-  return (JSON.parse(readFileSync(fileURLToPath(new URL(`../../node_modules/${name}/package.json`, import.meta.url)), "utf8")) as { version: string }).version;
+  let dir = dirname(fileURLToPath(import.meta.resolve(name)));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version: string };
+      if (pkg.name === name) return pkg.version;
+    } catch { /* not here: look further up */ }
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`cannot find ${name}'s package.json`);
+    dir = up;
+  }
 }
 
 let versions: { asc: string; qjs: string } | undefined;
