@@ -12,6 +12,21 @@ type Records = NonNullable<AlsoWrite["records"]>;
 export class Persistence {
   /** Artifacts already stored in the database (each is written once). */
   private readonly storedArtifacts = new Set<string>();
+  /** Services (registered, recovering or being deployed) per artifact: the last kill deletes it. */
+  private readonly users = new Map<string, number>();
+
+  /** One more service uses the artifact (a deploy about to be written, a recovered record). */
+  pin(hash: string): void {
+    this.users.set(hash, (this.users.get(hash) ?? 0) + 1);
+  }
+
+  /** One service fewer; answers how many still use it. */
+  unpin(hash: string): number {
+    const left = (this.users.get(hash) ?? 1) - 1;
+    if (left > 0) this.users.set(hash, left);
+    else this.users.delete(hash);
+    return left;
+  }
 
   constructor(private readonly events: EventStore, private readonly storage: Storage) {}
 
@@ -22,10 +37,16 @@ export class Persistence {
 
   /** The service's record (and its artifact, first time), with its service_deployed event. */
   async deployed(rec: ServiceRecord, component: Uint8Array, event: EventInput): Promise<void> {
+    this.pin(rec.artifact);
     const storeArtifact = !this.storedArtifacts.has(rec.artifact);
     const records: Records = [[serviceKey(rec.tenant, rec.service), JSON.stringify(stored(rec))]];
-    if (storeArtifact) records.push([artifactKey(rec.artifact), Buffer.from(component).toString("base64")]);
-    await this.durably(event, { records });
+    if (storeArtifact) records.push([artifactKey(rec.artifact), component]); // bytes, as they are
+    try {
+      await this.durably(event, { records });
+    } catch (err) {
+      this.unpin(rec.artifact);
+      throw err;
+    }
     // Only once it is durable: a failed write must not keep the next deploy from storing it.
     if (storeArtifact) this.storedArtifacts.add(rec.artifact);
   }
@@ -35,7 +56,20 @@ export class Persistence {
    * one), with its service_killed event: a kill is durable whole, or not at all.
    */
   async killed(rec: ServiceRecord, keys: string[], event: EventInput): Promise<void> {
-    await this.durably(event, { records: [[serviceKey(rec.tenant, rec.service), null]], kv: [rec.key, keys.map((k): KvWrite => [k, null])] });
+    const records: Records = [[serviceKey(rec.tenant, rec.service), null]];
+    // The last service using an artifact takes it along. A deploy of the same artifact that
+    // starts meanwhile writes it again, in a later batch, so it is never left without one.
+    const last = this.unpin(rec.artifact) === 0;
+    if (last) {
+      records.push([artifactKey(rec.artifact), null]);
+      this.storedArtifacts.delete(rec.artifact);
+    }
+    try {
+      await this.durably(event, { records, kv: [rec.key, keys.map((k): KvWrite => [k, null])] });
+    } catch (err) {
+      this.pin(rec.artifact);
+      throw err;
+    }
   }
 
   /** Every stored service record, as [key, raw value]: recovery parses each on its own. */
@@ -45,10 +79,12 @@ export class Persistence {
 
   /** A stored artifact's component bytes. */
   async artifactBytes(hash: string): Promise<Uint8Array> {
-    const [entry] = await this.storage.recordsWithPrefix(artifactKey(hash));
-    if (!entry || entry[0] !== artifactKey(hash)) throw new SoloError("INTERNAL", `the stored artifact ${hash} is missing; kill the service and deploy it again`);
+    const bytes = await this.storage.recordBytes(artifactKey(hash));
+    if (!bytes) throw new SoloError("INTERNAL", `the stored artifact ${hash} is missing; kill the service and deploy it again`);
     this.storedArtifacts.add(hash);
-    return new Uint8Array(Buffer.from(entry[1], "base64"));
+    // Artifacts are stored as bytes; a data directory from before keeps them as base64 text.
+    const isWasm = bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d;
+    return isWasm ? bytes : new Uint8Array(Buffer.from(Buffer.from(bytes).toString("utf8"), "base64"));
   }
 
   private async durably(e: EventInput, also: AlsoWrite): Promise<void> {

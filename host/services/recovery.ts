@@ -33,6 +33,7 @@ export async function recoverServices(p: RecoveryParts): Promise<number> {
     let meta: StoredService | undefined;
     try {
       meta = parse(value, tenant, service);
+      p.persistence.pin(meta.artifact); // its record stays until a kill, recovered or not
       const bytes = await p.persistence.artifactBytes(meta.artifact);
       // Solo built TypeScript and JavaScript services itself: their glue is trusted again.
       const artifact = meta.kind === "javy" ? await p.artifacts.fromJavy(bytes) : await p.artifacts.fromComponent(bytes, builtBySolo(meta.language));
