@@ -216,7 +216,8 @@ class PoolWorker {
       else ack.resolve(undefined);
     }
     for (const call of calls) {
-      if (call.id === running) call.resolve({ id: call.id, error: failure, fuel: 0, memoryBytes: 0 });
+      // The call that had to be stopped is charged its whole fuel limit: it ran until then.
+      if (call.id === running) call.resolve({ id: call.id, error: failure, fuel: this.installed.get(call.key)?.limits.fuel ?? 0, memoryBytes: 0 });
       else if (running === 0 && call.attempts >= MAX_ATTEMPTS) call.resolve({ id: call.id, error: { code: "UNAVAILABLE", message: `the worker running this call stopped ${call.attempts} times for no reason it could name; try again` }, fuel: 0, memoryBytes: 0 });
       else {
         // Only a death nothing running explains counts against the calls that waited.

@@ -24,6 +24,7 @@ test("three runaway calls cost three restarts; the calls queued among them all a
     }
     await Promise.all(calls);
     assert.is(a.host.stats().workerRestarts, 3, "each runaway call was run once, never retried");
+    assert.is(a.host.status("evil", "spin").fuelUsed, 3 * HOT.fuel, "each stopped call is charged its whole fuel limit");
     assert.equal(outputs.map(Number).sort((x, y) => x - y), [2, 3, 4, 5, 6, 7, 8, 9, 10], "no count lost or repeated");
     assert.is((await a.host.call("good", "counter", "")).output, "11");
     await a.good();
