@@ -6,8 +6,11 @@ import * as assert from "uvu/assert";
 import { example, rejects, test } from "../helpers.ts";
 import { ABI, arena, attack, component, ECHO } from "./hostile.ts";
 
+// Spins slowly for its fuel (a short fill costs one unit but takes ~10 ns), so the deadline, not
+// the fuel, ends it however fast the machine is: 1e10 units last well over 20 s.
 const SPIN = `(module (memory (export "memory") 1) ${ABI}
-  (func (export "handle") (param i32 i32) (result i32) (loop $l (br $l)) (i32.const 16)))`;
+  (func (export "handle") (param i32 i32) (result i32)
+    (loop $l (memory.fill (i32.const 0) (i32.const 0) (i32.const 256)) (br $l)) (i32.const 16)))`;
 const HOT = { fuel: 10_000_000_000, deadlineMs: 300 };
 
 test("three runaway calls cost three restarts; the calls queued among them all answer, with committed kv", async () => {
@@ -60,7 +63,7 @@ test("a service whose start code hangs when re-created is marked failed, not res
     (data (i32.const 200) "hang1")
     (func $start
       (call $get (i32.const 200) (i32.const 4) (i32.const 300))
-      (if (i32.eq (i32.load8_u (i32.const 304)) (i32.const 1)) (then (loop $l (br $l)))))
+      (if (i32.eq (i32.load8_u (i32.const 304)) (i32.const 1)) (then (loop $l (memory.fill (i32.const 0) (i32.const 0) (i32.const 256)) (br $l)))))
     (start $start)
     (func (export "handle") (param $p i32) (param $n i32) (result i32)
       (if (i32.eqz (local.get $n)) (then unreachable))

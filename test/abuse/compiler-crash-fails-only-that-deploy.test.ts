@@ -24,7 +24,8 @@ test("a source that crashes asc fails that deploy with COMPILE_ERROR; another te
     assert.is((await t.host.call("good", "echo", "while it builds")).output, "while it builds");
     const e = await rejects(crashing, "COMPILE_ERROR");
     assert.match(e.message, /AssemblyScript compiler crashed/);
-    assert.match(String(e.details?.reason), /Maximum call stack size exceeded/);
+    // Why it stopped, as the builder saw it (its stack overflow, or how the process ended).
+    assert.match(String(e.details?.reason), /Maximum call stack size exceeded|exit|signal|stack/i);
     const d = (e.details?.diagnostics as { file: string }[])[0]!;
     assert.is(d.file, "crash.as.ts");
 

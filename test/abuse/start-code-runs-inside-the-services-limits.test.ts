@@ -23,7 +23,8 @@ test("a start function that loops forever ends with FUEL_EXHAUSTED at deploy", a
 test("a start function with fuel to spare is stopped by the deadline, and the worker's other tenants carry on", async () => {
   const a = await arena();
   try {
-    const source = await component(withStart(`(loop $l (br $l))`));
+    // A slow spin (a short fill: one unit, ~10 ns), so the deadline comes first on any machine.
+    const source = await component(withStart(`(loop $l (memory.fill (i32.const 0) (i32.const 0) (i32.const 256)) (br $l))`));
     const e = await attack(a, (h) => h.deploy({ tenant: "evil", service: "spin", source, language: "component", limits: { fuel: 10_000_000_000, deadlineMs: 300 } }), "DEADLINE_EXCEEDED");
     assert.match(e.message, /starting the service/);
     assert.is(a.host.stats().workerRestarts, 1);
