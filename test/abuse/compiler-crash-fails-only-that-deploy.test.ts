@@ -25,7 +25,7 @@ test("a source that crashes asc fails that deploy with COMPILE_ERROR; another te
     const e = await rejects(crashing, "COMPILE_ERROR");
     assert.match(e.message, /AssemblyScript compiler crashed/);
     // Why it stopped, as the builder saw it (its stack overflow, or how the process ended).
-    assert.match(String(e.details?.reason), /Maximum call stack size exceeded|exit|signal|stack/i);
+    assert.match(String(e.details?.reason), /Error|exit code|killed by/);
     const d = (e.details?.diagnostics as { file: string }[])[0]!;
     assert.is(d.file, "crash.as.ts");
 
