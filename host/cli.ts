@@ -5,6 +5,7 @@ import { homedir, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { isCoreModule } from "./wasm/index.ts";
+import { ensureAdminToken } from "./session/index.ts";
 import { Host, LANGUAGES, languageOf, SoloError, DEFAULT_LIMITS, toSoloError, validateSource, type Language } from "./index.ts";
 
 const USAGE = `usage: solo <command>
@@ -181,7 +182,15 @@ async function start(args: string[]): Promise<number> {
     workers: positiveInt("workers", values.workers as string | undefined),
     onLog: (l) => process.stderr.write(`[${l.tenant}/${l.service}] ${l.level}: ${l.message}\n`),
   });
+  let admin: { path: string; created: boolean };
+  try {
+    admin = await ensureAdminToken(host);
+  } catch (err) {
+    await host.close();
+    throw err;
+  }
   process.stdout.write(`solo: host open on ${host.dataDir} with ${host.stats().workers} workers; the gRPC and HTTP APIs come with the API issue. Ctrl-C to stop.\n`);
+  process.stdout.write(`solo: the operator's admin token is ${admin.created ? "now" : "still"} in ${admin.path} (mode 0600)\n`);
   // The host has no server of its own yet: this timer keeps the process alive until a signal.
   const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => {

@@ -12,6 +12,8 @@ import { RocksKvStore, Storage, type FaultPlan, type VerifyReport } from "./stor
 import { checkName } from "./services/index.ts";
 import { ensureWasmFeatures, type ArtifactCounters, type LogLevel } from "./wasm/index.ts";
 import { ArtifactStore, Builder, DEFAULT_BUILD_LIMITS } from "./build/index.ts";
+import { Capabilities, type Granted, type GrantRequest, type GrantInfo } from "./capability/index.ts";
+import { DenialLog, Session, type DenialBudget } from "./session/index.ts";
 
 export interface HostOptions {
   /** Where Solo keeps its state (artifacts now; the event log and kv with the storage issue). */
@@ -38,6 +40,13 @@ export interface HostOptions {
    * failed run goes to onError (default: a line on stderr) and is counted in stats().
    */
   retention?: RetentionPolicy;
+  /**
+   * How many capability_denied events one tenant's refused requests may write: a burst, then a
+   * rate (default 20, then 10/s); the rest are counted in the next one written (`suppressed`).
+   */
+  denialEvents?: DenialBudget;
+  /** The clock tokens expire by (epoch ms); tests drive it. Default Date.now. */
+  clock?: () => number;
 }
 
 export interface GuestLog {
@@ -58,6 +67,13 @@ export interface DeployOptions {
   limits?: Partial<ServiceLimits>;
   /** For javascript: "quickjs" (default) or "javy" (needs a javy binary on PATH or JAVY_PATH). */
   compiler?: "quickjs" | "javy";
+  /**
+   * What the service's imports may do (guest capabilities): log, clock, random, kv, emit,
+   * secret:NAME, call:SERVICE. Default: log, clock, random, kv. A list replaces the default.
+   */
+  capabilities?: string[];
+  /** Recorded as the events' actor; sessions set their token's id. Default "local" (the operator). */
+  actor?: string;
 }
 
 /** A build limit given at open: a positive whole number. */
@@ -73,6 +89,7 @@ export class Host {
   private stopping: Promise<void> | undefined;
   private closeTimeoutMs = 10_000;
   private retention: RetentionTimer | undefined;
+  private readonly denials: DenialLog;
   /** The whole event log, every tenant, read-only: the operator's view. Tenants use events(). */
   readonly eventStore: EventLogView;
 
@@ -86,8 +103,11 @@ export class Host {
     private readonly builder: Builder,
     private readonly supervisor: Supervisor,
     private readonly defaults: ServiceLimits,
+    private readonly capabilities: Capabilities,
+    denialBudget: DenialBudget | undefined,
   ) {
     this.eventStore = readOnlyView(log);
+    this.denials = new DenialLog((e) => log.append(e).then(() => {}), denialBudget);
   }
 
   static async open(options: HostOptions): Promise<Host> {
@@ -112,7 +132,8 @@ export class Host {
       supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, onLog: options.onLog });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();
-      const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults);
+      const capabilities = await Capabilities.open({ storage, events, keyFile: join(dataDir, "capability.key"), now: options.clock });
+      const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults, capabilities, options.denialEvents);
       host.closeTimeoutMs = closeTimeoutMs;
       if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
         host.retention = startRetention(events, options.retention);
@@ -125,6 +146,34 @@ export class Host {
       await storage.close();
       throw err;
     }
+  }
+
+  /**
+   * A caller holding `token`: every operation of the session checks the token first (on every use,
+   * so expiry and revocation take effect at once). This is how anything outside the process (the
+   * API server, an agent) reaches the host; the Host's own methods are the in-process operator's.
+   */
+  session(token: string): Session {
+    this.checkOpen();
+    return new Session(this, this.capabilities, this.denials, token);
+  }
+
+  /** The operator grants a token (any tenant, any permission). Returns it once; only its id is kept. */
+  grant(request: GrantRequest): Promise<Granted> {
+    this.checkOpen();
+    return this.capabilities.grant(request);
+  }
+
+  /** The operator revokes a token (text or id) and everything derived from it. */
+  revoke(tokenOrId: string): Promise<{ id: string; revoked: number }> {
+    this.checkOpen();
+    return this.capabilities.revoke(tokenOrId);
+  }
+
+  /** The grants of a tenant (or all), never the tokens. */
+  grants(tenant?: string): GrantInfo[] {
+    this.checkOpen();
+    return this.capabilities.list(tenant);
   }
 
   /** Compiles (or takes from cache), checks, meters and starts a service. */
@@ -143,9 +192,9 @@ export class Host {
   }
 
   /** Runs the service's handle(request) under its fuel, memory and deadline limits. */
-  call(tenant: string, service: string, request: string): Promise<CallReply> {
+  call(tenant: string, service: string, request: string, actor?: string): Promise<CallReply> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "the host is closed"));
-    return this.supervisor.call(tenant, service, request);
+    return this.supervisor.call(tenant, service, request, actor);
   }
 
   status(tenant: string, service: string): ServiceStatus {
@@ -158,9 +207,9 @@ export class Host {
     return this.supervisor.list(tenant);
   }
 
-  async kill(tenant: string, service: string): Promise<void> {
+  async kill(tenant: string, service: string, actor?: string): Promise<void> {
     this.checkOpen();
-    return this.supervisor.kill(tenant, service);
+    return this.supervisor.kill(tenant, service, actor);
   }
 
   /** The tenant's own events, in id order. Another tenant's events are never visible. */

@@ -28,12 +28,12 @@ export class Accounting {
   }
 
   /** Counts a result; for a failure, its event (if any) and the error the caller gets. */
-  async failure(rec: ServiceRecord, error: NonNullable<CallResult["error"]>): Promise<never> {
+  async failure(rec: ServiceRecord, error: NonNullable<CallResult["error"]>, actor?: string): Promise<never> {
     const code = error.code;
     this.countError(rec, code);
     const limit = LIMIT_OF[code];
-    if (limit) await this.recordCaused(rec, { type: "resource_violation", tenant: rec.tenant, service: rec.service, data: { code, limit, value: rec.limits[limit], message: error.message } });
-    else if (code === "GUEST_TRAP") await this.recordCaused(rec, { type: "service_crashed", tenant: rec.tenant, service: rec.service, data: { code, message: error.message } });
+    if (limit) await this.recordCaused(rec, { type: "resource_violation", tenant: rec.tenant, service: rec.service, actor, data: { code, limit, value: rec.limits[limit], message: error.message } });
+    else if (code === "GUEST_TRAP") await this.recordCaused(rec, { type: "service_crashed", tenant: rec.tenant, service: rec.service, actor, data: { code, message: error.message } });
     throw SoloError.from(error);
   }
 }

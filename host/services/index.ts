@@ -2,3 +2,4 @@ export { Supervisor } from "./supervisor.ts";
 export type { DeployRequest, DeployResult, CallReply, ServiceStatus } from "./service-record.ts";
 export { DEFAULT_LIMITS, MAX_LIMITS, resolveLimits, type ServiceLimits } from "./limits.ts";
 export { checkName } from "./names.ts";
+export { EventBudget } from "./event-budget.ts";

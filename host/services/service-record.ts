@@ -17,6 +17,8 @@ export interface DeployRequest {
   limits?: Partial<ServiceLimits>;
   /** For javascript: "quickjs" (default, componentize-qjs) or "javy" (needs a javy binary). */
   compiler?: "quickjs" | "javy";
+  /** Who asks: recorded as the events' actor (a token's id; "local" for the in-process operator). */
+  actor?: string;
 }
 
 export interface CallReply {

@@ -65,7 +65,7 @@ export class Supervisor {
     } catch (err) {
       const e = toSoloError(err);
       // The agent gets its own error (its diagnostics) even if the failure cannot be recorded.
-      await this.persistence.record({ type: "service_deployment_failed", tenant, service, data: { language, code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } }).catch(() => {});
+      await this.persistence.record({ type: "service_deployment_failed", tenant, service, actor: req.actor, data: { language, code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } }).catch(() => {});
       throw e;
     } finally {
       this.registry.release(key);
@@ -79,7 +79,7 @@ export class Supervisor {
     const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(limits), loadKv: () => this.o.kv.load(key) });
     const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind }, worker, artifact, memoryBytes);
     try {
-      await this.persistence.deployed(rec, artifact.component, { type: "service_deployed", tenant, service, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, warnings: warnings.length } });
+      await this.persistence.deployed(rec, artifact.component, { type: "service_deployed", tenant, service, actor: req.actor, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, warnings: warnings.length } });
     } catch (err) {
       // Not durable, so it did not happen: the instance goes, and nothing ever called it.
       await this.o.pool.uninstall(worker, key).catch(() => {});
@@ -113,7 +113,7 @@ export class Supervisor {
   }
 
   /** The hot path: one map lookup, then the worker. */
-  call(tenantName: string, serviceName: string, request: string): Promise<CallReply> {
+  call(tenantName: string, serviceName: string, request: string, actor?: string): Promise<CallReply> {
     const rec = this.registry.find(tenantName, serviceName);
     if (!rec) {
       try {
@@ -134,12 +134,12 @@ export class Supervisor {
     }
     r.inflight++;
     this.activeCalls++;
-    if (r.kvUnknown) return this.callAfterRestore(r, request);
-    return this.o.pool.call(r.worker, r.key, request).then((result) => this.finish(r, result));
+    if (r.kvUnknown) return this.callAfterRestore(r, request, actor);
+    return this.o.pool.call(r.worker, r.key, request).then((result) => this.finish(r, result, actor));
   }
 
   /** The service's kv copy is not known to be the committed state: it is reloaded first. */
-  private async callAfterRestore(rec: ServiceRecord, request: string): Promise<CallReply> {
+  private async callAfterRestore(rec: ServiceRecord, request: string, actor?: string): Promise<CallReply> {
     try {
       await this.restoreKv(rec);
     } catch (err) {
@@ -147,23 +147,23 @@ export class Supervisor {
       this.accounting.countError(rec, "UNAVAILABLE");
       throw new SoloError("UNAVAILABLE", `service ${rec.service}'s kv could not be reloaded after a failed commit (${toSoloError(err).message}); try again`, { tenant: rec.tenant, service: rec.service });
     }
-    return this.finish(rec, await this.o.pool.call(rec.worker, rec.key, request));
+    return this.finish(rec, await this.o.pool.call(rec.worker, rec.key, request), actor);
   }
 
   /** Accounts for a call's result; synchronous unless it must record an event or commit kv. */
-  private finish(rec: ServiceRecord, r: CallResult): CallReply | Promise<CallReply> {
+  private finish(rec: ServiceRecord, r: CallResult, actor?: string): CallReply | Promise<CallReply> {
     rec.calls++;
     rec.fuelUsed += r.fuel;
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
-    if (r.error || r.writes) return this.finishSlow(rec, r);
+    if (r.error || r.writes) return this.finishSlow(rec, r, actor);
     this.done(rec);
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
   }
 
-  private async finishSlow(rec: ServiceRecord, r: CallResult): Promise<CallReply> {
+  private async finishSlow(rec: ServiceRecord, r: CallResult, actor?: string): Promise<CallReply> {
     try {
-      if (r.error) return await this.accounting.failure(rec, r.error);
+      if (r.error) return await this.accounting.failure(rec, r.error, actor);
       if (r.writes) {
         if (rec.kvUnknown) {
           // It ran on a copy that may hold another call's uncommitted writes: nothing of it is committed.
@@ -214,11 +214,11 @@ export class Supervisor {
   }
 
   /** Stops the service and removes it with its kv state; if it fails, the service is still there. */
-  kill(tenantName: string, serviceName: string): Promise<void> {
-    return this.track(this.killNow(tenantName, serviceName));
+  kill(tenantName: string, serviceName: string, actor?: string): Promise<void> {
+    return this.track(this.killNow(tenantName, serviceName, actor));
   }
 
-  private async killNow(tenantName: string, serviceName: string): Promise<void> {
+  private async killNow(tenantName: string, serviceName: string, actor?: string): Promise<void> {
     const tenant = checkName("tenant", tenantName);
     const service = checkName("service", serviceName);
     const rec = this.registry.get(tenant, service);
@@ -231,7 +231,7 @@ export class Supervisor {
       rec.onIdle = undefined;
       try {
         const keys = (await this.o.kv.load(rec.key)).map(([k]) => k);
-        await this.persistence.killed(rec, keys, { type: "service_killed", tenant, service, data: { version: rec.version, calls: rec.calls } });
+        await this.persistence.killed(rec, keys, { type: "service_killed", tenant, service, actor, data: { version: rec.version, calls: rec.calls } });
       } catch (err) {
         // Not durable, so not killed: it is back, running as before.
         this.registry.add(rec);

@@ -1,0 +1,178 @@
+// A session is one caller holding one token. Every operation checks the token first (verify:
+// a live token of this host, checked again on every use so expiry and revocation take effect at
+// once), then what it covers (authorize: tenant, permission, service). A refused request does
+// nothing but record capability_denied; the caller gets UNAUTHENTICATED or PERMISSION_DENIED.
+// The API server makes one session per request's token; in-process code may keep one.
+//
+// Cost on the call path: one Map lookup of the already checked token, an expiry compare, a walk of
+// its (short) revocation chain and two Set lookups; no hashing once the token is cached.
+import { SoloError } from "../errors.ts";
+import { authorize, tokenId, type Authority, type Capabilities, type Granted, type GrantRequest, type Permission } from "../capability/index.ts";
+import { resolveGuestCapabilities } from "../capability/guest.ts";
+import type { CallReply, DeployResult, ServiceStatus } from "../services/index.ts";
+import type { EventFilter, SoloEvent, SubscribeOptions, Subscription, EventLogView } from "../events/index.ts";
+import type { ValidationReport } from "../validate/index.ts";
+import type { DenialLog } from "./denials.ts";
+import type { DeployOptions, Host } from "../host.ts";
+
+export class Session {
+  /** The token's id: what events record as the actor. */
+  readonly id: string;
+
+  constructor(
+    private readonly host: Host,
+    private readonly capabilities: Capabilities,
+    private readonly denials: DenialLog,
+    private readonly token: string,
+  ) {
+    let id = "unknown";
+    try {
+      id = tokenId(token);
+    } catch {
+      // A malformed token gets its UNAUTHENTICATED at its first use, recorded like any other.
+    }
+    this.id = id;
+  }
+
+  /** What the token allows now; UNAUTHENTICATED if it is not (or no longer) a live token. */
+  whoami(): Authority {
+    return this.capabilities.verify(this.token);
+  }
+
+  async deploy(options: DeployOptions): Promise<DeployResult> {
+    const tenant = options?.tenant;
+    const service = options?.service;
+    await this.check(tenant, "deploy", service);
+    // Guest capabilities beyond the default need a token that covers them: a secret needs
+    // `secrets`, calling another service needs `call` on it.
+    const caps = resolveGuestCapabilities(options.capabilities);
+    for (const cap of caps) {
+      if (cap.startsWith("secret:")) await this.check(tenant, "secrets", service, cap);
+      else if (cap.startsWith("call:")) await this.check(tenant, "call", cap.slice(5), cap);
+    }
+    return this.host.deploy({ ...options, actor: this.id });
+  }
+
+  /** Checks source without deploying: any live token may. */
+  async validate(options: { source: string | Uint8Array; language?: DeployOptions["language"]; file?: string }): Promise<ValidationReport> {
+    await this.live("", "validate");
+    return this.host.validate(options);
+  }
+
+  call(tenant: string, service: string, request: string): Promise<CallReply> {
+    // The hot path: no await when the token covers the call.
+    let a: Authority;
+    try {
+      a = this.capabilities.verify(this.token);
+      authorize(a, { tenant, permission: "call", service });
+    } catch (err) {
+      return this.refuse(tenant, service, "call", err);
+    }
+    return this.host.call(tenant, service, request, a.tokenId);
+  }
+
+  async status(tenant: string, service: string): Promise<ServiceStatus> {
+    await this.check(tenant, "read", service);
+    return this.host.status(tenant, service);
+  }
+
+  /** The tenant's services this token may see (a token narrowed to services sees only those). */
+  async list(tenant: string): Promise<ServiceStatus[]> {
+    const a = await this.check(tenant, "read");
+    const all = this.host.list(tenant);
+    return a.services ? all.filter((s) => a.services!.has(s.service)) : all;
+  }
+
+  async kill(tenant: string, service: string): Promise<void> {
+    await this.check(tenant, "kill", service);
+    return this.host.kill(tenant, service, this.id);
+  }
+
+  /** The tenant's events; a token narrowed to services must name one of them in filter.service. */
+  async events(tenant: string, filter: Omit<EventFilter, "tenant"> = {}): Promise<AsyncGenerator<SoloEvent>> {
+    await this.checkEvents(tenant, filter);
+    return this.host.events(tenant, filter);
+  }
+
+  async subscribe(tenant: string, filter: Omit<EventFilter, "tenant"> = {}, options: SubscribeOptions = {}): Promise<Subscription> {
+    await this.checkEvents(tenant, filter);
+    return this.host.subscribe(tenant, filter, options);
+  }
+
+  async event(tenant: string, id: string): Promise<SoloEvent> {
+    const a = await this.check(tenant, "read");
+    const e = await this.host.event(tenant, id);
+    // Outside the token's services: the same answer as a missing event.
+    if (a.services && (!e.service || !a.services.has(e.service))) throw new SoloError("NOT_FOUND", `event ${id} not found in tenant ${tenant}`);
+    return e;
+  }
+
+  /** A new token within what this one holds (needs `grant`, or admin). */
+  async grant(request: GrantRequest): Promise<Granted> {
+    const a = await this.live(request?.tenant, "grant");
+    try {
+      return await this.capabilities.grant(request, a);
+    } catch (err) {
+      if (err instanceof SoloError && err.code === "PERMISSION_DENIED") await this.denials.record({ tenant: request?.tenant, tokenId: this.id, permission: "grant", error: err });
+      throw err;
+    }
+  }
+
+  /** Revokes a token (text or id) and everything derived from it. */
+  async revoke(tokenOrId: string): Promise<{ id: string; revoked: number }> {
+    const a = await this.live("", "grant");
+    try {
+      return await this.capabilities.revoke(tokenOrId, a);
+    } catch (err) {
+      if (err instanceof SoloError && err.code === "PERMISSION_DENIED") await this.denials.record({ tenant: "", tokenId: this.id, permission: "grant", error: err });
+      throw err;
+    }
+  }
+
+  // ---- operator operations: an admin token only ----
+
+  /** The whole event log, every tenant, read-only. */
+  async eventLog(): Promise<EventLogView> {
+    await this.check("", "admin");
+    return this.host.eventStore;
+  }
+
+  // ---- checks ----
+
+  /** Verifies the token and that it covers (tenant, permission, service); records a refusal. */
+  private async check(tenant: string, permission: Permission, service?: string, guestCapability?: string): Promise<Authority> {
+    let a: Authority;
+    try {
+      a = this.capabilities.verify(this.token);
+      if (permission === "admin") {
+        if (!a.admin) throw new SoloError("PERMISSION_DENIED", `this needs an admin token; token ${a.tokenId} is for tenant ${a.tenant}`, { missing: "permission", need: "admin", tokenId: a.tokenId });
+      } else authorize(a, { tenant, permission, service });
+    } catch (err) {
+      return this.refuse(tenant, service, guestCapability ?? permission, err);
+    }
+    return a;
+  }
+
+  /** Only that the token is live (any tenant): for operations whose own checks follow. */
+  private async live(tenant: string, permission: string): Promise<Authority> {
+    try {
+      return this.capabilities.verify(this.token);
+    } catch (err) {
+      return this.refuse(tenant, undefined, permission, err);
+    }
+  }
+
+  private async refuse(tenant: string, service: string | undefined, permission: string, err: unknown): Promise<never> {
+    await this.denials.record({ tenant, service, tokenId: this.id === "unknown" ? undefined : this.id, permission, error: err });
+    throw err;
+  }
+
+  /** Reading events: a token narrowed to services must ask for one of them (filter.service). */
+  private async checkEvents(tenant: string, filter: Omit<EventFilter, "tenant">): Promise<void> {
+    const a = await this.check(tenant, "read", filter?.service);
+    if (a.services && !a.admin && filter?.service === undefined) {
+      const err = new SoloError("PERMISSION_DENIED", `token ${a.tokenId} covers only services ${[...a.services].join(", ")} of tenant ${tenant}; ask for one of them with filter.service`, { missing: "service", need: "every service", tokenId: a.tokenId });
+      await this.refuse(tenant, undefined, "read", err);
+    }
+  }
+}
