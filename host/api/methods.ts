@@ -1,0 +1,109 @@
+// The API's methods once, whatever the transport: gRPC, REST and WebSocket JSON-RPC each decode
+// their request into plain params, call the method with the caller's session, and encode what
+// it answers (or the SoloError it throws). Params are checked here, so every transport refuses
+// the same bad input with the same INVALID_ARGUMENT and `details.field`.
+import { SoloError } from "../errors.ts";
+import { attenuate, tokenId, type Permission } from "../capability/index.ts";
+import type { Session } from "../session/index.ts";
+import type { Language } from "../compile/index.ts";
+
+export type Params = Record<string, unknown>;
+export type Method = (session: Session, params: Params) => Promise<unknown>;
+
+function str(p: Params, field: string): string {
+  const v = p[field];
+  if (typeof v !== "string") throw new SoloError("INVALID_ARGUMENT", `${field} must be a string`, { field });
+  return v;
+}
+
+function optStr(p: Params, field: string): string | undefined {
+  const v = p[field];
+  if (v === undefined || v === null || v === "") return undefined;
+  if (typeof v !== "string") throw new SoloError("INVALID_ARGUMENT", `${field} must be a string`, { field });
+  return v;
+}
+
+function optList(p: Params, field: string): string[] | undefined {
+  const v = p[field];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw new SoloError("INVALID_ARGUMENT", `${field} must be a list of strings`, { field });
+  return v as string[];
+}
+
+function optNumber(p: Params, field: string): number | undefined {
+  const v = p[field];
+  if (v === undefined || v === null || v === "" || v === 0) return undefined;
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new SoloError("INVALID_ARGUMENT", `${field} must be a whole number`, { field });
+  return n;
+}
+
+/** Source as text (`source`/`text`) or bytes (`binary`: bytes over gRPC, base64 in JSON). */
+function source(p: Params): string | Uint8Array {
+  if (typeof p.source === "string") return p.source;
+  if (typeof p.text === "string") return p.text;
+  if (p.binary instanceof Uint8Array) return p.binary;
+  if (typeof p.binary === "string") return new Uint8Array(Buffer.from(p.binary, "base64"));
+  throw new SoloError("INVALID_ARGUMENT", "give the source as `source` (text) or `binary` (a component's bytes, base64 in JSON)", { field: "source" });
+}
+
+/** Limits with only the fields that were set (gRPC sends unset numbers as absent). */
+function limits(p: Params): Record<string, number> | undefined {
+  const v = p.limits;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v)) throw new SoloError("INVALID_ARGUMENT", "limits must be an object", { field: "limits" });
+  const out: Record<string, number> = {};
+  for (const [k, raw] of Object.entries(v as Record<string, unknown>)) {
+    if (raw === undefined || raw === null) continue;
+    const n = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
+    if (typeof n !== "number") throw new SoloError("INVALID_ARGUMENT", `limits.${k} must be a number`, { field: `limits.${k}` });
+    out[k] = n;
+  }
+  return out;
+}
+
+export const METHODS: Record<string, Method> = {
+  async Deploy(s, p) {
+    return s.deploy({
+      tenant: str(p, "tenant"),
+      service: str(p, "service"),
+      source: source(p),
+      language: optStr(p, "language") as Language | undefined,
+      file: optStr(p, "file"),
+      limits: limits(p),
+      compiler: optStr(p, "compiler") as "quickjs" | "javy" | undefined,
+      capabilities: optList(p, "capabilities")?.length ? optList(p, "capabilities") : undefined,
+    });
+  },
+  async Validate(s, p) {
+    return s.validate({ source: source(p), language: optStr(p, "language") as Language | undefined, file: optStr(p, "file") });
+  },
+  async Call(s, p) {
+    return s.call(str(p, "tenant"), str(p, "service"), str(p, "request"));
+  },
+  async Status(s, p) {
+    return s.status(str(p, "tenant"), str(p, "service"));
+  },
+  async List(s, p) {
+    return { services: await s.list(str(p, "tenant")) };
+  },
+  async Kill(s, p) {
+    await s.kill(str(p, "tenant"), str(p, "service"));
+    return {};
+  },
+  async Grant(s, p) {
+    const ttlMs = optNumber(p, "ttlMs");
+    if (ttlMs === undefined) throw new SoloError("INVALID_ARGUMENT", "ttlMs must be a positive whole number of milliseconds", { field: "ttlMs" });
+    return s.grant({ tenant: str(p, "tenant"), permissions: (optList(p, "permissions") ?? []) as Permission[], services: optList(p, "services")?.length ? optList(p, "services") : undefined, ttlMs, note: optStr(p, "note") });
+  },
+  async Revoke(s, p) {
+    return s.revoke(optStr(p, "token") ?? str(p, "id"));
+  },
+  /** Offline narrowing, done for clients that have no library for it: needs no session rights. */
+  async Attenuate(_s, p) {
+    const permissions = optList(p, "permissions");
+    const services = optList(p, "services");
+    const token = attenuate(str(p, "token"), { ...(permissions?.length ? { permissions: permissions as Permission[] } : {}), ...(services?.length ? { services } : {}), ...(optNumber(p, "expiresAt") ? { expiresAt: optNumber(p, "expiresAt") } : {}) });
+    return { token, id: tokenId(token) };
+  },
+};
