@@ -185,7 +185,11 @@ export class Capabilities {
     const out: GrantInfo[] = [];
     for (const g of this.grants.values()) {
       if (tenant !== undefined && g.tenant !== tenant) continue;
-      out.push({ id: g.id, tenant: g.tenant, permissions: [...g.permissions], services: g.services && [...g.services], expiresAt: g.expiresAt, parent: g.parent, note: g.note, createdAt: g.createdAt, revoked: this.deadBecause(g) !== undefined });
+      const info: GrantInfo = { id: g.id, tenant: g.tenant, permissions: [...g.permissions], expiresAt: g.expiresAt, createdAt: g.createdAt, revoked: this.deadBecause(g) !== undefined };
+      if (g.services) info.services = [...g.services];
+      if (g.parent !== undefined) info.parent = g.parent;
+      if (g.note !== undefined) info.note = g.note;
+      out.push(info);
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }

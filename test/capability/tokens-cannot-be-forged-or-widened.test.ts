@@ -18,7 +18,7 @@ function refused(a: { caps: { verify(t: string): Auth } }, token: string, why: s
 function flipSigByte(token: string, at: number): string {
   const ps = parts(token);
   const sig = Buffer.from(ps.pop()!, "base64url");
-  sig[at] ^= 0x01;
+  sig[at] = sig[at]! ^ 0x01;
   return join_([...ps, sig.toString("base64url")]);
 }
 
