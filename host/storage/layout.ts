@@ -13,6 +13,12 @@
 //   v:<tenant>/<service>           a deployed service: what it runs and with which limits
 //   a:<artifact hash>              the component (or javy module) it runs: bytes (base64 text
 //                                  from before records could hold bytes)
+//   g:<grantId>                    a capability grant (JSON): tenant, permissions, services?,
+//                                  expiresAt, parent token id?, note?, createdAt; never a token
+//                                  or a MAC (host/capability)
+//   x:<tokenId>                    that token (a grant id, or grantId.<hash> for a narrowed
+//                                  token) is revoked; the key is what counts, the value is
+//                                  {"at","by"} for people
 //   m:last                         {"id","hash"} of the newest event
 //   m:checkpoint                   {"before","prev"}: events before `before` were compacted;
 //                                  `prev` is the hash the first kept event links to
@@ -32,6 +38,10 @@ export const kvRange = (scope: string) => ({ gte: kvPrefix(scope), lt: `k:${scop
 export const serviceKey = (tenant: string, service: string) => `v:${tenant}/${service}`;
 export const SERVICES = "v:";
 export const artifactKey = (hash: string) => `a:${hash}`;
+export const grantKey = (grantId: string) => `g:${grantId}`;
+export const GRANTS = "g:";
+export const revocationKey = (tokenId: string) => `x:${tokenId}`;
+export const REVOCATIONS = "x:";
 export const LAST = "m:last";
 export const CHECKPOINT = "m:checkpoint";
 export const BATCHES = "b:";
