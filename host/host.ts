@@ -152,10 +152,11 @@ export class Host {
    * A caller holding `token`: every operation of the session checks the token first (on every use,
    * so expiry and revocation take effect at once). This is how anything outside the process (the
    * API server, an agent) reaches the host; the Host's own methods are the in-process operator's.
+   * `peer` names the client (its certificate's subject): events then record `peer:tokenId`.
    */
-  session(token: string): Session {
+  session(token: string, options: { peer?: string } = {}): Session {
     this.checkOpen();
-    return new Session(this, this.capabilities, this.denials, token);
+    return new Session(this, this.capabilities, this.denials, token, options.peer);
   }
 
   /** The operator grants a token (any tenant, any permission). Returns it once; only its id is kept. */

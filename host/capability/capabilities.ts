@@ -127,7 +127,7 @@ export class Capabilities {
       {
         type: "capability_granted",
         tenant: eventTenant(rec),
-        actor: by?.tokenId ?? "operator",
+        actor: by?.tokenId ?? "local",
         data: { id, permissions: rec.permissions, services: rec.services, expiresAt, parent: rec.parent, note: rec.note },
       },
       { records: [[grantKey(id), JSON.stringify(rec)]] },
@@ -291,7 +291,7 @@ export class Capabilities {
     // Grants that this revocation kills and that were live: O(grants × depth), revocations are rare.
     let cascade = 0;
     for (const g of this.grants.values()) if (g !== grant && this.descendsFrom(g, id) && this.deadBecause(g) === undefined) cascade++;
-    const actor = by?.tokenId ?? "operator";
+    const actor = by?.tokenId ?? "local";
     await this.events.append(
       { type: "capability_revoked", tenant: eventTenant(grant), actor, data: cascade ? { id, cascade } : { id } },
       { records: [[revocationKey(id), JSON.stringify({ at: this.now(), by: actor })]] },

@@ -4,9 +4,10 @@
 import type { EventInput } from "../events/index.ts";
 import { EventBudget } from "../services/index.ts";
 import { toSoloError } from "../errors.ts";
+import { HOST_TENANT } from "../capability/index.ts";
 
 /** Where denials go whose tenant is not a valid name (a malformed request): the host's own log. */
-export const HOST_EVENTS_TENANT = "_host";
+export const HOST_EVENTS_TENANT = HOST_TENANT;
 
 export interface Denial {
   /** The tenant the request was about ("" or a bad name → the host's own log). */

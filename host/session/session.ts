@@ -16,14 +16,17 @@ import type { DenialLog } from "./denials.ts";
 import type { DeployOptions, Host } from "../host.ts";
 
 export class Session {
-  /** The token's id: what events record as the actor. */
+  /** The token's id. */
   readonly id: string;
+  /** What events record as the actor: the token's id, after the client certificate's subject if any. */
+  readonly actor: string;
 
   constructor(
     private readonly host: Host,
     private readonly capabilities: Capabilities,
     private readonly denials: DenialLog,
     private readonly token: string,
+    peer?: string,
   ) {
     let id = "unknown";
     try {
@@ -32,6 +35,7 @@ export class Session {
       // A malformed token gets its UNAUTHENTICATED at its first use, recorded like any other.
     }
     this.id = id;
+    this.actor = peer ? `${peer}:${id}` : id;
   }
 
   /** What the token allows now; UNAUTHENTICATED if it is not (or no longer) a live token. */
@@ -50,7 +54,7 @@ export class Session {
       if (cap.startsWith("secret:")) await this.check(tenant, "secrets", service, cap);
       else if (cap.startsWith("call:")) await this.check(tenant, "call", cap.slice(5), cap);
     }
-    return this.host.deploy({ ...options, actor: this.id });
+    return this.host.deploy({ ...options, actor: this.actor });
   }
 
   /** Checks source without deploying: any live token may. */
@@ -68,7 +72,7 @@ export class Session {
     } catch (err) {
       return this.refuse(tenant, service, "call", err);
     }
-    return this.host.call(tenant, service, request, a.tokenId);
+    return this.host.call(tenant, service, request, this.actor);
   }
 
   async status(tenant: string, service: string): Promise<ServiceStatus> {
@@ -85,7 +89,7 @@ export class Session {
 
   async kill(tenant: string, service: string): Promise<void> {
     await this.check(tenant, "kill", service);
-    return this.host.kill(tenant, service, this.id);
+    return this.host.kill(tenant, service, this.actor);
   }
 
   /** The tenant's events; a token narrowed to services must name one of them in filter.service. */

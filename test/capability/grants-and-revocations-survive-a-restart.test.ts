@@ -35,12 +35,12 @@ test("after close and reopen, revoked tokens stay revoked, live ones stay live, 
 
     const log = await a.events.list();
     assert.equal(log.map((e) => [e.type, e.tenant, e.actor, e.data.id]), [
-      ["capability_granted", "acme", "operator", parent.id],
+      ["capability_granted", "acme", "local", parent.id],
       ["capability_granted", "acme", parent.id, child.id],
-      ["capability_granted", "acme", "operator", keep.id],
-      ["capability_granted", HOST_TENANT, "operator", admin.id],
-      ["capability_revoked", "acme", "operator", parent.id],
-      ["capability_revoked", "acme", "operator", tokenId(dropNarrow)],
+      ["capability_granted", "acme", "local", keep.id],
+      ["capability_granted", HOST_TENANT, "local", admin.id],
+      ["capability_revoked", "acme", "local", parent.id],
+      ["capability_revoked", "acme", "local", tokenId(dropNarrow)],
     ]);
     assert.equal(log[1]!.data, { id: child.id, permissions: ["call"], expiresAt: child.expiresAt, parent: parent.id });
     assert.equal(log[2]!.data, { id: keep.id, permissions: ["read"], services: ["api"], expiresAt: keep.expiresAt });
