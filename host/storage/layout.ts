@@ -13,6 +13,9 @@
 //   v:<tenant>/<service>           a deployed service: what it runs and with which limits
 //   a:<artifact hash>              the component (or javy module) it runs: bytes (base64 text
 //                                  from before records could hold bytes)
+//   q:<tenant>                     quotas an operator set for the tenant (JSON, only the quotas
+//                                  set; the rest follow the host's defaults), written in one
+//                                  batch with its quota_changed event
 //   m:last                         {"id","hash"} of the newest event
 //   m:checkpoint                   {"before","prev"}: events before `before` were compacted;
 //                                  `prev` is the hash the first kept event links to
@@ -32,6 +35,8 @@ export const kvRange = (scope: string) => ({ gte: kvPrefix(scope), lt: `k:${scop
 export const serviceKey = (tenant: string, service: string) => `v:${tenant}/${service}`;
 export const SERVICES = "v:";
 export const artifactKey = (hash: string) => `a:${hash}`;
+export const quotaKey = (tenant: string) => `q:${tenant}`;
+export const QUOTAS = "q:";
 export const LAST = "m:last";
 export const CHECKPOINT = "m:checkpoint";
 export const BATCHES = "b:";
