@@ -58,4 +58,19 @@ test("freeing memory (killing a service) lets the tenant deploy again", async ()
   }
 });
 
+test("a QuickJS guest (several memories, one budget) is held to what its tenant's quota leaves it", async () => {
+  const t = await openHost();
+  try {
+    const d = await t.host.deploy({ tenant: "a", service: "bomb", source: fixture("bomb.ts"), language: "typescript", limits: { memoryBytes: 48 * 1024 * 1024, fuel: 2_000_000_000 } });
+    const quota = d.memoryBytes + 4 * 1024 * 1024;
+    await t.host.setQuotas("a", { memoryBytes: quota });
+    const e = await rejects(t.host.call("a", "bomb", ""), "MEMORY_LIMIT");
+    assert.is(e.details?.quota, "memoryBytes");
+    assert.is(e.details?.limit, quota);
+    assert.ok((e.details?.used as number) <= quota, `used ${String(e.details?.used)}`);
+  } finally {
+    await t.close();
+  }
+});
+
 test.run();
