@@ -14,6 +14,7 @@ import { ensureWasmFeatures, type ArtifactCounters, type LogLevel } from "./wasm
 import { ArtifactStore, Builder, DEFAULT_BUILD_LIMITS } from "./build/index.ts";
 import { Capabilities, type Granted, type GrantRequest, type GrantInfo } from "./capability/index.ts";
 import { DenialLog, Session, type DenialBudget } from "./session/index.ts";
+import { checkQuotas, quotasFromEnv, type TenantQuotas, type TenantUsage } from "./governance/index.ts";
 
 export interface HostOptions {
   /** Where Solo keeps its state (artifacts now; the event log and kv with the storage issue). */
@@ -47,6 +48,11 @@ export interface HostOptions {
   denialEvents?: DenialBudget;
   /** The clock tokens expire by (epoch ms); tests drive it. Default Date.now. */
   clock?: () => number;
+  /**
+   * Per-tenant quotas for tenants an operator gave none (setQuotas), over the SOLO_QUOTA_*
+   * environment variables, over DEFAULT_QUOTAS.
+   */
+  quotas?: Partial<TenantQuotas>;
 }
 
 export interface GuestLog {
@@ -116,6 +122,7 @@ export class Host {
     const dataDir = resolve(options.dataDir);
     mkdirSync(dataDir, { recursive: true });
     const defaults = resolveLimits(options.defaults, DEFAULT_LIMITS);
+    const quotas: TenantQuotas = { ...quotasFromEnv(), ...checkQuotas(options.quotas, "quotas") };
     const closeTimeoutMs = buildLimit("closeTimeoutMs", options.closeTimeoutMs, 10_000);
     const builder = new Builder({
       cacheDir: options.cacheDir ?? join(dataDir, "artifacts"),
@@ -129,7 +136,7 @@ export class Host {
       const events = await EventStore.open(storage);
       let supervisor: Supervisor | undefined;
       pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason), onLost: (key, err) => supervisor?.onServiceLost(key, err) });
-      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, onLog: options.onLog });
+      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();
       const capabilities = await Capabilities.open({ storage, events, keyFile: join(dataDir, "capability.key"), now: options.clock });
@@ -211,6 +218,21 @@ export class Host {
   async kill(tenant: string, service: string, actor?: string): Promise<void> {
     this.checkOpen();
     return this.supervisor.kill(tenant, service, actor);
+  }
+
+  /**
+   * Sets some of a tenant's quotas (an operator's call): stored with a quota_changed event, in
+   * force at once and after a restart. Answers the tenant's quotas now.
+   */
+  async setQuotas(tenant: string, quotas: Partial<TenantQuotas>): Promise<TenantQuotas> {
+    this.checkOpen();
+    return this.supervisor.setQuotas(tenant, quotas);
+  }
+
+  /** What the tenant uses against each of its quotas. */
+  usage(tenant: string): TenantUsage {
+    this.checkOpen();
+    return this.supervisor.usage(tenant);
   }
 
   /** The tenant's own events, in id order. Another tenant's events are never visible. */

@@ -110,9 +110,11 @@ export class GlueSandbox implements GuestInstance {
     return n;
   }
 
-  call(request: string, fuelLimit: number, maxResponseBytes: number): CallOutcome {
+  call(request: string, fuelLimit: number, maxResponseBytes: number, memoryCapBytes = this.memoryLimitBytes): CallOutcome {
     const counters = this.counters;
     counters.reset(fuelLimit);
+    // One budget for the sum of the component's memories, set per call (the cap may change).
+    counters.setBudget(memoryCapBytes, this.memoryBytes);
     this.lastErrorLog = undefined;
     let out: unknown;
     try {
@@ -123,7 +125,7 @@ export class GlueSandbox implements GuestInstance {
       if (typeof payload === "string" && !counters.growFailed && counters.fuelLeft >= 0n) {
         return { ok: false, code: "GUEST_ERROR", message: payload, fuel: counters.used(fuelLimit), memoryBytes: this.memoryBytes, trapped: false };
       }
-      const f = classify(err, { counters, fuelLimit, memoryLimitBytes: this.memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
+      const f = classify(err, { counters, fuelLimit, memoryLimitBytes: memoryCapBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
       return failed(f, fuelLimit, this.memoryBytes, true);
     }
     const fuel = counters.used(fuelLimit);

@@ -2,7 +2,10 @@
 import type { CallOutcome } from "./sandbox.ts";
 
 export interface GuestInstance {
-  /** Runs handle(request) with `fuelLimit` units; a trapped instance must not be called again. */
-  call(request: string, fuelLimit: number, maxResponseBytes: number): CallOutcome;
+  /**
+   * Runs handle(request) with `fuelLimit` units; a trapped instance must not be called again.
+   * `memoryCapBytes` (default: the instance's own limit) is the memory it may grow to in this call.
+   */
+  call(request: string, fuelLimit: number, maxResponseBytes: number, memoryCapBytes?: number): CallOutcome;
   readonly memoryBytes: number;
 }

@@ -47,7 +47,7 @@ export class JavySandbox implements GuestInstance {
     return { exports, memory, counters };
   }
 
-  call(request: string, fuelLimit: number, maxResponseBytes: number): CallOutcome {
+  call(request: string, fuelLimit: number, maxResponseBytes: number, memoryCapBytes = this.memoryLimitBytes): CallOutcome {
     const shim = new WasiShim(maxResponseBytes);
     shim.begin(Buffer.from(request, "utf8"));
     let run;
@@ -63,7 +63,7 @@ export class JavySandbox implements GuestInstance {
     let trap: unknown;
     let trapped = false;
     try {
-      startInstance(exports, counters, this.memoryLimitBytes, memory.buffer.byteLength);
+      startInstance(exports, counters, memoryCapBytes, memory.buffer.byteLength);
       (exports._start as () => void)();
     } catch (err) {
       if (err instanceof ProcExit) exitCode = err.code;
@@ -77,7 +77,7 @@ export class JavySandbox implements GuestInstance {
     const { stdout, stderr, overflow } = shim.output();
     for (const line of stderr.split("\n")) if (line) this.env.log("warn", line);
     if (trapped || counters.growFailed || counters.fuelLeft < 0n) {
-      const f = classify(trap, { counters, fuelLimit, memoryLimitBytes: this.memoryLimitBytes, memoryBytes, lastErrorLog: stderr.trim() || undefined, phase: "call" });
+      const f = classify(trap, { counters, fuelLimit, memoryLimitBytes: memoryCapBytes, memoryBytes, lastErrorLog: stderr.trim() || undefined, phase: "call" });
       return failed(f, fuelLimit, memoryBytes, true);
     }
     if (exitCode !== 0) return { ok: false, code: "GUEST_ERROR", message: stderr.trim() || `the module exited with code ${exitCode}`, details: { exitCode }, fuel, memoryBytes, trapped: false };

@@ -16,6 +16,17 @@ export interface KvLimits {
   maxTotalBytes: number;
 }
 
+/**
+ * The kv bytes of all of one tenant's services on this worker, and its quota: every view of the
+ * tenant adds its committed bytes here. Calls on a worker run one at a time, so the sum plus the
+ * running call's pending writes is exact.
+ */
+export interface TenantKv {
+  tenant: string;
+  kvLimitBytes: number;
+  kvBytes: number;
+}
+
 import type { KvWrite } from "../storage/index.ts"; export type { KvWrite }; // a value, or null for a delete
 
 // ES2024, in Node 20 but not in the ES2023 lib this project type-checks against.
@@ -32,7 +43,7 @@ export class KvView {
   private baseBytes = 0;
   private delta = 0;
 
-  constructor(entries: Iterable<[string, string]>, private readonly limits: KvLimits) {
+  constructor(entries: Iterable<[string, string]>, private readonly limits: KvLimits, private readonly shared?: TenantKv) {
     this.base = new Map();
     this.reset(entries);
   }
@@ -44,12 +55,14 @@ export class KvView {
 
   /** Replaces the copy with the host's committed state (after a failed commit). */
   reset(entries: Iterable<[string, string]>): void {
+    const old = this.baseBytes;
     this.base.clear();
     this.baseBytes = 0;
     for (const [k, v] of entries) {
       this.base.set(k, v);
       this.baseBytes += bytes(k) + bytes(v);
     }
+    if (this.shared) this.shared.kvBytes += this.baseBytes - old;
     this.begin();
   }
 
@@ -74,8 +87,17 @@ export class KvView {
       out.push([k, v]);
     }
     this.baseBytes += this.delta;
+    if (this.shared) this.shared.kvBytes += this.delta;
     this.begin();
     return out;
+  }
+
+  /** The service is gone from the worker: its bytes leave the tenant's sum. */
+  dispose(): void {
+    if (this.shared) this.shared.kvBytes -= this.baseBytes;
+    this.baseBytes = 0;
+    this.base.clear();
+    this.begin();
   }
 
   get(key: string): WitResult<string | undefined> {
@@ -100,6 +122,10 @@ export class KvView {
     const change = keyBytes + valueBytes - (before === undefined ? 0 : keyBytes + bytes(before));
     if (this.totalBytes + change > maxTotalBytes) {
       return fail("limit-exceeded", `kv store would hold ${this.totalBytes + change} bytes; the service's limit is ${maxTotalBytes}`);
+    }
+    const t = this.shared;
+    if (t && change > 0 && t.kvBytes + this.delta + change > t.kvLimitBytes) {
+      return fail("limit-exceeded", `the kv stores of tenant ${t.tenant} would hold ${t.kvBytes + this.delta + change} bytes; the tenant's kvBytes quota is ${t.kvLimitBytes}; delete entries in any of its services or ask an operator to raise the quota`);
     }
     this.writes.set(key, value);
     this.delta += change;

@@ -12,7 +12,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
-import { WATCH, monotonicMs, type CallResult, type FromWorker, type InstanceLimits, type RunSpec, type ToWorker, type WireError } from "./protocol.ts";
+import { WATCH, monotonicMs, type CallResult, type FromWorker, type InstanceLimits, type RunSpec, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 
@@ -69,6 +69,8 @@ class PoolWorker {
   readonly installed = new Map<string, InstallSpec>();
   readonly calls = new Map<number, PendingCall>();
   readonly acks = new Map<number, PendingAck>();
+  /** Each tenant's quota as this worker enforces it: sent again to a replacement thread first. */
+  readonly quotas = new Map<string, WorkerQuota>();
   /** Why the current thread failed, if it said (the worker's 'error' event). */
   lastError: string | undefined;
   private queue: PendingCall[] = [];
@@ -123,6 +125,12 @@ class PoolWorker {
     });
   }
 
+  /** Messages keep their order, so the quota is in force before any later install or call. */
+  setQuota(tenant: string, quota: WorkerQuota) {
+    this.quotas.set(tenant, quota);
+    if (!this.stopped) this.worker.postMessage({ t: "quota", tenant, quota } satisfies ToWorker);
+  }
+
   enqueue(call: PendingCall) {
     if (this.stopped) return call.resolve({ id: call.id, error: { code: this.stopped.code, message: this.stopped.message }, fuel: 0, memoryBytes: 0 });
     this.calls.set(call.id, call);
@@ -165,6 +173,7 @@ class PoolWorker {
         if (extra) {
           if (extra.error) result.error = extra.error;
           if (extra.writes) result.writes = extra.writes;
+          if (extra.kvBytes !== undefined) result.kvBytes = extra.kvBytes;
           if (extra.logs) result.logs = extra.logs;
         }
         call.resolve(result);
@@ -225,7 +234,8 @@ class PoolWorker {
         this.enqueue(call);
       }
     }
-    // Installs are posted before any queued call, so every call finds its instance.
+    // Quotas first, then installs, before any queued call, so every call finds its instance.
+    for (const [tenant, quota] of this.quotas) this.worker.postMessage({ t: "quota", tenant, quota } satisfies ToWorker);
     const specs = [...this.installed.values()];
     const messages = await Promise.all(specs.map((spec) => this.installMessage(spec).catch((err: Error) => err)));
     specs.forEach((spec, i) => {
@@ -316,6 +326,14 @@ export class WorkerPool {
     const bytes = await w.sendInstall(spec);
     w.installed.set(spec.key, spec);
     return bytes ?? 0;
+  }
+
+  /** Sets a tenant's quota on its worker (a no-op when unchanged); in force from the next message. */
+  setQuota(worker: number, tenant: string, quota: WorkerQuota): void {
+    const w = this.worker(worker);
+    const old = w.quotas.get(tenant);
+    if (old && old.memoryBytes === quota.memoryBytes && old.kvBytes === quota.kvBytes && old.fuelPerCall === quota.fuelPerCall) return;
+    w.setQuota(tenant, { ...quota });
   }
 
   async uninstall(worker: number, key: string): Promise<void> {

@@ -28,13 +28,26 @@ export interface InstallMessage {
   kv: [string, string][];
 }
 
+/** What a tenant's quota bounds inside its worker (all its services run there, one call at a time). */
+export interface WorkerQuota {
+  /** Linear memory of all the tenant's instances. */
+  memoryBytes: number;
+  /** kv bytes of all the tenant's services. */
+  kvBytes: number;
+  /** Fuel one call may get, whatever the service's own limit says. */
+  fuelPerCall: number;
+}
+
+/** Sets (or changes) a tenant's quota; sent before its first install and when an operator changes it. No answer. */
+export interface QuotaMessage { t: "quota"; tenant: string; quota: WorkerQuota }
+
 export interface UninstallMessage { t: "uninstall"; id: number; key: string }
 export interface ReloadKvMessage { t: "reload-kv"; id: number; key: string; kv: [string, string][] }
 
 /** A batch of calls as parallel arrays: cloning three arrays costs less than N small objects. */
 export interface CallsMessage { t: "calls"; ids: number[]; keys: string[]; requests: string[] }
 
-export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage;
+export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage;
 
 export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
 
@@ -46,6 +59,8 @@ export interface CallResult {
   memoryBytes: number;
   /** kv writes of a successful call, to commit before the reply. */
   writes?: KvWrite[];
+  /** With writes: the service's kv bytes after them (the host's usage() sums these). */
+  kvBytes?: number;
   logs?: [LogLevel, string][];
 }
 
@@ -60,7 +75,7 @@ export interface ResultsMessage {
   outputs: (string | null)[];
   fuels: number[];
   memoryBytes: number[];
-  extra?: Record<number, Pick<CallResult, "error" | "writes" | "logs">>;
+  extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs">>;
 }
 export type FromWorker = AckMessage | ResultsMessage;
 

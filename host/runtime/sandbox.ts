@@ -82,11 +82,16 @@ export class Sandbox {
     return this.exports.memory.buffer.byteLength;
   }
 
-  /** Runs handle(request) with `fuelLimit` units. A trapped sandbox must not be called again. */
-  call(request: string, fuelLimit: number, maxResponseBytes: number): CallOutcome {
+  /**
+   * Runs handle(request) with `fuelLimit` units, growing at most to `memoryCapBytes` (its own
+   * limit, or less when its tenant's other instances hold the rest of the tenant's quota). A
+   * trapped sandbox must not be called again.
+   */
+  call(request: string, fuelLimit: number, maxResponseBytes: number, memoryCapBytes = this.memoryLimitBytes): CallOutcome {
     const { counters } = this;
     // Lowering the request runs guest code (cabi_realloc); it is charged to the call.
     counters.reset(fuelLimit);
+    counters.setBudget(memoryCapBytes, this.memoryBytes);
     this.lastErrorLog = undefined;
     let tag: number;
     let text: string;
@@ -103,7 +108,7 @@ export class Sandbox {
       if (len > maxResponseBytes) return this.tooLarge(len, maxResponseBytes, counters.used(fuelLimit));
       text = this.readString(at, len);
     } catch (err) {
-      const f = classify(err, { counters, fuelLimit, memoryLimitBytes: this.memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
+      const f = classify(err, { counters, fuelLimit, memoryLimitBytes: memoryCapBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
       return failed(f, fuelLimit, this.memoryBytes, true);
     }
     const fuel = counters.used(fuelLimit);

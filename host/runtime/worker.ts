@@ -16,6 +16,7 @@ import type { CallOutcome } from "./outcome.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
 import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
+import { memoryQuotaError, setTenantQuota, tenantOf, type TenantState } from "./tenant-quota.ts";
 
 ensureWasmFeatures();
 
@@ -52,8 +53,12 @@ class Slot {
   logs: [LogLevel, string][] = [];
   readonly kv: KvView;
   readonly env: GuestEnv;
+  readonly tenant: TenantState;
+  /** The instance's memory as its tenant's sum counts it (0 while there is no instance). */
+  mem = 0;
   constructor(readonly msg: InstallMessage) {
-    this.kv = new KvView(msg.kv, msg.limits.kv);
+    this.tenant = tenantOf(msg.key);
+    this.kv = new KvView(msg.kv, msg.limits.kv, this.tenant);
     const denied = (what: string) => fail<never>("access-denied", `${what} is not granted to this service`);
     this.env = {
       log: (level, message) => {
@@ -73,20 +78,52 @@ class Slot {
   get limits(): InstanceLimits {
     return this.msg.limits;
   }
-  instance(): GuestInstance {
+  /** Fuel one call gets: the service's own limit, or less under its tenant's fuelPerCall quota. */
+  get fuel(): number {
+    return Math.min(this.limits.fuel, this.tenant.quota.fuelPerCall);
+  }
+  /** What the instance may grow to now: its own limit, or what its tenant's quota leaves it. */
+  memoryCap(): number {
+    return Math.min(this.limits.memoryBytes, this.tenant.quota.memoryBytes - (this.tenant.memoryBytes - this.mem));
+  }
+  /** Counts the instance's memory (0: it is gone) in its tenant's sum. */
+  measure(bytes: number): void {
+    this.tenant.memoryBytes += bytes - this.mem;
+    this.mem = bytes;
+  }
+  /** The instance goes (trapped, or the service is uninstalled): its memory leaves the tenant's sum. */
+  drop(): void {
+    this.sandbox = undefined;
+    this.measure(0);
+  }
+  /** The instance, created if there is none (`installing`: for the service's install). */
+  instance(installing = false): GuestInstance {
     if (!this.sandbox) {
       const run = this.msg.run;
-      // Instantiation and start code run with the service's own fuel and memory limits.
-      const { memoryBytes, fuel } = this.limits;
-      if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: memoryBytes, startFuel: fuel, env: this.env });
-      else if (run.kind === "javy") this.sandbox = new JavySandbox(run.module, this.env, memoryBytes, fuel);
-      else {
-        const glue = glues.get(run.glueUrl);
-        if (!glue) throw new SoloError("INTERNAL", "glue module not loaded");
-        this.sandbox = new GlueSandbox(glue, run.modules, this.env, memoryBytes, fuel);
+      // Instantiation and start code run with the service's own fuel and memory limits (memory:
+      // at most what the tenant's quota leaves).
+      const fuel = this.fuel;
+      const memoryBytes = this.memoryCap();
+      try {
+        this.create(run, memoryBytes, fuel);
+      } catch (err) {
+        const e = toSoloError(err);
+        const others = this.tenant.memoryBytes - this.mem;
+        if (e.code === "MEMORY_LIMIT" && memoryBytes < this.limits.memoryBytes) throw memoryQuotaError(this.tenant, Number(e.details?.memoryBytes ?? 0), others, installing);
+        throw e;
       }
+      this.measure(this.sandbox!.memoryBytes);
     }
-    return this.sandbox;
+    return this.sandbox!;
+  }
+  private create(run: InstallMessage["run"], memoryBytes: number, fuel: number): void {
+    if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: memoryBytes, startFuel: fuel, env: this.env });
+    else if (run.kind === "javy") this.sandbox = new JavySandbox(run.module, this.env, memoryBytes, fuel);
+    else {
+      const glue = glues.get(run.glueUrl);
+      if (!glue) throw new SoloError("INTERNAL", "glue module not loaded");
+      this.sandbox = new GlueSandbox(glue, run.modules, this.env, memoryBytes, fuel);
+    }
   }
 }
 
@@ -101,6 +138,7 @@ function runCall(id: number, key: string, request: string): CallResult {
   const slot = slots.get(key);
   if (!slot) return { id, error: { code: "NOT_FOUND", message: `service ${key} is not running` }, fuel: 0, memoryBytes: 0 };
   const limits = slot.limits;
+  const fuel = slot.fuel;
   // The deadline covers re-creating a trapped instance too (its start code is guest code).
   watchStart(id, limits.deadlineMs);
   let sandbox: GuestInstance;
@@ -113,24 +151,34 @@ function runCall(id: number, key: string, request: string): CallResult {
   slot.kv.begin();
   slot.logs = [];
   let outcome: CallOutcome;
+  const cap = slot.memoryCap();
   try {
-    outcome = sandbox.call(request, limits.fuel, limits.maxResponseBytes);
+    outcome = sandbox.call(request, fuel, limits.maxResponseBytes, cap);
   } catch (err) {
     // A fault of the host's own binding, not the guest's: the call fails, the worker lives on.
     const e = toSoloError(err);
     outcome = { ok: false, code: e.code, message: e.message, fuel: 0, memoryBytes: 0, trapped: true };
   }
   watchEnd();
+  if (!outcome.ok && outcome.code === "MEMORY_LIMIT" && cap < limits.memoryBytes) {
+    // The tenant's quota refused it, not the service's own limit: the error says so.
+    const e = memoryQuotaError(slot.tenant, outcome.memoryBytes, slot.tenant.memoryBytes - slot.mem, false);
+    outcome = { ...outcome, message: e.message, details: e.details };
+  }
+  slot.measure(sandbox.memoryBytes);
   const result: CallResult = { id, fuel: outcome.fuel, memoryBytes: outcome.memoryBytes };
   if (slot.logs.length > 0) result.logs = slot.logs;
   if (outcome.ok) {
     result.output = outcome.output;
     const writes = slot.kv.commit();
-    if (writes) result.writes = writes;
+    if (writes) {
+      result.writes = writes;
+      result.kvBytes = slot.kv.totalBytes;
+    }
   } else {
     slot.kv.begin();
     result.error = outcome.details === undefined ? { code: outcome.code, message: outcome.message } : { code: outcome.code, message: outcome.message, details: outcome.details };
-    if (outcome.trapped) slot.sandbox = undefined; // re-created for the next call
+    if (outcome.trapped) slot.drop(); // re-created for the next call
   }
   return result;
 }
@@ -146,7 +194,7 @@ function onCalls(msg: CallsMessage) {
     outputs[i] = r.output ?? null;
     fuels[i] = r.fuel;
     memoryBytes[i] = r.memoryBytes;
-    if (r.error || r.writes || r.logs) (extra ??= {})[i] = { error: r.error, writes: r.writes, logs: r.logs };
+    if (r.error || r.writes || r.logs) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs };
   }
   const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, extra };
   port.postMessage(reply);
@@ -183,20 +231,30 @@ function handle(msg: ToWorker) {
       // Instantiation and the start function run under the service's deadline, like a call.
       watchStart(-msg.id, msg.limits.deadlineMs);
       try {
-        const sandbox = slot.instance();
+        // Past the tenant's memory quota a new service is refused: RESOURCE_EXHAUSTED.
+        const sandbox = slot.instance(true);
         slots.set(msg.key, slot);
         port.postMessage({ t: "ack", id: msg.id, memoryBytes: sandbox.memoryBytes } satisfies FromWorker);
       } catch (err) {
+        slot.drop();
+        slot.kv.dispose();
         port.postMessage({ t: "ack", id: msg.id, error: wire(err) } satisfies FromWorker);
       } finally {
         watchEnd();
       }
       return;
     }
-    case "uninstall":
+    case "quota":
+      setTenantQuota(msg.tenant, msg.quota);
+      return;
+    case "uninstall": {
+      const slot = slots.get(msg.key);
+      slot?.drop();
+      slot?.kv.dispose();
       slots.delete(msg.key);
       port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
       return;
+    }
     case "reload-kv": {
       const slot = slots.get(msg.key);
       slot?.kv.reset(msg.kv);

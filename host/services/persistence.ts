@@ -2,7 +2,7 @@
 // record and the event that announces it (deployed, killed) go to disk in ONE synced batch
 // (EventStore.append with records), so either both are durable or neither is.
 import { SoloError } from "../errors.ts";
-import { artifactKey, serviceKey, type KvWrite, type Storage } from "../storage/index.ts";
+import { artifactKey, quotaKey, serviceKey, type KvWrite, type Storage } from "../storage/index.ts";
 import type { AlsoWrite, EventInput, EventStore } from "../events/index.ts";
 import { clipEventData } from "./event-clip.ts";
 import type { ServiceRecord, StoredService } from "./service-record.ts";
@@ -70,6 +70,11 @@ export class Persistence {
       this.pin(rec.artifact);
       throw err;
     }
+  }
+
+  /** A tenant's quota override (null: none) with its quota_changed event, in one batch. */
+  async quotasChanged(tenant: string, override: Record<string, number> | null, event: EventInput): Promise<void> {
+    await this.durably(event, { records: [[quotaKey(tenant), override === null ? null : JSON.stringify(override)]] });
   }
 
   /** Every stored service record, as [key, raw value]: recovery parses each on its own. */

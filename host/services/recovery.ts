@@ -20,6 +20,8 @@ export interface RecoveryParts {
   artifacts: ArtifactStore;
   pool: WorkerPool;
   kv: KvStore;
+  /** Called before a tenant's service is installed on its worker (the tenant's quota goes first). */
+  beforeInstall?: (tenant: string, worker: number) => void;
 }
 
 /** Resolves to how many services came back running. */
@@ -39,6 +41,7 @@ export async function recoverServices(p: RecoveryParts): Promise<number> {
       const artifact = meta.kind === "javy" ? await p.artifacts.fromJavy(bytes) : await p.artifacts.fromComponent(bytes, builtBySolo(meta.language));
       const worker = p.registry.workerFor(tenant, () => p.pool.leastLoaded());
       const key = `${tenant}/${service}`;
+      p.beforeInstall?.(tenant, worker);
       const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key) });
       p.registry.add(newRecord(meta, worker, artifact, memoryBytes));
       await p.persistence.record({ type: "service_recovered", tenant, service, data: { version: meta.version, artifact: meta.artifact } }).catch(() => {});

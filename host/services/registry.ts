@@ -64,6 +64,11 @@ export class Registry {
     return this.find(key.slice(0, slash), key.slice(slash + 1));
   }
 
+  /** The tenant's worker, if it has been given one. */
+  workerOf(tenant: string): number | undefined {
+    return this.tenantWorker.get(tenant);
+  }
+
   /** A tenant's services share one worker, chosen (least loaded) when its first one starts. */
   workerFor(tenant: string, leastLoaded: () => number): number {
     let w = this.tenantWorker.get(tenant);

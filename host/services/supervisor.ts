@@ -11,7 +11,7 @@ import { checkLanguage } from "../compile/index.ts";
 import type { LogLevel } from "../wasm/index.ts";
 import type { ArtifactStore } from "../build/index.ts";
 import type { CallResult, WorkerPool } from "../runtime/index.ts";
-import type { KvStore, Storage } from "../storage/index.ts";
+import { QUOTAS, type KvStore, type Storage } from "../storage/index.ts";
 import type { EventStore } from "../events/index.ts";
 import { checkName } from "./names.ts";
 import { resolveLimits, type ServiceLimits } from "./limits.ts";
@@ -21,6 +21,7 @@ import { instanceLimits } from "./instance-limits.ts";
 import { Persistence } from "./persistence.ts";
 import { recoverServices } from "./recovery.ts";
 import { Registry } from "./registry.ts";
+import { checkQuotas, Governor, quotaError, type TenantQuotas, type TenantUsage } from "../governance/index.ts";
 import { newRecord, statusOf, type CallReply, type DeployRequest, type DeployResult, type ServiceRecord, type ServiceStatus } from "./service-record.ts";
 
 export interface SupervisorOptions {
@@ -30,6 +31,8 @@ export interface SupervisorOptions {
   events: EventStore;
   storage: Storage;
   defaults: ServiceLimits;
+  /** Tenant quotas in force where an operator set none (env and Host.open over DEFAULT_QUOTAS). */
+  quotas: TenantQuotas;
   onLog?: (entry: { tenant: string; service: string; level: LogLevel; message: string }) => void;
 }
 
@@ -41,10 +44,24 @@ export class Supervisor {
   private readonly ops = new Set<Promise<unknown>>();
   /** Calls posted and not yet answered, every service: drain() waits for them. */
   private activeCalls = 0;
+  private readonly governor: Governor;
+  /** The committed kv, every load of it counted for the tenant's kvBytes use. */
+  private readonly kv: KvStore;
 
   constructor(private readonly o: SupervisorOptions) {
     this.persistence = new Persistence(o.events, o.storage);
     this.accounting = new Accounting((e) => this.persistence.record(e));
+    this.governor = new Governor(o.quotas);
+    const governor = this.governor;
+    this.kv = {
+      load: async (scope) => {
+        const entries = await o.kv.load(scope);
+        governor.kvLoaded(scope, entries);
+        return entries;
+      },
+      commit: (scope, writes) => o.kv.commit(scope, writes),
+      drop: (scope) => o.kv.drop(scope),
+    };
   }
 
   deploy(req: DeployRequest): Promise<DeployResult> {
@@ -60,14 +77,29 @@ export class Supervisor {
     if (!this.registry.claim(key, this.registry.find(tenant, service) !== undefined)) {
       throw new SoloError("ALREADY_EXISTS", `service ${service} already exists in tenant ${tenant}; kill it first or hot-swap it`, { tenant, service });
     }
+    let counted = false;
     try {
+      const quotas = this.governor.quotas(tenant);
+      if (limits.fuel > quotas.fuelPerCall) {
+        // Asked for: refused. Taken from the defaults: the tenant's most.
+        if (req.limits?.fuel !== undefined) throw quotaError(tenant, "fuelPerCall", quotas.fuelPerCall, limits.fuel, `the deploy asks for limits.fuel ${limits.fuel}`);
+        limits.fuel = quotas.fuelPerCall;
+      }
+      const full = this.governor.startDeploy(tenant, this.registry.services(tenant).length);
+      if (full) throw full;
+      counted = true;
       return await this.install(tenant, service, key, req, limits);
     } catch (err) {
       const e = toSoloError(err);
+      if (typeof e.details?.quota === "string") {
+        const d = e.details;
+        await this.accounting.recordFor(`${tenant}/`, { type: "resource_violation", tenant, service, data: { code: e.code, quota: d.quota, limit: d.limit, used: d.used, message: e.message } }).catch(() => {});
+      }
       // The agent gets its own error (its diagnostics) even if the failure cannot be recorded.
       await this.persistence.record({ type: "service_deployment_failed", tenant, service, actor: req.actor, data: { language, code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } }).catch(() => {});
       throw e;
     } finally {
+      if (counted) this.governor.endDeploy(tenant);
       this.registry.release(key);
     }
   }
@@ -76,13 +108,15 @@ export class Supervisor {
     const language = req.language;
     const { artifact, warnings } = await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(service, language), limits, req.compiler);
     const worker = this.registry.workerFor(tenant, () => this.o.pool.leastLoaded());
-    const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(limits), loadKv: () => this.o.kv.load(key) });
+    this.o.pool.setQuota(worker, tenant, this.governor.workerQuota(tenant));
+    const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(limits), loadKv: () => this.kv.load(key) });
     const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind }, worker, artifact, memoryBytes);
     try {
       await this.persistence.deployed(rec, artifact.component, { type: "service_deployed", tenant, service, actor: req.actor, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, warnings: warnings.length } });
     } catch (err) {
       // Not durable, so it did not happen: the instance goes, and nothing ever called it.
       await this.o.pool.uninstall(worker, key).catch(() => {});
+      this.governor.forget(key);
       throw err;
     }
     this.registry.add(rec);
@@ -90,8 +124,64 @@ export class Supervisor {
   }
 
   /** Brings back every service stored before a restart (recovery.ts). */
-  recover(): Promise<number> {
-    return recoverServices({ registry: this.registry, persistence: this.persistence, artifacts: this.o.artifacts, pool: this.o.pool, kv: this.o.kv });
+  async recover(): Promise<number> {
+    await this.loadQuotas();
+    return recoverServices({
+      registry: this.registry, persistence: this.persistence, artifacts: this.o.artifacts, pool: this.o.pool, kv: this.kv,
+      beforeInstall: (tenant, worker) => this.o.pool.setQuota(worker, tenant, this.governor.workerQuota(tenant)),
+    });
+  }
+
+  /** The quotas operators set before a restart; one unreadable record leaves its tenant on the defaults. */
+  private async loadQuotas(): Promise<void> {
+    for (const [k, value] of await this.persistence.storedServices(QUOTAS)) {
+      try {
+        this.governor.setOverride(k.slice(QUOTAS.length), checkQuotas(JSON.parse(value), "stored quotas"));
+      } catch {
+        // Written by setQuotas, so only a damaged database gets here; the defaults are safe.
+      }
+    }
+  }
+
+  /**
+   * An operator sets some of a tenant's quotas (the others stay as they are); stored under
+   * q:<tenant> with a quota_changed event in one batch, then in force at once, on the tenant's
+   * worker too. Lowering one below what the tenant uses refuses only what comes next.
+   */
+  async setQuotas(tenantName: string, asked: Partial<TenantQuotas>): Promise<TenantQuotas> {
+    const tenant = checkName("tenant", tenantName);
+    const change = checkQuotas(asked, "quotas");
+    const override = { ...this.governor.override(tenant), ...change };
+    const previous = this.governor.quotas(tenant);
+    await this.persistence.quotasChanged(tenant, override, { type: "quota_changed", tenant, data: { changed: change, quotas: { ...previous, ...change }, previous: { ...previous } } });
+    const now = this.governor.setOverride(tenant, override);
+    const worker = this.registry.workerOf(tenant);
+    if (worker !== undefined) this.o.pool.setQuota(worker, tenant, this.governor.workerQuota(tenant));
+    return now;
+  }
+
+  /** What the tenant uses against each of its quotas. */
+  usage(tenantName: string): TenantUsage {
+    const tenant = checkName("tenant", tenantName);
+    const q = this.governor.quotas(tenant);
+    const services = this.registry.services(tenant);
+    let memory = 0;
+    let busiest = 0;
+    for (const rec of services) {
+      memory += rec.memoryBytes;
+      if (rec.inflight > busiest) busiest = rec.inflight;
+    }
+    return {
+      tenant,
+      quotas: {
+        memoryBytes: { limit: q.memoryBytes, used: memory },
+        services: { limit: q.services, used: services.length },
+        queuedCalls: { limit: q.queuedCalls, used: busiest },
+        fuelPerCall: { limit: q.fuelPerCall },
+        fuelPerSecond: { limit: q.fuelPerSecond, used: this.governor.fuelSpent(tenant) },
+        kvBytes: { limit: q.kvBytes, used: this.governor.kvUsed(services.map((s) => s.key)) },
+      },
+    };
   }
 
   /**
@@ -127,6 +217,8 @@ export class Supervisor {
       return Promise.reject(new SoloError("UNAVAILABLE", `service ${r.service} is not running: ${r.failure.message}; kill it and deploy it again`, { tenant: r.tenant, service: r.service, reason: r.failure.code }));
     }
     if (typeof request !== "string") return Promise.reject(new SoloError("INVALID_ARGUMENT", "request must be a string", { field: "request" }));
+    const refused = this.governor.admit(r.tenant, r.inflight);
+    if (refused) return Promise.reject(this.accounting.refused(r, refused));
     const max = r.limits.maxRequestBytes;
     if (request.length > max || (request.length * 3 > max && Buffer.byteLength(request) > max)) {
       this.accounting.countError(r, "INVALID_ARGUMENT");
@@ -154,6 +246,7 @@ export class Supervisor {
   private finish(rec: ServiceRecord, r: CallResult, actor?: string): CallReply | Promise<CallReply> {
     rec.calls++;
     rec.fuelUsed += r.fuel;
+    this.governor.charge(rec.tenant, r.fuel);
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
     if (r.error || r.writes) return this.finishSlow(rec, r, actor);
@@ -173,6 +266,7 @@ export class Supervisor {
         }
         try {
           await this.o.kv.commit(rec.key, r.writes);
+          if (r.kvBytes !== undefined) this.governor.kvCommitted(rec.key, r.kvBytes);
         } catch (err) {
           // The worker already applied the writes to its copy: until it is reloaded from the
           // committed state, no call's writes are committed on top of it.
@@ -192,7 +286,7 @@ export class Supervisor {
     rec.kvUnknown = true;
     const gen = ++rec.restoreGen;
     const restore = (rec.restoring ?? Promise.resolve()).catch(() => {}).then(async () => {
-      const kv = await this.o.kv.load(rec.key);
+      const kv = await this.kv.load(rec.key);
       await this.o.pool.reloadKv(rec.worker, rec.key, kv);
       if (rec.restoreGen === gen) rec.kvUnknown = false;
     });
@@ -230,7 +324,7 @@ export class Supervisor {
       if (rec.inflight > 0) await new Promise<void>((resolve) => (rec.onIdle = resolve));
       rec.onIdle = undefined;
       try {
-        const keys = (await this.o.kv.load(rec.key)).map(([k]) => k);
+        const keys = (await this.kv.load(rec.key)).map(([k]) => k);
         await this.persistence.killed(rec, keys, { type: "service_killed", tenant, service, actor, data: { version: rec.version, calls: rec.calls } });
       } catch (err) {
         // Not durable, so not killed: it is back, running as before.
@@ -239,6 +333,7 @@ export class Supervisor {
       }
       // Record, kv and event are gone together: a restart cannot bring it back. The instance
       // goes last; if that fails (its worker restarting), the pool no longer re-creates it.
+      this.governor.forget(rec.key);
       if (rec.built) await this.o.pool.uninstall(rec.worker, rec.key).catch(() => {});
     } finally {
       this.registry.release(rec.key);

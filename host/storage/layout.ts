@@ -19,6 +19,9 @@
 //   x:<tokenId>                    that token (a grant id, or grantId.<hash> for a narrowed
 //                                  token) is revoked; the key is what counts, the value is
 //                                  {"at","by"} for people
+//   q:<tenant>                     quotas an operator set for the tenant (JSON, only the quotas
+//                                  set; the rest follow the host's defaults), written in one
+//                                  batch with its quota_changed event
 //   m:last                         {"id","hash"} of the newest event
 //   m:checkpoint                   {"before","prev"}: events before `before` were compacted;
 //                                  `prev` is the hash the first kept event links to
@@ -42,6 +45,8 @@ export const grantKey = (grantId: string) => `g:${grantId}`;
 export const GRANTS = "g:";
 export const revocationKey = (tokenId: string) => `x:${tokenId}`;
 export const REVOCATIONS = "x:";
+export const quotaKey = (tenant: string) => `q:${tenant}`;
+export const QUOTAS = "q:";
 export const LAST = "m:last";
 export const CHECKPOINT = "m:checkpoint";
 export const BATCHES = "b:";
