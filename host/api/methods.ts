@@ -6,6 +6,7 @@ import { SoloError } from "../errors.ts";
 import { attenuate, tokenId, type Permission } from "../capability/index.ts";
 import type { Session } from "../session/index.ts";
 import type { Language } from "../compile/index.ts";
+import { EVENT_TYPES, type EventFilter, type EventType, type SoloEvent } from "../events/index.ts";
 
 export type Params = Record<string, unknown>;
 export type Method = (session: Session, params: Params) => Promise<unknown>;
@@ -52,11 +53,16 @@ function limits(p: Params): Record<string, number> | undefined {
   const v = p.limits;
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "object" || Array.isArray(v)) throw new SoloError("INVALID_ARGUMENT", "limits must be an object", { field: "limits" });
+  return limitsLike(v as Params, "limits");
+}
+
+/** An object of numbers (numbers may come as decimal strings: gRPC's 64-bit fields). */
+function limitsLike(v: Params, field: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, raw] of Object.entries(v as Record<string, unknown>)) {
     if (raw === undefined || raw === null) continue;
     const n = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
-    if (typeof n !== "number") throw new SoloError("INVALID_ARGUMENT", `limits.${k} must be a number`, { field: `limits.${k}` });
+    if (typeof n !== "number") throw new SoloError("INVALID_ARGUMENT", `${field}.${k} must be a number`, { field: `${field}.${k}` });
     out[k] = n;
   }
   return out;
@@ -91,6 +97,14 @@ export const METHODS: Record<string, Method> = {
     await s.kill(str(p, "tenant"), str(p, "service"));
     return {};
   },
+  async Usage(s, p) {
+    return s.usage(str(p, "tenant"));
+  },
+  async SetQuotas(s, p) {
+    const q = p.quotas;
+    if (!q || typeof q !== "object" || Array.isArray(q)) throw new SoloError("INVALID_ARGUMENT", "quotas must be an object of quota name to number", { field: "quotas" });
+    return { quotas: await s.setQuotas(str(p, "tenant"), limitsLike(q as Params, "quotas")) };
+  },
   async Grant(s, p) {
     const ttlMs = optNumber(p, "ttlMs");
     if (ttlMs === undefined) throw new SoloError("INVALID_ARGUMENT", "ttlMs must be a positive whole number of milliseconds", { field: "ttlMs" });
@@ -107,3 +121,28 @@ export const METHODS: Record<string, Method> = {
     return { token, id: tokenId(token) };
   },
 };
+
+/** An open event stream, whatever carries it: iterate it, close() when the client goes. */
+export interface EventFeed extends AsyncIterable<SoloEvent> {
+  close(): void;
+}
+
+/**
+ * The Events method: a tenant's events (an admin may leave the tenant out: every tenant), after
+ * `after`, then live ones when `follow`. Without follow it ends after the stored ones.
+ */
+export async function openEvents(s: Session, p: Params): Promise<EventFeed> {
+  const tenant = optStr(p, "tenant");
+  const type = optStr(p, "type");
+  if (type !== undefined && !(EVENT_TYPES as readonly string[]).includes(type)) throw new SoloError("INVALID_ARGUMENT", `type must be one of ${EVENT_TYPES.join(", ")}`, { field: "type" });
+  const filter: Omit<EventFilter, "tenant"> = { ...(optStr(p, "service") ? { service: optStr(p, "service") } : {}), ...(type ? { type: type as EventType } : {}) };
+  const after = optStr(p, "after");
+  const limit = optNumber(p, "limit");
+  if (p.follow === true) {
+    const sub = tenant === undefined ? (await s.eventLog()).subscribe(filter, { after }) : await s.subscribe(tenant, filter, { after });
+    return { [Symbol.asyncIterator]: () => sub, close: () => sub.close() };
+  }
+  const query = { ...filter, ...(after ? { after } : {}), ...(limit ? { limit } : {}) };
+  const gen = tenant === undefined ? (await s.eventLog()).stream(query) : await s.events(tenant, query);
+  return { [Symbol.asyncIterator]: () => gen, close: () => void gen.return(undefined) };
+}

@@ -12,6 +12,7 @@ import { resolveGuestCapabilities } from "../capability/guest.ts";
 import type { CallReply, DeployResult, ServiceStatus } from "../services/index.ts";
 import type { EventFilter, SoloEvent, SubscribeOptions, Subscription, EventLogView } from "../events/index.ts";
 import type { ValidationReport } from "../validate/index.ts";
+import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { DenialLog } from "./denials.ts";
 import type { DeployOptions, Host } from "../host.ts";
 
@@ -133,7 +134,19 @@ export class Session {
     }
   }
 
+  /** The tenant's use against each of its quotas. */
+  async usage(tenant: string): Promise<TenantUsage> {
+    await this.check(tenant, "read");
+    return this.host.usage(tenant);
+  }
+
   // ---- operator operations: an admin token only ----
+
+  /** Sets a tenant's quotas (admin). */
+  async setQuotas(tenant: string, quotas: Partial<TenantQuotas>): Promise<TenantQuotas> {
+    await this.check(tenant, "admin");
+    return this.host.setQuotas(tenant, quotas);
+  }
 
   /** The whole event log, every tenant, read-only. */
   async eventLog(): Promise<EventLogView> {

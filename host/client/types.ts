@@ -1,0 +1,51 @@
+// What every Solo client offers, whatever it speaks (gRPC or WebSocket): the API's methods with
+// the same arguments and answers as a Host session, and failures as SoloErrors rebuilt from the
+// wire (same code, message and details as the server threw).
+import type { CallReply, DeployResult, ServiceStatus, SoloEvent, ValidationReport } from "../index.ts";
+import type { Granted, Permission } from "../capability/index.ts";
+import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
+
+export interface DeployParams {
+  tenant: string;
+  service: string;
+  /** Source text, or a component's / javy module's bytes. */
+  source: string | Uint8Array;
+  language?: string;
+  file?: string;
+  limits?: Record<string, number>;
+  compiler?: "quickjs" | "javy";
+  capabilities?: string[];
+}
+
+export interface EventsParams {
+  tenant?: string;
+  service?: string;
+  type?: string;
+  /** Only events after this id (resume from the last one seen). */
+  after?: string;
+  /** Keep the stream open for live events. */
+  follow?: boolean;
+  limit?: number;
+}
+
+/** A stream of events: iterate it; close() ends it (the server stops sending). */
+export interface EventStream extends AsyncIterable<SoloEvent> {
+  close(): void;
+}
+
+export interface SoloClient {
+  deploy(p: DeployParams): Promise<DeployResult>;
+  validate(p: { source: string | Uint8Array; language?: string; file?: string }): Promise<ValidationReport>;
+  call(tenant: string, service: string, request: string): Promise<CallReply>;
+  status(tenant: string, service: string): Promise<ServiceStatus>;
+  list(tenant: string): Promise<ServiceStatus[]>;
+  kill(tenant: string, service: string): Promise<void>;
+  usage(tenant: string): Promise<TenantUsage>;
+  setQuotas(tenant: string, quotas: Partial<TenantQuotas>): Promise<TenantQuotas>;
+  grant(p: { tenant: string; permissions: Permission[]; services?: string[]; ttlMs: number; note?: string }): Promise<Granted>;
+  revoke(tokenOrId: string): Promise<{ id: string; revoked: number }>;
+  attenuate(p: { token: string; permissions?: Permission[]; services?: string[]; expiresAt?: number }): Promise<{ token: string; id: string }>;
+  /** Events of a tenant (admin: every tenant when tenant is omitted), then live ones if follow. */
+  events(p: EventsParams): EventStream;
+  close(): Promise<void>;
+}
