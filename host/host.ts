@@ -58,6 +58,8 @@ export interface DeployOptions {
   limits?: Partial<ServiceLimits>;
   /** For javascript: "quickjs" (default) or "javy" (needs a javy binary on PATH or JAVY_PATH). */
   compiler?: "quickjs" | "javy";
+  /** What the guest's imports may do; default ["log", "clock", "random", "kv"]; a list replaces it. */
+  capabilities?: string[];
 }
 
 /** A build limit given at open: a positive whole number. */
