@@ -1,4 +1,5 @@
 import * as assert from "uvu/assert";
+import { wasm } from "../abuse/hostile.ts";
 import { openHost, rejects, test } from "../helpers.ts";
 import { AS_GUEST, eventsOf, KV_DENIED, kvComponent, TS_GUEST } from "./guests.ts";
 
@@ -86,6 +87,34 @@ test("start code denied an import at deploy records capability_denied before the
     const denied = await eventsOf(t.host, "a", "capability_denied");
     assert.equal(denied.map((e) => e.data.import), ["kv.get"]);
     assert.is((await t.host.call("a", "boot", "")).output, "no boot");
+  } finally {
+    await t.close();
+  }
+});
+
+test("a Javy (WASI) module without clock and random reads zeroes from clock_time_get and random_get; with them, the host's", async () => {
+  const t = await openHost();
+  try {
+    // Writes 8 bytes of random_get and 8 of clock_time_get (realtime) to stdout, as they are.
+    const bytes = await wasm(`(module
+      (import "wasi_snapshot_preview1" "random_get" (func $rand (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        (i64.store (i32.const 100) (i64.const -1))
+        (i64.store (i32.const 108) (i64.const -1))
+        (drop (call $rand (i32.const 100) (i32.const 8)))
+        (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 108)))
+        (i32.store (i32.const 0) (i32.const 100))
+        (i32.store (i32.const 4) (i32.const 16))
+        (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`);
+    await t.host.deploy({ tenant: "a", service: "blind", source: bytes, language: "javy", capabilities: ["log"] });
+    await t.host.deploy({ tenant: "a", service: "sees", source: bytes, language: "javy" });
+    assert.is((await t.host.call("a", "blind", "")).output, "\0".repeat(16));
+    assert.is.not((await t.host.call("a", "sees", "")).output.slice(8), "\0".repeat(8), "the granted clock is the host's");
+    const denied = await eventsOf(t.host, "a", "capability_denied");
+    assert.equal(denied.map((e) => `${e.service} ${String(e.data.import)} ${String(e.data.capability)}`), ["blind random.get random", "blind clock.now-ms clock"]);
   } finally {
     await t.close();
   }
