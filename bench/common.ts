@@ -36,6 +36,9 @@ export function quietEnv(): GuestEnv {
     serviceCall: () => ({ ok: false, kind: "access-denied", message: "" }),
     emit: () => ({ ok: false, kind: "access-denied", message: "" }),
     nextU64: () => 4n,
+    nowMs: () => BigInt(Date.now()),
+    monotonicNs: () => process.hrtime.bigint(),
+    randomFill: (target) => void target.fill(4),
   };
 }
 

@@ -71,7 +71,7 @@ export class GlueSandbox implements GuestInstance {
         delete: guard((k: string) => (charge(k.length), result(env.kvDelete(k), none))),
         keys: guard((p: string) => (charge(p.length + env.kvCount()), result(env.kvKeys(p), (ks) => ks.reduce((n, k) => n + k.length + 8, 0)))),
       },
-      "solo:agent/clock": { nowMs: guard(() => (charge(0), BigInt(Date.now()))), monotonicNs: guard(() => (charge(0), process.hrtime.bigint())) },
+      "solo:agent/clock": { nowMs: guard(() => (charge(0), env.nowMs())), monotonicNs: guard(() => (charge(0), env.monotonicNs())) },
       "solo:agent/random": { nextU64: guard(() => (charge(0), env.nextU64())) },
       "solo:agent/secrets": { get: guard((n: string) => (charge(n.length), result(env.secretGet(n), text))) },
       "solo:agent/services": { call: guard((s: string, r: string) => (charge(s.length + r.length), result(env.serviceCall(s, r), text))) },

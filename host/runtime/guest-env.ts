@@ -1,5 +1,6 @@
-// What a running guest may ask of the host, one method per WIT import. Each answer is a WIT
-// value: failures are `{ ok: false, kind, message }`, never exceptions thrown into the guest.
+// What a running guest may ask of the host, one method per WIT import (and the WASI clock and
+// random of Javy modules). Each answer is a WIT value: failures are `{ ok: false, kind, message }`,
+// never exceptions thrown into the guest. The worker's env is where capabilities are checked.
 import type { LogLevel, WitErrorKind } from "../wasm/index.ts";
 
 export type WitResult<T> = { ok: true; value: T } | { ok: false; kind: WitErrorKind; message: string };
@@ -16,6 +17,12 @@ export interface GuestEnv {
   serviceCall(service: string, request: string): WitResult<string>;
   emit(kind: string, data: string): WitResult<void>;
   nextU64(): bigint;
+  /** Wall-clock milliseconds since the epoch. */
+  nowMs(): bigint;
+  /** A monotonic clock, in nanoseconds. */
+  monotonicNs(): bigint;
+  /** Fills `target` with random bytes (WASI random_get). */
+  randomFill(target: Uint8Array): void;
 }
 
 export const ok = <T>(value: T): WitResult<T> => ({ ok: true, value });

@@ -14,7 +14,7 @@ export class JavySandbox implements GuestInstance {
 
   constructor(private readonly module: WebAssembly.Module, private readonly env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: number) {
     // Instantiate once now, so a module that cannot start fails at deploy.
-    const shim = new WasiShim(0);
+    const shim = new WasiShim(0, env);
     const { counters, memory, exports } = this.instantiate(shim);
     counters.reset(startFuel);
     try {
@@ -48,7 +48,7 @@ export class JavySandbox implements GuestInstance {
   }
 
   call(request: string, fuelLimit: number, maxResponseBytes: number, memoryCapBytes = this.memoryLimitBytes): CallOutcome {
-    const shim = new WasiShim(maxResponseBytes);
+    const shim = new WasiShim(maxResponseBytes, this.env);
     shim.begin(Buffer.from(request, "utf8"));
     let run;
     try {

@@ -34,6 +34,10 @@ export interface InstallSpec {
   limits: InstanceLimits;
   /** The committed kv, read whenever the service is (re)installed. */
   loadKv: () => Promise<[string, string][]>;
+  /** What the guest's imports may do (host/capability/guest.ts). */
+  capabilities: readonly string[];
+  /** Imports the start code was denied, at each (re)install that had any. */
+  onDenied?: (denied: string[]) => void;
 }
 
 interface PendingCall {
@@ -175,6 +179,7 @@ class PoolWorker {
           if (extra.writes) result.writes = extra.writes;
           if (extra.kvBytes !== undefined) result.kvBytes = extra.kvBytes;
           if (extra.logs) result.logs = extra.logs;
+          if (extra.denied) result.denied = extra.denied;
         }
         call.resolve(result);
       }
@@ -184,6 +189,7 @@ class PoolWorker {
       if (!ack) return;
       this.acks.delete(msg.id);
       this.holdIfBusy();
+      if (msg.denied) ack.spec?.onDenied?.(msg.denied);
       if (msg.error) ack.reject(SoloError.from(msg.error));
       else ack.resolve(msg.memoryBytes);
     }
@@ -254,7 +260,7 @@ class PoolWorker {
   }
 
   private async installMessage(spec: InstallSpec): Promise<ToWorker & { id: number }> {
-    return { t: "install", id: nextId++, key: spec.key, run: spec.run, limits: spec.limits, kv: await spec.loadKv() };
+    return { t: "install", id: nextId++, key: spec.key, run: spec.run, limits: spec.limits, kv: await spec.loadKv(), capabilities: spec.capabilities };
   }
 
   async sendInstall(spec: InstallSpec): Promise<number | undefined> {

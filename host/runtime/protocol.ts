@@ -26,6 +26,8 @@ export interface InstallMessage {
   run: RunSpec;
   limits: InstanceLimits;
   kv: [string, string][];
+  /** What the guest's imports may do (host/capability/guest.ts); the rest answer access-denied. */
+  capabilities: readonly string[];
 }
 
 /** What a tenant's quota bounds inside its worker (all its services run there, one call at a time). */
@@ -62,11 +64,13 @@ export interface CallResult {
   /** With writes: the service's kv bytes after them (the host's usage() sums these). */
   kvBytes?: number;
   logs?: [LogLevel, string][];
+  /** Imports the call was denied, each once ("kv.get", "secrets.get(db)"); absent when none. */
+  denied?: string[];
 }
 
-export interface AckMessage { t: "ack"; id: number; error?: WireError; memoryBytes?: number }
+export interface AckMessage { t: "ack"; id: number; error?: WireError; memoryBytes?: number; denied?: string[] }
 /**
- * A batch of results as parallel arrays; what only some calls have (an error, kv writes, logs)
+ * A batch of results as parallel arrays; what only some calls have (an error, kv writes, logs, denials)
  * travels in `extra`, keyed by position.
  */
 export interface ResultsMessage {
@@ -75,7 +79,7 @@ export interface ResultsMessage {
   outputs: (string | null)[];
   fuels: number[];
   memoryBytes: number[];
-  extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs">>;
+  extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied">>;
 }
 export type FromWorker = AckMessage | ResultsMessage;
 

@@ -267,8 +267,8 @@ export class Sandbox {
         }),
       },
       [importModuleName("clock")]: {
-        "now-ms": g(() => (this.charge(0), BigInt(Date.now()))),
-        "monotonic-ns": g(() => (this.charge(0), process.hrtime.bigint())),
+        "now-ms": g(() => (this.charge(0), this.env.nowMs())),
+        "monotonic-ns": g(() => (this.charge(0), this.env.monotonicNs())),
       },
       [importModuleName("random")]: { "next-u64": g(() => (this.charge(0), this.env.nextU64())) },
       [importModuleName("secrets")]: {

@@ -1,10 +1,11 @@
 // A minimal WASI preview-1 for Javy modules: stdin is the request, stdout the reply, stderr goes
-// to the guest's log; clocks and random work; proc_exit ends the run. Every other WASI call
+// to the guest's log; clocks and random are the GuestEnv's (where capabilities are checked: a
+// denied clock reads 0, denied random fills zeroes); proc_exit ends the run. Every other WASI call
 // answers ENOSYS, so a module that tries to open files or sockets fails cleanly, never reaching
 // the host's own. Every call is charged to the guest's fuel before it touches memory: a base cost
 // plus one unit per byte (and per iovec) it reads or writes.
-import { randomFillSync } from "node:crypto";
 import { IMPORT_BASE_FUEL, type Counters } from "./counters.ts";
+import type { GuestEnv } from "./guest-env.ts";
 
 const ERRNO = { success: 0, badf: 8, inval: 28, nosys: 52 } as const;
 
@@ -23,7 +24,7 @@ export class WasiShim {
   memory: WebAssembly.Memory | undefined;
   private counters: Counters | undefined;
 
-  constructor(private readonly maxOutputBytes: number) {}
+  constructor(private readonly maxOutputBytes: number, private readonly env: GuestEnv) {}
 
   /** Binds the instance's memory and fuel counter (after instantiation, before any call). */
   attach(memory: WebAssembly.Memory, counters: Counters): void {
@@ -96,7 +97,7 @@ export class WasiShim {
       },
       clock_time_get: (id: number, _precision: bigint, out: number) => {
         this.charge(8);
-        const ns = id === 0 ? BigInt(Date.now()) * 1_000_000n : process.hrtime.bigint();
+        const ns = id === 0 ? this.env.nowMs() * 1_000_000n : this.env.monotonicNs();
         this.view().setBigUint64(out, ns, true);
         return ERRNO.success;
       },
@@ -108,7 +109,7 @@ export class WasiShim {
       random_get: (buf: number, len: number) => {
         len >>>= 0; // i32 arguments arrive signed; sizes and pointers are unsigned
         this.charge(len);
-        randomFillSync(new Uint8Array(this.memory!.buffer, buf, len));
+        this.env.randomFill(new Uint8Array(this.memory!.buffer, buf, len));
         return ERRNO.success;
       },
       proc_exit: (code: number) => {

@@ -8,7 +8,8 @@ import { SoloError, toSoloError } from "../errors.ts";
 // of module loading to every worker start and restart); types come through the index.
 import { ensureWasmFeatures } from "../wasm/engine.ts";
 import type { LogLevel } from "../wasm/index.ts";
-import { fail, type GuestEnv } from "./guest-env.ts";
+import { fail, type GuestEnv, type WitResult } from "./guest-env.ts";
+import { CAPABILITY_NAME, guestGrants } from "../capability/guest.ts";
 import { KvView } from "./kv-view.ts";
 import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type InstallMessage, type InstanceLimits, type ResultsMessage, type ToWorker, type WireError } from "./protocol.ts";
 import { Sandbox } from "./sandbox.ts";
@@ -25,6 +26,8 @@ const { watch } = workerData as { watch: SharedArrayBuffer };
 const state = new Float64Array(watch);
 const MAX_LOGS_PER_CALL = 100;
 const MAX_LOG_CHARS = 8192;
+/** Distinct denied imports reported per call (more would only repeat the lesson). */
+const MAX_DENIED_PER_CALL = 20;
 
 /** Puts `running` (a call id, or minus an install's id) under the watchdog's deadline. */
 function watchStart(running: number, deadlineMs: number) {
@@ -48,9 +51,15 @@ function nextU64(): bigint {
 /** jco glue modules, loaded once per URL (one per component shape). */
 const glues = new Map<string, Glue>();
 
+function randomFill(target: Uint8Array): void {
+  randomFillSync(target);
+}
+
 class Slot {
   sandbox: GuestInstance | undefined;
   logs: [LogLevel, string][] = [];
+  /** Imports denied in the running call or install, each once; undefined (no array) when none. */
+  denied: string[] | undefined;
   readonly kv: KvView;
   readonly env: GuestEnv;
   readonly tenant: TenantState;
@@ -59,21 +68,46 @@ class Slot {
   constructor(readonly msg: InstallMessage) {
     this.tenant = tenantOf(msg.key);
     this.kv = new KvView(msg.kv, msg.limits.kv, this.tenant);
-    const denied = (what: string) => fail<never>("access-denied", `${what} is not granted to this service`);
-    this.env = {
-      log: (level, message) => {
-        if (this.logs.length < MAX_LOGS_PER_CALL) this.logs.push([level, message.length > MAX_LOG_CHARS ? message.slice(0, MAX_LOG_CHARS) : message]);
-      },
-      kvGet: (k) => this.kv.get(k),
-      kvSet: (k, v) => this.kv.set(k, v),
-      kvDelete: (k) => this.kv.delete(k),
-      kvKeys: (p) => this.kv.keys(p),
-      kvCount: () => this.kv.count,
-      secretGet: () => denied("secrets"),
-      serviceCall: () => denied("calling other services"),
-      emit: () => denied("emitting events"),
-      nextU64,
+    // The capability check is chosen here, once per install: a granted import costs nothing more.
+    const g = guestGrants(msg.capabilities);
+    const deny = <T>(label: string, what: string, capability: string): WitResult<T> => {
+      this.deny(label);
+      return fail<T>("access-denied", `${what} is not granted to this service; deploy it with capability ${JSON.stringify(capability)}`);
     };
+    const kvDenied = <T>(label: string) => deny<T>(label, "kv", "kv");
+    const unavailable = <T>(what: string) => fail<T>("unavailable", `${what} are not available on this host yet`);
+    const badName = <T>(what: string, name: string) =>
+      fail<T>("invalid", `${what} ${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}...` : name)} is malformed: use 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit`);
+    this.env = {
+      log: g.log
+        ? (level, message) => {
+          if (this.logs.length < MAX_LOGS_PER_CALL) this.logs.push([level, message.length > MAX_LOG_CHARS ? message.slice(0, MAX_LOG_CHARS) : message]);
+        }
+        : () => this.deny("log"), // the line is dropped
+      kvGet: g.kv ? (k) => this.kv.get(k) : () => kvDenied("kv.get"),
+      kvSet: g.kv ? (k, v) => this.kv.set(k, v) : () => kvDenied("kv.set"),
+      kvDelete: g.kv ? (k) => this.kv.delete(k) : () => kvDenied("kv.delete"),
+      kvKeys: g.kv ? (p) => this.kv.keys(p) : () => kvDenied("kv.keys"),
+      kvCount: () => this.kv.count,
+      // Granted secrets, calls and events answer unavailable until their issues land.
+      secretGet: (name) => {
+        if (!CAPABILITY_NAME.test(name)) return badName("secret name", name);
+        return g.secrets.has(name) ? unavailable("secrets") : deny(`secrets.get(${name})`, `secret ${JSON.stringify(name)}`, `secret:${name}`);
+      },
+      serviceCall: (service) => {
+        if (!CAPABILITY_NAME.test(service)) return badName("service name", service);
+        return g.calls.has(service) ? unavailable("calls to other services") : deny(`services.call(${service})`, `calling service ${JSON.stringify(service)}`, `call:${service}`);
+      },
+      emit: () => (g.emit ? unavailable("guest events") : deny("events.emit", "emit", "emit")),
+      nextU64: g.random ? nextU64 : () => (this.deny("random.next-u64"), 0n),
+      nowMs: g.clock ? () => BigInt(Date.now()) : () => (this.deny("clock.now-ms"), 0n),
+      monotonicNs: g.clock ? () => process.hrtime.bigint() : () => (this.deny("clock.monotonic-ns"), 0n),
+      randomFill: g.random ? randomFill : (target) => (this.deny("random.get"), void target.fill(0)),
+    };
+  }
+  private deny(label: string): void {
+    const d = (this.denied ??= []);
+    if (d.length < MAX_DENIED_PER_CALL && !d.includes(label)) d.push(label);
   }
   get limits(): InstanceLimits {
     return this.msg.limits;
@@ -141,12 +175,15 @@ function runCall(id: number, key: string, request: string): CallResult {
   const fuel = slot.fuel;
   // The deadline covers re-creating a trapped instance too (its start code is guest code).
   watchStart(id, limits.deadlineMs);
+  slot.denied = undefined; // start code re-run below reports its denials with this call
   let sandbox: GuestInstance;
   try {
     sandbox = slot.instance();
   } catch (err) {
     watchEnd();
-    return { id, error: wire(err), fuel: 0, memoryBytes: 0 };
+    const failed: CallResult = { id, error: wire(err), fuel: 0, memoryBytes: 0 };
+    if (slot.denied) failed.denied = slot.denied;
+    return failed;
   }
   slot.kv.begin();
   slot.logs = [];
@@ -168,6 +205,7 @@ function runCall(id: number, key: string, request: string): CallResult {
   slot.measure(sandbox.memoryBytes);
   const result: CallResult = { id, fuel: outcome.fuel, memoryBytes: outcome.memoryBytes };
   if (slot.logs.length > 0) result.logs = slot.logs;
+  if (slot.denied) result.denied = slot.denied;
   if (outcome.ok) {
     result.output = outcome.output;
     const writes = slot.kv.commit();
@@ -194,7 +232,7 @@ function onCalls(msg: CallsMessage) {
     outputs[i] = r.output ?? null;
     fuels[i] = r.fuel;
     memoryBytes[i] = r.memoryBytes;
-    if (r.error || r.writes || r.logs) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs };
+    if (r.error || r.writes || r.logs || r.denied) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied };
   }
   const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, extra };
   port.postMessage(reply);
@@ -234,12 +272,13 @@ function handle(msg: ToWorker) {
         // Past the tenant's memory quota a new service is refused: RESOURCE_EXHAUSTED.
         const sandbox = slot.instance(true);
         slots.set(msg.key, slot);
-        port.postMessage({ t: "ack", id: msg.id, memoryBytes: sandbox.memoryBytes } satisfies FromWorker);
+        port.postMessage({ t: "ack", id: msg.id, memoryBytes: sandbox.memoryBytes, denied: slot.denied } satisfies FromWorker);
       } catch (err) {
         slot.drop();
         slot.kv.dispose();
-        port.postMessage({ t: "ack", id: msg.id, error: wire(err) } satisfies FromWorker);
+        port.postMessage({ t: "ack", id: msg.id, error: wire(err), denied: slot.denied } satisfies FromWorker);
       } finally {
+        slot.denied = undefined;
         watchEnd();
       }
       return;

@@ -9,6 +9,8 @@ import { SERVICES, type KvStore } from "../storage/index.ts";
 import { checkLanguage } from "../compile/index.ts";
 import { builtBySolo } from "./build.ts";
 import { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
+import { resolveGuestCapabilities } from "../capability/guest.ts";
+import type { Denials } from "./denials.ts";
 import { instanceLimits } from "./instance-limits.ts";
 import type { Persistence } from "./persistence.ts";
 import type { Registry } from "./registry.ts";
@@ -22,6 +24,7 @@ export interface RecoveryParts {
   kv: KvStore;
   /** Called before a tenant's service is installed on its worker (the tenant's quota goes first). */
   beforeInstall?: (tenant: string, worker: number) => void;
+  denials: Denials;
 }
 
 /** Resolves to how many services came back running. */
@@ -42,7 +45,8 @@ export async function recoverServices(p: RecoveryParts): Promise<number> {
       const worker = p.registry.workerFor(tenant, () => p.pool.leastLoaded());
       const key = `${tenant}/${service}`;
       p.beforeInstall?.(tenant, worker);
-      const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key) });
+      const onDenied = (denied: string[]) => void p.denials.record(tenant, service, denied);
+      const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key), capabilities: meta.capabilities, onDenied });
       p.registry.add(newRecord(meta, worker, artifact, memoryBytes));
       await p.persistence.record({ type: "service_recovered", tenant, service, data: { version: meta.version, artifact: meta.artifact } }).catch(() => {});
       recovered++;
@@ -66,10 +70,10 @@ function parse(value: string, tenant: string, service: string): StoredService {
     throw new SoloError("INTERNAL", `its stored record is not valid JSON (${(err as Error).message}); kill the service and deploy it again`);
   }
   if (!meta || typeof meta !== "object" || typeof meta.artifact !== "string") throw new SoloError("INTERNAL", "its stored record has no artifact; kill the service and deploy it again");
-  return { ...meta, tenant, service, language: checkLanguage(meta.language), limits: resolveLimits(meta.limits, DEFAULT_LIMITS) };
+  return { ...meta, tenant, service, language: checkLanguage(meta.language), limits: resolveLimits(meta.limits, DEFAULT_LIMITS), capabilities: resolveGuestCapabilities(meta.capabilities) };
 }
 
 /** What a failed service whose record could not be read is listed with. */
 function placeholder(tenant: string, service: string): StoredService {
-  return { tenant, service, language: "component", limits: { ...DEFAULT_LIMITS }, version: 0, deployedAt: "", warnings: [], artifact: "", kind: "" };
+  return { tenant, service, language: "component", limits: { ...DEFAULT_LIMITS }, version: 0, deployedAt: "", warnings: [], artifact: "", kind: "", capabilities: resolveGuestCapabilities(undefined) };
 }

@@ -19,6 +19,8 @@ export interface DeployRequest {
   compiler?: "quickjs" | "javy";
   /** Who asks: recorded as the events' actor (a token's id; "local" for the in-process operator). */
   actor?: string;
+  /** What the guest's imports may do (host/capability/guest.ts); default log, clock, random, kv. */
+  capabilities?: string[];
 }
 
 export interface CallReply {
@@ -30,7 +32,7 @@ export interface CallReply {
 }
 
 /** What a deploy answers: the status fields known at that moment. */
-export type DeployResult = Pick<ServiceStatus, "tenant" | "service" | "version" | "artifact" | "language" | "interfaces" | "limits" | "memoryBytes" | "warnings">;
+export type DeployResult = Pick<ServiceStatus, "tenant" | "service" | "version" | "artifact" | "language" | "interfaces" | "limits" | "memoryBytes" | "warnings" | "capabilities">;
 
 export interface ServiceStatus {
   tenant: string;
@@ -54,6 +56,8 @@ export interface ServiceStatus {
   deployedAt: string;
   /** Validation warnings found at deploy. */
   warnings: Finding[];
+  /** What its guest's imports may do, sorted. */
+  capabilities: string[];
 }
 
 /** What is stored of a service so that a restart can bring it back. */
@@ -68,6 +72,8 @@ export interface StoredService {
   /** The artifact's hash (its bytes are stored once under artifactKey). */
   artifact: string;
   kind: string;
+  /** Sorted; records stored before capabilities existed lack it and get the default set. */
+  capabilities: string[];
 }
 
 export interface ServiceRecord extends StoredService {
@@ -101,6 +107,7 @@ export function statusOf(rec: ServiceRecord): ServiceStatus {
     tenant: rec.tenant, service: rec.service, state: rec.failure ? "failed" : "running", ...(rec.failure ? { failure: { ...rec.failure } } : {}), version: rec.version, artifact: rec.artifact,
     language: rec.language, interfaces: rec.interfaces, limits: { ...rec.limits }, memoryBytes: rec.memoryBytes,
     fuelUsed: rec.fuelUsed, calls: rec.calls, errors: { ...rec.errors }, deployedAt: rec.deployedAt, warnings: rec.warnings,
+    capabilities: [...rec.capabilities],
   };
 }
 

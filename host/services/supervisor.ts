@@ -14,6 +14,8 @@ import type { CallResult, WorkerPool } from "../runtime/index.ts";
 import { QUOTAS, type KvStore, type Storage } from "../storage/index.ts";
 import type { EventStore } from "../events/index.ts";
 import { checkName } from "./names.ts";
+import { resolveGuestCapabilities } from "../capability/guest.ts";
+import { Denials } from "./denials.ts";
 import { resolveLimits, type ServiceLimits } from "./limits.ts";
 import { Accounting } from "./accounting.ts";
 import { buildArtifact, defaultFile } from "./build.ts";
@@ -40,6 +42,8 @@ export class Supervisor {
   private readonly registry = new Registry();
   private readonly persistence: Persistence;
   private readonly accounting: Accounting;
+  /** capability_denied events, with their own budget per service. */
+  private readonly denials: Denials;
   /** Deploys and kills under way: drain() waits for them. */
   private readonly ops = new Set<Promise<unknown>>();
   /** Calls posted and not yet answered, every service: drain() waits for them. */
@@ -62,6 +66,7 @@ export class Supervisor {
       commit: (scope, writes) => o.kv.commit(scope, writes),
       drop: (scope) => o.kv.drop(scope),
     };
+    this.denials = new Denials((e) => this.persistence.record(e));
   }
 
   deploy(req: DeployRequest): Promise<DeployResult> {
@@ -73,6 +78,7 @@ export class Supervisor {
     const service = checkName("service", req.service);
     const language = checkLanguage(req.language);
     const limits = resolveLimits(req.limits, this.o.defaults);
+    const capabilities = resolveGuestCapabilities(req.capabilities);
     const key = `${tenant}/${service}`;
     if (!this.registry.claim(key, this.registry.find(tenant, service) !== undefined)) {
       throw new SoloError("ALREADY_EXISTS", `service ${service} already exists in tenant ${tenant}; kill it first or hot-swap it`, { tenant, service });
@@ -88,7 +94,7 @@ export class Supervisor {
       const full = this.governor.startDeploy(tenant, this.registry.services(tenant).length);
       if (full) throw full;
       counted = true;
-      return await this.install(tenant, service, key, req, limits);
+      return await this.install(tenant, service, key, req, limits, capabilities);
     } catch (err) {
       const e = toSoloError(err);
       if (typeof e.details?.quota === "string") {
@@ -104,15 +110,19 @@ export class Supervisor {
     }
   }
 
-  private async install(tenant: string, service: string, key: string, req: DeployRequest, limits: ServiceLimits): Promise<DeployResult> {
+  private async install(tenant: string, service: string, key: string, req: DeployRequest, limits: ServiceLimits, capabilities: string[]): Promise<DeployResult> {
     const language = req.language;
     const { artifact, warnings } = await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(service, language), limits, req.compiler);
     const worker = this.registry.workerFor(tenant, () => this.o.pool.leastLoaded());
     this.o.pool.setQuota(worker, tenant, this.governor.workerQuota(tenant));
-    const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(limits), loadKv: () => this.kv.load(key) });
-    const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind }, worker, artifact, memoryBytes);
+    // What the start code was denied is written before the deploy answers (later re-installs: in the background).
+    let startDenials: Promise<void> | undefined;
+    const onDenied = (denied: string[]) => void (startDenials = this.denials.record(tenant, service, denied));
+    const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(limits), loadKv: () => this.kv.load(key), capabilities, onDenied });
+    await startDenials;
+    const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind, capabilities }, worker, artifact, memoryBytes);
     try {
-      await this.persistence.deployed(rec, artifact.component, { type: "service_deployed", tenant, service, actor: req.actor, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, warnings: warnings.length } });
+      await this.persistence.deployed(rec, artifact.component, { type: "service_deployed", tenant, service, actor: req.actor, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, capabilities, warnings: warnings.length } });
     } catch (err) {
       // Not durable, so it did not happen: the instance goes, and nothing ever called it.
       await this.o.pool.uninstall(worker, key).catch(() => {});
@@ -120,14 +130,14 @@ export class Supervisor {
       throw err;
     }
     this.registry.add(rec);
-    return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes, warnings };
+    return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes, warnings, capabilities: [...capabilities] };
   }
 
   /** Brings back every service stored before a restart (recovery.ts). */
   async recover(): Promise<number> {
     await this.loadQuotas();
     return recoverServices({
-      registry: this.registry, persistence: this.persistence, artifacts: this.o.artifacts, pool: this.o.pool, kv: this.kv,
+      registry: this.registry, persistence: this.persistence, artifacts: this.o.artifacts, pool: this.o.pool, kv: this.kv, denials: this.denials,
       beforeInstall: (tenant, worker) => this.o.pool.setQuota(worker, tenant, this.governor.workerQuota(tenant)),
     });
   }
@@ -249,13 +259,14 @@ export class Supervisor {
     this.governor.charge(rec.tenant, r.fuel);
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
-    if (r.error || r.writes) return this.finishSlow(rec, r, actor);
+    if (r.error || r.writes || r.denied) return this.finishSlow(rec, r, actor);
     this.done(rec);
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
   }
 
   private async finishSlow(rec: ServiceRecord, r: CallResult, actor?: string): Promise<CallReply> {
     try {
+      if (r.denied) await this.denials.record(rec.tenant, rec.service, r.denied);
       if (r.error) return await this.accounting.failure(rec, r.error, actor);
       if (r.writes) {
         if (rec.kvUnknown) {
