@@ -1,0 +1,37 @@
+// `solo events [TENANT]`: the stored events (an admin may leave the tenant out: every tenant), then
+// live ones with --follow until Ctrl-C. --json prints one JSON line per event, so a consumer can
+// resume after the last id it saw (--after ID).
+import type { SoloEvent } from "../events/types.ts";
+import { EXIT, positiveInt } from "./common.ts";
+import { withClient, type ConnectOptions } from "./connect.ts";
+
+export interface EventsOptions extends ConnectOptions {
+  follow?: boolean;
+  after?: string;
+  type?: string;
+  service?: string;
+  limit?: string;
+}
+
+function line(e: SoloEvent): string {
+  const data = Object.keys(e.data ?? {}).length ? ` ${JSON.stringify(e.data)}` : "";
+  return `${e.id} ${e.time} ${e.tenant}${e.service ? `/${e.service}` : ""} ${e.type} by ${e.actor}${data}\n`;
+}
+
+export async function events(tenant: string | undefined, o: EventsOptions): Promise<number> {
+  const limit = positiveInt("limit", o.limit);
+  return withClient(o, async (c) => {
+    const stream = c.events({ ...(tenant && { tenant }), ...(o.service && { service: o.service }), ...(o.type && { type: o.type }), ...(o.after && { after: o.after }), ...(o.follow && { follow: true }), ...(limit && { limit }) });
+    // Ctrl-C ends a followed stream cleanly: exit 0 after the events printed so far.
+    const stop = () => stream.close();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    try {
+      for await (const e of stream) process.stdout.write(o.json ? JSON.stringify(e) + "\n" : line(e));
+      return EXIT.ok;
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
+  });
+}

@@ -1,0 +1,201 @@
+// The `solo` command line (commander). This module only parses: each verb's module, and with it
+// the host or the gRPC client, is imported when that verb runs, so `solo --help`, usage errors
+// and `solo validate` start without loading the server side.
+//
+//   local:   run, validate, certs issue, token attenuate (no server)
+//   server:  start
+//   client:  deploy, call, status, list, kill, events, usage, token grant, token revoke
+import { Command, CommanderError, Option } from "commander";
+import { DEFAULT_LIMITS } from "../services/limits.ts";
+import { EXIT, EXIT_CODES_HELP, UsageError, printFailure } from "./common.ts";
+import { RUN_HELP } from "./local.ts";
+
+type Action = (...args: any[]) => Promise<number> | number;
+
+const CLIENT_HELP = `
+connection: gRPC over mutual TLS to --server, with the CA and client certificate from
+--data DIR/tls/ (ca.pem, admin.pem, admin-key.pem; --ca/--cert/--key override) and the token from
+--token, SOLO_TOKEN or DIR/admin.token. Prefer SOLO_TOKEN to --token: a flag shows in ps.`;
+
+/** The flags every client verb takes. */
+function client(cmd: Command): Command {
+  return cmd
+    .option("--json", "print the answer (or the error) as one JSON line on stdout")
+    .addOption(new Option("--server <host:port>", "the server's gRPC address").env("SOLO_SERVER").default("127.0.0.1:50051"))
+    .addOption(new Option("--data <dir>", "the server's data directory: certificates and admin.token").env("SOLO_DATA").default("./data"))
+    .addOption(new Option("--token <token>", "a capability token (default: DIR/admin.token)").env("SOLO_TOKEN"))
+    .option("--ca <file>", "the CA certificate (default DIR/tls/ca.pem)")
+    .option("--cert <file>", "the client certificate (default DIR/tls/admin.pem)")
+    .option("--key <file>", "the client key (default DIR/tls/admin-key.pem)")
+    .addHelpText("after", CLIENT_HELP + "\n" + EXIT_CODES_HELP);
+}
+
+/** "solo token grant": the command's full name, for messages. */
+function path(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/** Builds the program; `setCode` receives the verb's exit code. */
+export function program(setCode: (code: number) => void): Command {
+  const solo = new Command("solo")
+    .description("Solo: deploy and run sandboxed WebAssembly services (docs/API.md, docs/OPERATIONS.md)")
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
+    .addHelpText("after", EXIT_CODES_HELP);
+
+  // A verb's errors: a usage error goes back through commander (message, help, exit 2); any
+  // other failure is printed per the output contract (exit 1).
+  const act = (fn: Action) =>
+    async function (this: Command, ...args: unknown[]) {
+      const opts = this.opts() as { json?: boolean };
+      try {
+        setCode(await fn(...args.slice(0, -1)));
+      } catch (err) {
+        if (err instanceof UsageError) this.error(`${path(this)}: ${err.message}`, { exitCode: EXIT.usage, code: "solo.usage" });
+        setCode(printFailure(err, opts.json === true));
+      }
+    };
+
+  solo
+    .command("start")
+    .description("run the server: the host, gRPC (mTLS) and HTTPS/WebSocket, until SIGINT/SIGTERM")
+    .addOption(new Option("--data <dir>", "the data directory (state, tls/, admin.token)").env("SOLO_DATA").default("./data"))
+    .addOption(new Option("--grpc <host:port>", "gRPC address; port 0 picks a free one").env("SOLO_GRPC").default("127.0.0.1:50051"))
+    .addOption(new Option("--http <host:port>", "HTTPS + WebSocket address; port 0 picks a free one").env("SOLO_HTTP").default("127.0.0.1:8443"))
+    .addOption(new Option("--workers <n>", "guest worker threads (default: one per core)").env("SOLO_WORKERS"))
+    .option("--insecure-http", "plain HTTP instead of HTTPS on --http (loopback addresses only)")
+    .addHelpText("after", `
+stdout: exactly one line once both listeners listen: {"ready":true,"grpc","http","dataDir"}.
+stderr: where the admin token is (never the token), guest logs, closing messages.
+SIGINT/SIGTERM: stop taking requests, let those in flight finish, close; exit 0 (a second signal
+stops at once, exit 1).
+${EXIT_CODES_HELP}`)
+    .action(act(async (o) => (await import("./start.ts")).start(o)));
+
+  solo
+    .command("run")
+    .description("compile and run one guest once, locally, and print its output")
+    .argument("<file>", "the guest's source (.as.ts, .ts, .js, .mjs) or a .wasm")
+    .option("--lang <language>", "assemblyscript, typescript, javascript, component or javy (default: from the file name)")
+    .option("--input <text>", "the request (default empty)")
+    .option("--input-file <file>", "read the request from a file")
+    .option("--fuel <n>", `fuel units for the call (default ${DEFAULT_LIMITS.fuel})`)
+    .option("--memory <bytes>", `linear memory (default ${DEFAULT_LIMITS.memoryBytes})`)
+    .option("--deadline <ms>", `wall-clock deadline (default ${DEFAULT_LIMITS.deadlineMs})`)
+    .option("--json", "print {output,fuel,memoryBytes} or {error} as one JSON line")
+    .addHelpText("after", RUN_HELP + "\n" + EXIT_CODES_HELP)
+    .action(act(async (file, o) => (await import("./local.ts")).run(file, o)));
+
+  solo
+    .command("validate")
+    .description("check a guest's source against Solo's deploy rules, locally; exit 1 on an error finding")
+    .argument("<file>")
+    .option("--lang <language>", "the language (default: from the file name)")
+    .option("--json", "print the report {ok, findings} as one JSON line")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(act(async (file, o) => (await import("./local.ts")).validate(file, o)));
+
+  client(
+    solo
+      .command("deploy")
+      .description("compile FILE on the server and run it as TENANT's service")
+      .argument("<file>", "the guest's source (.as.ts, .ts, .js, .mjs) or a .wasm")
+      .requiredOption("--tenant <tenant>", "the tenant")
+      .option("--service <name>", "the service name (default: the file name without extensions)")
+      .option("--lang <language>", "the language (default: from the file name)")
+      .option("--compiler <name>", "quickjs (default) or javy, for JavaScript")
+      .option("--cap <list>", "guest capabilities, comma-separated: log,clock,random,kv,emit,secret:NAME,call:SERVICE (default log,clock,random,kv)")
+      .option("--fuel <n>", "fuel units per call")
+      .option("--memory <bytes>", "linear memory per instance")
+      .option("--deadline <ms>", "wall-clock deadline per call")
+      .option("--max-request-bytes <n>", "largest request")
+      .option("--max-response-bytes <n>", "largest response")
+      .option("--kv-max-bytes <n>", "the service's kv store size"),
+  ).action(act(async (file, o) => (await import("./services.ts")).deploy(file, o)));
+
+  client(
+    solo
+      .command("call")
+      .description("call TENANT's SERVICE with REQUEST (default empty) and print its output")
+      .argument("<tenant>")
+      .argument("<service>")
+      .argument("[request]", "the request text")
+      .option("--input-file <file>", "read the request from a file"),
+  ).action(act(async (tenant, service, request, o) => (await import("./services.ts")).call(tenant, service, request, o)));
+
+  client(solo.command("status").description("a service's state, version, limits, calls and errors").argument("<tenant>").argument("<service>"))
+    .action(act(async (tenant, service, o) => (await import("./services.ts")).status(tenant, service, o)));
+
+  client(solo.command("list").description("a tenant's services").argument("<tenant>"))
+    .action(act(async (tenant, o) => (await import("./services.ts")).listServices(tenant, o)));
+
+  client(solo.command("kill").description("stop a service and delete it with its kv").argument("<tenant>").argument("<service>"))
+    .action(act(async (tenant, service, o) => (await import("./services.ts")).kill(tenant, service, o)));
+
+  client(solo.command("usage").description("a tenant's quotas and what it uses of each").argument("<tenant>"))
+    .action(act(async (tenant, o) => (await import("./services.ts")).usage(tenant, o)));
+
+  client(
+    solo
+      .command("events")
+      .description("the event log: TENANT's events (all tenants for an admin token when omitted)")
+      .argument("[tenant]")
+      .option("--follow", "keep printing live events until Ctrl-C")
+      .option("--after <id>", "only events after this id (resume)")
+      .option("--type <type>", "only this event type (e.g. service_deployed)")
+      .option("--service <name>", "only this service's events")
+      .option("--limit <n>", "at most this many stored events"),
+  ).action(act(async (tenant, o) => (await import("./events.ts")).events(tenant, o)));
+
+  const token = solo.command("token").description("capability tokens: grant, revoke, attenuate").addHelpText("after", EXIT_CODES_HELP);
+  client(
+    token
+      .command("grant")
+      .description("a new token for TENANT; printed once (with --json: {token,id,expiresAt})")
+      .requiredOption("--tenant <tenant>", "the tenant ('*' for every tenant: admins only)")
+      .requiredOption("--permissions <list>", "comma-separated: deploy,call,swap,kill,read,grant,secrets,admin")
+      .option("--services <list>", "only these services (comma-separated)")
+      .option("--ttl <duration>", "lifetime: 30s, 10m, 2h, 7d, 500ms or bare milliseconds", "1h")
+      .option("--note <text>", "a note kept with the grant"),
+  ).action(act(async (o) => (await import("./tokens.ts")).grant(o)));
+  client(token.command("revoke").description("revoke a token (or a grant by id) and every token derived from it").argument("<token-or-id>"))
+    .action(act(async (t, o) => (await import("./tokens.ts")).revoke(t, o)));
+  token
+    .command("attenuate")
+    .description("a narrower token made offline from TOKEN (no server): fewer permissions or services, an earlier expiry")
+    .argument("<token>")
+    .option("--permissions <list>", "keep only these permissions")
+    .option("--services <list>", "only these services")
+    .option("--ttl <duration>", "expire this long from now: 30s, 10m, 2h, 7d, 500ms")
+    .option("--json", "print {token,id,expiresAt?} as one JSON line")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(act(async (t, o) => (await import("./tokens.ts")).attenuateToken(t, o)));
+
+  const certs = solo.command("certs").description("client certificates signed by the data directory's CA").addHelpText("after", EXIT_CODES_HELP);
+  certs
+    .command("issue")
+    .description("make DIR/tls/NAME.pem and NAME-key.pem (mode 0600) and print their paths")
+    .argument("<name>", "the certificate's name (its CN): a-z, 0-9, _ . -")
+    .addOption(new Option("--data <dir>", "the data directory").env("SOLO_DATA").default("./data"))
+    .option("--json", "print {cert,key} as one JSON line")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(act(async (name, o) => (await import("./certs.ts")).certsIssue(name, o)));
+
+  return solo;
+}
+
+/** Runs `solo` with argv (without node and the script); answers the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  try {
+    await program((c) => (code = c)).parseAsync(argv, { from: "user" });
+    return code;
+  } catch (err) {
+    // Help asked for exits 0; help shown for a bad or missing command, or any parse error, 2.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    throw err;
+  }
+}

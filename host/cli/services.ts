@@ -1,0 +1,146 @@
+// The service verbs over the network: deploy, call, status, list, kill, usage. Each answers the
+// same as a Host session; --json prints the answer as one JSON line (call: exactly what
+// `solo run --json` prints), without it a short human form.
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { isCoreModule } from "../wasm/binary.ts";
+import type { ServiceStatus } from "../services/service-record.ts";
+import type { TenantUsage } from "../governance/quotas.ts";
+import { EXIT, UsageError, list, positiveInt, printJson } from "./common.ts";
+import { withClient, type ConnectOptions } from "./connect.ts";
+import { languageFlag } from "./local.ts";
+
+export interface DeployOptions extends ConnectOptions {
+  tenant: string;
+  service?: string;
+  lang?: string;
+  compiler?: string;
+  cap?: string;
+  fuel?: string;
+  memory?: string;
+  deadline?: string;
+  maxRequestBytes?: string;
+  maxResponseBytes?: string;
+  kvMaxBytes?: string;
+}
+
+/** echo.as.ts -> echo, my-svc.ts -> my-svc: the name without every extension. */
+export function serviceName(file: string): string {
+  return basename(file).replace(/\..*$/, "");
+}
+
+export async function deploy(file: string, o: DeployOptions): Promise<number> {
+  let language: string = languageFlag(o.lang, file);
+  const service = o.service ?? serviceName(file);
+  const limits: Record<string, number> = {};
+  const flags = [["fuel", "fuel", o.fuel], ["memory", "memoryBytes", o.memory], ["deadline", "deadlineMs", o.deadline], ["max-request-bytes", "maxRequestBytes", o.maxRequestBytes], ["max-response-bytes", "maxResponseBytes", o.maxResponseBytes], ["kv-max-bytes", "kvMaxBytes", o.kvMaxBytes]] as const;
+  for (const [flag, field, value] of flags) if (value !== undefined) limits[field] = positiveInt(flag, value)!;
+  if (o.compiler !== undefined && o.compiler !== "quickjs" && o.compiler !== "javy") throw new UsageError(`--compiler must be quickjs or javy`);
+  let source: string | Uint8Array;
+  try {
+    const bytes = readFileSync(file);
+    source = language === "component" || language === "javy" ? new Uint8Array(bytes) : bytes.toString("utf8");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (o.lang === undefined && language === "component" && isCoreModule(source as Uint8Array)) language = "javy";
+  const capabilities = list(o.cap);
+  return withClient(o, async (c) => {
+    const stop = progress(`deploying ${o.tenant}/${service} (validate, compile, meter)`);
+    try {
+      const result = await c.deploy({ tenant: o.tenant, service, source, language, file: basename(file), ...(Object.keys(limits).length && { limits }), ...(o.compiler && { compiler: o.compiler as "quickjs" | "javy" }), ...(capabilities && { capabilities }) });
+      stop();
+      if (o.json) printJson(result);
+      else process.stdout.write(`deployed ${result.tenant}/${result.service} version ${result.version} (${result.language}, artifact ${result.artifact.slice(0, 12)}, capabilities ${result.capabilities.join(",") || "none"})\n`);
+      return EXIT.ok;
+    } finally {
+      stop();
+    }
+  });
+}
+
+/** A line on stderr counting seconds while a deploy compiles, only on a terminal; stop() erases it. */
+function progress(what: string): () => void {
+  if (!process.stderr.isTTY) return () => {};
+  const started = Date.now();
+  const draw = () => process.stderr.write(`\r\x1b[Ksolo: ${what}... ${Math.round((Date.now() - started) / 1000)}s`);
+  draw();
+  const timer = setInterval(draw, 1000);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    clearInterval(timer);
+    process.stderr.write("\r\x1b[K");
+  };
+}
+
+export async function call(tenant: string, service: string, request: string | undefined, o: ConnectOptions & { inputFile?: string }): Promise<number> {
+  if (request !== undefined && o.inputFile !== undefined) throw new UsageError("give REQUEST or --input-file, not both");
+  let input = request ?? "";
+  if (o.inputFile !== undefined) {
+    try {
+      input = readFileSync(o.inputFile, "utf8");
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return withClient(o, async (c) => {
+    const reply = await c.call(tenant, service, input);
+    if (o.json) printJson({ output: reply.output, fuel: reply.fuel, memoryBytes: reply.memoryBytes });
+    else process.stdout.write(reply.output + "\n");
+    return EXIT.ok;
+  });
+}
+
+function statusLines(s: ServiceStatus): string {
+  const errors = Object.entries(s.errors ?? {}).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
+  return [
+    `${s.tenant}/${s.service}: ${s.state}${s.failure ? ` (${s.failure.code}: ${s.failure.message})` : ""}`,
+    `  version ${s.version}, ${s.language}, artifact ${s.artifact}`,
+    `  deployed ${s.deployedAt}; calls ${s.calls}, fuel used ${s.fuelUsed}, memory ${s.memoryBytes} bytes; errors: ${errors}`,
+    `  limits: fuel ${s.limits.fuel}, memory ${s.limits.memoryBytes}, deadline ${s.limits.deadlineMs} ms`,
+    `  capabilities: ${s.capabilities?.join(", ") || "none"}`,
+    ...(s.warnings ?? []).map((w) => `  warning ${w.rule} at ${w.line}:${w.column}: ${w.message}`),
+  ].join("\n") + "\n";
+}
+
+export async function status(tenant: string, service: string, o: ConnectOptions): Promise<number> {
+  return withClient(o, async (c) => {
+    const s = await c.status(tenant, service);
+    if (o.json) printJson(s);
+    else process.stdout.write(statusLines(s));
+    return EXIT.ok;
+  });
+}
+
+export async function listServices(tenant: string, o: ConnectOptions): Promise<number> {
+  return withClient(o, async (c) => {
+    const services = await c.list(tenant);
+    if (o.json) printJson(services);
+    else if (services.length === 0) process.stdout.write(`${tenant} has no services\n`);
+    else for (const s of services) process.stdout.write(`${s.service}\t${s.state}\tv${s.version}\t${s.language}\tcalls ${s.calls}\tfuel ${s.fuelUsed}\n`);
+    return EXIT.ok;
+  });
+}
+
+export async function kill(tenant: string, service: string, o: ConnectOptions): Promise<number> {
+  return withClient(o, async (c) => {
+    await c.kill(tenant, service);
+    if (o.json) printJson({ tenant, service, killed: true });
+    else process.stdout.write(`killed ${tenant}/${service}\n`);
+    return EXIT.ok;
+  });
+}
+
+export async function usage(tenant: string, o: ConnectOptions): Promise<number> {
+  return withClient(o, async (c) => {
+    const u: TenantUsage = await c.usage(tenant);
+    if (o.json) printJson(u);
+    else {
+      process.stdout.write(`${u.tenant}: quota  used / limit\n`);
+      for (const [name, q] of Object.entries(u.quotas) as [string, { limit: number; used?: number }][]) process.stdout.write(`  ${name}  ${q.used ?? "-"} / ${q.limit}\n`);
+    }
+    return EXIT.ok;
+  });
+}

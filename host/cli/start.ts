@@ -1,0 +1,46 @@
+// `solo start`: the server (host, gRPC over mutual TLS, HTTPS + WebSocket) until SIGINT/SIGTERM.
+// stdout carries exactly one line, the ready line, once both listeners listen, so a supervisor or
+// a test can read the addresses (port 0 picks free ones); everything else goes to stderr.
+import { EXIT, hostPort, positiveInt } from "./common.ts";
+
+export interface StartOptions {
+  data: string;
+  grpc: string;
+  http: string;
+  workers?: string;
+  insecureHttp?: boolean;
+}
+
+export async function start(o: StartOptions): Promise<number> {
+  const grpc = hostPort("grpc", o.grpc);
+  const http = hostPort("http", o.http);
+  const workers = positiveInt("workers", o.workers);
+  const { startServer } = await import("../api/server.ts");
+  const server = await startServer({
+    dataDir: o.data,
+    grpc,
+    http,
+    insecureHttp: o.insecureHttp === true,
+    ...(workers !== undefined && { workers }),
+    onLog: (l) => process.stderr.write(`[${l.tenant}/${l.service}] ${l.level}: ${l.message}\n`),
+  });
+  // Set before the ready line: a signal sent right after reading it must still close cleanly.
+  const stop = new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  process.stderr.write(`solo: the operator's admin token is in ${server.adminTokenPath} (mode 0600); client certificates in ${server.tls.dir}\n`);
+  process.stderr.write(`solo: gRPC on ${server.grpc}, HTTP on ${server.http}, data in ${server.dataDir}; Ctrl-C to stop\n`);
+  process.stdout.write(server.readyLine() + "\n");
+  const signal = await stop;
+  process.stderr.write(`solo: ${signal}: closing (requests in flight finish first; a second signal stops at once)\n`);
+  const again = () => {
+    process.stderr.write("solo: second signal: stopping now\n");
+    void server.host.destroy().finally(() => process.exit(EXIT.failed));
+  };
+  process.once("SIGINT", again);
+  process.once("SIGTERM", again);
+  await server.close();
+  process.stderr.write("solo: closed\n");
+  return EXIT.ok;
+}
