@@ -71,7 +71,7 @@ test("a tenant's token on another tenant gets PERMISSION_DENIED and nothing chan
     await rejects(c.list("b"), "PERMISSION_DENIED");
     await rejects(c.setQuotas("a", { services: 1 }), "PERMISSION_DENIED");
     const stream = c.events({ tenant: "b" });
-    await rejects(stream.next(), "PERMISSION_DENIED");
+    await rejects(stream[Symbol.asyncIterator]().next(), "PERMISSION_DENIED");
     assert.equal(await admin.list("b"), []);
     // Its own tenant works.
     await c.deploy({ tenant: "a", service: "echo", source: echo, language: "assemblyscript" });
