@@ -68,3 +68,38 @@ export async function httpJson(t: HttpTestServer, method: string, path: string, 
     req.end(body);
   });
 }
+
+/** A bare WebSocket to /v1/ws for sending frames the client never would; answers in order. */
+export interface RawSocket {
+  send(frame: string | Buffer): void;
+  /** The next frame the server sent, parsed. */
+  next(): Promise<any>;
+  /** Resolves with the close code once the server (or we) closed it. */
+  closed: Promise<number>;
+  close(): void;
+}
+
+export async function rawSocket(t: HttpTestServer, token?: string): Promise<RawSocket> {
+  const { default: WebSocket } = await import("ws");
+  const ws = new WebSocket(`${t.url.replace(/^http/, "ws")}/v1/ws`, { ca: t.ca, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const frames: any[] = [];
+  const waiters: ((f: any) => void)[] = [];
+  ws.on("message", (data) => {
+    const f = JSON.parse(data.toString());
+    const w = waiters.shift();
+    if (w) w(f);
+    else frames.push(f);
+  });
+  ws.on("error", () => {});
+  const closed = new Promise<number>((r) => ws.on("close", (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  return {
+    send: (frame) => ws.send(frame),
+    next: () => (frames.length ? Promise.resolve(frames.shift()) : new Promise((r) => waiters.push(r))),
+    closed,
+    close: () => ws.close(),
+  };
+}
