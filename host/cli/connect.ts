@@ -40,9 +40,23 @@ export async function connect(o: ConnectOptions): Promise<SoloClient> {
   const cert = readPem("cert", o.cert ?? join(tls, "admin.pem"), o.data);
   const key = readPem("key", o.key ?? join(tls, "admin-key.pem"), o.data);
   const token = readToken(o);
+  quietIpServerName();
   // grpc-js and the proto load only here (~0.2 s), not for local verbs.
   const { GrpcClient } = await import("../client/grpc-client.ts");
   return GrpcClient.connect({ address: o.server, ca, cert, key, token });
+}
+
+/**
+ * Node warns (DEP0123) when TLS is given an IP address as the server name, which grpc-js does for
+ * --server 127.0.0.1:PORT; the certificate is still checked against its IP addresses. The CLI
+ * drops that one warning so it does not precede every answer; all others still print.
+ */
+function quietIpServerName(): void {
+  const emit = process.emitWarning;
+  process.emitWarning = function (warning: string | Error, ...rest: unknown[]) {
+    if (rest.includes("DEP0123") || (typeof rest[0] === "object" && (rest[0] as { code?: string } | null)?.code === "DEP0123")) return;
+    return (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
+  } as typeof process.emitWarning;
 }
 
 /** Runs fn with a connected client and closes it after, whatever happens. */

@@ -66,6 +66,7 @@ export function program(setCode: (code: number) => void): Command {
     .addOption(new Option("--grpc <host:port>", "gRPC address; port 0 picks a free one").env("SOLO_GRPC").default("127.0.0.1:50051"))
     .addOption(new Option("--http <host:port>", "HTTPS + WebSocket address; port 0 picks a free one").env("SOLO_HTTP").default("127.0.0.1:8443"))
     .addOption(new Option("--workers <n>", "guest worker threads (default: one per core)").env("SOLO_WORKERS"))
+    .addOption(new Option("--cache <dir>", "compiled artifacts (default DIR/artifacts; safe to share between data directories)").env("SOLO_CACHE"))
     .option("--insecure-http", "plain HTTP instead of HTTPS on --http (loopback addresses only)")
     .addHelpText("after", `
 stdout: exactly one line once both listeners listen: {"ready":true,"grpc","http","dataDir"}.

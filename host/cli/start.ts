@@ -5,6 +5,7 @@ import { EXIT, hostPort, positiveInt } from "./common.ts";
 
 export interface StartOptions {
   data: string;
+  cache?: string;
   grpc: string;
   http: string;
   workers?: string;
@@ -18,6 +19,7 @@ export async function start(o: StartOptions): Promise<number> {
   const { startServer } = await import("../api/server.ts");
   const server = await startServer({
     dataDir: o.data,
+    ...(o.cache !== undefined && { cacheDir: o.cache }),
     grpc,
     http,
     insecureHttp: o.insecureHttp === true,
