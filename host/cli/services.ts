@@ -45,6 +45,8 @@ export async function deploy(file: string, o: DeployOptions): Promise<number> {
   }
   if (o.lang === undefined && language === "component" && isCoreModule(source as Uint8Array)) language = "javy";
   const capabilities = list(o.cap);
+  // The API cannot tell an empty list from none given (a default): refuse it rather than widen it.
+  if (capabilities !== undefined && capabilities.length === 0) throw new UsageError("--cap needs at least one capability (an empty list would mean the default, log,clock,random,kv); e.g. --cap log");
   return withClient(o, async (c) => {
     const stop = progress(`deploying ${o.tenant}/${service} (validate, compile, meter)`);
     try {

@@ -16,6 +16,15 @@ export async function start(o: StartOptions): Promise<number> {
   const grpc = hostPort("grpc", o.grpc);
   const http = hostPort("http", o.http);
   const workers = positiveInt("workers", o.workers);
+  // Listening for signals from the start: one that comes while the server opens closes it as
+  // soon as it is open, without a ready line.
+  let signalled = false;
+  let on: (signal: string) => void = () => {};
+  const stop = new Promise<string>((resolve) => {
+    on = (signal: string) => ((signalled = true), resolve(signal));
+    process.once("SIGINT", on);
+    process.once("SIGTERM", on);
+  });
   const { startServer } = await import("../api/server.ts");
   const server = await startServer({
     dataDir: o.data,
@@ -25,15 +34,17 @@ export async function start(o: StartOptions): Promise<number> {
     insecureHttp: o.insecureHttp === true,
     ...(workers !== undefined && { workers }),
     onLog: (l) => process.stderr.write(`[${l.tenant}/${l.service}] ${l.level}: ${l.message}\n`),
+  }).catch((err: unknown) => {
+    // Not started (a port in use, a locked data directory): signals act as usual again.
+    process.off("SIGINT", on);
+    process.off("SIGTERM", on);
+    throw err;
   });
-  // Set before the ready line: a signal sent right after reading it must still close cleanly.
-  const stop = new Promise<string>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
-  process.stderr.write(`solo: the operator's admin token is in ${server.adminTokenPath} (mode 0600); client certificates in ${server.tls.dir}\n`);
-  process.stderr.write(`solo: gRPC on ${server.grpc}, HTTP on ${server.http}, data in ${server.dataDir}; Ctrl-C to stop\n`);
-  process.stdout.write(server.readyLine() + "\n");
+  if (!signalled) {
+    process.stderr.write(`solo: the operator's admin token is in ${server.adminTokenPath} (mode 0600); client certificates in ${server.tls.dir}\n`);
+    process.stderr.write(`solo: gRPC on ${server.grpc}, HTTP on ${server.http}, data in ${server.dataDir}; Ctrl-C to stop\n`);
+    process.stdout.write(server.readyLine() + "\n");
+  }
   const signal = await stop;
   process.stderr.write(`solo: ${signal}: closing (requests in flight finish first; a second signal stops at once)\n`);
   const again = () => {

@@ -31,6 +31,19 @@ test("deploy examples/echo.ts --tenant demo, then call demo echo hi prints hi", 
   assert.is(c.stderr, "", "nothing but the answer");
 });
 
+test("deploy flags reach the service: --service, --cap, --fuel, --memory; --json answers the deploy result", async () => {
+  const d = await solo("deploy", ECHO, "--tenant", "demo", "--service", "narrow", "--cap", "log", "--fuel", "5000000", "--memory", "16777216", "--json");
+  assert.is(d.code, 0, d.stderr);
+  const r = json(d.stdout);
+  assert.is(r.service, "narrow");
+  assert.equal(r.capabilities, ["log"]);
+  assert.is(r.limits.fuel, 5_000_000);
+  assert.is(r.limits.memoryBytes, 16_777_216);
+  const k = await solo("kill", "demo", "narrow");
+  assert.is(k.code, 0, k.stderr);
+  assert.is(k.stdout, "killed demo/narrow\n");
+});
+
 test("call --json prints what run --json prints; status, list and events answer as JSON", async () => {
   const [c, s, l, e] = await Promise.all([
     solo("call", "demo", "echo", "json please", "--json"),
