@@ -13,7 +13,13 @@ const ECHO = join(ROOT, "examples", "echo.ts");
 let server: Started;
 let env: Record<string, string>;
 const solo = (...args: string[]) => soloIn(args, { env });
-const json = (stdout: string) => JSON.parse(stdout.trim());
+function json(stdout: string) {
+  try {
+    return JSON.parse(stdout.trim());
+  } catch {
+    throw new Error(`stdout is not one JSON value: ${JSON.stringify(stdout)}`);
+  }
+}
 
 test.before(async () => {
   server = await startSolo(["--data", dataDir, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--workers", "1", "--cache", TEST_CACHE]);
@@ -49,7 +55,7 @@ test("call --json prints what run --json prints; status, list and events answer 
     solo("call", "demo", "echo", "json please", "--json"),
     solo("status", "demo", "echo", "--json"),
     solo("list", "demo", "--json"),
-    solo("events", "demo", "--json", "--type", "service_deployed"),
+    solo("events", "demo", "--json", "--type", "service_deployed", "--service", "echo"),
   ]);
   assert.is(c.code, 0, c.stderr);
   const reply = json(c.stdout);
@@ -127,12 +133,16 @@ test("certs issue NAME prints two paths (key 0600) that work as --cert/--key", a
   assert.is(c.stdout, "as bot\n");
 });
 
-test("events --follow prints live events as JSON lines until Ctrl-C, then exits 0", async () => {
-  const child = spawn(process.execPath, [SOLO, "events", "demo", "--follow", "--json", "--type", "service_killed"], { cwd: ROOT, env: { ...process.env, ...env } });
+test("events --follow --after ID prints later events as JSON lines until Ctrl-C, then exits 0", async () => {
+  // Resuming after the last stored event: the kill's event comes through whether the stream
+  // opens before or after the kill.
+  const stored = await solo("events", "demo", "--json");
+  assert.is(stored.code, 0, stored.stderr);
+  const last = JSON.parse(stored.stdout.trim().split("\n").at(-1)!).id as string;
+  const child = spawn(process.execPath, [SOLO, "events", "demo", "--follow", "--json", "--after", last, "--type", "service_killed"], { cwd: ROOT, env: { ...process.env, ...env } });
   let out = "";
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
   const firstLine = new Promise<void>((resolve) => child.stdout.setEncoding("utf8").on("data", (d: string) => ((out += d), out.includes("\n") && resolve())));
-  // The kill's event reaches the open stream, whenever the stream opened relative to it.
   const k = await solo("kill", "demo", "echo", "--json");
   assert.is(k.code, 0, k.stderr);
   assert.equal(json(k.stdout), { tenant: "demo", service: "echo", killed: true });
