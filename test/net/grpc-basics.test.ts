@@ -8,7 +8,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { protoPath as healthProto } from "grpc-health-check";
 import { METHODS } from "../../host/api/methods.ts";
 import { GrpcClient } from "../../host/client/index.ts";
-import type { SoloEvent } from "../../host/index.ts";
+import type { SoloError, SoloEvent } from "../../host/index.ts";
 import { example, rejects, test } from "../helpers.ts";
 import { openServer, type TestServer } from "./server.ts";
 
@@ -89,6 +89,45 @@ test("a failure arrives as the host's SoloError: compile diagnostics and INVALID
     const v = await c.validate({ source: "export function handle(r: string): string { return eval(r); }", language: "typescript" });
     assert.is(v.ok, false);
     assert.ok(v.findings.length > 0 && v.findings[0]!.line === 1, JSON.stringify(v.findings));
+  }
+});
+
+test("usage, quotas and tokens over gRPC answer the host's shapes", async () => {
+  const host = s.server.host;
+  assert.equal(await c.usage("quota"), host.usage("quota"), "usage, with fuelPerCall's missing `used` left out");
+  const quotas = await c.setQuotas("quota", { services: 3, kvBytes: 1 << 20 });
+  assert.equal(quotas, Object.fromEntries(Object.entries(host.usage("quota").quotas).map(([k, v]) => [k, v.limit])), "every quota comes back");
+  assert.is(quotas.services, 3);
+
+  const granted = await c.grant({ tenant: "quota", permissions: ["read", "call"], ttlMs: 60_000, note: "grpc test" });
+  assert.ok(granted.expiresAt > Date.now() && granted.expiresAt <= Date.now() + 60_000);
+  const narrow = await c.attenuate({ token: granted.token, permissions: ["read"] });
+  assert.is.not(narrow.id, granted.id);
+  const reader = await GrpcClient.connect({ address: s.server.grpc, ca: s.ca, cert: s.cert, key: s.key, token: narrow.token });
+  try {
+    assert.equal(await reader.list("quota"), []);
+    await rejects(reader.call("quota", "any", ""), "PERMISSION_DENIED");
+    assert.equal(await c.revoke(granted.id), { id: granted.id, revoked: 1 }, "one grant record revoked");
+    await rejects(reader.list("quota"), "UNAUTHENTICATED"); // the offline-narrowed token dies with it
+  } finally {
+    await reader.close();
+  }
+});
+
+test("a connection over requestsPerSecond gets RESOURCE_EXHAUSTED; the requests within it are served", async () => {
+  const limited = await openServer({ limits: { requestsPerSecond: 2 } });
+  const lc = await GrpcClient.connect({ address: limited.server.grpc, ca: limited.ca, cert: limited.cert, key: limited.key, token: limited.adminToken });
+  try {
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => lc.list("acme")));
+    const refused = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason as SoloError);
+    assert.ok(refused.length >= 1 && refused.length < 12, `some refused, some served: ${refused.length} of 12 refused`);
+    for (const e of refused) {
+      assert.is(e.code, "RESOURCE_EXHAUSTED", e.message);
+      assert.is(e.details?.reason, "rate");
+    }
+  } finally {
+    await lc.close();
+    await limited.close();
   }
 });
 
