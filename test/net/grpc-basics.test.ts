@@ -2,6 +2,9 @@
 // call, status, list, events, kill) with the Host's answers; failures arrive as the SoloError the
 // host threw (code, message, details); the health service answers SERVING; a message over the
 // edge limit is refused without hurting the server.
+import { once } from "node:events";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import * as assert from "uvu/assert";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
@@ -142,6 +145,23 @@ test("the health service answers SERVING for Solo and for the server as a whole"
       const r = await new Promise<{ status: string }>((resolve, reject) => check({ service }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res))));
       assert.is(r.status, "SERVING", `health of ${JSON.stringify(service)}`);
     }
+  } finally {
+    client.close();
+  }
+});
+
+test("server reflection lists the Solo service (for grpcurl and the like)", async () => {
+  const proto = join(dirname(createRequire(import.meta.url).resolve("@grpc/reflection")), "..", "proto", "grpc", "reflection", "v1", "reflection.proto");
+  const def = protoLoader.loadSync(proto, { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+  const Reflection = (((grpc.loadPackageDefinition(def).grpc as grpc.GrpcObject).reflection as grpc.GrpcObject).v1 as grpc.GrpcObject).ServerReflection as grpc.ServiceClientConstructor;
+  const client = new Reflection(s.server.grpc, grpc.credentials.createSsl(Buffer.from(s.ca), Buffer.from(s.key), Buffer.from(s.cert)));
+  try {
+    const call = (client.ServerReflectionInfo as () => grpc.ClientDuplexStream<unknown, { list_services_response?: { service: { name: string }[] } }>).call(client);
+    call.write({ list_services: "" });
+    const [reply] = (await once(call, "data")) as [{ list_services_response?: { service: { name: string }[] } }];
+    call.end();
+    const names = reply.list_services_response!.service.map((x) => x.name);
+    assert.ok(names.includes("solo.v1.Solo"), names.join(", "));
   } finally {
     client.close();
   }
