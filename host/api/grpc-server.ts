@@ -1,7 +1,181 @@
-// Placeholder while the listener is being written on its branch (replaced whole by it).
-import { SoloError } from "../errors.ts";
+// The gRPC listener: proto/solo.proto over mutual TLS. A client must show a certificate signed by
+// the data directory's CA (refused at the handshake otherwise); its subject CN names the peer in
+// events ("cn=admin:<tokenId>"). Each request's token (metadata `authorization: Bearer TOKEN`)
+// makes a session, and the request goes to the same METHODS every transport uses. A failure is
+// the gRPC status of its SoloError code, with the SoloError itself in the `solo-error-bin`
+// trailer. Health (grpc.health.v1) and server reflection are served beside it.
+import { readFileSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import { ReflectionService } from "@grpc/reflection";
+import { SoloError, toSoloError } from "../errors.ts";
+import type { SoloEvent } from "../events/index.ts";
+import { RateBucket, rateLimited } from "./edge-limits.ts";
+import { STATUS } from "./error-mapping.ts";
+import { ERROR_TRAILER, SERVICE_NAME, encodeErrorDetail, loadSoloProto, plain } from "./grpc-wire.ts";
+import { METHODS, openEvents, type EventFeed, type Params } from "./methods.ts";
 import type { Listener, ListenerOptions } from "./server.ts";
 
-export async function startGrpc(_o: ListenerOptions & { insecure?: boolean }): Promise<Listener> {
-  throw new SoloError("UNAVAILABLE", "the grpc listener is not built yet");
+/** A gRPC status carrying the SoloError: status from its code, message, and the trailer. */
+export function grpcStatus(err: unknown): Partial<grpc.StatusObject> {
+  const e = toSoloError(err);
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_TRAILER, encodeErrorDetail(e));
+  return { code: STATUS[e.code].grpc, details: e.message, metadata };
+}
+
+/** Request message → METHODS params (camelCase already; names differ only where listed). */
+function params(method: string, request: unknown): Params {
+  const p = plain<Params>(request, method === "Deploy" || method === "Validate" ? ["source"] : []);
+  if (method === "Revoke") return { token: p.tokenOrId ?? "" };
+  return p;
+}
+
+function wireEvent(e: SoloEvent): Record<string, unknown> {
+  return { id: e.id, time: e.time, type: e.type, tenant: e.tenant, service: e.service ?? "", actor: e.actor, dataJson: JSON.stringify(e.data ?? {}) };
+}
+
+function bearer(metadata: grpc.Metadata): string {
+  const v = metadata.get("authorization")[0];
+  if (typeof v !== "string") return "";
+  const m = /^Bearer\s+(.+)$/i.exec(v.trim());
+  return m ? m[1]!.trim() : "";
+}
+
+type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+/** The client certificate's CN, as the session's peer ("cn=NAME"); undefined without one. */
+function peerName(call: AnyCall): string | undefined {
+  const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  return name ? `cn=${name}` : undefined;
+}
+
+export async function startGrpc(o: ListenerOptions & { insecure?: boolean }): Promise<Listener> {
+  const { host, limits } = o;
+  const definition = loadSoloProto(false);
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": limits.maxMessageBytes,
+    "grpc.max_send_message_length": limits.maxMessageBytes,
+    "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
+    "grpc.max_connection_idle_ms": limits.idleTimeoutMs,
+  });
+
+  let closing: Promise<void> | undefined;
+  // One request budget per connection (its remote address and port). A bucket unused for a
+  // second is full again, so forgetting it then loses nothing; a sweep keeps the map small.
+  const buckets = new Map<string, { bucket: RateBucket; at: number }>();
+  const sweep = setInterval(() => {
+    const old = performance.now() - 2000;
+    for (const [k, b] of buckets) if (b.at < old) buckets.delete(k);
+  }, 5000);
+  sweep.unref();
+  const admit = (call: AnyCall): SoloError | undefined => {
+    if (closing) return new SoloError("UNAVAILABLE", "the server is shutting down; retry against its next start");
+    const key = call.getPeer();
+    let b = buckets.get(key);
+    if (!b) buckets.set(key, (b = { bucket: new RateBucket(limits.requestsPerSecond), at: 0 }));
+    b.at = performance.now();
+    return b.bucket.take() ? undefined : rateLimited(limits.requestsPerSecond);
+  };
+  const session = (call: AnyCall) => host.session(bearer(call.metadata), { peer: peerName(call) });
+
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const [name, method] of Object.entries(METHODS)) {
+    handlers[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const refused = admit(call);
+      if (refused) return callback(grpcStatus(refused));
+      let p: Promise<unknown>;
+      try {
+        p = method(session(call), params(name, call.request));
+      } catch (err) {
+        return callback(grpcStatus(err));
+      }
+      p.then(
+        // The Host's answers are already the reply messages' shapes (camelCase, numbers).
+        (r) => callback(null, r),
+        (err) => callback(grpcStatus(err)),
+      );
+    };
+  }
+
+  // Open event streams, so that shutdown can end them with UNAVAILABLE (and the id to resume at).
+  const streams = new Set<(err: SoloError) => void>();
+  handlers.Events = async (call: grpc.ServerWritableStream<unknown, unknown>) => {
+    const refused = admit(call);
+    if (refused) return void call.emit("error", grpcStatus(refused));
+    let feed: EventFeed;
+    try {
+      feed = await openEvents(session(call), params("Events", call.request));
+    } catch (err) {
+      return void call.emit("error", grpcStatus(err));
+    }
+    let last: string | undefined;
+    let ended = false;
+    const stop = (err?: SoloError) => {
+      if (ended) return;
+      ended = true;
+      feed.close();
+      if (err && !call.cancelled) call.emit("error", grpcStatus(err));
+    };
+    const onShutdown = (err: SoloError) => stop(new SoloError(err.code, `${err.message}; resume with after=${last ?? "(the start)"}`, { ...err.details, lastDelivered: last ?? null }));
+    streams.add(onShutdown);
+    call.on("cancelled", () => stop());
+    try {
+      if (call.cancelled) return stop();
+      for await (const e of feed) {
+        if (ended) break;
+        last = e.id;
+        // Backpressure: wait for the client to read before pulling the next event.
+        if (!call.write(wireEvent(e))) await new Promise<void>((resolve) => {
+          const done = () => { call.off("drain", done); call.off("cancelled", done); resolve(); };
+          call.on("drain", done);
+          call.on("cancelled", done);
+        });
+      }
+      if (!ended) {
+        ended = true;
+        call.end();
+      }
+    } catch (err) {
+      stop(toSoloError(err));
+    } finally {
+      streams.delete(onShutdown);
+      feed.close();
+    }
+  };
+
+  server.addService(definition[SERVICE_NAME] as grpc.ServiceDefinition, handlers);
+  const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
+  health.addToServer(server);
+  new ReflectionService(definition).addToServer(server);
+
+  const credentials = grpc.ServerCredentials.createSsl(readFileSync(o.tls.ca), [{ cert_chain: readFileSync(o.tls.server), private_key: readFileSync(o.tls.serverKey) }], true);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(o.address, credentials, (err, p) => (err ? reject(new SoloError("UNAVAILABLE", `cannot listen for gRPC on ${o.address}: ${err.message}; pick another address or port`, { address: o.address })) : resolve(p)));
+  });
+  const hostPart = o.address.slice(0, o.address.lastIndexOf(":"));
+
+  return {
+    address: `${hostPart}:${port}`,
+    close(graceMs: number) {
+      closing ??= new Promise<void>((resolve) => {
+        clearInterval(sweep);
+        health.setStatus("", "NOT_SERVING");
+        health.setStatus(SERVICE_NAME, "NOT_SERVING");
+        // Live streams never finish by themselves: end them now, telling where to resume.
+        const bye = new SoloError("UNAVAILABLE", "the server is shutting down");
+        for (const s of [...streams]) s(bye);
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, Math.max(0, graceMs));
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
 }
