@@ -1,7 +1,106 @@
-// Placeholder while the listener is being written on its branch (replaced whole by it).
+// HTTPS on one port: REST under /v1/ (POST /v1/<Method>, a JSON body of params), GET /healthz,
+// and JSON-RPC 2.0 over a WebSocket at /v1/ws. TLS asks for a client certificate but does not
+// require one: a certificate signed by the data directory's CA names the actor (its CN), any other
+// is ignored. The token travels in `Authorization: Bearer`, never in the URL. Plain HTTP only on
+// loopback addresses (`insecure`), for local tools that cannot do TLS.
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Socket } from "node:net";
+import { WebSocketServer } from "ws";
 import { SoloError } from "../errors.ts";
 import type { Listener, ListenerOptions } from "./server.ts";
+import { bearer, handleRest, peerName, type RestState } from "./rest.ts";
+import { WsSession } from "./ws-session.ts";
 
-export async function startHttp(_o: ListenerOptions & { insecure?: boolean }): Promise<Listener> {
-  throw new SoloError("UNAVAILABLE", "the http listener is not built yet");
+export const WS_PATH = "/v1/ws";
+
+/** "HOST:PORT" (IPv6 in brackets) → its parts. */
+export function splitAddress(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(":");
+  const port = Number(address.slice(at + 1));
+  const host = address.slice(0, at).replace(/^\[(.*)\]$/, "$1");
+  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535 || !host) {
+    throw new SoloError("INVALID_ARGUMENT", `listen address must be HOST:PORT (e.g. 127.0.0.1:8443, [::1]:0); got ${JSON.stringify(address)}`, { field: "http" });
+  }
+  return { host, port };
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** A refused upgrade: a plain HTTP answer with the error body, then the socket closed. */
+function refuseUpgrade(socket: Socket, err: SoloError, status: number): void {
+  const body = JSON.stringify({ error: err.toJSON() });
+  socket.end(`HTTP/1.1 ${status} ${status === 404 ? "Not Found" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+export async function startHttp(o: ListenerOptions & { insecure?: boolean }): Promise<Listener> {
+  const { host: bindHost, port } = splitAddress(o.address);
+  if (o.insecure && !isLoopback(bindHost)) {
+    throw new SoloError("INVALID_ARGUMENT", `plain HTTP is allowed only on a loopback address (127.0.0.1, ::1, localhost), not ${bindHost}; drop --insecure-http to serve HTTPS`, { field: "http" });
+  }
+  const limits = o.limits;
+  const state: RestState = { host: o.host, limits, inflight: 0, closing: false };
+  const handler = (req: IncomingMessage, res: ServerResponse): void => void handleRest(state, req, res);
+  const server: HttpServer = o.insecure
+    ? createHttpServer(handler)
+    : createHttpsServer({ key: readFileSync(o.tls.serverKey), cert: readFileSync(o.tls.server), ca: readFileSync(o.tls.ca), requestCert: true, rejectUnauthorized: false }, handler);
+  // Between keep-alive requests a connection may sit idle this long.
+  server.keepAliveTimeout = limits.idleTimeoutMs;
+  server.headersTimeout = Math.min(60_000, limits.idleTimeoutMs + 1000);
+  server.requestTimeout = 0; // a call's own deadline bounds it
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
+  const sessions = new Set<WsSession>();
+  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on("error", () => {});
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname !== WS_PATH) return refuseUpgrade(socket, new SoloError("NOT_FOUND", `no WebSocket at ${url.pathname}; connect to ${WS_PATH}`), 404);
+    if (url.searchParams.has("token") || url.searchParams.has("access_token")) {
+      return refuseUpgrade(socket, new SoloError("INVALID_ARGUMENT", "a token in the URL is refused (URLs end up in logs); send it as `Authorization: Bearer TOKEN` at the upgrade, or as the first request `Authenticate {token}`", { field: "token" }), 400);
+    }
+    if (state.closing) return refuseUpgrade(socket, new SoloError("UNAVAILABLE", "the server is shutting down; connect again later"), 400);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const s = new WsSession(o.host, ws, limits, bearer(req), peerName(socket), () => sessions.delete(s));
+      sessions.add(s);
+    });
+  });
+  server.on("clientError", (_err, socket: Socket) => socket.destroy());
+  server.on("tlsClientError", () => {});
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(new SoloError("UNAVAILABLE", `cannot listen on ${o.address}: ${err.code ?? err.message}; pick another port or stop what holds it`, { field: "http" }));
+    server.once("error", onError);
+    server.listen(port, bindHost, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const boundPort = bound && typeof bound === "object" ? bound.port : port;
+  const shown = bindHost.includes(":") ? `[${bindHost}]` : bindHost;
+  let closed: Promise<void> | undefined;
+  return {
+    address: `${o.insecure ? "http" : "https"}://${shown}:${boundPort}`,
+    close(graceMs: number) {
+      closed ??= (async () => {
+        state.closing = true;
+        const stopped = new Promise<void>((r) => server.close(() => r()));
+        server.closeIdleConnections();
+        for (const s of sessions) s.drain();
+        // Requests in flight (REST and WebSocket) may finish within graceMs; then cut the rest.
+        const until = Date.now() + graceMs;
+        while (Date.now() < until && (state.inflight > 0 || [...sessions].some((s) => s.busy()))) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        for (const s of sessions) s.terminate("the server is shutting down");
+        server.closeAllConnections();
+        wss.close();
+        await stopped;
+      })();
+      return closed;
+    },
+  };
 }
