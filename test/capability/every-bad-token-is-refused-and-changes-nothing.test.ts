@@ -8,6 +8,7 @@ import { attenuate, tokenId } from "../../host/capability/index.ts";
 import { SoloError, type ErrorCode, type Host } from "../../host/index.ts";
 import type { Session } from "../../host/session/index.ts";
 import { example, fixture, openHost, test, type TestHost } from "../helpers.ts";
+import { appendCaveat } from "./authority.ts";
 
 const HOUR = 3600_000;
 let now = Date.UTC(2026, 10, 30);
@@ -96,6 +97,10 @@ const cases: Case[] = [
   { name: "granting a later expiry", token: () => grant("a", ["grant", "call"], { ttlMs: 1000 }), op: (s) => s.grant({ tenant: "a", permissions: ["call"], ttlMs: HOUR }), code: "PERMISSION_DENIED" },
   { name: "granting more services", token: () => grant("a", ["grant", "call"], { services: ["echo"] }), op: (s) => s.grant({ tenant: "a", permissions: ["call"], services: ["echo", "other"], ttlMs: HOUR }), code: "PERMISSION_DENIED" },
   { name: "revoking another tenant's token", token: async () => { victim = await grant("a", ["call"]); return grant("b", ["grant", "call"]); }, op: (s) => s.revoke(victim), code: "PERMISSION_DENIED" },
+  { name: "revoking a stronger sibling", token: async () => { const lead = await grant("a", ["grant", "call", "kill"]); victim = (await t.host.session(lead).grant({ tenant: "a", permissions: ["call", "kill"], ttlMs: HOUR })).token; return (await t.host.session(lead).grant({ tenant: "a", permissions: ["grant", "call"], ttlMs: HOUR })).token; }, op: (s) => s.revoke(victim), code: "PERMISSION_DENIED" },
+  { name: "revoking the token that granted it", token: async () => { victim = await grant("a", ["grant", "call"]); return (await t.host.session(victim).grant({ tenant: "a", permissions: ["grant", "call"], ttlMs: HOUR })).token; }, op: (s) => s.revoke(victim), code: "PERMISSION_DENIED" },
+  { name: "an admin token narrowed by hand with a permission caveat", token: async () => appendCaveat(await grant("*", ["admin"]), "p:call"), code: "UNAUTHENTICATED" },
+  { name: "an admin token with its admin mark stripped", token: async () => (await grant("*", ["admin"])).replace("solo_admin_", "solo_"), code: "UNAUTHENTICATED" },
 ];
 
 test("setup: one host with services in two tenants, and another host", async () => {
