@@ -3,7 +3,7 @@
 // list → events → kill, a bad source, and every kind of refusal, each asserted as a user sees it.
 import * as assert from "uvu/assert";
 import { suite } from "uvu";
-import { SoloError, type ErrorCode } from "../../host/index.ts";
+import { SoloError, type ErrorCode, type SoloEvent } from "../../host/index.ts";
 import type { SoloClient } from "../../host/client/types.ts";
 import { example } from "../helpers.ts";
 import { openServer, type TestServer } from "./server.ts";
@@ -62,7 +62,7 @@ export function runContract(transport: string, connect: Connect): void {
 
     assert.equal((await admin.list("demo")).map((x) => x.service), ["echo"]);
 
-    const seen = [];
+    const seen: SoloEvent[] = [];
     for await (const e of admin.events({ tenant: "demo" })) seen.push(e);
     const deployed = seen.find((e) => e.type === "service_deployed" && e.service === "echo");
     assert.ok(deployed, "service_deployed is in the tenant's events");
@@ -123,7 +123,7 @@ export function runContract(transport: string, connect: Connect): void {
     assert.is(JSON.stringify((await admin.list("demo")).map((x) => [x.service, x.calls])), before.replace('"keep",0', '"keep",1'));
     // Every refusal is recorded where it belongs: a live token's in its own tenant's log, the
     // rest (no token, a bad or revoked one) in the host's log, never in the tenant they named.
-    const refusals = [];
+    const refusals: SoloEvent[] = [];
     for await (const e of admin.events({ type: "capability_denied" })) refusals.push(e);
     const where = (tenant: string) => refusals.filter((e) => e.tenant === tenant).length;
     assert.is(where("demo"), 4, "call-only: kill, deploy, list; narrowed: call");
