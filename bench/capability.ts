@@ -9,7 +9,47 @@ import { fileURLToPath } from "node:url";
 import { attenuate, Capabilities, type Authority } from "../host/capability/index.ts";
 import { EventStore } from "../host/events/index.ts";
 import { Storage } from "../host/storage/index.ts";
-import { report, round } from "./common.ts";
+import { readFileSync } from "node:fs";
+import { Host } from "../host/index.ts";
+import { median, report, round } from "./common.ts";
+
+/**
+ * The same echo call (one in flight, AssemblyScript, real workers) through host.call (no check)
+ * and through a session (verify + authorize first), in alternating blocks so that both see the
+ * same machine; the ratio of their medians is what checking costs on the call path.
+ */
+async function callPathOverhead(): Promise<{ plainUs: number; checkedUs: number; ratio: number }> {
+  const hostDir = mkdtempSync(join(tmpdir(), "solo-bench-cap-host-"));
+  const host = await Host.open({ dataDir: hostDir, workers: 1 });
+  try {
+    const echo = readFileSync(new URL("../examples/echo.as.ts", import.meta.url), "utf8");
+    await host.deploy({ tenant: "t0", service: "echo", source: echo, language: "assemblyscript" });
+    const { token } = await host.grant({ tenant: "t0", permissions: ["call"], services: ["echo"], ttlMs: HOUR });
+    const session = host.session(token);
+    const plain: number[] = [];
+    const checked: number[] = [];
+    const block = async (viaSession: boolean, n: number, into?: number[]) => {
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        if (viaSession) await session.call("t0", "echo", "hello");
+        else await host.call("t0", "echo", "hello");
+        into?.push((performance.now() - t0) * 1000);
+      }
+    };
+    await block(false, 2000);
+    await block(true, 2000);
+    for (let round = 0; round < 20; round++) {
+      await block(false, 500, plain);
+      await block(true, 500, checked);
+    }
+    const plainUs = median(plain);
+    const checkedUs = median(checked);
+    return { plainUs, checkedUs, ratio: checkedUs / plainUs };
+  } finally {
+    await host.close();
+    rmSync(hostDir, { recursive: true, force: true });
+  }
+}
 
 const HOUR = 3600_000;
 const dir = mkdtempSync(join(tmpdir(), "solo-bench-cap-"));
@@ -103,8 +143,12 @@ try {
   const heap = JSON.parse(child.stdout.trim().split("\n").pop() ?? "{}") as { n?: number; bytesPerGrant?: number };
   console.log(`open with ${heap.n} grants: ${Math.round(openMs)} ms (storage thread included); ~${heap.bytesPerGrant} bytes of heap per loaded grant`);
 
+  const path = await callPathOverhead();
+  console.log(`echo call, one in flight: ${path.plainUs.toFixed(1)} us without a check, ${path.checkedUs.toFixed(1)} us through a session (ratio ${path.ratio.toFixed(3)}; goal <= 1.05)`);
+
   report({
     bench: "capability",
+    callPath: { plainP50Us: round(path.plainUs, 1), sessionP50Us: round(path.checkedUs, 1), ratio: round(path.ratio, 3), goal: 1.05 },
     grants: GRANTS,
     grantsPerSec: Math.round(grantsPerSec),
     grantsPerSecOneAtATime: Math.round(grantsPerSecOneAtATime),

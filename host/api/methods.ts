@@ -139,7 +139,9 @@ export async function openEvents(s: Session, p: Params): Promise<EventFeed> {
   const after = optStr(p, "after");
   const limit = optNumber(p, "limit");
   if (p.follow === true) {
-    const sub = tenant === undefined ? (await s.eventLog()).subscribe(filter, { after }) : await s.subscribe(tenant, filter, { after });
+    // Stored events first, then live ones: a subscription replays only after an id ("" = the start).
+    const from = { after: after ?? "" };
+    const sub = tenant === undefined ? (await s.eventLog()).subscribe(filter, from) : await s.subscribe(tenant, filter, from);
     return { [Symbol.asyncIterator]: () => sub, close: () => sub.close() };
   }
   const query = { ...filter, ...(after ? { after } : {}), ...(limit ? { limit } : {}) };

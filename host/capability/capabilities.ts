@@ -66,6 +66,13 @@ interface GrantRecord {
   createdAt: number;
 }
 
+interface RevokeTarget {
+  id: string;
+  grant: GrantRecord;
+  /** Given the token's text: its ids, grant id first, down to its own. */
+  ids?: string[];
+}
+
 interface Verified {
   grant: GrantRecord;
   /** The ids of the token and of every token it was narrowed from, grant id first. */
@@ -133,7 +140,7 @@ export class Capabilities {
       { records: [[grantKey(id), JSON.stringify(rec)]] },
     );
     this.grants.set(id, rec);
-    return { token: tokenText(id, [], firstSig(this.key, id)), id, expiresAt };
+    return { token: tokenText(id, rec.tenant === "*", [], firstSig(this.key, id)), id, expiresAt };
   }
 
   /**
@@ -154,17 +161,20 @@ export class Capabilities {
 
   /**
    * Revokes a token (its text or its id) and everything granted from it or narrowed from it.
-   * A non-admin `by` needs `grant` on the target's tenant. NOT_FOUND for a token or id this host
-   * did not grant; revoking again answers revoked: 0 and writes nothing.
+   * A non-admin `by` needs `grant` on the target's tenant and revokes only its own token and what
+   * descends from it (granted by it or below it, or narrowed from it); it names a narrowed token
+   * by its text, since an id alone cannot show where it came from. NOT_FOUND for a token or id this
+   * host did not grant; revoking again answers revoked: 0 and writes nothing.
    */
   revoke(tokenOrId: string, by?: Authority): Promise<{ id: string; revoked: number }> {
     let id: string;
     let grant: GrantRecord | undefined;
     try {
-      ({ id, grant } = this.target(tokenOrId));
+      const t = this.target(tokenOrId, by !== undefined && !by.admin);
+      ({ id, grant } = t);
       if (by) {
         this.stillLive(by);
-        if (!by.admin) mayRevoke(by, grant, id);
+        if (!by.admin) this.mayRevoke(by, t);
       }
     } catch (err) {
       return Promise.reject(err);
@@ -201,10 +211,17 @@ export class Capabilities {
     const notOurs = () => new SoloError("UNAUTHENTICATED", "the token was not granted by this host, or was modified; use a token this host granted, unmodified");
     // Unknown grant: refused before any HMAC.
     if (!grant) throw notOurs();
+    // The admin mark is on an admin grant's tokens and no other's: one spelling per token.
+    const admin = grant.tenant === "*";
+    if (p.admin !== admin) throw notOurs();
     const sig0 = firstSig(this.key, p.grantId);
     const sigs = chainSigs(sig0, p.raw);
     const expected = sigs.length ? sigs[sigs.length - 1]! : sig0;
     if (!timingSafeEqual(expected, p.sig)) throw notOurs();
+    // attenuate() refuses to add these to an admin token, so one was added by hand.
+    if (admin && p.caveats.some((c) => c.kind !== "e")) {
+      throw new SoloError("UNAUTHENTICATED", "an admin token can be narrowed only in expiry, and this one carries a permission or services caveat added by hand; use the admin token as granted (or with an earlier expiry), or a tenant token granted for the narrower purpose");
+    }
     const ids = [p.grantId, ...sigs.map((s) => derivedId(p.grantId, s))];
     const authority = authorityOf(grant, ids[ids.length - 1]!, effective(p.caveats));
     const v = { grant, ids, authority };
@@ -268,7 +285,8 @@ export class Capabilities {
     return false;
   }
 
-  private target(tokenOrId: string): { id: string; grant: GrantRecord } {
+  /** What a revoke names: the id, its grant and, given the text, every id it was narrowed through. */
+  private target(tokenOrId: string, textForNarrowed: boolean): RevokeTarget {
     if (typeof tokenOrId !== "string") throw new SoloError("INVALID_ARGUMENT", "give the token to revoke, or its id", { field: "token" });
     if (tokenOrId.startsWith(PREFIX)) {
       let v: Verified;
@@ -277,14 +295,34 @@ export class Capabilities {
       } catch {
         throw new SoloError("NOT_FOUND", "no token of this host matches the text given; give a token this host granted, or its id (solo token ls)");
       }
-      return { id: v.authority.tokenId, grant: v.grant };
+      return { id: v.authority.tokenId, grant: v.grant, ids: v.ids };
     }
     if (!isTokenId(tokenOrId)) throw new SoloError("INVALID_ARGUMENT", `${JSON.stringify(tokenOrId.slice(0, 80))} is neither a token nor a token id; ids look like 01J…(26 characters)[.xxxxxxxxxxxxxxxx]`, { field: "token" });
+    // A narrowed token's id cannot be checked without its text: any 16 characters look like one,
+    // and each revoke writes a synced record and an event. Token holders give the text; the
+    // operator and admin tokens may still name any id.
+    if (textForNarrowed && tokenOrId.length !== 26) {
+      throw new SoloError("INVALID_ARGUMENT", `${tokenOrId} is the id of a narrowed token, which cannot be checked without the token: give the token's text to revoke it (an id alone is accepted only for a grant id, or from an admin token)`, { field: "token" });
+    }
     const grant = this.grants.get(grantIdOf(tokenOrId));
     if (!grant) throw new SoloError("NOT_FOUND", `no grant ${grantIdOf(tokenOrId)} on this host; see solo token ls`, { id: tokenOrId });
-    // A narrowed token's id cannot be checked without the token: revoking an id nobody derived
-    // stores one record and harms nothing.
     return { id: tokenOrId, grant };
+  }
+
+  /**
+   * A non-admin may revoke its own token and what descends from it: tokens narrowed from it (the
+   * target's derivation chain holds by's id) and grants made by it or below it (by's id is on the
+   * grant's parent line). Anything else, a stronger sibling or its own parent included, is refused.
+   */
+  private mayRevoke(by: Authority, t: RevokeTarget): void {
+    const { grant: target, id } = t;
+    if (target.tenant === "*") throw denied(by, "permission", "admin", `only the operator or an admin token can revoke ${id}`);
+    if (by.tenant !== "*" && by.tenant !== target.tenant) throw denied(by, "tenant", target.tenant, `token ${by.tokenId} acts for tenant "${by.tenant}" and cannot revoke ${id} of tenant "${target.tenant}"`);
+    if (!by.permissions.has("grant")) throw denied(by, "permission", "grant", `token ${by.tokenId} lacks the "grant" permission needed to revoke; ask for a token that includes it`);
+    const own = id === by.tokenId || (t.ids ?? [target.id]).includes(by.tokenId) || this.descendsFrom(target, by.tokenId);
+    if (!own) {
+      throw denied(by, "lineage", id, `token ${by.tokenId} may revoke only itself and the tokens it granted or narrowed (and theirs); ${id} does not descend from it, so ask whoever granted ${id}, or an admin, to revoke it`);
+    }
   }
 
   private async writeRevocation(id: string, grant: GrantRecord, by: Authority | undefined): Promise<{ id: string; revoked: number }> {
@@ -337,15 +375,6 @@ function withinHolder(by: Authority, r: Checked, expiresAt: number): void {
     if (extraS.length) throw denied(by, "service", extraS[0]!, `token ${by.tokenId} cannot grant services ${extraS.join(", ")}: it is limited to ${[...by.services].join(", ")}`);
   }
   if (expiresAt > by.expiresAt) throw denied(by, "expiry", String(expiresAt), `token ${by.tokenId} expires at ${new Date(by.expiresAt).toISOString()}; a grant it makes must expire no later (lower ttlMs)`);
-}
-
-function mayRevoke(by: Authority, target: GrantRecord, id: string): void {
-  if (target.tenant === "*") throw denied(by, "permission", "admin", `only the operator or an admin token can revoke ${id}`);
-  if (by.tenant !== "*" && by.tenant !== target.tenant) throw denied(by, "tenant", target.tenant, `token ${by.tokenId} acts for tenant "${by.tenant}" and cannot revoke ${id} of tenant "${target.tenant}"`);
-  if (!by.permissions.has("grant")) throw denied(by, "permission", "grant", `token ${by.tokenId} lacks the "grant" permission needed to revoke; ask for a token that includes it`);
-  if (by.services && !(target.services && target.services.every((s) => by.services!.has(s)))) {
-    throw denied(by, "service", target.services?.find((s) => !by.services!.has(s)) ?? "*", `token ${by.tokenId} is limited to services ${[...by.services].join(", ")} and ${id} reaches beyond them`);
-  }
 }
 
 interface Checked {

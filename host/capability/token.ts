@@ -5,18 +5,26 @@
 // verifying costs one HMAC per caveat plus two for the start. Nobody can remove a caveat: that
 // needs sig_{i-1}, which HMAC does not give back.
 //
-//   solo_<grantId>[.<caveat>]*.<sig>      ASCII; caveats and sig are base64url (no padding)
+//   solo_[admin_]<grantId>[.<caveat>]*.<sig>      ASCII; caveats and sig are base64url (no padding)
 //
-// grantId is a ULID. The first MAC is sig_0 = HMAC(HMAC(root, "solo-token-v1:" + grantId), grantId).
+// grantId is a ULID. `admin_` marks the token of an admin grant (tenant "*"), so that attenuate,
+// which has no key and no grant, knows it may only shorten such a token's expiry; the verifier
+// refuses the mark on any other grant's token and its absence on an admin grant's, so each token
+// has one spelling. The first MAC is sig_0 = HMAC(HMAC(root, "solo-token-v1:" + grantId), grantId).
 // A caveat is one of `p:<permission>,...` (only these permissions), `s:<service>,...` (only
 // these services) or `e:<epoch ms>` (expires no later than). A caveat can only narrow: the
 // authority is the grant intersected with every caveat, so one that names more than its parent
 // changes nothing. Unknown or malformed caveats make the whole token invalid (fail closed).
+// An admin token takes only `e:` caveats: narrowed in permissions or services it would keep
+// tenant "*" (every tenant) with most of its power, so a narrower admin token is refused and a
+// tenant token is granted instead.
 import { createHash, createHmac } from "node:crypto";
 import { SoloError } from "../errors.ts";
 import { isName, isPermission, PERMISSIONS, type Permission } from "./permissions.ts";
 
 export const PREFIX = "solo_";
+/** After PREFIX on the token of an admin grant. */
+export const ADMIN_MARK = "admin_";
 /** Longest token text accepted, checked before any decoding or hashing. */
 export const MAX_TOKEN_CHARS = 4096;
 export const MAX_CAVEATS = 32;
@@ -29,6 +37,8 @@ export type Caveat = { kind: "p"; permissions: Permission[] } | { kind: "s"; ser
 
 export interface ParsedToken {
   grantId: string;
+  /** The text carries ADMIN_MARK (the verifier checks it against the grant). */
+  admin: boolean;
   caveats: Caveat[];
   /** Each caveat's bytes, as MACed. */
   raw: Buffer[];
@@ -46,7 +56,8 @@ export function parseToken(text: unknown): ParsedToken {
   const parts = text.slice(PREFIX.length).split(".");
   if (parts.length < 2) throw bad("it has no signature");
   if (parts.length - 2 > MAX_CAVEATS) throw bad(`it has ${parts.length - 2} caveats, the limit is ${MAX_CAVEATS}`);
-  const grantId = parts[0]!;
+  const admin = parts[0]!.startsWith(ADMIN_MARK);
+  const grantId = admin ? parts[0]!.slice(ADMIN_MARK.length) : parts[0]!;
   if (!GRANT_ID.test(grantId)) throw bad("its grant id is malformed");
   const sigText = parts[parts.length - 1]!;
   const sig = sigText.length === SIG_CHARS ? decode(sigText) : undefined;
@@ -60,7 +71,7 @@ export function parseToken(text: unknown): ParsedToken {
     raw.push(bytes);
     caveats.push(caveat);
   }
-  return { grantId, caveats, raw, sig };
+  return { grantId, admin, caveats, raw, sig };
 }
 
 /** Canonical base64url only: a second spelling of the same bytes would be a second token. */
@@ -108,8 +119,8 @@ export function chainSigs(sig0: Buffer, raw: Buffer[]): Buffer[] {
   return out;
 }
 
-export function tokenText(grantId: string, raw: Buffer[], sig: Buffer): string {
-  let s = PREFIX + grantId;
+export function tokenText(grantId: string, admin: boolean, raw: Buffer[], sig: Buffer): string {
+  let s = PREFIX + (admin ? ADMIN_MARK : "") + grantId;
   for (const r of raw) s += "." + r.toString("base64url");
   return s + "." + sig.toString("base64url");
 }
@@ -141,11 +152,16 @@ export interface Narrower {
 /**
  * Offline, without the key: the token with more caveats. INVALID_ARGUMENT when asked to widen as
  * far as the token's caveats show (a permission or service outside an earlier caveat, a later
- * expiry); the grant itself is not known here, and verify intersects with it anyway.
+ * expiry), or to narrow an admin token other than in expiry; the grant itself is not known here,
+ * and verify intersects with it anyway.
  */
 export function attenuate(token: string, narrower: Narrower): string {
   const p = parseToken(token);
   if (typeof narrower !== "object" || narrower === null) throw invalid("narrower", "give { permissions?, services?, expiresAt? }");
+  if (p.admin) {
+    const field = narrower.permissions !== undefined ? "permissions" : narrower.services !== undefined ? "services" : undefined;
+    if (field) throw invalid(field, "an admin token can be narrowed only in expiry (expiresAt): it acts for every tenant, so fewer permissions or services would still reach all of them; grant a tenant token instead");
+  }
   const add: Caveat[] = [];
   const now = effective(p.caveats);
   if (narrower.permissions !== undefined) {
@@ -172,7 +188,7 @@ export function attenuate(token: string, narrower: Narrower): string {
   if (p.caveats.length + add.length > MAX_CAVEATS) throw invalid("narrower", `a token holds at most ${MAX_CAVEATS} caveats; ask the host for a new grant instead`);
   const raw = [...p.raw, ...add.map((c) => Buffer.from(caveatText(c), "latin1"))];
   const sigs = chainSigs(p.sig, raw.slice(p.raw.length));
-  const out = tokenText(p.grantId, raw, sigs[sigs.length - 1]!);
+  const out = tokenText(p.grantId, p.admin, raw, sigs[sigs.length - 1]!);
   if (out.length > MAX_TOKEN_CHARS) throw invalid("narrower", `the narrowed token would be ${out.length} characters, the limit is ${MAX_TOKEN_CHARS}`);
   return out;
 }

@@ -53,26 +53,37 @@ export class Governor {
     return { memoryBytes: q.memoryBytes, kvBytes: q.kvBytes, fuelPerCall: q.fuelPerCall };
   }
 
-  /** The hot path: may a call to a service with `inflight` calls start now? */
-  admit(tenant: string, inflight: number): SoloError | undefined {
-    const s = this.tenants.get(tenant);
-    const q = s?.quotas ?? this.defaults;
+  /**
+   * The hot path: may a call to a service with `inflight` calls and fuel limit `fuel` start now?
+   * Answers the fuel reserved for it (its limit, capped by fuelPerCall), which `settle` must get
+   * back exactly once when the call has answered, or the error refusing it (nothing reserved).
+   */
+  admit(tenant: string, inflight: number, fuel: number): SoloError | number {
+    const s = this.state(tenant);
+    const q = s.quotas;
     if (inflight >= q.queuedCalls) return quotaError(tenant, "queuedCalls", q.queuedCalls, inflight, "the service has as many calls in flight as the tenant's queuedCalls quota allows");
-    const wait = s?.bucket?.retryAfterMs() ?? 0;
-    if (wait > 0) return quotaError(tenant, "fuelPerSecond", q.fuelPerSecond, s!.bucket!.spent(), "the tenant used more fuel than its fuelPerSecond quota refills", { retryAfterMs: wait });
-    return undefined;
+    const units = Math.min(fuel, q.fuelPerCall);
+    const bucket = (s.bucket ??= new FuelBucket(q.fuelPerSecond, this.now));
+    const wait = bucket.reserve(units);
+    if (wait > 0) {
+      return quotaError(tenant, "fuelPerSecond", q.fuelPerSecond, bucket.spent() + bucket.reserved(), "the tenant's calls used or hold (in flight, each its fuel limit) all of its fuelPerSecond quota", { retryAfterMs: wait, reserved: bucket.reserved() });
+    }
+    return units;
   }
 
-  /** A call's fuel, taken from the tenant's bucket. */
-  charge(tenant: string, fuel: number): void {
-    if (fuel <= 0) return;
-    const s = this.state(tenant);
-    (s.bucket ??= new FuelBucket(s.quotas.fuelPerSecond, this.now)).take(fuel);
+  /** A call admitted with `reserved` answered having used `used` fuel. */
+  settle(tenant: string, reserved: number, used: number): void {
+    this.tenants.get(tenant)?.bucket?.settle(reserved, used);
   }
 
   /** Units of the current second's budget spent (above the limit: in debt). */
   fuelSpent(tenant: string): number {
     return this.tenants.get(tenant)?.bucket?.spent() ?? 0;
+  }
+
+  /** Fuel reserved by the tenant's calls in flight. */
+  fuelReserved(tenant: string): number {
+    return this.tenants.get(tenant)?.bucket?.reserved() ?? 0;
   }
 
   /** A deploy starts: SoloError when the tenant already has `services` (listed) at its quota. */

@@ -12,7 +12,9 @@ export interface TenantQuotas {
   queuedCalls: number;
   /** The most fuel one call may get: a deploy asking limits.fuel above it is refused. */
   fuelPerCall: number;
-  /** Fuel the tenant's calls may use per second (a token bucket whose burst is one second's worth). */
+  /** Fuel the tenant's calls may use per second (a token bucket whose burst is one second's
+   *  worth). Each call in flight holds its fuel limit of it, so it also bounds the tenant's calls
+   *  in flight to about fuelPerSecond / fuel limit. */
   fuelPerSecond: number;
   /** kv bytes (keys + values, UTF-8) of all the tenant's services together. */
   kvBytes: number;
@@ -22,15 +24,17 @@ export type QuotaName = keyof TenantQuotas;
 
 /**
  * Generous on purpose: a tenant meets them only when an operator lowers them. A tenant's
- * services share one worker thread, which does ~1e10 fuel units a second, so 1e11 per second is
- * reached only by calls stopped at their deadline (charged their whole fuel limit).
+ * services share one worker thread, which does ~1e10 fuel units a second, so fuelPerSecond is
+ * spent only by calls stopped at their deadline (charged their whole fuel limit); what it bounds
+ * by default is calls in flight, each holding its fuel limit: 1e12 lets 1,000 calls at the
+ * default limit (1e9) be in flight at once, 100 at the largest fuelPerCall (1e10).
  */
 export const DEFAULT_QUOTAS: TenantQuotas = {
   memoryBytes: 4 * 1024 * 1024 * 1024,
   services: 1_000,
   queuedCalls: 10_000,
   fuelPerCall: 10_000_000_000,
-  fuelPerSecond: 100_000_000_000,
+  fuelPerSecond: 1_000_000_000_000,
   kvBytes: 1024 * 1024 * 1024,
 };
 
@@ -57,8 +61,9 @@ export interface TenantUsage {
     /** Used: the calls in flight of the tenant's busiest service. */
     queuedCalls: { limit: number; used: number };
     fuelPerCall: { limit: number };
-    /** Used: units spent of the bucket now (limit minus its level); above the limit, the tenant is in debt and throttled. */
-    fuelPerSecond: { limit: number; used: number };
+    /** Used: units spent of the bucket now (limit minus its level); above the limit, the tenant is in debt and throttled.
+     *  Reserved: the fuel limits of the tenant's calls in flight, held until each answers (0 when none is). */
+    fuelPerSecond: { limit: number; used: number; reserved: number };
     /** Used: committed kv bytes of all the tenant's services. */
     kvBytes: { limit: number; used: number };
   };

@@ -2,13 +2,19 @@
 // start code) was denied, within the service's own event budget. A guest that retries a denied
 // import in a loop writes at most EVENT_BURST events, then EVENTS_PER_SECOND; the next one written
 // says how many were left out (`suppressed: N`). Its own budget, so denials never use up the one
-// that crash and limit events share.
+// that crash and limit events share; and a tenant-wide one on top (2.5 times a service's), so that
+// a tenant does not multiply its share by deploying many services that each loop.
 import { capabilityForImport } from "../capability/guest.ts";
 import type { EventInput } from "../events/index.ts";
 import { EventBudget } from "./event-budget.ts";
 
+/** A tenant's guests together: a burst of 50, then 25 a second. */
+const TENANT_BURST = 50;
+const TENANT_PER_SECOND = 25;
+
 export class Denials {
   private readonly budget = new EventBudget();
+  private readonly tenants = new EventBudget(TENANT_BURST, TENANT_PER_SECOND);
 
   constructor(private readonly write: (e: EventInput) => Promise<void>) {}
 
@@ -17,8 +23,12 @@ export class Denials {
     const key = `${tenant}/${service}`;
     const writes: Promise<void>[] = [];
     for (const imp of denied) {
-      const suppressed = this.budget.take(key);
-      if (suppressed === undefined) continue;
+      const tenantLeft = this.tenants.take(tenant);
+      if (tenantLeft === undefined) continue;
+      const serviceLeft = this.budget.take(key);
+      if (serviceLeft === undefined) continue;
+      // Left out before this one: by this service's budget, and by the tenant's (any of its services).
+      const suppressed = serviceLeft + tenantLeft;
       const data: Record<string, unknown> = { import: imp, capability: capabilityForImport(imp) };
       if (suppressed > 0) data.suppressed = suppressed;
       writes.push(this.write({ type: "capability_denied", tenant, service, data }).catch(() => {}));

@@ -188,7 +188,7 @@ export class Supervisor {
         services: { limit: q.services, used: services.length },
         queuedCalls: { limit: q.queuedCalls, used: busiest },
         fuelPerCall: { limit: q.fuelPerCall },
-        fuelPerSecond: { limit: q.fuelPerSecond, used: this.governor.fuelSpent(tenant) },
+        fuelPerSecond: { limit: q.fuelPerSecond, used: this.governor.fuelSpent(tenant), reserved: this.governor.fuelReserved(tenant) },
         kvBytes: { limit: q.kvBytes, used: this.governor.kvUsed(services.map((s) => s.key)) },
       },
     };
@@ -227,36 +227,61 @@ export class Supervisor {
       return Promise.reject(new SoloError("UNAVAILABLE", `service ${r.service} is not running: ${r.failure.message}; kill it and deploy it again`, { tenant: r.tenant, service: r.service, reason: r.failure.code }));
     }
     if (typeof request !== "string") return Promise.reject(new SoloError("INVALID_ARGUMENT", "request must be a string", { field: "request" }));
-    const refused = this.governor.admit(r.tenant, r.inflight);
-    if (refused) return Promise.reject(this.accounting.refused(r, refused));
     const max = r.limits.maxRequestBytes;
     if (request.length > max || (request.length * 3 > max && Buffer.byteLength(request) > max)) {
       this.accounting.countError(r, "INVALID_ARGUMENT");
       return Promise.reject(new SoloError("INVALID_ARGUMENT", `request is over ${max} bytes; send less or raise limits.maxRequestBytes`, { field: "request", limitBytes: max }));
     }
+    // From here the call holds `reserved` fuel of its tenant's bucket: every path below gives it
+    // back exactly once (finish on an answer, or the catch when no answer can come).
+    const reserved = this.governor.admit(r.tenant, r.inflight, r.limits.fuel);
+    if (typeof reserved !== "number") return Promise.reject(this.accounting.refused(r, reserved));
     r.inflight++;
     this.activeCalls++;
-    if (r.kvUnknown) return this.callAfterRestore(r, request, actor);
-    return this.o.pool.call(r.worker, r.key, request).then((result) => this.finish(r, result, actor));
+    if (r.kvUnknown) return this.callAfterRestore(r, reserved, request, actor);
+    let posted: Promise<CallResult>;
+    try {
+      posted = this.o.pool.call(r.worker, r.key, request);
+    } catch (err) {
+      this.unanswered(r, reserved);
+      return Promise.reject(err);
+    }
+    // The pool settles every call with a result (errors, a replaced worker, a closed pool
+    // included) and never rejects, so finish is the one place the reservation goes.
+    return posted.then((result) => this.finish(r, reserved, result, actor));
   }
 
   /** The service's kv copy is not known to be the committed state: it is reloaded first. */
-  private async callAfterRestore(rec: ServiceRecord, request: string, actor?: string): Promise<CallReply> {
+  private async callAfterRestore(rec: ServiceRecord, reserved: number, request: string, actor?: string): Promise<CallReply> {
     try {
       await this.restoreKv(rec);
     } catch (err) {
-      this.done(rec);
+      this.unanswered(rec, reserved);
       this.accounting.countError(rec, "UNAVAILABLE");
       throw new SoloError("UNAVAILABLE", `service ${rec.service}'s kv could not be reloaded after a failed commit (${toSoloError(err).message}); try again`, { tenant: rec.tenant, service: rec.service });
     }
-    return this.finish(rec, await this.o.pool.call(rec.worker, rec.key, request), actor);
+    let result: CallResult;
+    try {
+      result = await this.o.pool.call(rec.worker, rec.key, request);
+    } catch (err) {
+      this.unanswered(rec, reserved);
+      throw err;
+    }
+    return this.finish(rec, reserved, result, actor);
+  }
+
+  /** An admitted call that never ran: nothing used, its reservation back. */
+  private unanswered(rec: ServiceRecord, reserved: number): void {
+    this.governor.settle(rec.tenant, reserved, 0);
+    this.done(rec);
   }
 
   /** Accounts for a call's result; synchronous unless it must record an event or commit kv. */
-  private finish(rec: ServiceRecord, r: CallResult, actor?: string): CallReply | Promise<CallReply> {
+  private finish(rec: ServiceRecord, reserved: number, r: CallResult, actor?: string): CallReply | Promise<CallReply> {
+    // First, before anything that could throw.
+    this.governor.settle(rec.tenant, reserved, r.fuel);
     rec.calls++;
     rec.fuelUsed += r.fuel;
-    this.governor.charge(rec.tenant, r.fuel);
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
     if (r.error || r.writes || r.denied) return this.finishSlow(rec, r, actor);

@@ -66,12 +66,12 @@ export class Session {
 
   call(tenant: string, service: string, request: string): Promise<CallReply> {
     // The hot path: no await when the token covers the call.
-    let a: Authority;
+    let a: Authority | undefined;
     try {
       a = this.capabilities.verify(this.token);
       authorize(a, { tenant, permission: "call", service });
     } catch (err) {
-      return this.refuse(tenant, service, "call", err);
+      return this.refuse(tenant, service, "call", err, a);
     }
     return this.host.call(tenant, service, request, this.actor);
   }
@@ -83,7 +83,7 @@ export class Session {
 
   /** The tenant's services this token may see (a token narrowed to services sees only those). */
   async list(tenant: string): Promise<ServiceStatus[]> {
-    const a = await this.check(tenant, "read");
+    const a = await this.checkTenant(tenant, "read");
     const all = this.host.list(tenant);
     return a.services ? all.filter((s) => a.services!.has(s.service)) : all;
   }
@@ -105,7 +105,7 @@ export class Session {
   }
 
   async event(tenant: string, id: string): Promise<SoloEvent> {
-    const a = await this.check(tenant, "read");
+    const a = await this.checkTenant(tenant, "read");
     const e = await this.host.event(tenant, id);
     // Outside the token's services: the same answer as a missing event.
     if (a.services && (!e.service || !a.services.has(e.service))) throw new SoloError("NOT_FOUND", `event ${id} not found in tenant ${tenant}`);
@@ -118,7 +118,7 @@ export class Session {
     try {
       return await this.capabilities.grant(request, a);
     } catch (err) {
-      if (err instanceof SoloError && err.code === "PERMISSION_DENIED") await this.denials.record({ tenant: request?.tenant, tokenId: this.id, permission: "grant", error: err });
+      if (err instanceof SoloError && err.code === "PERMISSION_DENIED") await this.denials.record({ tenant: request?.tenant, authority: a, tokenId: this.id, permission: "grant", error: err });
       throw err;
     }
   }
@@ -129,7 +129,7 @@ export class Session {
     try {
       return await this.capabilities.revoke(tokenOrId, a);
     } catch (err) {
-      if (err instanceof SoloError && err.code === "PERMISSION_DENIED") await this.denials.record({ tenant: "", tokenId: this.id, permission: "grant", error: err });
+      if (err instanceof SoloError && err.code === "PERMISSION_DENIED") await this.denials.record({ tenant: "", authority: a, tokenId: this.id, permission: "grant", error: err });
       throw err;
     }
   }
@@ -158,14 +158,32 @@ export class Session {
 
   /** Verifies the token and that it covers (tenant, permission, service); records a refusal. */
   private async check(tenant: string, permission: Permission, service?: string, guestCapability?: string): Promise<Authority> {
-    let a: Authority;
+    let a: Authority | undefined;
     try {
       a = this.capabilities.verify(this.token);
       if (permission === "admin") {
         if (!a.admin) throw new SoloError("PERMISSION_DENIED", `this needs an admin token; token ${a.tokenId} is for tenant ${a.tenant}`, { missing: "permission", need: "admin", tokenId: a.tokenId });
       } else authorize(a, { tenant, permission, service });
     } catch (err) {
-      return this.refuse(tenant, service, guestCapability ?? permission, err);
+      return this.refuse(tenant, service, guestCapability ?? permission, err, a);
+    }
+    return a;
+  }
+
+  /**
+   * A tenant-wide read that a token narrowed to services may make too (it then sees only its
+   * services): tenant and permission are checked, not services.
+   */
+  private async checkTenant(tenant: string, permission: Permission): Promise<Authority> {
+    let a: Authority | undefined;
+    try {
+      a = this.capabilities.verify(this.token);
+      if (a.services && !a.admin) {
+        // Checked as if asking for one of its own services: same tenant and permission rules.
+        authorize(a, { tenant, permission, service: a.services.values().next().value as string });
+      } else authorize(a, { tenant, permission });
+    } catch (err) {
+      return this.refuse(tenant, undefined, permission, err, a);
     }
     return a;
   }
@@ -179,8 +197,10 @@ export class Session {
     }
   }
 
-  private async refuse(tenant: string, service: string | undefined, permission: string, err: unknown): Promise<never> {
-    await this.denials.record({ tenant, service, tokenId: this.id === "unknown" ? undefined : this.id, permission, error: err });
+  /** Records the refusal (charged to the caller when its token is live: `a`) and throws it. */
+  private async refuse(tenant: string, service: string | undefined, permission: string, err: unknown, a?: Authority): Promise<never> {
+    const live = err instanceof SoloError && err.code === "PERMISSION_DENIED" ? a : undefined;
+    await this.denials.record({ tenant, service, authority: live, tokenId: this.id === "unknown" ? undefined : this.id, permission, error: err });
     throw err;
   }
 
@@ -189,7 +209,7 @@ export class Session {
     const a = await this.check(tenant, "read", filter?.service);
     if (a.services && !a.admin && filter?.service === undefined) {
       const err = new SoloError("PERMISSION_DENIED", `token ${a.tokenId} covers only services ${[...a.services].join(", ")} of tenant ${tenant}; ask for one of them with filter.service`, { missing: "service", need: "every service", tokenId: a.tokenId });
-      await this.refuse(tenant, undefined, "read", err);
+      await this.refuse(tenant, undefined, "read", err, a);
     }
   }
 }

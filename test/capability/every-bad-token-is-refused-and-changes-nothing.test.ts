@@ -8,6 +8,7 @@ import { attenuate, tokenId } from "../../host/capability/index.ts";
 import { SoloError, type ErrorCode, type Host } from "../../host/index.ts";
 import type { Session } from "../../host/session/index.ts";
 import { example, fixture, openHost, test, type TestHost } from "../helpers.ts";
+import { appendCaveat } from "./authority.ts";
 
 const HOUR = 3600_000;
 let now = Date.UTC(2026, 10, 30);
@@ -91,11 +92,15 @@ const cases: Case[] = [
   { name: "tenant-wide events with a token narrowed to services", token: () => grant("a", ["read"], { services: ["echo2"] }), op: (s) => s.events("a"), code: "PERMISSION_DENIED" },
   { name: "granting without `grant`", token: () => grant("a", ["call", "read"]), op: (s) => s.grant({ tenant: "a", permissions: ["call"], ttlMs: HOUR }), code: "PERMISSION_DENIED" },
   { name: "granting wider permissions", token: () => grant("a", ["grant", "call"]), op: (s) => s.grant({ tenant: "a", permissions: ["call", "kill"], ttlMs: HOUR }), code: "PERMISSION_DENIED" },
-  { name: "granting admin", token: () => grant("a", ["grant", "call"]), op: (s) => s.grant({ tenant: "a", permissions: ["admin"], ttlMs: HOUR }), code: "PERMISSION_DENIED" },
+  { name: "granting admin", token: () => grant("a", ["grant", "call"]), op: (s) => s.grant({ tenant: "*", permissions: ["admin"], ttlMs: HOUR }), code: "PERMISSION_DENIED" },
   { name: "granting for another tenant", token: () => grant("a", ["grant", "call"]), op: (s) => s.grant({ tenant: "b", permissions: ["call"], ttlMs: HOUR }), code: "PERMISSION_DENIED" },
   { name: "granting a later expiry", token: () => grant("a", ["grant", "call"], { ttlMs: 1000 }), op: (s) => s.grant({ tenant: "a", permissions: ["call"], ttlMs: HOUR }), code: "PERMISSION_DENIED" },
   { name: "granting more services", token: () => grant("a", ["grant", "call"], { services: ["echo"] }), op: (s) => s.grant({ tenant: "a", permissions: ["call"], services: ["echo", "other"], ttlMs: HOUR }), code: "PERMISSION_DENIED" },
   { name: "revoking another tenant's token", token: async () => { victim = await grant("a", ["call"]); return grant("b", ["grant", "call"]); }, op: (s) => s.revoke(victim), code: "PERMISSION_DENIED" },
+  { name: "revoking a stronger sibling", token: async () => { const lead = await grant("a", ["grant", "call", "kill"]); victim = (await t.host.session(lead).grant({ tenant: "a", permissions: ["call", "kill"], ttlMs: HOUR })).token; return (await t.host.session(lead).grant({ tenant: "a", permissions: ["grant", "call"], ttlMs: HOUR })).token; }, op: (s) => s.revoke(victim), code: "PERMISSION_DENIED" },
+  { name: "revoking the token that granted it", token: async () => { victim = await grant("a", ["grant", "call"]); return (await t.host.session(victim).grant({ tenant: "a", permissions: ["grant", "call"], ttlMs: HOUR })).token; }, op: (s) => s.revoke(victim), code: "PERMISSION_DENIED" },
+  { name: "an admin token narrowed by hand with a permission caveat", token: async () => appendCaveat(await grant("*", ["admin"]), "p:call"), code: "UNAUTHENTICATED" },
+  { name: "an admin token with its admin mark stripped", token: async () => (await grant("*", ["admin"])).replace("solo_admin_", "solo_"), code: "UNAUTHENTICATED" },
 ];
 
 test("setup: one host with services in two tenants, and another host", async () => {
@@ -136,7 +141,8 @@ for (const c of cases) {
 }
 
 test("attenuate() refuses to widen permissions, services or expiry", async () => {
-  const narrow = attenuate(await grant("a", ["call", "read"], { services: ["echo"], ttlMs: HOUR }), { permissions: ["call"] });
+  // What a token's own caveats show is checked offline: here its permissions, services and expiry.
+  const narrow = attenuate(attenuate(await grant("a", ["call", "read"], { ttlMs: HOUR }), { services: ["echo"], expiresAt: now + HOUR / 2 }), { permissions: ["call"] });
   for (const wider of [{ permissions: ["call", "read"] }, { permissions: ["kill"] }, { services: ["echo", "echo2"] }, { expiresAt: now + 2 * HOUR }] as const) {
     try {
       attenuate(narrow, wider as never);
@@ -148,6 +154,17 @@ test("attenuate() refuses to widen permissions, services or expiry", async () =>
   }
   // Narrowing still works and the narrowed token is live.
   assert.is((await t.host.session(narrow).call("a", "echo", "n")).output, "n");
+  // The grant's own services are not in the token, so offline they cannot be checked: a caveat
+  // naming more is accepted, and gives nothing (authority is the grant's intersected with it).
+  const granted = await grant("a", ["call"], { services: ["echo"] });
+  const wider = attenuate(granted, { services: ["echo", "echo2"] });
+  let code: string | undefined;
+  try {
+    await t.host.session(wider).call("a", "echo2", "no");
+  } catch (err) {
+    code = (err as SoloError).code;
+  }
+  assert.is(code, "PERMISSION_DENIED");
 });
 
 test("a token that expires during a long call: that call finishes, the next is refused", async () => {
@@ -186,7 +203,9 @@ test("property: 1,000 random and mutated tokens are all refused, and nothing cha
         await t.host.session(token).call("a", "echo", "x");
       } catch (err) {
         const code = (err as SoloError).code;
-        if (code === "UNAUTHENTICATED" || code === "PERMISSION_DENIED") {
+        // Only the real token itself (a mutation that changed nothing) may verify; it is then
+        // refused for what it covers. Every other text is not a live token.
+        if (code === "UNAUTHENTICATED" || (code === "PERMISSION_DENIED" && token === real)) {
           refused++;
           return true;
         }

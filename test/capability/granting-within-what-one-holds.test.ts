@@ -62,20 +62,24 @@ test("an admin token grants anything, admin included; revoking a holder revokes 
     const botChild = await a.caps.grant({ tenant: "acme", permissions: ["call"], ttlMs: HOUR }, a.caps.verify(bot.token));
     const other = await a.caps.grant({ tenant: "beta", permissions: ["call"], ttlMs: HOUR }, admin);
 
-    // A grant holder may revoke within its tenant; not another tenant's, not an admin grant.
+    // A grant holder may revoke only what descends from it: not another tenant's, not an admin
+    // grant, not the token that granted it.
     assert.equal((await rejects(a.caps.revoke(other.id, a.caps.verify(bot.token)), "PERMISSION_DENIED")).details?.missing, "tenant");
     assert.equal((await rejects(a.caps.revoke(admin2.id, a.caps.verify(bot.token)), "PERMISSION_DENIED")).details?.need, "admin");
     await rejects(a.caps.revoke(bot.id, a.caps.verify(botChild.token)), "PERMISSION_DENIED");
+    assert.equal((await rejects(a.caps.revoke(lead.id, a.caps.verify(bot.token)), "PERMISSION_DENIED")).details, { missing: "lineage", need: lead.id, tokenId: bot.id });
 
-    assert.equal(await a.caps.revoke(lead.id, a.caps.verify(bot.token)), { id: lead.id, revoked: 3 }, "lead, bot and bot's child");
-    for (const t of [lead.token, bot.token, botChild.token]) throwsCode(() => a.caps.verify(t), "UNAUTHENTICATED");
+    assert.equal(await a.caps.revoke(bot.id, a.caps.verify(lead.token)), { id: bot.id, revoked: 2 }, "bot and bot's child");
+    for (const t of [bot.token, botChild.token]) throwsCode(() => a.caps.verify(t), "UNAUTHENTICATED");
+    a.caps.verify(lead.token);
     a.caps.verify(other.token);
     const revokedEvent = (await a.events.list({ type: "capability_revoked" }))[0]!;
-    assert.equal([revokedEvent.actor, revokedEvent.data], [bot.id, { id: lead.id, cascade: 2 }]);
+    assert.equal([revokedEvent.actor, revokedEvent.data], [lead.id, { id: bot.id, cascade: 1 }]);
 
     // Revoking the admin token that granted everything else takes the rest with it.
-    assert.equal(await a.caps.revoke(admin.tokenId), { id: admin.tokenId, revoked: 3 }, "admin, admin2 and other");
+    assert.equal(await a.caps.revoke(admin.tokenId), { id: admin.tokenId, revoked: 4 }, "admin, admin2, lead and other");
     throwsCode(() => a.caps.verify(admin2.token), "UNAUTHENTICATED");
+    throwsCode(() => a.caps.verify(lead.token), "UNAUTHENTICATED");
     throwsCode(() => a.caps.verify(other.token), "UNAUTHENTICATED");
   } finally {
     await a.close();

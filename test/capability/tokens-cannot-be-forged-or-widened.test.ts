@@ -155,22 +155,45 @@ test("attenuation only narrows: attenuate refuses to widen, and a hand-made wide
   }
 });
 
-test("an admin token narrowed by a caveat is no longer admin", async () => {
+test("an admin token can be narrowed only in expiry: attenuate refuses fewer permissions or services, and the verifier refuses a hand-made one", async () => {
   const a = await openAuthority();
   try {
     const root = await a.caps.grant({ tenant: "*", permissions: ["admin"], ttlMs: HOUR });
+    assert.ok(root.token.startsWith("solo_admin_"), "an admin token is marked as one");
+    assert.is(tokenId(root.token), root.id);
     const admin = a.caps.verify(root.token);
     assert.is(admin.admin, true);
     assert.is(admin.tenant, "*");
     authorize(admin, { tenant: "anyone", permission: "deploy" });
-    const reader = a.caps.verify(attenuate(root.token, { permissions: ["read"] }));
-    assert.is(reader.admin, false);
-    authorize(reader, { tenant: "anyone", permission: "read" });
-    throwsCode(() => authorize(reader, { tenant: "anyone", permission: "deploy" }), "PERMISSION_DENIED");
-    const oneService = a.caps.verify(attenuate(root.token, { services: ["api"] }));
-    assert.is(oneService.admin, false, "admin covers every service, so a services caveat drops it");
-    assert.not.ok(oneService.permissions.has("admin"));
-    throwsCode(() => authorize(oneService, { tenant: "t", permission: "call", service: "db" }), "PERMISSION_DENIED");
+
+    // Narrowed in permissions or services it would still act for every tenant: refused.
+    for (const narrower of [{ permissions: ["read" as const] }, { services: ["api"] }, { permissions: ["call" as const], expiresAt: T0 + 1000 }]) {
+      const e = throwsCode(() => attenuate(root.token, narrower), "INVALID_ARGUMENT");
+      assert.is(e.details?.field, narrower.permissions ? "permissions" : "services");
+      assert.match(e.message, /grant a tenant token instead/);
+    }
+    // In expiry it stays admin, until then.
+    const short = attenuate(root.token, { expiresAt: T0 + 1000 });
+    assert.ok(short.startsWith("solo_admin_"));
+    const s = a.caps.verify(short);
+    assert.is(s.admin, true);
+    assert.is(s.expiresAt, T0 + 1000);
+    assert.throws(() => attenuate(short, { services: ["api"] }));
+
+    // A holder can MAC a p: or s: caveat by hand: the verifier refuses the token outright.
+    for (const text of ["p:read", "s:api", "p:admin", "s:"]) {
+      for (const base of [root.token, short]) {
+        const e = throwsCode(() => a.caps.verify(appendCaveat(base, text)), "UNAUTHENTICATED");
+        assert.match(e.message, /narrowed only in expiry/);
+      }
+    }
+    // The mark must match the grant: stripped from an admin token, or put on a tenant token.
+    const tenant = await a.caps.grant({ tenant: "acme", permissions: ["call"], ttlMs: HOUR });
+    refused(a, root.token.replace("solo_admin_", "solo_"), "admin mark stripped");
+    refused(a, attenuate(root.token.replace("solo_admin_", "solo_"), { permissions: ["read"] }), "admin mark stripped, then narrowed");
+    refused(a, tenant.token.replace("solo_", "solo_admin_"), "admin mark added");
+    a.caps.verify(root.token);
+    a.caps.verify(tenant.token);
   } finally {
     await a.close();
   }

@@ -2,13 +2,16 @@
 // call, status, list, events, kill) with the Host's answers; failures arrive as the SoloError the
 // host threw (code, message, details); the health service answers SERVING; a message over the
 // edge limit is refused without hurting the server.
+import { once } from "node:events";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import * as assert from "uvu/assert";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { protoPath as healthProto } from "grpc-health-check";
 import { METHODS } from "../../host/api/methods.ts";
 import { GrpcClient } from "../../host/client/index.ts";
-import type { SoloEvent } from "../../host/index.ts";
+import type { SoloError, SoloEvent } from "../../host/index.ts";
 import { example, rejects, test } from "../helpers.ts";
 import { openServer, type TestServer } from "./server.ts";
 
@@ -92,6 +95,45 @@ test("a failure arrives as the host's SoloError: compile diagnostics and INVALID
   }
 });
 
+test("usage, quotas and tokens over gRPC answer the host's shapes", async () => {
+  const host = s.server.host;
+  assert.equal(await c.usage("quota"), host.usage("quota"), "usage, with fuelPerCall's missing `used` left out");
+  const quotas = await c.setQuotas("quota", { services: 3, kvBytes: 1 << 20 });
+  assert.equal(quotas, Object.fromEntries(Object.entries(host.usage("quota").quotas).map(([k, v]) => [k, v.limit])), "every quota comes back");
+  assert.is(quotas.services, 3);
+
+  const granted = await c.grant({ tenant: "quota", permissions: ["read", "call"], ttlMs: 60_000, note: "grpc test" });
+  assert.ok(granted.expiresAt > Date.now() && granted.expiresAt <= Date.now() + 60_000);
+  const narrow = await c.attenuate({ token: granted.token, permissions: ["read"] });
+  assert.is.not(narrow.id, granted.id);
+  const reader = await GrpcClient.connect({ address: s.server.grpc, ca: s.ca, cert: s.cert, key: s.key, token: narrow.token });
+  try {
+    assert.equal(await reader.list("quota"), []);
+    await rejects(reader.call("quota", "any", ""), "PERMISSION_DENIED");
+    assert.equal(await c.revoke(granted.id), { id: granted.id, revoked: 1 }, "one grant record revoked");
+    await rejects(reader.list("quota"), "UNAUTHENTICATED"); // the offline-narrowed token dies with it
+  } finally {
+    await reader.close();
+  }
+});
+
+test("a connection over requestsPerSecond gets RESOURCE_EXHAUSTED; the requests within it are served", async () => {
+  const limited = await openServer({ limits: { requestsPerSecond: 2 } });
+  const lc = await GrpcClient.connect({ address: limited.server.grpc, ca: limited.ca, cert: limited.cert, key: limited.key, token: limited.adminToken });
+  try {
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => lc.list("acme")));
+    const refused = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason as SoloError);
+    assert.ok(refused.length >= 1 && refused.length < 12, `some refused, some served: ${refused.length} of 12 refused`);
+    for (const e of refused) {
+      assert.is(e.code, "RESOURCE_EXHAUSTED", e.message);
+      assert.is(e.details?.reason, "rate");
+    }
+  } finally {
+    await lc.close();
+    await limited.close();
+  }
+});
+
 test("the health service answers SERVING for Solo and for the server as a whole", async () => {
   const def = protoLoader.loadSync(healthProto, { keepCase: true, longs: Number, enums: String, defaults: true });
   const Health = ((grpc.loadPackageDefinition(def).grpc as grpc.GrpcObject).health as grpc.GrpcObject).v1 as grpc.GrpcObject;
@@ -103,6 +145,23 @@ test("the health service answers SERVING for Solo and for the server as a whole"
       const r = await new Promise<{ status: string }>((resolve, reject) => check({ service }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res))));
       assert.is(r.status, "SERVING", `health of ${JSON.stringify(service)}`);
     }
+  } finally {
+    client.close();
+  }
+});
+
+test("server reflection lists the Solo service (for grpcurl and the like)", async () => {
+  const proto = join(dirname(createRequire(import.meta.url).resolve("@grpc/reflection")), "..", "proto", "grpc", "reflection", "v1", "reflection.proto");
+  const def = protoLoader.loadSync(proto, { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+  const Reflection = (((grpc.loadPackageDefinition(def).grpc as grpc.GrpcObject).reflection as grpc.GrpcObject).v1 as grpc.GrpcObject).ServerReflection as grpc.ServiceClientConstructor;
+  const client = new Reflection(s.server.grpc, grpc.credentials.createSsl(Buffer.from(s.ca), Buffer.from(s.key), Buffer.from(s.cert)));
+  try {
+    const call = (client.ServerReflectionInfo as () => grpc.ClientDuplexStream<unknown, { list_services_response?: { service: { name: string }[] } }>).call(client);
+    call.write({ list_services: "" });
+    const [reply] = (await once(call, "data")) as [{ list_services_response?: { service: { name: string }[] } }];
+    call.end();
+    const names = reply.list_services_response!.service.map((x) => x.name);
+    assert.ok(names.includes("solo.v1.Solo"), names.join(", "));
   } finally {
     client.close();
   }

@@ -93,10 +93,16 @@ test("a tenant's token on another tenant is PERMISSION_DENIED, and the refusal i
   await rejects(c.list("acme"), "PERMISSION_DENIED");
   await rejects(c.call("acme", "echo", "x"), "PERMISSION_DENIED");
   await rejects(c.status("acme", "echo"), "PERMISSION_DENIED");
+  await rejects(c.events({ tenant: "acme", follow: true })[Symbol.asyncIterator]().next(), "PERMISSION_DENIED");
+  await rejects(c.events({})[Symbol.asyncIterator]().next(), "PERMISSION_DENIED"); // every tenant's log: admin only
   for (const p of attempts(c)) await rejects(p, "PERMISSION_DENIED");
   const denied: SoloEvent[] = [];
-  for await (const e of admin.events({ tenant: "acme", type: "capability_denied" })) denied.push(e);
-  assert.ok(denied.some((e) => e.actor === `cn=admin:${granted.id}` || e.data.tokenId === granted.id), JSON.stringify(denied.slice(-2)));
+  // Recorded in the caller's own tenant's log, naming the tenant it asked for; none in acme's.
+  for await (const e of admin.events({ tenant: "globex", type: "capability_denied" })) denied.push(e);
+  assert.ok(denied.some((e) => e.data.tokenId === granted.id && e.data.code === "PERMISSION_DENIED" && e.data.tenant === "acme"), JSON.stringify(denied.slice(-2)));
+  const inAcme: SoloEvent[] = [];
+  for await (const e of admin.events({ tenant: "acme", type: "capability_denied" })) inAcme.push(e);
+  assert.not.ok(inAcme.some((e) => e.data.tokenId === granted.id), "nothing written into the tenant it asked for");
 });
 
 test("after every refused attempt nothing changed: one service, version 1, answering as before", async () => {
