@@ -31,6 +31,7 @@ test("deploy examples/echo.ts --tenant demo, then call demo echo hi prints hi", 
   const d = await solo("deploy", ECHO, "--tenant", "demo");
   assert.is(d.code, 0, d.stderr);
   assert.match(d.stdout, /^deployed demo\/echo version 1 /);
+  assert.not.match(d.stderr, /deploying/, "the progress line is for terminals only");
   const c = await solo("call", "demo", "echo", "hi");
   assert.is(c.code, 0, c.stderr);
   assert.is(c.stdout, "hi\n");
