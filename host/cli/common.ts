@@ -62,3 +62,15 @@ export function hostPort(flag: string, value: string): string {
 }
 
 export { SoloError };
+
+/** `name=value` pairs of quotas (repeatable flag or arguments), e.g. memoryBytes=1073741824. */
+export function quotaPairs(flag: string, pairs: string[] | undefined): Record<string, number> | undefined {
+  if (!pairs || pairs.length === 0) return undefined;
+  const out: Record<string, number> = {};
+  for (const pair of pairs) {
+    const m = /^([A-Za-z]+)=(\d{1,16})$/.exec(pair.trim());
+    if (!m) throw new UsageError(`--${flag} takes NAME=NUMBER (e.g. memoryBytes=1073741824, services=50, fuelPerSecond=1000000000); got ${JSON.stringify(pair)}`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}

@@ -68,6 +68,7 @@ export function program(setCode: (code: number) => void): Command {
     .addOption(new Option("--workers <n>", "guest worker threads (default: one per core)").env("SOLO_WORKERS"))
     .addOption(new Option("--cache <dir>", "compiled artifacts (default DIR/artifacts; safe to share between data directories)").env("SOLO_CACHE"))
     .option("--insecure-http", "plain HTTP instead of HTTPS on --http (loopback addresses only)")
+    .option("--quota <name=value...>", "a default quota for every tenant (memoryBytes, services, queuedCalls, fuelPerCall, fuelPerSecond, kvBytes); over SOLO_QUOTA_* variables")
     .addHelpText("after", `
 stdout: exactly one line once both listeners listen: {"ready":true,"grpc","http","dataDir"}.
 stderr: where the admin token is (never the token), guest logs, closing messages.
@@ -138,6 +139,14 @@ ${EXIT_CODES_HELP}`)
 
   client(solo.command("usage").description("a tenant's quotas and what it uses of each").argument("<tenant>"))
     .action(act(async (tenant, o) => (await import("./services.ts")).usage(tenant, o)));
+
+  client(
+    solo
+      .command("quota")
+      .description("set some of a tenant's quotas (an admin token); the others keep their value")
+      .argument("<tenant>")
+      .argument("<name=value...>", "e.g. memoryBytes=268435456 services=20 fuelPerSecond=5000000000"),
+  ).action(act(async (tenant, pairs, o) => (await import("./services.ts")).quota(tenant, pairs, o)));
 
   client(
     solo

@@ -6,7 +6,7 @@ import { basename } from "node:path";
 import { isCoreModule } from "../wasm/binary.ts";
 import type { ServiceStatus } from "../services/service-record.ts";
 import type { TenantUsage } from "../governance/quotas.ts";
-import { EXIT, UsageError, list, positiveInt, printJson } from "./common.ts";
+import { EXIT, UsageError, list, positiveInt, printJson, quotaPairs } from "./common.ts";
 import { withClient, type ConnectOptions } from "./connect.ts";
 import { languageFlag } from "./local.ts";
 
@@ -143,6 +143,16 @@ export async function usage(tenant: string, o: ConnectOptions): Promise<number> 
       process.stdout.write(`${u.tenant}: quota  used / limit\n`);
       for (const [name, q] of Object.entries(u.quotas) as [string, { limit: number; used?: number }][]) process.stdout.write(`  ${name}  ${q.used ?? "-"} / ${q.limit}\n`);
     }
+    return EXIT.ok;
+  });
+}
+
+export async function quota(tenant: string, pairs: string[], o: ConnectOptions): Promise<number> {
+  const asked = quotaPairs("quota", pairs)!;
+  return withClient(o, async (c) => {
+    const now = await c.setQuotas(tenant, asked);
+    if (o.json) printJson({ tenant, quotas: now });
+    else for (const [name, value] of Object.entries(now)) process.stdout.write(`${name} ${value}\n`);
     return EXIT.ok;
   });
 }

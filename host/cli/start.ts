@@ -1,7 +1,7 @@
 // `solo start`: the server (host, gRPC over mutual TLS, HTTPS + WebSocket) until SIGINT/SIGTERM.
 // stdout carries exactly one line, the ready line, once both listeners listen, so a supervisor or
 // a test can read the addresses (port 0 picks free ones); everything else goes to stderr.
-import { EXIT, hostPort, positiveInt } from "./common.ts";
+import { EXIT, hostPort, positiveInt, quotaPairs } from "./common.ts";
 
 export interface StartOptions {
   data: string;
@@ -10,12 +10,14 @@ export interface StartOptions {
   http: string;
   workers?: string;
   insecureHttp?: boolean;
+  quota?: string[];
 }
 
 export async function start(o: StartOptions): Promise<number> {
   const grpc = hostPort("grpc", o.grpc);
   const http = hostPort("http", o.http);
   const workers = positiveInt("workers", o.workers);
+  const quotas = quotaPairs("quota", o.quota);
   // Listening for signals from the start: one that comes while the server opens closes it as
   // soon as it is open, without a ready line.
   let signalled = false;
@@ -33,6 +35,7 @@ export async function start(o: StartOptions): Promise<number> {
     http,
     insecureHttp: o.insecureHttp === true,
     ...(workers !== undefined && { workers }),
+    ...(quotas !== undefined && { quotas }),
     onLog: (l) => process.stderr.write(`[${l.tenant}/${l.service}] ${l.level}: ${l.message}\n`),
   }).catch((err: unknown) => {
     // Not started (a port in use, a locked data directory): signals act as usual again.

@@ -22,7 +22,7 @@ function json(stdout: string) {
 }
 
 test.before(async () => {
-  server = await startSolo(["--data", dataDir, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--workers", "1", "--cache", TEST_CACHE]);
+  server = await startSolo(["--data", dataDir, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--workers", "1", "--cache", TEST_CACHE, "--quota", "queuedCalls=5000"]);
   // The env stands in for --server and --data; the token defaults to DIR/admin.token.
   env = { SOLO_SERVER: server.ready.grpc, SOLO_DATA: dataDir, SOLO_TOKEN: "" };
 });
@@ -156,6 +156,24 @@ test("events --follow --after ID prints later events as JSON lines until Ctrl-C,
   const gone = await solo("status", "demo", "echo", "--json");
   assert.is(gone.code, 1);
   assert.is(json(gone.stdout).error.code, "NOT_FOUND");
+});
+
+test("start --quota sets every tenant's default; quota T name=value sets one tenant's; a deploy past it is RESOURCE_EXHAUSTED", async () => {
+  const u = await solo("usage", "quotas", "--json");
+  assert.is(u.code, 0, u.stderr);
+  assert.is(json(u.stdout).quotas.queuedCalls.limit, 5000, "the --quota default");
+  const q = await solo("quota", "quotas", "services=1", "--json");
+  assert.is(q.code, 0, q.stderr);
+  assert.is(json(q.stdout).quotas.services, 1);
+  const first = await solo("deploy", ECHO, "--tenant", "quotas", "--service", "one");
+  assert.is(first.code, 0, first.stderr);
+  const second = await solo("deploy", ECHO, "--tenant", "quotas", "--service", "two", "--json");
+  assert.is(second.code, 1);
+  const e = json(second.stdout).error;
+  assert.is(e.code, "RESOURCE_EXHAUSTED");
+  assert.is(e.details.quota, "services");
+  assert.is((await solo("quota", "quotas", "services=lots")).code, 2, "a bad pair is a usage error");
+  assert.is((await solo("kill", "quotas", "one")).code, 0);
 });
 
 test("no server at --server: UNAVAILABLE, exit 1; a bad flag: exit 2 with the command's help", async () => {
