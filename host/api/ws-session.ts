@@ -1,28 +1,48 @@
 // One WebSocket connection speaking JSON-RPC 2.0: one request → one response with the same id.
 // Methods are METHODS' names, plus Authenticate {token} (for browsers, which cannot set the
-// Authorization header; it comes before any other request), Events (a subscription: answers
+// Authorization header; once, before any other request, on a socket opened without the header),
+// Events (a subscription: answers
 // {subscription}, then `event` notifications, and `end` when a stored-only stream is done or the
 // subscription failed) and Unsubscribe {subscription}. Every error carries the SoloError as
 // `error.data`. Nothing a client sends crashes the server: bad frames get an error reply.
+//
+// What a socket may cost the server: a socket opened without a token may send only small frames
+// (limits.unauthenticatedMessageBytes) and must Authenticate within limits.authTimeoutMs. Replies
+// are never read faster than the client takes them: past SOFT_BUFFER queued bytes the socket stops
+// reading requests until they drain, and past the hard bound it is cut. No error quotes more than
+// 64 characters of what the client sent.
 import type { WebSocket, RawData } from "ws";
 import { SoloError, toSoloError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import type { Session } from "../session/index.ts";
-import { RateBucket, rateLimited, type EdgeLimits } from "./edge-limits.ts";
+import { clip, RateBucket, rateLimited, type EdgeLimits } from "./edge-limits.ts";
 import { METHODS, openEvents, type EventFeed, type Params } from "./methods.ts";
 
 /** JSON-RPC 2.0 error codes. */
 export const RPC = { PARSE: -32700, INVALID_REQUEST: -32600, NO_METHOD: -32601, INVALID_PARAMS: -32602, SERVER: -32000 } as const;
 
 /**
- * Past this many bytes queued on the socket, a subscription waits for them to reach the kernel
- * before sending more; its events then wait in the host's bounded subscription buffer, which
- * drops a subscriber that falls too far behind (RESOURCE_EXHAUSTED). Past HARD_BUFFER (other
- * replies piling up too), the subscription ends at once with RESOURCE_EXHAUSTED.
+ * Past this many bytes queued on the socket, the socket stops reading requests and a subscription
+ * waits for them to reach the kernel before sending more; its events then wait in the host's
+ * bounded subscription buffer, which drops a subscriber that falls too far behind
+ * (RESOURCE_EXHAUSTED). Past half the hard bound (other replies piling up too), a subscription
+ * ends at once with RESOURCE_EXHAUSTED; past the hard bound the socket is cut.
  */
 const SOFT_BUFFER = 1 << 20;
 
+/**
+ * Sets the largest frame the socket's reader accepts. ws takes it once per server; this sets the
+ * reader's own field (ws 8), pinned by the frame-size tests in ws-edge-limits.test.ts.
+ */
+function setFrameLimit(ws: WebSocket, bytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (receiver && typeof receiver._maxPayload === "number") receiver._maxPayload = bytes;
+}
+
 type Id = string | number | null;
+
+/** Longest string id a request may carry (answers repeat it). */
+const MAX_ID = 128;
 
 interface Sub {
   feed: EventFeed;
@@ -34,14 +54,22 @@ export class WsSession {
   private session: Session;
   /** Requests other than Authenticate seen so far (Authenticate must come first). */
   private requests = 0;
+  /** The token came in the Authorization header (checked at the upgrade): no Authenticate. */
   private readonly headerToken: boolean;
+  /** Authenticate was asked for (once per socket, whatever its answer). */
+  private authTried = false;
+  /** Until a token is verified: small frames only, and a deadline to Authenticate. */
+  private authenticated: boolean;
+  private authTimer: NodeJS.Timeout | undefined;
+  /** Reading stopped until queued replies drain. */
+  private paused = false;
   private pending = 0;
   private readonly subs = new Map<string, Sub>();
   private nextSub = 0;
   private readonly bucket: RateBucket;
   private idleTimer: NodeJS.Timeout | undefined;
   private draining = false;
-  private readonly hardBuffer: number;
+  private hardBuffer: number;
 
   constructor(
     private readonly host: Host,
@@ -52,14 +80,27 @@ export class WsSession {
     onGone: () => void,
   ) {
     this.headerToken = token !== "";
+    this.authenticated = this.headerToken;
     this.session = host.session(token, { peer });
     this.bucket = new RateBucket(limits.requestsPerSecond);
-    this.hardBuffer = 4 * SOFT_BUFFER + 2 * limits.maxMessageBytes;
+    // A reply may be as large as a call's output (limits.maxResponseBytes); before a token, only errors.
+    this.hardBuffer = this.authenticated ? 4 * SOFT_BUFFER + 2 * limits.maxMessageBytes : 4 * SOFT_BUFFER;
+    if (!this.authenticated) {
+      setFrameLimit(ws, limits.unauthenticatedMessageBytes);
+      this.authTimer = setTimeout(() => {
+        if (!this.authenticated && this.ws.readyState === this.ws.OPEN) {
+          this.ws.close(1008, `no Authenticate within ${limits.authTimeoutMs} ms; send Authorization: Bearer at the upgrade or Authenticate {token} first`);
+          setTimeout(() => this.ws.terminate(), 1000).unref();
+        }
+      }, limits.authTimeoutMs);
+      this.authTimer.unref();
+    }
     ws.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     // An oversized frame or broken framing: ws closes the socket (1009 / 1002) and reports here.
     ws.on("error", () => {});
     ws.on("close", () => {
       clearTimeout(this.idleTimer);
+      clearTimeout(this.authTimer);
       for (const sub of this.subs.values()) this.stop(sub);
       this.subs.clear();
       onGone();
@@ -96,7 +137,30 @@ export class WsSession {
   }
 
   private send(message: unknown): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
+    this.sendText(JSON.stringify(message));
+  }
+
+  /** Queues a frame, or cuts a socket whose client stopped reading (past the hard bound). */
+  private sendText(text: string, done?: () => void): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount > this.hardBuffer) {
+      // Closing politely would queue behind what the client does not read: cut it.
+      this.ws.terminate();
+      return false;
+    }
+    this.ws.send(text, () => {
+      if (this.paused && this.ws.bufferedAmount <= SOFT_BUFFER) {
+        this.paused = false;
+        this.ws.resume();
+      }
+      done?.();
+    });
+    if (!this.paused && this.ws.bufferedAmount > SOFT_BUFFER) {
+      // No more requests until the client reads its answers.
+      this.paused = true;
+      this.ws.pause();
+    }
+    return true;
   }
 
   private reply(id: Id, result: unknown): void {
@@ -115,7 +179,7 @@ export class WsSession {
     try {
       msg = JSON.parse(data.toString());
     } catch (err) {
-      return this.fail(null, RPC.PARSE, new SoloError("INVALID_ARGUMENT", `the frame is not JSON (${(err as Error).message}); send one JSON-RPC 2.0 request object a frame`, { field: "frame" }));
+      return this.fail(null, RPC.PARSE, new SoloError("INVALID_ARGUMENT", `the frame is not JSON (${(err as Error).message.slice(0, 120)}); send one JSON-RPC 2.0 request object a frame`, { field: "frame" }));
     }
     if (Array.isArray(msg)) return this.fail(null, RPC.INVALID_REQUEST, new SoloError("INVALID_ARGUMENT", "batches are not supported; send one request object a frame", { field: "frame" }));
     if (!msg || typeof msg !== "object") return this.fail(null, RPC.INVALID_REQUEST, new SoloError("INVALID_ARGUMENT", "a request is a JSON object {jsonrpc:\"2.0\", id, method, params}", { field: "frame" }));
@@ -124,6 +188,8 @@ export class WsSession {
     // A notification (no id) would get no answer under JSON-RPC; every method here answers, so
     // a request without an id is refused rather than run unseen.
     if (id === null) return this.fail(null, RPC.INVALID_REQUEST, new SoloError("INVALID_ARGUMENT", "every request needs an id (a string or a number)", { field: "id" }));
+    // The answer repeats the id: a long one would make every answer as big as its request.
+    if (typeof id === "string" && id.length > MAX_ID) return this.fail(null, RPC.INVALID_REQUEST, new SoloError("INVALID_ARGUMENT", `an id is at most ${MAX_ID} characters; this one has ${id.length}`, { field: "id" }));
     if (m.jsonrpc !== "2.0") return this.fail(id, RPC.INVALID_REQUEST, new SoloError("INVALID_ARGUMENT", 'a request says jsonrpc: "2.0"', { field: "jsonrpc" }));
     if (typeof m.method !== "string") return this.fail(id, RPC.INVALID_REQUEST, new SoloError("INVALID_ARGUMENT", "a request names its method as a string", { field: "method" }));
     if (!this.bucket.take()) return this.fail(id, RPC.SERVER, rateLimited(this.limits.requestsPerSecond));
@@ -156,7 +222,7 @@ export class WsSession {
     if (method === "Unsubscribe") {
       const id = params.subscription;
       const sub = typeof id === "string" ? this.subs.get(id) : undefined;
-      if (!sub) throw new SoloError("NOT_FOUND", `no subscription ${JSON.stringify(id)} on this connection (it may have ended already)`, { field: "subscription" });
+      if (!sub) throw new SoloError("NOT_FOUND", `no subscription ${clip(id)} on this connection (it may have ended already)`, { field: "subscription" });
       this.subs.delete(id as string);
       this.stop(sub);
       return {};
@@ -166,14 +232,24 @@ export class WsSession {
     return fn(this.session, params);
   }
 
-  private authenticate(params: Params): unknown {
-    if (this.headerToken || this.requests > 0) {
-      throw new SoloError("INVALID_ARGUMENT", "Authenticate comes first on a connection without an Authorization header; open a new connection to use another token", { field: "method" });
+  private async authenticate(params: Params): Promise<unknown> {
+    if (this.headerToken) {
+      throw new SoloError("INVALID_ARGUMENT", "this connection's token came in the Authorization header; Authenticate is only for connections opened without one", { field: "method" });
     }
+    if (this.authTried || this.requests > 0) {
+      throw new SoloError("INVALID_ARGUMENT", "Authenticate comes once, first, on a connection; open a new connection to use another token", { field: "method" });
+    }
+    this.authTried = true;
     if (typeof params.token !== "string" || params.token === "") throw new SoloError("INVALID_ARGUMENT", "token must be a non-empty string", { field: "token" });
+    // Taken now, before the check resolves: requests sent right behind Authenticate use this
+    // token, and fail UNAUTHENTICATED with it if it is not live.
     const session = this.host.session(params.token, { peer: this.peer });
-    const a = session.whoami(); // UNAUTHENTICATED when the token is not live; the connection stays without one
     this.session = session;
+    const a = await session.authenticate(); // UNAUTHENTICATED (recorded) when the token is not live
+    this.authenticated = true;
+    clearTimeout(this.authTimer);
+    this.hardBuffer = 4 * SOFT_BUFFER + 2 * this.limits.maxMessageBytes;
+    setFrameLimit(this.ws, this.limits.maxMessageBytes);
     return { tokenId: a.tokenId, tenant: a.tenant, admin: a.admin, actor: session.actor };
   }
 
@@ -203,13 +279,17 @@ export class WsSession {
       for await (const event of sub.feed) {
         if (sub.closed) break;
         const text = JSON.stringify({ jsonrpc: "2.0", method: "event", params: { subscription: id, event } });
-        if (this.ws.bufferedAmount > this.hardBuffer) {
-          error = new SoloError("RESOURCE_EXHAUSTED", `subscription ${id} dropped: over ${this.hardBuffer} bytes wait to be read on this connection; read faster, then subscribe again with after=${event.id}`, { reason: "slow_subscriber", resumeAfter: event.id });
+        const dropAt = this.hardBuffer / 2;
+        if (this.ws.bufferedAmount > dropAt) {
+          error = new SoloError("RESOURCE_EXHAUSTED", `subscription ${id} dropped: over ${dropAt} bytes wait to be read on this connection; read faster, then subscribe again with after=${event.id}`, { reason: "slow_subscriber", resumeAfter: event.id });
           break;
         }
         if (this.ws.readyState !== this.ws.OPEN) break;
-        if (this.ws.bufferedAmount > SOFT_BUFFER) await new Promise<void>((r) => this.ws.send(text, () => r()));
-        else this.ws.send(text);
+        if (this.ws.bufferedAmount > SOFT_BUFFER) {
+          let sent = false;
+          await new Promise<void>((r) => (sent = this.sendText(text, r)) || r());
+          if (!sent) break;
+        } else if (!this.sendText(text)) break;
       }
     } catch (err) {
       error = toSoloError(err);
@@ -229,7 +309,7 @@ class Subscribed {
 
 class NoMethod extends SoloError {
   constructor(method: string) {
-    super("NOT_FOUND", `no method ${JSON.stringify(method)}; methods are ${["Authenticate", ...Object.keys(METHODS), "Events", "Unsubscribe"].join(", ")}`, { field: "method" });
+    super("NOT_FOUND", `no method ${clip(method)}; methods are ${["Authenticate", ...Object.keys(METHODS), "Events", "Unsubscribe"].join(", ")}`, { field: "method" });
   }
 }
 

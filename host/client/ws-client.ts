@@ -2,6 +2,8 @@
 // id, so any number may be in flight at once; events() is an Events subscription, close() on it
 // sends Unsubscribe. Failures are the server's SoloErrors rebuilt from `error.data`; a dropped
 // connection fails what is in flight with UNAVAILABLE (events: resume with after=<last id>).
+// A token the server refuses at the upgrade makes a client whose every request fails
+// UNAUTHENTICATED, as a gRPC client's would.
 import WebSocket from "ws";
 import { SoloError } from "../errors.ts";
 import { errorFromWire } from "../api/error-mapping.ts";
@@ -51,7 +53,12 @@ export class WsClient implements SoloClient {
   private closing: Promise<void> | undefined;
   private lost: SoloError | undefined;
 
-  private constructor(private readonly ws: WebSocket) {
+  private constructor(private readonly ws: WebSocket, private readonly refused?: SoloError) {
+    if (refused) {
+      // The server refused the token at the upgrade: every request answers that, as over gRPC.
+      this.lost = refused;
+      return;
+    }
     ws.on("message", (data) => this.onMessage(data.toString()));
     ws.on("error", () => {});
     ws.on("close", (code, reason) => {
@@ -77,8 +84,8 @@ export class WsClient implements SoloClient {
       perMessageDeflate: false,
       maxPayload: 0x7fffffff,
     });
-    await new Promise<void>((resolve, reject) => {
-      ws.once("open", () => resolve());
+    const refused = await new Promise<SoloError | undefined>((resolve, reject) => {
+      ws.once("open", () => resolve(undefined));
       ws.once("unexpected-response", (_req, res) => {
         // The server refused the upgrade with an error body: rebuild its SoloError.
         const chunks: Buffer[] = [];
@@ -90,13 +97,16 @@ export class WsClient implements SoloClient {
           } catch {
             // not JSON: fall back below
           }
-          reject(errorFromWire(body.error, `the server refused the WebSocket upgrade with HTTP ${res.statusCode}`));
+          const err = errorFromWire(body.error, `the server refused the WebSocket upgrade with HTTP ${res.statusCode}`);
           ws.terminate();
+          // A token that is not live fails each request (UNAUTHENTICATED), not the connect.
+          if (err.code === "UNAUTHENTICATED") resolve(err);
+          else reject(err);
         });
       });
       ws.once("error", (err) => reject(new SoloError("UNAVAILABLE", `cannot connect to ${url}: ${err.message}`)));
     });
-    return new WsClient(ws);
+    return new WsClient(ws, refused);
   }
 
   /** One JSON-RPC request; `onAnswer` runs as the answer is read, before any later frame. */
@@ -212,7 +222,7 @@ export class WsClient implements SoloClient {
 
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
-      if (this.ws.readyState === WebSocket.CLOSED) return resolve();
+      if (this.refused || this.ws.readyState === WebSocket.CLOSED) return resolve();
       this.ws.once("close", () => resolve());
       this.ws.close(1000);
       setTimeout(() => this.ws.terminate(), 2000).unref();

@@ -44,6 +44,14 @@ export class Session {
     return this.capabilities.verify(this.token);
   }
 
+  /**
+   * Verifies the token as an operation of its own (a connection's Authenticate, a request's
+   * token checked before its body is read): a refusal is recorded like any other.
+   */
+  authenticate(): Promise<Authority> {
+    return this.live("", "authenticate");
+  }
+
   async deploy(options: DeployOptions): Promise<DeployResult> {
     const tenant = options?.tenant;
     const service = options?.service;
