@@ -44,11 +44,46 @@ function bearer(metadata: grpc.Metadata): string {
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
 
-/** The client certificate's CN, as the session's peer ("cn=NAME"); undefined without one. */
+/** What a certificate's CN may be to name a peer in events (the same rule on every listener). */
+const PEER_CN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** The client certificate's CN, as the session's peer ("cn=NAME"); undefined without a plain one. */
 function peerName(call: AnyCall): string | undefined {
   const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
   const name = Array.isArray(cn) ? cn[0] : cn;
-  return name ? `cn=${name}` : undefined;
+  return typeof name === "string" && PEER_CN.test(name) ? `cn=${name}` : undefined;
+}
+
+/** A request whose bytes are not the method's message: answered INVALID_ARGUMENT by the handler. */
+class Undecodable {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The service definition with forgiving request decoders: grpc-js answers a decoder's exception
+ * with INTERNAL and no Solo error; a marker lets the handler answer INVALID_ARGUMENT properly.
+ */
+function withDecodeErrors(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, def] of Object.entries(service)) {
+    const decode = def.requestDeserialize;
+    out[name] = {
+      ...def,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return decode(bytes);
+        } catch (err) {
+          return new Undecodable((err as Error).message);
+        }
+      },
+    };
+  }
+  return out as grpc.ServiceDefinition;
+}
+
+function undecodable(name: string, request: unknown): SoloError | undefined {
+  if (!(request instanceof Undecodable)) return undefined;
+  return new SoloError("INVALID_ARGUMENT", `the ${name} request is not a valid solo.v1 message (${request.reason.slice(0, 200)}); send the message proto/solo.proto defines`, { field: "request" });
 }
 
 export async function startGrpc(o: ListenerOptions & { insecure?: boolean }): Promise<Listener> {
@@ -83,7 +118,7 @@ export async function startGrpc(o: ListenerOptions & { insecure?: boolean }): Pr
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(METHODS)) {
     handlers[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const refused = admit(call);
+      const refused = admit(call) ?? undecodable(name, call.request);
       if (refused) return callback(grpcStatus(refused));
       let p: Promise<unknown>;
       try {
@@ -102,7 +137,7 @@ export async function startGrpc(o: ListenerOptions & { insecure?: boolean }): Pr
   // Open event streams, so that shutdown can end them with UNAVAILABLE (and the id to resume at).
   const streams = new Set<(err: SoloError) => void>();
   handlers.Events = async (call: grpc.ServerWritableStream<unknown, unknown>) => {
-    const refused = admit(call);
+    const refused = admit(call) ?? undecodable("Events", call.request);
     if (refused) return void call.emit("error", grpcStatus(refused));
     let feed: EventFeed;
     try {
@@ -145,7 +180,7 @@ export async function startGrpc(o: ListenerOptions & { insecure?: boolean }): Pr
     }
   };
 
-  server.addService(definition[SERVICE_NAME] as grpc.ServiceDefinition, handlers);
+  server.addService(withDecodeErrors(definition[SERVICE_NAME] as grpc.ServiceDefinition), handlers);
   const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
   health.addToServer(server);
   new ReflectionService(definition).addToServer(server);

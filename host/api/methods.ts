@@ -2,7 +2,7 @@
 // their request into plain params, call the method with the caller's session, and encode what
 // it answers (or the SoloError it throws). Params are checked here, so every transport refuses
 // the same bad input with the same INVALID_ARGUMENT and `details.field`.
-import { SoloError } from "../errors.ts";
+import { SoloError, toSoloError } from "../errors.ts";
 import { attenuate, tokenId, type Permission } from "../capability/index.ts";
 import type { Session } from "../session/index.ts";
 import type { Language } from "../compile/index.ts";
@@ -142,9 +142,56 @@ export async function openEvents(s: Session, p: Params): Promise<EventFeed> {
     // Stored events first, then live ones: a subscription replays only after an id ("" = the start).
     const from = { after: after ?? "" };
     const sub = tenant === undefined ? (await s.eventLog()).subscribe(filter, from) : await s.subscribe(tenant, filter, from);
-    return { [Symbol.asyncIterator]: () => sub, close: () => sub.close() };
+    // A stream lives only as long as its token: checked before each event and every second while
+    // it is idle, so a revoked or expired token's stream ends at once with UNAUTHENTICATED.
+    const stillLive = (): SoloError | undefined => {
+      try {
+        s.whoami();
+        return undefined;
+      } catch (err) {
+        return toSoloError(err);
+      }
+    };
+    const timer = setInterval(() => {
+      const dead = stillLive();
+      if (dead) sub.abort(dead);
+    }, TOKEN_RECHECK_MS);
+    timer.unref();
+    const iterator: AsyncIterator<SoloEvent> = {
+      next: async () => {
+        try {
+          const dead = stillLive();
+          if (dead) sub.abort(dead);
+          const r = await sub.next();
+          const after = r.done ? undefined : stillLive();
+          if (after) {
+            sub.abort(after);
+            return await sub.next();
+          }
+          if (r.done) clearInterval(timer);
+          return r;
+        } catch (err) {
+          clearInterval(timer);
+          throw err;
+        }
+      },
+      return: async () => {
+        clearInterval(timer);
+        return sub.return();
+      },
+    };
+    return {
+      [Symbol.asyncIterator]: () => iterator,
+      close: () => {
+        clearInterval(timer);
+        sub.close();
+      },
+    };
   }
   const query = { ...filter, ...(after ? { after } : {}), ...(limit ? { limit } : {}) };
   const gen = tenant === undefined ? (await s.eventLog()).stream(query) : await s.events(tenant, query);
   return { [Symbol.asyncIterator]: () => gen, close: () => void gen.return(undefined) };
 }
+
+/** How often an idle live stream checks that its token still works. */
+const TOKEN_RECHECK_MS = 1_000;

@@ -62,6 +62,9 @@ export class Subscription implements AsyncIterableIterator<SoloEvent> {
     while (this.replaying) {
       if (this.replayed.length === 0) {
         this.replayed = await this.readPage(this.lastDelivered, this.snapshot === null ? undefined : incrementId(this.snapshot));
+        // Closed or failed while the page was read: nothing may wait on it any more.
+        if (this.failure) return this.next();
+        if (this.done) return { done: true, value: undefined };
         if (this.replayed.length === 0) this.replaying = false;
       }
       const e = this.replayed.shift();
@@ -102,6 +105,12 @@ export class Subscription implements AsyncIterableIterator<SoloEvent> {
       this.done = true;
       f(err);
     }
+  }
+
+  /** Ends the subscription with an error (e.g. its reader's token was revoked): next() throws it. */
+  abort(err: SoloError): void {
+    if (this.done || this.failure) return;
+    this.fail(err);
   }
 
   /** Stops the subscription; a pending next() resolves as done. */
