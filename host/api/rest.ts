@@ -44,8 +44,9 @@ const CN = /^[A-Za-z0-9_.-]{1,64}$/;
 export function peerName(socket: Socket): string | undefined {
   const tls = socket as TLSSocket;
   if (typeof tls.getPeerCertificate !== "function" || tls.authorized !== true) return undefined;
-  const cn = tls.getPeerCertificate()?.subject?.CN;
-  return typeof cn === "string" && CN.test(cn) ? `cn=${cn}` : undefined;
+  const cn: unknown = tls.getPeerCertificate()?.subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn; // several CNs: the first, as over gRPC
+  return typeof name === "string" && CN.test(name) ? `cn=${name}` : undefined;
 }
 
 const buckets = new WeakMap<Socket, RateBucket>();

@@ -8,6 +8,7 @@ import { ensureAdminToken } from "../../host/session/index.ts";
 import { ensureCertificates } from "../../host/api/certs.ts";
 import { DEFAULT_EDGE_LIMITS, type EdgeLimits } from "../../host/api/edge-limits.ts";
 import { startHttp } from "../../host/api/http-server.ts";
+import type { Listener } from "../../host/api/server.ts";
 import { TEST_CACHE } from "../helpers.ts";
 
 export interface HttpTestServer {
@@ -19,6 +20,8 @@ export interface HttpTestServer {
   ca: string;
   cert: string;
   key: string;
+  /** The listener itself (close(graceMs) alone, without the host). */
+  listener: Listener;
   close(): Promise<void>;
 }
 
@@ -37,6 +40,7 @@ export async function openHttpServer(options: { limits?: Partial<EdgeLimits>; in
     ca: readFileSync(tls.ca, "utf8"),
     cert: readFileSync(tls.admin, "utf8"),
     key: readFileSync(tls.adminKey, "utf8"),
+    listener,
     async close() {
       await listener.close(1000);
       await host.close();
@@ -102,4 +106,48 @@ export async function rawSocket(t: HttpTestServer, token?: string): Promise<RawS
     closed,
     close: () => ws.close(),
   };
+}
+
+/** A bare TLS (or TCP, when insecure) connection to the listener, for requests written byte by byte. */
+export interface RawConnection {
+  write(data: string | Buffer): Promise<void>;
+  /** Everything the server sent, once it closed the connection. */
+  closed: Promise<string>;
+  /** The server's first bytes (an answer's status line and more). */
+  firstData: Promise<string>;
+  destroy(): void;
+}
+
+export async function rawConnection(t: HttpTestServer): Promise<RawConnection> {
+  const u = new URL(t.url);
+  const secure = u.protocol === "https:";
+  const { connect: tlsConnect } = await import("node:tls");
+  const { connect: netConnect } = await import("node:net");
+  const sock = secure ? tlsConnect({ host: u.hostname, port: Number(u.port), ca: t.ca }) : netConnect(Number(u.port), u.hostname);
+  sock.on("error", () => {});
+  const chunks: Buffer[] = [];
+  let first: (s: string) => void = () => {};
+  const firstData = new Promise<string>((r) => (first = r));
+  sock.on("data", (c: Buffer) => {
+    chunks.push(c);
+    first(Buffer.concat(chunks).toString("utf8"));
+  });
+  const closed = new Promise<string>((r) => sock.on("close", () => r(Buffer.concat(chunks).toString("utf8"))));
+  await new Promise<void>((resolve, reject) => {
+    sock.once(secure ? "secureConnect" : "connect", () => resolve());
+    sock.once("close", () => reject(new Error("the server closed the connection before it was up")));
+  });
+  return {
+    write: (data) => new Promise<void>((r) => (sock.write(data) ? r() : sock.once("drain", () => r()))),
+    closed,
+    firstData,
+    destroy: () => sock.destroy(),
+  };
+}
+
+/** Resolves with p, or fails naming what did not happen within ms (a hang guard, far above the expected time). */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
