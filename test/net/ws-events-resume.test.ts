@@ -76,6 +76,8 @@ test("one socket carries several subscriptions, each with only its events; store
     };
     const [a, b] = await Promise.all([read(liveA, 10), read(liveB, 8)]);
     await more;
+    assert.is(a.length, 10);
+    assert.is(b.length, 8);
     assert.ok(a.every((e) => e.tenant === "a"));
     assert.ok(b.every((e) => e.tenant === "b"));
     assert.equal(a.map((e) => e.id), (await stored(t, "a")).map((e) => e.id));
