@@ -31,6 +31,12 @@ function optList(p: Params, field: string): string[] | undefined {
   return v as string[];
 }
 
+/** A list that was given and is not empty (gRPC sends an unset repeated field as []). */
+function someList(p: Params, field: string): string[] | undefined {
+  const v = optList(p, field);
+  return v?.length ? v : undefined;
+}
+
 function optNumber(p: Params, field: string): number | undefined {
   const v = p[field];
   if (v === undefined || v === null || v === "" || v === 0) return undefined;
@@ -78,7 +84,7 @@ export const METHODS: Record<string, Method> = {
       file: optStr(p, "file"),
       limits: limits(p),
       compiler: optStr(p, "compiler") as "quickjs" | "javy" | undefined,
-      capabilities: optList(p, "capabilities")?.length ? optList(p, "capabilities") : undefined,
+      capabilities: someList(p, "capabilities"),
     });
   },
   async Validate(s, p) {
@@ -108,16 +114,17 @@ export const METHODS: Record<string, Method> = {
   async Grant(s, p) {
     const ttlMs = optNumber(p, "ttlMs");
     if (ttlMs === undefined) throw new SoloError("INVALID_ARGUMENT", "ttlMs must be a positive whole number of milliseconds", { field: "ttlMs" });
-    return s.grant({ tenant: str(p, "tenant"), permissions: (optList(p, "permissions") ?? []) as Permission[], services: optList(p, "services")?.length ? optList(p, "services") : undefined, ttlMs, note: optStr(p, "note") });
+    return s.grant({ tenant: str(p, "tenant"), permissions: (optList(p, "permissions") ?? []) as Permission[], services: someList(p, "services"), ttlMs, note: optStr(p, "note") });
   },
   async Revoke(s, p) {
     return s.revoke(optStr(p, "token") ?? str(p, "id"));
   },
   /** Offline narrowing, done for clients that have no library for it: needs no session rights. */
   async Attenuate(_s, p) {
-    const permissions = optList(p, "permissions");
-    const services = optList(p, "services");
-    const token = attenuate(str(p, "token"), { ...(permissions?.length ? { permissions: permissions as Permission[] } : {}), ...(services?.length ? { services } : {}), ...(optNumber(p, "expiresAt") ? { expiresAt: optNumber(p, "expiresAt") } : {}) });
+    const permissions = someList(p, "permissions") as Permission[] | undefined;
+    const services = someList(p, "services");
+    const expiresAt = optNumber(p, "expiresAt");
+    const token = attenuate(str(p, "token"), { ...(permissions ? { permissions } : {}), ...(services ? { services } : {}), ...(expiresAt ? { expiresAt } : {}) });
     return { token, id: tokenId(token) };
   },
 };

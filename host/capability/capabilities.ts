@@ -36,20 +36,11 @@ export interface Granted {
   expiresAt: number;
 }
 
-/** A grant as `solo token ls` shows it: metadata, never a token or a MAC. */
-export interface GrantInfo {
-  id: string;
-  tenant: string;
-  permissions: Permission[];
-  services?: string[];
-  expiresAt: number;
-  /** The id of the token that granted it; undefined when the operator did. */
-  parent?: string;
-  note?: string;
-  createdAt: number;
+/** A grant as host.grants() shows it: its record without `via`, and whether it is revoked. */
+export type GrantInfo = Omit<GrantRecord, "via"> & {
   /** It, or a token it descends from, was revoked. */
   revoked: boolean;
-}
+};
 
 /** What is stored under g:<id> (JSON) and kept in memory: ~0.5 KB of heap per grant. */
 interface GrantRecord {
@@ -58,6 +49,7 @@ interface GrantRecord {
   permissions: Permission[];
   services?: string[];
   expiresAt: number;
+  /** The id of the token that granted it; undefined when the operator did. */
   parent?: string;
   /** The ids of the offline derivations between the parent's grant and the parent token: revoking
    *  any of them revokes this grant too. */
@@ -293,7 +285,7 @@ export class Capabilities {
       try {
         v = this.check(tokenOrId);
       } catch {
-        throw new SoloError("NOT_FOUND", "no token of this host matches the text given; give a token this host granted, or its id (solo token ls)");
+        throw new SoloError("NOT_FOUND", "no token of this host matches the text given; give a token this host granted, or its id (printed when it was granted, and in its capability_granted event)");
       }
       return { id: v.authority.tokenId, grant: v.grant, ids: v.ids };
     }
@@ -305,7 +297,7 @@ export class Capabilities {
       throw new SoloError("INVALID_ARGUMENT", `${tokenOrId} is the id of a narrowed token, which cannot be checked without the token: give the token's text to revoke it (an id alone is accepted only for a grant id, or from an admin token)`, { field: "token" });
     }
     const grant = this.grants.get(grantIdOf(tokenOrId));
-    if (!grant) throw new SoloError("NOT_FOUND", `no grant ${grantIdOf(tokenOrId)} on this host; see solo token ls`, { id: tokenOrId });
+    if (!grant) throw new SoloError("NOT_FOUND", `no grant ${grantIdOf(tokenOrId)} on this host; the ids of its grants are in their capability_granted events`, { id: tokenOrId });
     return { id: tokenOrId, grant };
   }
 

@@ -51,10 +51,12 @@ export class DenialLog {
   async record(d: Denial): Promise<void> {
     const a = d.authority;
     const own = a ? (a.tenant === "*" ? HOST_EVENTS_TENANT : a.tenant) : HOST_EVENTS_TENANT;
-    const left = this.host.take("host");
-    if (left === undefined) return;
+    // The caller's own budget first: a caller past it must not spend the host-wide one, which
+    // every other caller's refusals need too.
     const mine = this.perCaller.take(a ? a.grantId : UNAUTHENTICATED_KEY);
     if (mine === undefined) return;
+    const left = this.host.take("host");
+    if (left === undefined) return;
     const e = toSoloError(d.error);
     const askedTenant = typeof d.tenant === "string" && NAME.test(d.tenant) ? d.tenant : undefined;
     const askedService = typeof d.service === "string" && NAME.test(d.service) ? d.service : undefined;

@@ -58,7 +58,7 @@ export class Session {
     await this.check(tenant, "deploy", service);
     // Guest capabilities beyond the default need a token that covers them: a secret needs
     // `secrets`, calling another service needs `call` on it.
-    const caps = resolveGuestCapabilities(options.capabilities);
+    const caps = resolveGuestCapabilities(options?.capabilities);
     for (const cap of caps) {
       if (cap.startsWith("secret:")) await this.check(tenant, "secrets", service, cap);
       else if (cap.startsWith("call:")) await this.check(tenant, "call", cap.slice(5), cap);
