@@ -6,7 +6,7 @@ import { checkLanguage, languageOf, type Language } from "./compile/index.ts";
 import { validateSource, type ValidationReport } from "./validate/index.ts";
 import { SoloError } from "./errors.ts";
 import { WorkerPool } from "./runtime/index.ts";
-import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceLimits, type ServiceStatus } from "./services/index.ts";
+import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceLimits, type ServiceStatus, type SwapRequest, type SwapResult, type VersionInfo } from "./services/index.ts";
 import { EventStore, readOnlyView, startRetention, type EventFilter, type EventLogView, type Retention, type RetentionPolicy, type RetentionTimer, type SoloEvent, type SubscribeOptions, type Subscription } from "./events/index.ts";
 import { RocksKvStore, Storage, type FaultPlan, type VerifyReport } from "./storage/index.ts";
 import { checkName } from "./services/index.ts";
@@ -81,6 +81,9 @@ export interface DeployOptions {
   /** Recorded as the events' actor; sessions set their token's id. Default "local" (the operator). */
   actor?: string;
 }
+
+/** A swap: the new version's source; what it leaves out (language, limits, capabilities) stays as it is. */
+export type SwapOptions = Omit<SwapRequest, "language"> & { language?: Language };
 
 /** A build limit given at open: a positive whole number. */
 function buildLimit(name: string, value: number | undefined, fallback: number): number {
@@ -218,6 +221,38 @@ export class Host {
   async kill(tenant: string, service: string, actor?: string): Promise<void> {
     this.checkOpen();
     return this.supervisor.kill(tenant, service, actor);
+  }
+
+  /**
+   * Replaces a running service's code in place: built and checked first (a failure leaves the
+   * running version untouched), instantiated beside the old one, health-checked, migrated, then
+   * switched to between two calls; kv is kept and no call fails. Within the rollback window Solo
+   * switches back by itself if the new version keeps failing.
+   */
+  async swap(options: SwapOptions): Promise<SwapResult> {
+    this.checkOpen();
+    const language = options.language ?? (options.file ? languageOf(options.file) : undefined);
+    return this.supervisor.swap({ ...options, ...(language ? { language } : {}) });
+  }
+
+  /** Makes an older version current again (default: the previous one). */
+  async rollback(tenant: string, service: string, version?: number, actor?: string): Promise<SwapResult> {
+    this.checkOpen();
+    return this.supervisor.rollback(tenant, service, version, actor);
+  }
+
+  /** The service's versions, oldest first. */
+  versions(tenant: string, service: string): VersionInfo[] {
+    this.checkOpen();
+    return this.supervisor.versions(tenant, service);
+  }
+
+  /** Kill, then deploy (the kv starts empty): when a swap cannot do. The source is built first. */
+  async replace(options: DeployOptions): Promise<DeployResult> {
+    this.checkOpen();
+    const language = options.language ?? (options.file ? languageOf(options.file) : undefined);
+    if (!language) throw new SoloError("INVALID_ARGUMENT", "give a language, or a file name whose extension names one (.as.ts, .ts, .js, .wasm)", { field: "language" });
+    return this.supervisor.replace({ ...options, language });
   }
 
   /**

@@ -4,7 +4,7 @@ export const EVENT_TYPES = [
   "service_deployed", "service_deployment_failed", "service_killed", "service_crashed",
   "service_restarted", "service_recovered", "service_failed", "capability_granted", "capability_revoked",
   "capability_verified", "capability_denied", "resource_violation", "load_shed",
-  "circuit_opened", "circuit_closed", "hot_swap_started", "hot_swap_succeeded",
+  "circuit_opened", "circuit_closed", "hot_swap_started", "hot_swap_succeeded", "hot_swap_failed",
   "hot_swap_rolled_back", "secret_stored", "secret_accessed", "secret_access_denied",
   "secret_revoked", "guest_event", "quota_changed",
 ] as const;

@@ -8,4 +8,8 @@ export interface GuestInstance {
    */
   call(request: string, fuelLimit: number, maxResponseBytes: number, memoryCapBytes?: number): CallOutcome;
   readonly memoryBytes: number;
+  /** Runs the guest's optional health export; ok when it has none. */
+  health?(fuelLimit: number, memoryCapBytes?: number): CallOutcome;
+  /** Runs the guest's optional migrate(fromVersion) export; ok when it has none. */
+  migrate?(fromVersion: number, fuelLimit: number, memoryCapBytes?: number): CallOutcome;
 }

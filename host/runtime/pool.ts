@@ -12,7 +12,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
-import { WATCH, monotonicMs, type CallResult, type FromWorker, type InstanceLimits, type RunSpec, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
+import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstanceLimits, type RunSpec, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 
@@ -50,7 +50,8 @@ interface PendingCall {
 }
 
 interface PendingAck {
-  resolve: (memoryBytes: number | undefined) => void;
+  /** Undefined: moot (the request went to a thread that was replaced; see restart). */
+  resolve: (ack: AckMessage | undefined) => void;
   reject: (err: SoloError) => void;
   /** For an install: what to send again if the worker is replaced before it answers. */
   spec?: InstallSpec;
@@ -120,7 +121,11 @@ class PoolWorker {
     else this.worker.unref();
   }
 
-  request(msg: ToWorker & { id: number }, spec?: InstallSpec): Promise<number | undefined> {
+  async request(msg: ToWorker & { id: number }, spec?: InstallSpec): Promise<number | undefined> {
+    return (await this.requestAck(msg, spec))?.memoryBytes;
+  }
+
+  requestAck(msg: ToWorker & { id: number }, spec?: InstallSpec): Promise<AckMessage | undefined> {
     if (this.stopped) return Promise.reject(this.stopped);
     return new Promise((resolve, reject) => {
       this.acks.set(msg.id, { resolve, reject, spec });
@@ -191,7 +196,7 @@ class PoolWorker {
       this.holdIfBusy();
       if (msg.denied) ack.spec?.onDenied?.(msg.denied);
       if (msg.error) ack.reject(SoloError.from(msg.error));
-      else ack.resolve(msg.memoryBytes);
+      else ack.resolve(msg);
     }
   }
 
@@ -254,7 +259,7 @@ class PoolWorker {
       if (msg instanceof Error) lost(new SoloError("UNAVAILABLE", `the service's committed kv could not be read to re-create it: ${msg.message}`));
       else this.request(msg, spec).catch(lost);
     });
-    for (const ack of resend) this.sendInstall(ack.spec!).then(ack.resolve, ack.reject);
+    for (const ack of resend) this.installMessage(ack.spec!).then((msg) => this.requestAck(msg, ack.spec)).then(ack.resolve, ack.reject);
     this.paused = false;
     this.flush();
   }
@@ -340,6 +345,52 @@ export class WorkerPool {
     const old = w.quotas.get(tenant);
     if (old && old.memoryBytes === quota.memoryBytes && old.kvBytes === quota.kvBytes && old.fuelPerCall === quota.fuelPerCall) return;
     w.setQuota(tenant, { ...quota });
+  }
+
+  /**
+   * Hot swap, step 1: instantiates `spec` beside the service's running instance (same kv copy) and
+   * checks its health; resolves to its memory bytes. Until activate, calls still run on the old one.
+   */
+  async prepare(worker: number, spec: InstallSpec, health?: HealthRequest, fresh = false): Promise<number> {
+    // `fresh`: the service has no running instance (it failed), so it gets the committed kv.
+    const kv = fresh ? { kv: await spec.loadKv() } : {};
+    const ack = await this.worker(worker).requestAck({ t: "prepare", id: nextId++, key: spec.key, run: spec.run, limits: spec.limits, capabilities: spec.capabilities, ...(health ? { health } : {}), ...kv }, undefined);
+    if (ack?.denied) spec.onDenied?.(ack.denied);
+    // Undefined: the worker was replaced meanwhile; activate then installs it afresh.
+    return ack?.memoryBytes ?? 0;
+  }
+
+  /** Step 2: the prepared instance's migrate(fromVersion); resolves to its kv writes. */
+  async migrate(worker: number, key: string, fromVersion: number): Promise<Pick<AckMessage, "writes" | "kvBytes" | "fuel">> {
+    const ack = await this.worker(worker).requestAck({ t: "migrate", id: nextId++, key, fromVersion });
+    if (!ack) throw new SoloError("UNAVAILABLE", "the worker was replaced while the new version migrated; swap again");
+    return ack;
+  }
+
+  /**
+   * Step 3: the prepared instance becomes the service's, and `spec` is what a replaced worker
+   * re-creates from now on. If the worker lost the prepared instance (it was replaced), the new
+   * version is installed afresh from `spec` with the committed kv.
+   */
+  async activate(worker: number, spec: InstallSpec): Promise<void> {
+    const w = this.worker(worker);
+    w.installed.set(spec.key, spec);
+    try {
+      await w.requestAck({ t: "activate", id: nextId++, key: spec.key });
+    } catch (err) {
+      if (!(err instanceof SoloError) || err.code !== "UNAVAILABLE") throw err;
+      await w.sendInstall(spec);
+    }
+  }
+
+  /** The swap failed: the prepared instance is dropped. */
+  async abort(worker: number, key: string): Promise<void> {
+    await this.worker(worker).request({ t: "abort", id: nextId++, key });
+  }
+
+  /** Runs the service's health check on its running instance; rejects with what failed. */
+  async health(worker: number, key: string, health?: HealthRequest): Promise<void> {
+    await this.worker(worker).request({ t: "health", id: nextId++, key, ...(health ? { health } : {}) });
   }
 
   async uninstall(worker: number, key: string): Promise<void> {

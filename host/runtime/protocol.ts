@@ -43,13 +43,36 @@ export interface WorkerQuota {
 /** Sets (or changes) a tenant's quota; sent before its first install and when an operator changes it. No answer. */
 export interface QuotaMessage { t: "quota"; tenant: string; quota: WorkerQuota }
 
+/** A health check a swap asks of the new version: handle(request) must answer `expect`. */
+export interface HealthRequest { request: string; expect: string }
+
+/**
+ * Hot swap, step 1: instantiates a new version beside the running one (sharing its kv copy) and
+ * checks its health (the guest's health export, then `health` if given); it waits, unused, for
+ * migrate and activate, or abort. Answers like an install.
+ */
+export interface PrepareMessage extends Omit<InstallMessage, "t" | "kv"> {
+  t: "prepare";
+  health?: HealthRequest;
+  /** The committed kv, for a service with no running instance (it had failed); else the running one's copy is shared. */
+  kv?: [string, string][];
+}
+/** Step 2 (if the guest exports migrate): runs migrate(fromVersion) on the prepared instance; answers its kv writes. */
+export interface MigrateMessage { t: "migrate"; id: number; key: string; fromVersion: number }
+/** Step 3: the prepared instance becomes the service's; the old one is dropped. */
+export interface ActivateMessage { t: "activate"; id: number; key: string }
+/** The swap failed: the prepared instance is dropped. */
+export interface AbortMessage { t: "abort"; id: number; key: string }
+/** Checks the running instance's health (in a rollback window). */
+export interface HealthMessage { t: "health"; id: number; key: string; health?: HealthRequest }
+
 export interface UninstallMessage { t: "uninstall"; id: number; key: string }
 export interface ReloadKvMessage { t: "reload-kv"; id: number; key: string; kv: [string, string][] }
 
 /** A batch of calls as parallel arrays: cloning three arrays costs less than N small objects. */
 export interface CallsMessage { t: "calls"; ids: number[]; keys: string[]; requests: string[] }
 
-export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage;
+export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage;
 
 export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
 
@@ -66,9 +89,24 @@ export interface CallResult {
   logs?: [LogLevel, string][];
   /** Imports the call was denied, each once ("kv.get", "secrets.get(db)"); absent when none. */
   denied?: string[];
+  /** The instance was re-created for this call (the one before had trapped). */
+  restarted?: boolean;
+  /** The failure is the instance's start code failing (not the call): it never ran handle. */
+  startFailed?: boolean;
 }
 
-export interface AckMessage { t: "ack"; id: number; error?: WireError; memoryBytes?: number; denied?: string[] }
+export interface AckMessage {
+  t: "ack";
+  id: number;
+  error?: WireError;
+  memoryBytes?: number;
+  denied?: string[];
+  /** migrate's kv writes, and the service's kv bytes after them. */
+  writes?: KvWrite[];
+  kvBytes?: number;
+  /** A migrate or health check's fuel. */
+  fuel?: number;
+}
 /**
  * A batch of results as parallel arrays; what only some calls have (an error, kv writes, logs, denials)
  * travels in `extra`, keyed by position.
@@ -79,7 +117,7 @@ export interface ResultsMessage {
   outputs: (string | null)[];
   fuels: number[];
   memoryBytes: number[];
-  extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied">>;
+  extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "restarted" | "startFailed">>;
 }
 export type FromWorker = AckMessage | ResultsMessage;
 

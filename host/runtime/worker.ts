@@ -11,7 +11,7 @@ import type { LogLevel } from "../wasm/index.ts";
 import { fail, type GuestEnv, type WitResult } from "./guest-env.ts";
 import { CAPABILITY_NAME, guestGrants } from "../capability/guest.ts";
 import { KvView } from "./kv-view.ts";
-import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type InstallMessage, type InstanceLimits, type ResultsMessage, type ToWorker, type WireError } from "./protocol.ts";
+import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type HealthRequest, type InstallMessage, type InstanceLimits, type PrepareMessage, type ResultsMessage, type ToWorker, type WireError } from "./protocol.ts";
 import { Sandbox } from "./sandbox.ts";
 import type { CallOutcome } from "./outcome.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
@@ -65,9 +65,10 @@ class Slot {
   readonly tenant: TenantState;
   /** The instance's memory as its tenant's sum counts it (0 while there is no instance). */
   mem = 0;
-  constructor(readonly msg: InstallMessage) {
+  /** `kv`: the running version's view, shared by a new version prepared beside it (a swap). */
+  constructor(readonly msg: Omit<InstallMessage, "t" | "kv"> & { kv?: [string, string][] }, kv?: KvView) {
     this.tenant = tenantOf(msg.key);
-    this.kv = new KvView(msg.kv, msg.limits.kv, this.tenant);
+    this.kv = kv ?? new KvView(msg.kv ?? [], msg.limits.kv, this.tenant);
     // The capability check is chosen here, once per install: a granted import costs nothing more.
     const g = guestGrants(msg.capabilities);
     const deny = <T>(label: string, what: string, capability: string): WitResult<T> => {
@@ -150,7 +151,7 @@ class Slot {
     }
     return this.sandbox!;
   }
-  private create(run: InstallMessage["run"], memoryBytes: number, fuel: number): void {
+  private create(run: Slot["msg"]["run"], memoryBytes: number, fuel: number): void {
     if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: memoryBytes, startFuel: fuel, env: this.env });
     else if (run.kind === "javy") this.sandbox = new JavySandbox(run.module, this.env, memoryBytes, fuel);
     else {
@@ -162,6 +163,8 @@ class Slot {
 }
 
 const slots = new Map<string, Slot>();
+/** New versions prepared beside the running one (a swap), waiting for activate or abort. */
+const prepared = new Map<string, Slot>();
 
 function wire(err: unknown): WireError {
   const e = toSoloError(err);
@@ -177,11 +180,12 @@ function runCall(id: number, key: string, request: string): CallResult {
   watchStart(id, limits.deadlineMs);
   slot.denied = undefined; // start code re-run below reports its denials with this call
   let sandbox: GuestInstance;
+  const restarted = slot.sandbox === undefined;
   try {
     sandbox = slot.instance();
   } catch (err) {
     watchEnd();
-    const failed: CallResult = { id, error: wire(err), fuel: 0, memoryBytes: 0 };
+    const failed: CallResult = { id, error: wire(err), fuel: 0, memoryBytes: 0, startFailed: true };
     if (slot.denied) failed.denied = slot.denied;
     return failed;
   }
@@ -204,6 +208,7 @@ function runCall(id: number, key: string, request: string): CallResult {
   }
   slot.measure(sandbox.memoryBytes);
   const result: CallResult = { id, fuel: outcome.fuel, memoryBytes: outcome.memoryBytes };
+  if (restarted) result.restarted = true;
   if (slot.logs.length > 0) result.logs = slot.logs;
   if (slot.denied) result.denied = slot.denied;
   if (outcome.ok) {
@@ -232,7 +237,7 @@ function onCalls(msg: CallsMessage) {
     outputs[i] = r.output ?? null;
     fuels[i] = r.fuel;
     memoryBytes[i] = r.memoryBytes;
-    if (r.error || r.writes || r.logs || r.denied) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied };
+    if (r.error || r.writes || r.logs || r.denied || r.restarted) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed };
   }
   const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, extra };
   port.postMessage(reply);
@@ -248,7 +253,7 @@ port.on("message", (msg: ToWorker) => {
 });
 
 function handle(msg: ToWorker) {
-  if (msg.t === "install" && msg.run.kind === "glue" && !glues.has(msg.run.glueUrl)) {
+  if ((msg.t === "install" || msg.t === "prepare") && msg.run.kind === "glue" && !glues.has(msg.run.glueUrl)) {
     const url = msg.run.glueUrl;
     gate = import(url).then(
       (glue: Glue) => void glues.set(url, glue),
@@ -271,6 +276,12 @@ function handle(msg: ToWorker) {
       try {
         // Past the tenant's memory quota a new service is refused: RESOURCE_EXHAUSTED.
         const sandbox = slot.instance(true);
+        // A re-install over a running one (a swap whose worker restarted mid-way): the old goes.
+        const old = slots.get(msg.key);
+        if (old) {
+          old.drop();
+          old.kv.dispose();
+        }
         slots.set(msg.key, slot);
         port.postMessage({ t: "ack", id: msg.id, memoryBytes: sandbox.memoryBytes, denied: slot.denied } satisfies FromWorker);
       } catch (err) {
@@ -286,7 +297,56 @@ function handle(msg: ToWorker) {
     case "quota":
       setTenantQuota(msg.tenant, msg.quota);
       return;
+    case "prepare":
+      prepare(msg);
+      return;
+    case "migrate": {
+      const slot = prepared.get(msg.key);
+      if (!slot?.sandbox) return notPrepared(msg.id);
+      watchStart(-msg.id, slot.limits.deadlineMs);
+      slot.kv.begin();
+      const outcome = runOutcome(() => slot.sandbox!.migrate?.(msg.fromVersion, slot.fuel, slot.memoryCap()));
+      watchEnd();
+      if (outcome.ok) {
+        const writes = slot.kv.commit();
+        port.postMessage({ t: "ack", id: msg.id, fuel: outcome.fuel, ...(writes ? { writes, kvBytes: slot.kv.totalBytes } : {}) } satisfies FromWorker);
+      } else {
+        slot.kv.begin();
+        dropPrepared(msg.key);
+        port.postMessage({ t: "ack", id: msg.id, fuel: outcome.fuel, error: failureOf(outcome, "migrate") } satisfies FromWorker);
+      }
+      return;
+    }
+    case "activate": {
+      const slot = prepared.get(msg.key);
+      if (!slot?.sandbox) return notPrepared(msg.id);
+      prepared.delete(msg.key);
+      // The kv copy is shared, so only the old instance goes.
+      slots.get(msg.key)?.drop();
+      slots.set(msg.key, slot);
+      port.postMessage({ t: "ack", id: msg.id, memoryBytes: slot.sandbox.memoryBytes } satisfies FromWorker);
+      return;
+    }
+    case "abort":
+      dropPrepared(msg.key);
+      port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
+      return;
+    case "health": {
+      const slot = slots.get(msg.key);
+      if (!slot) return port.postMessage({ t: "ack", id: msg.id, error: { code: "NOT_FOUND", message: `service ${msg.key} is not running` } } satisfies FromWorker);
+      watchStart(-msg.id, slot.limits.deadlineMs);
+      let error: WireError | undefined;
+      try {
+        error = checkHealth(slot, slot.instance(), msg.health);
+      } catch (err) {
+        error = wire(err);
+      }
+      watchEnd();
+      port.postMessage({ t: "ack", id: msg.id, ...(error ? { error } : {}) } satisfies FromWorker);
+      return;
+    }
     case "uninstall": {
+      dropPrepared(msg.key);
       const slot = slots.get(msg.key);
       slot?.drop();
       slot?.kv.dispose();
@@ -300,5 +360,81 @@ function handle(msg: ToWorker) {
       port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
       return;
     }
+  }
+}
+
+/** A guest run that may throw from the host's own binding: a throw is the host's fault. */
+function runOutcome(run: () => CallOutcome | undefined): CallOutcome {
+  try {
+    return run() ?? { ok: true, output: "", fuel: 0, memoryBytes: 0 };
+  } catch (err) {
+    const e = toSoloError(err);
+    return { ok: false, code: e.code, message: e.message, fuel: 0, memoryBytes: 0, trapped: true };
+  }
+}
+
+/** A failed lifecycle step as the swap reports it: the guest's code, and which step. */
+function failureOf(outcome: Extract<CallOutcome, { ok: false }>, phase: "health" | "migrate"): WireError {
+  return { code: outcome.code, message: `the new version's ${phase} ${outcome.code === "GUEST_ERROR" ? "failed" : "stopped"}: ${outcome.message}`, details: { ...outcome.details, phase } };
+}
+
+function notPrepared(id: number): void {
+  port.postMessage({ t: "ack", id, error: { code: "UNAVAILABLE", message: "the new version is no longer prepared on its worker (the worker was replaced meanwhile); swap again" } } satisfies FromWorker);
+}
+
+function dropPrepared(key: string): void {
+  prepared.get(key)?.drop();
+  prepared.delete(key);
+}
+
+/**
+ * The guest's health export, then (if asked) handle(request) must answer `expect`. Writes to kv are
+ * dropped: a check looks, it does not change the service's state. Undefined when healthy.
+ */
+function checkHealth(slot: Slot, sandbox: GuestInstance, health: HealthRequest | undefined): WireError | undefined {
+  slot.kv.begin();
+  const own = runOutcome(() => sandbox.health?.(slot.fuel, slot.memoryCap()));
+  slot.kv.begin();
+  if (!own.ok) {
+    if (own.trapped) slot.drop();
+    return failureOf(own, "health");
+  }
+  if (!health) return undefined;
+  slot.logs = [];
+  const out = runOutcome(() => sandbox.call(health.request, slot.fuel, slot.limits.maxResponseBytes, slot.memoryCap()));
+  slot.kv.begin();
+  if (!out.ok) {
+    if (out.trapped) slot.drop();
+    return failureOf(out, "health");
+  }
+  if (out.output !== health.expect) {
+    const shown = (s: string) => JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}...` : s);
+    return { code: "GUEST_ERROR", message: `the new version failed its health check: handle(${shown(health.request)}) answered ${shown(out.output)}, not ${shown(health.expect)}`, details: { phase: "health", expected: health.expect.slice(0, 200), got: out.output.slice(0, 200) } };
+  }
+  return undefined;
+}
+
+/** Instantiates a new version beside the running one, with the running one's kv copy, and checks it. */
+function prepare(msg: PrepareMessage): void {
+  dropPrepared(msg.key);
+  const current = slots.get(msg.key);
+  const slot = new Slot(msg, current?.kv);
+  watchStart(-msg.id, msg.limits.deadlineMs);
+  try {
+    const sandbox = slot.instance(true);
+    const unhealthy = checkHealth(slot, sandbox, msg.health);
+    if (unhealthy) {
+      slot.drop();
+      port.postMessage({ t: "ack", id: msg.id, error: unhealthy, denied: slot.denied } satisfies FromWorker);
+    } else {
+      prepared.set(msg.key, slot);
+      port.postMessage({ t: "ack", id: msg.id, memoryBytes: sandbox.memoryBytes, denied: slot.denied } satisfies FromWorker);
+    }
+  } catch (err) {
+    slot.drop();
+    port.postMessage({ t: "ack", id: msg.id, error: wire(err), denied: slot.denied } satisfies FromWorker);
+  } finally {
+    slot.denied = undefined;
+    watchEnd();
   }
 }

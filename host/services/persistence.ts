@@ -2,10 +2,11 @@
 // record and the event that announces it (deployed, killed) go to disk in ONE synced batch
 // (EventStore.append with records), so either both are durable or neither is.
 import { SoloError } from "../errors.ts";
-import { artifactKey, quotaKey, serviceKey, type KvWrite, type Storage } from "../storage/index.ts";
+import { artifactKey, quotaKey, serviceKey, versionKey, type KvWrite, type Storage } from "../storage/index.ts";
 import type { AlsoWrite, EventInput, EventStore } from "../events/index.ts";
 import { clipEventData } from "./event-clip.ts";
 import type { ServiceRecord, StoredService } from "./service-record.ts";
+import type { VersionRecord } from "./versions.ts";
 
 type Records = NonNullable<AlsoWrite["records"]>;
 
@@ -35,11 +36,11 @@ export class Persistence {
     await this.events.append(e.data ? { ...e, data: clipEventData(e.data) } : e);
   }
 
-  /** The service's record (and its artifact, first time), with its service_deployed event. */
-  async deployed(rec: ServiceRecord, component: Uint8Array, event: EventInput): Promise<void> {
+  /** The service's record, its first version and its artifact (first time), with its service_deployed event. */
+  async deployed(rec: ServiceRecord, component: Uint8Array, version: VersionRecord, event: EventInput): Promise<void> {
     this.pin(rec.artifact);
     const storeArtifact = !this.storedArtifacts.has(rec.artifact);
-    const records: Records = [[serviceKey(rec.tenant, rec.service), JSON.stringify(stored(rec))]];
+    const records: Records = [[serviceKey(rec.tenant, rec.service), JSON.stringify(stored(rec))], [versionKey(rec.tenant, rec.service, version.version), JSON.stringify(version)]];
     if (storeArtifact) records.push([artifactKey(rec.artifact), component]); // bytes, as they are
     try {
       await this.durably(event, { records });
@@ -52,22 +53,54 @@ export class Persistence {
   }
 
   /**
-   * Deletes the service's record and every kv entry it has (`keys`, read once no call can add
-   * one), with its service_killed event: a kill is durable whole, or not at all.
+   * Another version becomes current (a swap: `version` is its new record; a rollback: none), in
+   * one batch with `kv` (what migrate wrote) and its event: on reopen exactly one of the two
+   * versions is current, with the kv that goes with it. `before`/`after` are the artifacts the
+   * service keeps stored (versions.ts keptArtifacts): those it no longer keeps and no other
+   * service uses are deleted in the same batch; `component` is stored if it is not yet.
+   */
+  async switched(meta: StoredService, version: VersionRecord | undefined, component: Uint8Array | undefined, before: Set<string>, after: Set<string>, kv: [string, KvWrite[]] | undefined, event: EventInput): Promise<void> {
+    const records: Records = [[serviceKey(meta.tenant, meta.service), JSON.stringify(stored(meta))]];
+    if (version) records.push([versionKey(meta.tenant, meta.service, version.version), JSON.stringify(version)]);
+    const added = [...after].filter((h) => !before.has(h));
+    const dropped = [...before].filter((h) => !after.has(h));
+    for (const h of added) this.pin(h);
+    const deleted: string[] = [];
+    for (const h of dropped) if (this.unpin(h) === 0) deleted.push(h);
+    const storeArtifact = component !== undefined && !this.storedArtifacts.has(meta.artifact);
+    if (storeArtifact) records.push([artifactKey(meta.artifact), component]);
+    for (const h of deleted) records.push([artifactKey(h), null]);
+    try {
+      await this.durably(event, kv && kv[1].length > 0 ? { records, kv } : { records });
+    } catch (err) {
+      for (const h of added) this.unpin(h);
+      for (const h of dropped) this.pin(h);
+      throw err;
+    }
+    if (storeArtifact) this.storedArtifacts.add(meta.artifact);
+    for (const h of deleted) this.storedArtifacts.delete(h);
+  }
+
+  /**
+   * Deletes the service's record, its version history and every kv entry it has (`keys`, read
+   * once no call can add one), with its service_killed event: a kill is durable whole, or not at all.
    */
   async killed(rec: ServiceRecord, keys: string[], event: EventInput): Promise<void> {
     const records: Records = [[serviceKey(rec.tenant, rec.service), null]];
+    for (const v of rec.history) records.push([versionKey(rec.tenant, rec.service, v.version), null]);
     // The last service using an artifact takes it along. A deploy of the same artifact that
     // starts meanwhile writes it again, in a later batch, so it is never left without one.
-    const last = this.unpin(rec.artifact) === 0;
-    if (last) {
-      records.push([artifactKey(rec.artifact), null]);
-      this.storedArtifacts.delete(rec.artifact);
+    const kept = [...rec.kept];
+    const deleted: string[] = [];
+    for (const h of kept) if (this.unpin(h) === 0) deleted.push(h);
+    for (const h of deleted) {
+      records.push([artifactKey(h), null]);
+      this.storedArtifacts.delete(h);
     }
     try {
       await this.durably(event, { records, kv: [rec.key, keys.map((k): KvWrite => [k, null])] });
     } catch (err) {
-      this.pin(rec.artifact);
+      for (const h of kept) this.pin(h);
       throw err;
     }
   }
@@ -97,10 +130,10 @@ export class Persistence {
   }
 }
 
-function stored(rec: ServiceRecord): StoredService {
+function stored(rec: StoredService): StoredService {
   return {
     tenant: rec.tenant, service: rec.service, language: rec.language, limits: rec.limits, version: rec.version,
     deployedAt: rec.deployedAt, warnings: rec.warnings, artifact: rec.artifact, kind: rec.kind,
-    capabilities: rec.capabilities,
+    capabilities: rec.capabilities, ...(rec.sourceHash ? { sourceHash: rec.sourceHash } : {}),
   };
 }

@@ -5,7 +5,7 @@
 import { SoloError, toSoloError } from "../errors.ts";
 import type { ArtifactStore } from "../build/index.ts";
 import type { WorkerPool } from "../runtime/index.ts";
-import { SERVICES, type KvStore } from "../storage/index.ts";
+import { SERVICES, VERSIONS, type KvStore } from "../storage/index.ts";
 import { checkLanguage } from "../compile/index.ts";
 import { builtBySolo } from "./build.ts";
 import { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
@@ -15,6 +15,7 @@ import { instanceLimits } from "./instance-limits.ts";
 import type { Persistence } from "./persistence.ts";
 import type { Registry } from "./registry.ts";
 import { newRecord, type StoredService } from "./service-record.ts";
+import { keptArtifacts, type VersionRecord } from "./versions.ts";
 
 export interface RecoveryParts {
   registry: Registry;
@@ -30,15 +31,19 @@ export interface RecoveryParts {
 /** Resolves to how many services came back running. */
 export async function recoverServices(p: RecoveryParts): Promise<number> {
   let recovered = 0;
+  const histories = await loadHistories(p.persistence);
   for (const [k, value] of await p.persistence.storedServices(SERVICES)) {
     const name = k.slice(SERVICES.length);
     const slash = name.indexOf("/");
     const tenant = name.slice(0, slash);
     const service = name.slice(slash + 1);
     let meta: StoredService | undefined;
+    let history: VersionRecord[] | undefined;
     try {
       meta = parse(value, tenant, service);
-      p.persistence.pin(meta.artifact); // its record stays until a kill, recovered or not
+      history = histories.get(name);
+      // Its kept artifacts stay until a kill, recovered or not.
+      for (const h of keptArtifacts(history?.length ? history : [{ version: meta.version, artifact: meta.artifact } as VersionRecord], meta.version)) p.persistence.pin(h);
       const bytes = await p.persistence.artifactBytes(meta.artifact);
       // Solo built TypeScript and JavaScript services itself: their glue is trusted again.
       const artifact = meta.kind === "javy" ? await p.artifacts.fromJavy(bytes) : await p.artifacts.fromComponent(bytes, builtBySolo(meta.language));
@@ -47,19 +52,37 @@ export async function recoverServices(p: RecoveryParts): Promise<number> {
       p.beforeInstall?.(tenant, worker);
       const onDenied = (denied: string[]) => void p.denials.record(tenant, service, denied);
       const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key), capabilities: meta.capabilities, onDenied });
-      p.registry.add(newRecord(meta, worker, artifact, memoryBytes));
+      p.registry.add(newRecord(meta, worker, artifact, memoryBytes, history));
       await p.persistence.record({ type: "service_recovered", tenant, service, data: { version: meta.version, artifact: meta.artifact } }).catch(() => {});
       recovered++;
     } catch (err) {
       const e = toSoloError(err);
       // Listed as failed (calls UNAVAILABLE) so the agent sees why and can kill and redeploy it.
-      const rec = newRecord(meta ?? placeholder(tenant, service), p.registry.workerFor(tenant, () => p.pool.leastLoaded()), undefined, 0);
+      const rec = newRecord(meta ?? placeholder(tenant, service), p.registry.workerFor(tenant, () => p.pool.leastLoaded()), undefined, 0, history);
       rec.failure = { code: e.code, message: `it could not be recovered after a restart: ${e.message}` };
       p.registry.add(rec);
       await p.persistence.record({ type: "service_deployment_failed", tenant, service, data: { phase: "recover", code: e.code, message: e.message } }).catch(() => {});
     }
   }
   return recovered;
+}
+
+/** Every service's version records, by "tenant/service", oldest first; unreadable ones are skipped. */
+async function loadHistories(persistence: Persistence): Promise<Map<string, VersionRecord[]>> {
+  const out = new Map<string, VersionRecord[]>();
+  for (const [k, value] of await persistence.storedServices(VERSIONS)) {
+    const name = k.slice(VERSIONS.length, k.lastIndexOf(":"));
+    try {
+      const v = JSON.parse(value) as VersionRecord;
+      if (typeof v?.version !== "number" || typeof v.artifact !== "string") continue;
+      let list = out.get(name);
+      if (!list) out.set(name, (list = []));
+      list.push(v);
+    } catch {
+      // A damaged record loses that version's history line, not the service.
+    }
+  }
+  return out;
 }
 
 function parse(value: string, tenant: string, service: string): StoredService {

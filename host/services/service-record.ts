@@ -5,6 +5,7 @@ import type { Language } from "../compile/index.ts";
 import type { Artifact } from "../build/index.ts";
 import type { Finding } from "../validate/index.ts";
 import type { ServiceLimits } from "./limits.ts";
+import { keptArtifacts, type VersionRecord } from "./versions.ts";
 
 export interface DeployRequest {
   tenant: string;
@@ -58,6 +59,12 @@ export interface ServiceStatus {
   warnings: Finding[];
   /** What its guest's imports may do, sorted. */
   capabilities: string[];
+  /** The version before this one, if it was swapped or rolled back. */
+  previousVersion?: number;
+  /** Open after a swap: until when Solo rolls back by itself, and what it has seen. */
+  rollbackWindow?: { until: number; previousVersion: number; calls: number; failures: number };
+  /** Present while the service crashes in a row (traps, or fails to start). */
+  crashes?: CrashState;
 }
 
 /** What is stored of a service so that a restart can bring it back. */
@@ -74,6 +81,74 @@ export interface StoredService {
   kind: string;
   /** Sorted; records stored before capabilities existed lack it and get the default set. */
   capabilities: string[];
+  /** sha256 of the source it was built from (hex); absent in records from before versions. */
+  sourceHash?: string;
+}
+
+/** What a swap asks for: the new version's source; what it leaves out stays as it is. */
+export interface SwapRequest {
+  tenant: string;
+  service: string;
+  source: string | Uint8Array;
+  /** Default: the running version's language. */
+  language?: Language;
+  file?: string;
+  /** Default: the running version's limits. */
+  limits?: Partial<ServiceLimits>;
+  /** Default: the running version's capabilities. */
+  capabilities?: string[];
+  compiler?: "quickjs" | "javy";
+  /** How long after the switch Solo watches the new version and rolls back by itself (ms, default 30000; 0: no window). */
+  rollbackWindowMs?: number;
+  /** Within the window, the share of calls that may trap or run out of fuel, memory or time before Solo rolls back (default 0.1). */
+  maxFailureRate?: number;
+  /** A request the new version must answer with `expect` before it is switched to (and, in the window, every healthIntervalMs). */
+  health?: { request: string; expect: string };
+  actor?: string;
+}
+
+/** What a swap or a rollback answers. */
+export interface SwapResult {
+  tenant: string;
+  service: string;
+  /** The version now current. */
+  version: number;
+  /** The version it replaced. */
+  previousVersion: number;
+  artifact: string;
+  language: Language;
+  /** Milliseconds new calls waited while the service switched (compile and instantiation excluded). */
+  switchMs: number;
+  /** Epoch ms until which Solo rolls back by itself; absent when no window is open. */
+  rollbackUntil?: number;
+  warnings: Finding[];
+  capabilities: string[];
+}
+
+/** The watch over a new version right after a swap (supervisor: rollback-window.ts). */
+export interface RollbackWindow {
+  /** Epoch ms it closes. */
+  until: number;
+  /** The version to go back to. */
+  previous: StoredService;
+  previousBuilt: Artifact;
+  maxFailureRate: number;
+  health?: { request: string; expect: string };
+  calls: number;
+  failures: number;
+  /** The failing calls' codes, counted. */
+  codes: Partial<Record<ErrorCode, number>>;
+  timer: NodeJS.Timeout;
+}
+
+/** A service whose instance keeps trapping or failing to start (supervision.ts). */
+export interface CrashState {
+  /** Crashes in a row, with no successful call between. */
+  consecutive: number;
+  /** Epoch ms before which calls are refused (backing off); 0 when not. */
+  until: number;
+  /** The latest crashes, newest last (at most 5). */
+  last: { code: ErrorCode; message: string; at: string }[];
 }
 
 export interface ServiceRecord extends StoredService {
@@ -98,8 +173,19 @@ export interface ServiceRecord extends StoredService {
   /** The latest restore of the worker's copy under way, and its generation. */
   restoring?: Promise<void>;
   restoreGen: number;
-  /** Set when the service could not be re-created (replaced worker, or recovery). */
+  /** Set when the service could not be re-created (replaced worker, or recovery), or crash-looped. */
   failure?: { code: ErrorCode; message: string };
+  /** Every version it has had, oldest first (versions.ts). */
+  history: VersionRecord[];
+  /** The artifacts it keeps stored (versions.ts keptArtifacts): pinned in Persistence. */
+  kept: Set<string>;
+  previousVersion?: number;
+  window?: RollbackWindow;
+  /** While a swap or a rollback switches versions: new calls wait for it, then run on the new one. */
+  gate?: Promise<void>;
+  /** A swap or rollback under way (one at a time per service). */
+  switching: boolean;
+  crash: CrashState;
 }
 
 export function statusOf(rec: ServiceRecord): ServiceStatus {
@@ -108,12 +194,25 @@ export function statusOf(rec: ServiceRecord): ServiceStatus {
     language: rec.language, interfaces: rec.interfaces, limits: { ...rec.limits }, memoryBytes: rec.memoryBytes,
     fuelUsed: rec.fuelUsed, calls: rec.calls, errors: { ...rec.errors }, deployedAt: rec.deployedAt, warnings: rec.warnings,
     capabilities: [...rec.capabilities],
+    ...(rec.previousVersion !== undefined ? { previousVersion: rec.previousVersion } : {}),
+    ...(rec.window ? { rollbackWindow: { until: rec.window.until, previousVersion: rec.window.previous.version, calls: rec.window.calls, failures: rec.window.failures } } : {}),
+    ...(rec.crash.consecutive > 0 ? { crashes: { ...rec.crash, last: rec.crash.last.map((c) => ({ ...c })) } } : {}),
   };
 }
 
-export function newRecord(meta: StoredService, worker: number, built: Artifact | undefined, memoryBytes: number): ServiceRecord {
+export function newRecord(meta: StoredService, worker: number, built: Artifact | undefined, memoryBytes: number, history?: VersionRecord[]): ServiceRecord {
+  const h = history && history.length > 0 ? history : [versionOf(meta, "deploy")];
   return {
     ...meta, key: `${meta.tenant}/${meta.service}`, worker, ...(built ? { built } : {}), interfaces: built?.interfaces ?? [],
     memoryBytes, fuelUsed: 0, calls: 0, errors: {}, inflight: 0, kvUnknown: false, restoreGen: 0,
+    history: h, kept: keptArtifacts(h, meta.version), switching: false, crash: { consecutive: 0, until: 0, last: [] },
+  };
+}
+
+/** The version record of what a stored service runs. */
+export function versionOf(meta: StoredService, via: VersionRecord["via"], actor?: string): VersionRecord {
+  return {
+    version: meta.version, artifact: meta.artifact, sourceHash: meta.sourceHash ?? "", language: meta.language, kind: meta.kind,
+    capabilities: [...meta.capabilities], limits: { ...meta.limits }, at: meta.deployedAt, ...(actor ? { actor } : {}), via,
   };
 }

@@ -24,7 +24,10 @@ import { Persistence } from "./persistence.ts";
 import { recoverServices } from "./recovery.ts";
 import { Registry } from "./registry.ts";
 import { checkQuotas, Governor, quotaError, type TenantQuotas, type TenantUsage } from "../governance/index.ts";
-import { newRecord, statusOf, type CallReply, type DeployRequest, type DeployResult, type ServiceRecord, type ServiceStatus } from "./service-record.ts";
+import { newRecord, statusOf, versionOf, type CallReply, type DeployRequest, type DeployResult, type ServiceRecord, type ServiceStatus, type SwapRequest, type SwapResult } from "./service-record.ts";
+import { Swaps } from "./swap.ts";
+import { sourceHash, type VersionInfo } from "./versions.ts";
+import { backingOff, countCrash, crashLoopFailure, isCrash } from "./supervision.ts";
 
 export interface SupervisorOptions {
   pool: WorkerPool;
@@ -67,6 +70,51 @@ export class Supervisor {
       drop: (scope) => o.kv.drop(scope),
     };
     this.denials = new Denials((e) => this.persistence.record(e));
+    this.swaps = new Swaps({
+      registry: this.registry, persistence: this.persistence, artifacts: o.artifacts, pool: o.pool, kv: this.kv, governor, denials: this.denials, defaults: o.defaults,
+      record: (e) => this.persistence.record(e), idle: (rec) => this.idle(rec), restoreKv: (rec) => this.restoreKv(rec), track: (op) => this.track(op),
+    });
+  }
+
+  private readonly swaps: Swaps;
+
+  /** Replaces a running service's code in place (swap.ts): same name, same kv, no call lost. */
+  swap(req: SwapRequest): Promise<SwapResult> {
+    return this.swaps.swap(req);
+  }
+
+  rollback(tenant: string, service: string, version?: number, actor?: string): Promise<SwapResult> {
+    return this.swaps.rollback(tenant, service, version, actor);
+  }
+
+  versions(tenant: string, service: string): VersionInfo[] {
+    return this.swaps.versions(tenant, service);
+  }
+
+  /**
+   * Kill, then deploy: the fallback when a swap cannot do (the kv starts empty). The source is built
+   * first, so a bad one leaves the running version untouched.
+   */
+  async replace(req: DeployRequest): Promise<DeployResult> {
+    const language = checkLanguage(req.language);
+    const limits = resolveLimits(req.limits, this.o.defaults);
+    this.registry.get(checkName("tenant", req.tenant), checkName("service", req.service));
+    await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(req.service, language), limits, req.compiler);
+    await this.kill(req.tenant, req.service, req.actor);
+    return this.deploy(req);
+  }
+
+  /** Resolves once no call of the service is in flight (kill and swap wait for it). */
+  private idle(rec: ServiceRecord): Promise<void> {
+    if (rec.inflight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const before = rec.onIdle;
+      rec.onIdle = () => {
+        rec.onIdle = undefined;
+        before?.();
+        resolve();
+      };
+    });
   }
 
   deploy(req: DeployRequest): Promise<DeployResult> {
@@ -120,9 +168,10 @@ export class Supervisor {
     const onDenied = (denied: string[]) => void (startDenials = this.denials.record(tenant, service, denied));
     const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(limits), loadKv: () => this.kv.load(key), capabilities, onDenied });
     await startDenials;
-    const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind, capabilities }, worker, artifact, memoryBytes);
+    const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind, capabilities, sourceHash: sourceHash(req.source) }, worker, artifact, memoryBytes);
+    rec.history[0] = versionOf(rec, "deploy", req.actor);
     try {
-      await this.persistence.deployed(rec, artifact.component, { type: "service_deployed", tenant, service, actor: req.actor, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, capabilities, warnings: warnings.length } });
+      await this.persistence.deployed(rec, artifact.component, rec.history[0], { type: "service_deployed", tenant, service, actor: req.actor, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, capabilities, warnings: warnings.length } });
     } catch (err) {
       // Not durable, so it did not happen: the instance goes, and nothing ever called it.
       await this.o.pool.uninstall(worker, key).catch(() => {});
@@ -223,8 +272,17 @@ export class Supervisor {
       }
     }
     const r = rec!;
+    // A swap or rollback is switching versions: the call runs on the new one, a moment later.
+    if (r.gate) return r.gate.then(() => this.call(tenantName, serviceName, request, actor));
     if (r.failure) {
-      return Promise.reject(new SoloError("UNAVAILABLE", `service ${r.service} is not running: ${r.failure.message}; kill it and deploy it again`, { tenant: r.tenant, service: r.service, reason: r.failure.code }));
+      return Promise.reject(new SoloError("UNAVAILABLE", `service ${r.service} is not running: ${r.failure.message}`, { tenant: r.tenant, service: r.service, reason: r.failure.code }));
+    }
+    if (r.crash.until !== 0) {
+      const wait = backingOff(r, Date.now());
+      if (wait) {
+        this.accounting.countError(r, "UNAVAILABLE");
+        return Promise.reject(wait);
+      }
     }
     if (typeof request !== "string") return Promise.reject(new SoloError("INVALID_ARGUMENT", "request must be a string", { field: "request" }));
     const max = r.limits.maxRequestBytes;
@@ -249,6 +307,24 @@ export class Supervisor {
     // The pool settles every call with a result (errors, a replaced worker, a closed pool
     // included) and never rejects, so finish is the one place the reservation goes.
     return posted.then((result) => this.finish(r, reserved, result, actor));
+  }
+
+  /** Crash supervision (supervision.ts): restarts recorded, crash loops backed off, then failed. */
+  private supervise(rec: ServiceRecord, r: CallResult): void {
+    if (r.restarted && rec.crash.consecutive > 0) {
+      void this.accounting.recordCaused(rec, { type: "service_restarted", tenant: rec.tenant, service: rec.service, data: { reason: "crashed", crashes: rec.crash.consecutive } }).catch(() => {});
+    }
+    if (!r.error) {
+      rec.crash.consecutive = 0;
+      rec.crash.until = 0;
+      rec.crash.last = [];
+      return;
+    }
+    if (!isCrash(r.error.code, r.startFailed === true)) return;
+    if (countCrash(rec, r.error.code, r.error.message, Date.now()) === "failed" && !rec.failure) {
+      rec.failure = crashLoopFailure(rec);
+      void this.accounting.recordCaused(rec, { type: "service_failed", tenant: rec.tenant, service: rec.service, data: { code: rec.failure.code, message: rec.failure.message, crashes: rec.crash.consecutive, last: rec.crash.last } }).catch(() => {});
+    }
   }
 
   /** The service's kv copy is not known to be the committed state: it is reloaded first. */
@@ -284,6 +360,8 @@ export class Supervisor {
     rec.fuelUsed += r.fuel;
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
+    if (rec.window) this.swaps.observe(rec, r.error?.code);
+    if (r.restarted || rec.crash.consecutive > 0) this.supervise(rec, r);
     if (r.error || r.writes || r.denied) return this.finishSlow(rec, r, actor);
     this.done(rec);
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
@@ -352,13 +430,14 @@ export class Supervisor {
     const tenant = checkName("tenant", tenantName);
     const service = checkName("service", serviceName);
     const rec = this.registry.get(tenant, service);
+    if (rec.switching) throw new SoloError("UNAVAILABLE", `a swap or rollback of service ${service} is under way; kill it when it has ended`, { tenant, service, retryAfterMs: 1000 });
     // New calls get NOT_FOUND, a deploy of the name ALREADY_EXISTS, while the kill runs.
     this.registry.remove(rec);
+    this.swaps.closeWindow(rec);
     this.registry.claim(rec.key, false);
     try {
       // Calls already posted finish first, so no commit of theirs lands after the kv drop.
-      if (rec.inflight > 0) await new Promise<void>((resolve) => (rec.onIdle = resolve));
-      rec.onIdle = undefined;
+      await this.idle(rec);
       try {
         const keys = (await this.kv.load(rec.key)).map(([k]) => k);
         await this.persistence.killed(rec, keys, { type: "service_killed", tenant, service, actor, data: { version: rec.version, calls: rec.calls } });

@@ -9,12 +9,12 @@
 import { SoloError } from "../errors.ts";
 import { authorize, tokenId, type Authority, type Capabilities, type Granted, type GrantRequest, type Permission } from "../capability/index.ts";
 import { resolveGuestCapabilities } from "../capability/guest.ts";
-import type { CallReply, DeployResult, ServiceStatus } from "../services/index.ts";
+import type { CallReply, DeployResult, ServiceStatus, SwapResult, VersionInfo } from "../services/index.ts";
 import type { EventFilter, SoloEvent, SubscribeOptions, Subscription, EventLogView } from "../events/index.ts";
 import type { ValidationReport } from "../validate/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { DenialLog } from "./denials.ts";
-import type { DeployOptions, Host } from "../host.ts";
+import type { DeployOptions, Host, SwapOptions } from "../host.ts";
 
 export class Session {
   /** The token's id. */
@@ -53,17 +53,20 @@ export class Session {
   }
 
   async deploy(options: DeployOptions): Promise<DeployResult> {
-    const tenant = options?.tenant;
-    const service = options?.service;
-    await this.check(tenant, "deploy", service);
-    // Guest capabilities beyond the default need a token that covers them: a secret needs
-    // `secrets`, calling another service needs `call` on it.
-    const caps = resolveGuestCapabilities(options?.capabilities);
-    for (const cap of caps) {
+    await this.check(options?.tenant, "deploy", options?.service);
+    await this.checkGuestCapabilities(options?.tenant, options?.service, options?.capabilities);
+    return this.host.deploy({ ...options, actor: this.actor });
+  }
+
+  /**
+   * Guest capabilities beyond the default need a token that covers them: a secret needs
+   * `secrets`, calling another service needs `call` on it.
+   */
+  private async checkGuestCapabilities(tenant: string, service: string, capabilities: string[] | undefined): Promise<void> {
+    for (const cap of resolveGuestCapabilities(capabilities)) {
       if (cap.startsWith("secret:")) await this.check(tenant, "secrets", service, cap);
       else if (cap.startsWith("call:")) await this.check(tenant, "call", cap.slice(5), cap);
     }
-    return this.host.deploy({ ...options, actor: this.actor });
   }
 
   /** Checks source without deploying: any live token may. */
@@ -94,6 +97,33 @@ export class Session {
     const a = await this.checkTenant(tenant, "read");
     const all = this.host.list(tenant);
     return a.services ? all.filter((s) => a.services!.has(s.service)) : all;
+  }
+
+  /** Needs `swap` on the service; capabilities beyond the default as for a deploy. */
+  async swap(options: SwapOptions): Promise<SwapResult> {
+    const tenant = options?.tenant;
+    const service = options?.service;
+    await this.check(tenant, "swap", service);
+    if (options?.capabilities !== undefined) await this.checkGuestCapabilities(tenant, service, options.capabilities);
+    return this.host.swap({ ...options, actor: this.actor });
+  }
+
+  async rollback(tenant: string, service: string, version?: number): Promise<SwapResult> {
+    await this.check(tenant, "swap", service);
+    return this.host.rollback(tenant, service, version, this.actor);
+  }
+
+  async versions(tenant: string, service: string): Promise<VersionInfo[]> {
+    await this.check(tenant, "read", service);
+    return this.host.versions(tenant, service);
+  }
+
+  /** Kill, then deploy: needs both `kill` and `deploy` on the service. */
+  async replace(options: DeployOptions): Promise<DeployResult> {
+    await this.check(options?.tenant, "kill", options?.service);
+    await this.check(options?.tenant, "deploy", options?.service);
+    await this.checkGuestCapabilities(options?.tenant, options?.service, options?.capabilities);
+    return this.host.replace({ ...options, actor: this.actor });
   }
 
   async kill(tenant: string, service: string): Promise<void> {

@@ -11,6 +11,10 @@
 //                                  range ends at k:<scope>\1, which sorts after every key's
 //                                  UTF-8 bytes (an end of "\uffff" sorted below emoji keys)
 //   v:<tenant>/<service>           a deployed service: what it runs and with which limits
+//   r:<tenant>/<service>:<version> one version of a service (JSON: artifact, source hash, language,
+//                                  capabilities, limits, time, actor, how it came); the version is
+//                                  10 digits, zero-padded, so key order is version order; deleted
+//                                  with the service by a kill
 //   a:<artifact hash>              the component (or javy module) it runs: bytes (base64 text
 //                                  from before records could hold bytes)
 //   g:<grantId>                    a capability grant (JSON): tenant, permissions, services?,
@@ -40,6 +44,8 @@ export const kvPrefix = (scope: string) => `k:${scope}\u0000`;
 export const kvRange = (scope: string) => ({ gte: kvPrefix(scope), lt: `k:${scope}\u0001` });
 export const serviceKey = (tenant: string, service: string) => `v:${tenant}/${service}`;
 export const SERVICES = "v:";
+export const versionKey = (tenant: string, service: string, version: number) => `r:${tenant}/${service}:${String(version).padStart(10, "0")}`;
+export const VERSIONS = "r:";
 export const artifactKey = (hash: string) => `a:${hash}`;
 export const grantKey = (grantId: string) => `g:${grantId}`;
 export const GRANTS = "g:";
