@@ -9,7 +9,7 @@ import { WorkerPool } from "./runtime/index.ts";
 import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceLimits, type ServiceStatus, type SwapRequest, type SwapResult, type VersionInfo } from "./services/index.ts";
 import { EventStore, readOnlyView, startRetention, type EventFilter, type EventLogView, type Retention, type RetentionPolicy, type RetentionTimer, type SoloEvent, type SubscribeOptions, type Subscription } from "./events/index.ts";
 import { RocksKvStore, Storage, type FaultPlan, type VerifyReport } from "./storage/index.ts";
-import { checkName } from "./services/index.ts";
+import { checkName, type SupervisionSettings } from "./services/index.ts";
 import { ensureWasmFeatures, type ArtifactCounters, type LogLevel } from "./wasm/index.ts";
 import { ArtifactStore, Builder, DEFAULT_BUILD_LIMITS } from "./build/index.ts";
 import { Capabilities, type Granted, type GrantRequest, type GrantInfo } from "./capability/index.ts";
@@ -53,6 +53,8 @@ export interface HostOptions {
    * environment variables, over DEFAULT_QUOTAS.
    */
   quotas?: Partial<TenantQuotas>;
+  /** A service that crashes in a row backs off, then is marked failed (default 3 crashes, 100 ms doubling to 10 s, failed at 10). */
+  supervision?: Partial<SupervisionSettings>;
 }
 
 export interface GuestLog {
@@ -139,7 +141,7 @@ export class Host {
       const events = await EventStore.open(storage);
       let supervisor: Supervisor | undefined;
       pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason), onLost: (key, err) => supervisor?.onServiceLost(key, err) });
-      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog });
+      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();
       const capabilities = await Capabilities.open({ storage, events, keyFile: join(dataDir, "capability.key"), now: options.clock });

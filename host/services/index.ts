@@ -5,3 +5,4 @@ export { DEFAULT_ROLLBACK_WINDOW_MS, DEFAULT_MAX_FAILURE_RATE } from "./rollback
 export { DEFAULT_LIMITS, MAX_LIMITS, resolveLimits, type ServiceLimits } from "./limits.ts";
 export { checkName } from "./names.ts";
 export { EventBudget } from "./event-budget.ts";
+export { DEFAULT_SUPERVISION, type SupervisionSettings } from "./supervision.ts";

@@ -1,19 +1,33 @@
 // Supervision of a service whose instance keeps crashing. A trapped instance is dropped by its
 // worker and re-created for the next call with the committed kv, which is all one crash needs.
 // A crash loop (every call traps, or the start code fails each time it is re-created) would
-// otherwise re-run the start code for every call forever: after CRASHES_BEFORE_BACKOFF crashes
-// in a row, calls are refused for a while (exponential, capped), and after CRASH_LIMIT the
+// otherwise re-run the start code for every call forever: after crashesBeforeBackoff crashes
+// in a row, calls are refused for a while (exponential, capped), and after crashLimit the
 // service is marked failed until a swap or a redeploy. One successful call resets it all.
 import { SoloError, type ErrorCode } from "../errors.ts";
 import type { CrashState, ServiceRecord } from "./service-record.ts";
 
-/** Crashes in a row that are simply re-created; from the next one on, calls back off. */
-export const CRASHES_BEFORE_BACKOFF = 3;
-/** Crashes in a row after which the service is marked failed. */
-export const CRASH_LIMIT = 10;
-export const BACKOFF_BASE_MS = 100;
-export const BACKOFF_CAP_MS = 10_000;
+export interface SupervisionSettings {
+  /** Crashes in a row that are simply re-created; from the next one on, calls back off. */
+  crashesBeforeBackoff: number;
+  /** Crashes in a row after which the service is marked failed. */
+  crashLimit: number;
+  /** The first back-off; each crash after doubles it, up to backoffCapMs. */
+  backoffBaseMs: number;
+  backoffCapMs: number;
+}
+
+export const DEFAULT_SUPERVISION: SupervisionSettings = { crashesBeforeBackoff: 3, crashLimit: 10, backoffBaseMs: 100, backoffCapMs: 10_000 };
 const LAST_KEPT = 5;
+
+/** Settings given at Host.open over the defaults, checked. */
+export function supervisionSettings(given: Partial<SupervisionSettings> | undefined): SupervisionSettings {
+  const s = { ...DEFAULT_SUPERVISION, ...given };
+  for (const [k, v] of Object.entries(s)) {
+    if (!Number.isInteger(v) || v < (k === "crashesBeforeBackoff" ? 0 : 1)) throw new SoloError("INVALID_ARGUMENT", `supervision.${k} must be a positive integer`, { field: `supervision.${k}` });
+  }
+  return s;
+}
 
 /** What counts as a crash: a trap (GUEST_TRAP), or an instance that could not start again. */
 export function isCrash(code: ErrorCode, startFailed: boolean): boolean {
@@ -25,20 +39,20 @@ export function noCrashes(): CrashState {
 }
 
 /** How long (ms) to back off after `consecutive` crashes in a row; 0 for none. */
-export function backoffMs(consecutive: number): number {
-  if (consecutive < CRASHES_BEFORE_BACKOFF) return 0;
-  return Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (consecutive - CRASHES_BEFORE_BACKOFF));
+export function backoffMs(consecutive: number, s: SupervisionSettings): number {
+  if (consecutive < s.crashesBeforeBackoff) return 0;
+  return Math.min(s.backoffCapMs, s.backoffBaseMs * 2 ** Math.min(30, consecutive - s.crashesBeforeBackoff));
 }
 
 /** Counts a crash; answers "failed" when it was one too many. */
-export function countCrash(rec: ServiceRecord, code: ErrorCode, message: string, now: number): "failed" | undefined {
+export function countCrash(rec: ServiceRecord, code: ErrorCode, message: string, now: number, s: SupervisionSettings): "failed" | undefined {
   const c = rec.crash;
   c.consecutive++;
   c.last.push({ code, message: message.length > 500 ? `${message.slice(0, 500)}...` : message, at: new Date(now).toISOString() });
   if (c.last.length > LAST_KEPT) c.last.shift();
-  const wait = backoffMs(c.consecutive);
+  const wait = backoffMs(c.consecutive, s);
   c.until = wait > 0 ? now + wait : 0;
-  return c.consecutive >= CRASH_LIMIT ? "failed" : undefined;
+  return c.consecutive >= s.crashLimit ? "failed" : undefined;
 }
 
 /** The refusal a call gets while its service backs off; undefined when it may run. */

@@ -27,7 +27,7 @@ import { checkQuotas, Governor, quotaError, type TenantQuotas, type TenantUsage 
 import { newRecord, statusOf, versionOf, type CallReply, type DeployRequest, type DeployResult, type ServiceRecord, type ServiceStatus, type SwapRequest, type SwapResult } from "./service-record.ts";
 import { Swaps } from "./swap.ts";
 import { sourceHash, type VersionInfo } from "./versions.ts";
-import { backingOff, countCrash, crashLoopFailure, isCrash } from "./supervision.ts";
+import { backingOff, countCrash, crashLoopFailure, isCrash, supervisionSettings, type SupervisionSettings } from "./supervision.ts";
 
 export interface SupervisorOptions {
   pool: WorkerPool;
@@ -39,6 +39,8 @@ export interface SupervisorOptions {
   /** Tenant quotas in force where an operator set none (env and Host.open over DEFAULT_QUOTAS). */
   quotas: TenantQuotas;
   onLog?: (entry: { tenant: string; service: string; level: LogLevel; message: string }) => void;
+  /** Crash-loop back-off and limit (supervision.ts); default DEFAULT_SUPERVISION. */
+  supervision?: Partial<SupervisionSettings>;
 }
 
 export class Supervisor {
@@ -70,6 +72,7 @@ export class Supervisor {
       drop: (scope) => o.kv.drop(scope),
     };
     this.denials = new Denials((e) => this.persistence.record(e));
+    this.supervision = supervisionSettings(o.supervision);
     this.swaps = new Swaps({
       registry: this.registry, persistence: this.persistence, artifacts: o.artifacts, pool: o.pool, kv: this.kv, governor, denials: this.denials, defaults: o.defaults,
       record: (e) => this.persistence.record(e), idle: (rec) => this.idle(rec), restoreKv: (rec) => this.restoreKv(rec), track: (op) => this.track(op),
@@ -77,6 +80,7 @@ export class Supervisor {
   }
 
   private readonly swaps: Swaps;
+  private readonly supervision: SupervisionSettings;
 
   /** Replaces a running service's code in place (swap.ts): same name, same kv, no call lost. */
   swap(req: SwapRequest): Promise<SwapResult> {
@@ -321,7 +325,7 @@ export class Supervisor {
       return;
     }
     if (!isCrash(r.error.code, r.startFailed === true)) return;
-    if (countCrash(rec, r.error.code, r.error.message, Date.now()) === "failed" && !rec.failure) {
+    if (countCrash(rec, r.error.code, r.error.message, Date.now(), this.supervision) === "failed" && !rec.failure) {
       rec.failure = crashLoopFailure(rec);
       void this.accounting.recordCaused(rec, { type: "service_failed", tenant: rec.tenant, service: rec.service, data: { code: rec.failure.code, message: rec.failure.message, crashes: rec.crash.consecutive, last: rec.crash.last } }).catch(() => {});
     }
