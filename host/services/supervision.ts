@@ -68,5 +68,5 @@ export function backingOff(rec: ServiceRecord, now: number): SoloError | undefin
 /** The failure a crash-looping service is marked with. */
 export function crashLoopFailure(rec: ServiceRecord): { code: ErrorCode; message: string } {
   const last = rec.crash.last[rec.crash.last.length - 1];
-  return { code: last?.code ?? "GUEST_TRAP", message: `it crashed ${rec.crash.consecutive} times in a row (last: ${last?.message ?? "unknown"}); swap in a fixed version, or kill it and deploy again` };
+  return { code: last?.code ?? "GUEST_TRAP", message: `it crashed ${rec.crash.consecutive} times in a row (last: ${last?.message ?? "unknown"})` };
 }

@@ -279,7 +279,7 @@ export class Supervisor {
     // A swap or rollback is switching versions: the call runs on the new one, a moment later.
     if (r.gate) return r.gate.then(() => this.call(tenantName, serviceName, request, actor));
     if (r.failure) {
-      return Promise.reject(new SoloError("UNAVAILABLE", `service ${r.service} is not running: ${r.failure.message}`, { tenant: r.tenant, service: r.service, reason: r.failure.code }));
+      return Promise.reject(new SoloError("UNAVAILABLE", `service ${r.service} is not running: ${r.failure.message}; swap in a new version, or kill it and deploy it again`, { tenant: r.tenant, service: r.service, reason: r.failure.code }));
     }
     if (r.crash.until !== 0) {
       const wait = backingOff(r, Date.now());
