@@ -185,6 +185,8 @@ class PoolWorker {
           if (extra.kvBytes !== undefined) result.kvBytes = extra.kvBytes;
           if (extra.logs) result.logs = extra.logs;
           if (extra.denied) result.denied = extra.denied;
+          if (extra.restarted) result.restarted = true;
+          if (extra.startFailed) result.startFailed = true;
         }
         call.resolve(result);
       }

@@ -173,7 +173,7 @@ export class Supervisor {
     const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(limits), loadKv: () => this.kv.load(key), capabilities, onDenied });
     await startDenials;
     const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind, capabilities, sourceHash: sourceHash(req.source) }, worker, artifact, memoryBytes);
-    rec.history[0] = versionOf(rec, "deploy", req.actor);
+    rec.history[0] = versionOf(rec, "deploy", req.actor ?? "local");
     try {
       await this.persistence.deployed(rec, artifact.component, rec.history[0], { type: "service_deployed", tenant, service, actor: req.actor, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, capabilities, warnings: warnings.length } });
     } catch (err) {
@@ -365,7 +365,7 @@ export class Supervisor {
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
     if (rec.window) this.swaps.observe(rec, r.error?.code);
-    if (r.restarted || rec.crash.consecutive > 0) this.supervise(rec, r);
+    if (r.error || r.restarted || rec.crash.consecutive > 0) this.supervise(rec, r);
     if (r.error || r.writes || r.denied) return this.finishSlow(rec, r, actor);
     this.done(rec);
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };

@@ -89,7 +89,7 @@ export class Swaps {
           tenant: rec.tenant, service: rec.service, language, limits, version, deployedAt: at, warnings, artifact: artifact.hash, kind: artifact.run.kind,
           capabilities, sourceHash: sourceHash(req.source),
         };
-        const record: VersionRecord = { version, artifact: artifact.hash, sourceHash: meta.sourceHash!, language, kind: meta.kind, capabilities: [...capabilities], limits: { ...limits }, at, ...(req.actor ? { actor: req.actor } : {}), via: "swap" };
+        const record: VersionRecord = { version, artifact: artifact.hash, sourceHash: meta.sourceHash!, language, kind: meta.kind, capabilities: [...capabilities], limits: { ...limits }, at, actor: req.actor ?? "local", via: "swap" };
         const previous = { meta: storedOf(rec), built: rec.built };
         const switchMs = await this.switchTo(rec, { meta, built: artifact, version: record, component: artifact.component, health: window.health, migrateFrom: from }, {
           type: "hot_swap_succeeded", tenant: rec.tenant, service: rec.service, actor: req.actor,
