@@ -36,6 +36,8 @@ export interface SupervisorOptions {
   /** Tenant quotas in force where an operator set none (env and Host.open over DEFAULT_QUOTAS). */
   quotas: TenantQuotas;
   onLog?: (entry: { tenant: string; service: string; level: LogLevel; message: string }) => void;
+  /** A call read these secrets (each name once): secret_accessed events (host/vault), awaited before the reply. */
+  onSecretReads?: (tenant: string, service: string, names: string[], actor?: string) => Promise<void>;
 }
 
 export class Supervisor {
@@ -284,7 +286,7 @@ export class Supervisor {
     rec.fuelUsed += r.fuel;
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
-    if (r.error || r.writes || r.denied) return this.finishSlow(rec, r, actor);
+    if (r.error || r.writes || r.denied || r.secrets) return this.finishSlow(rec, r, actor);
     this.done(rec);
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
   }
@@ -292,6 +294,7 @@ export class Supervisor {
   private async finishSlow(rec: ServiceRecord, r: CallResult, actor?: string): Promise<CallReply> {
     try {
       if (r.denied) await this.denials.record(rec.tenant, rec.service, r.denied);
+      if (r.secrets) await this.o.onSecretReads?.(rec.tenant, rec.service, r.secrets, actor);
       if (r.error) return await this.accounting.failure(rec, r.error, actor);
       if (r.writes) {
         if (rec.kvUnknown) {
