@@ -65,6 +65,8 @@ export interface VaultOptions {
   dataDir: string;
   /** Where SOLO_MASTER_KEY is read; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Records re-sealed per synced write during a rotation; default RESEAL_BATCH. */
+  resealBatch?: number;
 }
 
 export class Vault {
@@ -287,12 +289,13 @@ export class Vault {
     throw new SoloError("INTERNAL", `master.key holds key ${this.current.id}, but the vault has secrets sealed with other keys (${what}); restore the master.key those were sealed with, or start with ${MASTER_KEY_ENV} set to it`, { keyId: this.current.id, missing: [...missing.keys()] });
   }
 
-  /** Re-seals the records `ids` under the current key, RESEAL_BATCH per synced write. */
+  /** Re-seals the records `ids` under the current key, resealBatch per synced write. */
   private async reseal(ids: string[], onStep?: (step: string) => void | Promise<void>): Promise<void> {
-    for (let i = 0, batch = 1; i < ids.length; i += RESEAL_BATCH, batch++) {
+    const size = this.o.resealBatch ?? RESEAL_BATCH;
+    for (let i = 0, batch = 1; i < ids.length; i += size, batch++) {
       const records: [string, RecordValue][] = [];
       const sealed: [string, Entry][] = [];
-      for (const id of ids.slice(i, i + RESEAL_BATCH)) {
+      for (const id of ids.slice(i, i + size)) {
         const e = this.entries.get(id);
         if (e === undefined || e === DAMAGED) continue;
         const slash = id.indexOf("/");
