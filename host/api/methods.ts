@@ -120,7 +120,8 @@ export const METHODS: Record<string, Method> = {
     return s.revoke(optStr(p, "token") ?? str(p, "id"));
   },
   async PutSecret(s, p) {
-    return s.putSecret(str(p, "tenant"), str(p, "name"), str(p, "value"));
+    // Unset (gRPC's empty string) reaches the vault as "", which says what is wrong with it.
+    return s.putSecret(str(p, "tenant"), str(p, "name"), p.value === undefined || p.value === null ? "" : str(p, "value"));
   },
   async ListSecrets(s, p) {
     return { secrets: await s.secrets(str(p, "tenant")) };

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Storage } from "../../host/storage/index.ts";
 import { keyId } from "../../host/vault/index.ts";
-import { test } from "../helpers.ts";
+import { rejects, test } from "../helpers.ts";
 import { allEvents, openVault } from "./open-vault.ts";
 
 /** Every file under dir, recursively. */
@@ -77,7 +77,7 @@ test("a changed byte, a record copied to another tenant or name, or a changed ve
     try {
       await v.vault.store("a", "db", "alpha-secret-value");
       await v.vault.store("a", "api", "beta-secret-value");
-      const [[, rec]] = await v.storage.recordsWithPrefix("z:a/db");
+      const rec = (await v.storage.recordsWithPrefix("z:a/db"))[0]![1];
       const sealed = JSON.parse(rec!) as { data: string; version: number };
       const data = Buffer.from(sealed.data, "base64");
       data[0]! ^= 1;
@@ -150,9 +150,8 @@ test("names, values and counts are checked before anything is written: INVALID_A
       for (let i = 1; i < 1000; i++) stores.push(v.vault.store("full", `s${i}`, "v"));
       stores.push(v.vault.store("full", "db", "v"));
       await Promise.all(stores);
-      const over = await v.vault.store("full", "one-more", "v").catch((err: { code: string; message: string }) => err);
-      assert.is((over as { code: string }).code, "RESOURCE_EXHAUSTED");
-      assert.match((over as Error).message, /tenant full holds 1000 secrets, the most a tenant may keep \(1000\); remove one/);
+      const over = await rejects(v.vault.store("full", "one-more", "v"), "RESOURCE_EXHAUSTED");
+      assert.match(over.message, /tenant full holds 1000 secrets, the most a tenant may keep \(1000\); remove one/);
       assert.is((await v.vault.store("full", "db", "replaced")).version, 2, "replacing one is not one more");
       await v.vault.revoke("full", "s1");
       assert.is((await v.vault.store("full", "one-more", "v")).version, 1);

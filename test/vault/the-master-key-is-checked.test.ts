@@ -65,7 +65,7 @@ test("SOLO_MASTER_KEY (hex or base64) is used when set and nothing is written to
     const v = await openVault(dir, { SOLO_MASTER_KEY: key.toString("hex") });
     assert.is(v.vault.keyId, keyId(key));
     await v.vault.store("a", "db", "from-env");
-    const [[, rec]] = await v.storage.recordsWithPrefix("z:");
+    const rec = (await v.storage.recordsWithPrefix("z:"))[0]![1];
     assert.is(JSON.parse(rec!).key, keyId(key));
     await v.close();
     assert.not.ok(existsSync(join(dir, "master.key")), "no key file with SOLO_MASTER_KEY");
@@ -90,7 +90,7 @@ test("SOLO_MASTER_KEY (hex or base64) is used when set and nothing is written to
     // With the old key as SOLO_MASTER_KEY_PREVIOUS, the open re-seals them with the new one.
     const moved = await openVault(dir, { SOLO_MASTER_KEY: other.toString("hex"), SOLO_MASTER_KEY_PREVIOUS: key.toString("base64") });
     assert.is(moved.vault.retrieve("a", "db"), "from-env");
-    const [[, rec2]] = await moved.storage.recordsWithPrefix("z:");
+    const rec2 = (await moved.storage.recordsWithPrefix("z:"))[0]![1];
     assert.is(JSON.parse(rec2!).key, keyId(other));
     const rotated = (await allEvents(moved.events)).filter((e) => e.type === "secrets_rotated");
     assert.equal(rotated.map((e) => e.data), [{ keyId: keyId(other), previousKeyId: keyId(key), secrets: 1, finishedAtOpen: true }]);
