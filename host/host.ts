@@ -15,6 +15,7 @@ import { ArtifactStore, Builder, DEFAULT_BUILD_LIMITS } from "./build/index.ts";
 import { Capabilities, type Granted, type GrantRequest, type GrantInfo } from "./capability/index.ts";
 import { DenialLog, Session, type DenialBudget } from "./session/index.ts";
 import { checkQuotas, quotasFromEnv, type TenantQuotas, type TenantUsage } from "./governance/index.ts";
+import { SecretAccessLog, Vault, type RotationReport, type SecretInfo } from "./vault/index.ts";
 
 export interface HostOptions {
   /** Where Solo keeps its state (artifacts now; the event log and kv with the storage issue). */
@@ -116,6 +117,7 @@ export class Host {
     private readonly defaults: ServiceLimits,
     private readonly capabilities: Capabilities,
     denialBudget: DenialBudget | undefined,
+    private readonly vault: Vault,
   ) {
     this.eventStore = readOnlyView(log);
     this.denials = new DenialLog((e) => log.append(e).then(() => {}), denialBudget);
@@ -139,13 +141,18 @@ export class Host {
     let pool: WorkerPool | undefined;
     try {
       const events = await EventStore.open(storage);
+      // Before any service starts: their installs carry the secrets they are granted.
+      const vault = await Vault.open({ storage, events, dataDir });
+      const accessLog = new SecretAccessLog((e) => events.append(e));
       let supervisor: Supervisor | undefined;
-      pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason), onLost: (key, err) => supervisor?.onServiceLost(key, err) });
-      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision });
+      pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason), onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names) });
+      const workers = pool;
+      vault.onChange = (tenant, name, value, seq) => workers.updateSecret(tenant, name, value, seq);
+      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor) });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();
       const capabilities = await Capabilities.open({ storage, events, keyFile: join(dataDir, "capability.key"), now: options.clock });
-      const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults, capabilities, options.denialEvents);
+      const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults, capabilities, options.denialEvents, vault);
       host.closeTimeoutMs = closeTimeoutMs;
       if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
         host.retention = startRetention(events, options.retention);
@@ -187,6 +194,44 @@ export class Host {
   grants(tenant?: string): GrantInfo[] {
     this.checkOpen();
     return this.capabilities.list(tenant);
+  }
+
+  /**
+   * Stores (or replaces) a tenant's secret, sealed with the master key; resolves once it and its
+   * secret_stored event are durable. Services granted `secret:NAME` read the new value from their
+   * next call. The value: 1 to 65,536 UTF-8 bytes.
+   */
+  putSecret(tenant: string, name: string, value: string, actor?: string): Promise<SecretInfo> {
+    if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "the host is closed"));
+    return this.vault.store(tenant, name, value, actor);
+  }
+
+  /** The tenant's secrets: names, versions and times, never values. */
+  secrets(tenant: string): SecretInfo[] {
+    this.checkOpen();
+    return this.vault.list(tenant);
+  }
+
+  /** A secret's value (the in-process operator's; over the API only an admin token may ask). */
+  secret(tenant: string, name: string): string {
+    this.checkOpen();
+    return this.vault.retrieve(tenant, name);
+  }
+
+  /** Removes a secret with a secret_revoked event; services granted it get not-found from their next call. */
+  removeSecret(tenant: string, name: string, actor?: string): Promise<SecretInfo> {
+    if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "the host is closed"));
+    return this.vault.revoke(tenant, name, actor);
+  }
+
+  /**
+   * Re-seals every secret under a new master key (default: a random one in <dataDir>/master.key;
+   * with SOLO_MASTER_KEY, give the new key and set the variable to it before the next start).
+   * Survives a crash at any point: the next open finishes it.
+   */
+  rotateSecrets(newKey?: string): Promise<RotationReport> {
+    if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "the host is closed"));
+    return this.vault.rotate(newKey);
   }
 
   /** Compiles (or takes from cache), checks, meters and starts a service. */

@@ -119,6 +119,26 @@ export const METHODS: Record<string, Method> = {
   async Revoke(s, p) {
     return s.revoke(optStr(p, "token") ?? str(p, "id"));
   },
+  async PutSecret(s, p) {
+    // Unset (gRPC's empty string) reaches the vault as "", which says what is wrong with it.
+    return s.putSecret(str(p, "tenant"), str(p, "name"), p.value === undefined || p.value === null ? "" : str(p, "value"));
+  },
+  async ListSecrets(s, p) {
+    return { secrets: await s.secrets(str(p, "tenant")) };
+  },
+  async RemoveSecret(s, p) {
+    return s.removeSecret(str(p, "tenant"), str(p, "name"));
+  },
+  /** A secret's value: an admin token only. */
+  async GetSecret(s, p) {
+    const tenant = str(p, "tenant");
+    const name = str(p, "name");
+    return { tenant, name, value: await s.secret(tenant, name) };
+  },
+  /** A new master key for every secret (admin); `newKey` only when the host's key comes from SOLO_MASTER_KEY. */
+  async RotateSecrets(s, p) {
+    return s.rotateSecrets(optStr(p, "newKey"));
+  },
   /** Offline narrowing, done for clients that have no library for it: needs no session rights. */
   async Attenuate(_s, p) {
     const permissions = someList(p, "permissions") as Permission[] | undefined;

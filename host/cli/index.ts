@@ -4,7 +4,8 @@
 //
 //   local:   run, validate, certs issue, token attenuate (no server)
 //   server:  start
-//   client:  deploy, call, status, list, kill, events, usage, token grant, token revoke
+//   client:  deploy, call, status, list, kill, events, usage, token grant, token revoke,
+//            secret put|ls|rm|get|rotate
 import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_LIMITS } from "../services/limits.ts";
 import { EXIT, EXIT_CODES_HELP, UsageError, printFailure } from "./common.ts";
@@ -183,6 +184,28 @@ ${EXIT_CODES_HELP}`)
     .option("--json", "print {token,id,expiresAt?} as one JSON line")
     .addHelpText("after", EXIT_CODES_HELP)
     .action(act(async (t, o) => (await import("./tokens.ts")).attenuateToken(t, o)));
+
+  const secret = solo.command("secret").description("a tenant's secrets: put, ls, rm (the `secrets` permission); get, rotate (admin)").addHelpText("after", EXIT_CODES_HELP);
+  client(
+    secret
+      .command("put")
+      .description("store (or replace) TENANT's secret NAME; the value from standard input (one trailing newline dropped) or --value")
+      .argument("<tenant>")
+      .argument("<name>", "the NAME of the secret:NAME capability services are deployed with")
+      .option("--value <value>", "the value (shows in ps; prefer standard input)"),
+  ).action(act(async (tenant, name, o) => (await import("./secrets.ts")).put(tenant, name, o)));
+  client(secret.command("ls").description("TENANT's secrets: names, versions, times; never values").argument("<tenant>"))
+    .action(act(async (tenant, o) => (await import("./secrets.ts")).ls(tenant, o)));
+  client(secret.command("rm").description("remove TENANT's secret NAME; services granted it get not-found").argument("<tenant>").argument("<name>"))
+    .action(act(async (tenant, name, o) => (await import("./secrets.ts")).rm(tenant, name, o)));
+  client(secret.command("get").description("print a secret's value (an admin token only)").argument("<tenant>").argument("<name>"))
+    .action(act(async (tenant, name, o) => (await import("./secrets.ts")).get(tenant, name, o)));
+  client(
+    secret
+      .command("rotate")
+      .description("re-seal every secret under a new master key (an admin token); the server makes the key, unless its key comes from SOLO_MASTER_KEY")
+      .option("--new-key-file <file>", "with SOLO_MASTER_KEY: a file holding the new key (32 bytes as base64 or hex); set the variable to it before the next start"),
+  ).action(act(async (o) => (await import("./secrets.ts")).rotate(o)));
 
   const certs = solo.command("certs").description("client certificates signed by the data directory's CA").addHelpText("after", EXIT_CODES_HELP);
   certs

@@ -10,6 +10,7 @@ import { ERROR_TRAILER, decodeErrorDetail, loadSoloProto, plain } from "../api/g
 import type { CallReply, DeployResult, ServiceStatus, SoloEvent, ValidationReport } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
+import type { RotationReport, SecretInfo } from "../vault/index.ts";
 import type { DeployParams, EventStream, EventsParams, SoloClient } from "./types.ts";
 
 export interface GrpcConnectOptions {
@@ -66,6 +67,13 @@ function toStatus(m: unknown): ServiceStatus {
   const s = plain<ServiceStatus & { failure?: { code: ErrorCode; message: string; detailsJson?: string } }>(m);
   if (s.failure) s.failure = { code: s.failure.code, message: s.failure.message };
   return s;
+}
+
+/** As the host answers it: `damaged` only when true (proto3 sends false for every other). */
+function toSecretInfo(m: unknown): SecretInfo {
+  const s = plain<SecretInfo & { damaged?: boolean }>(m);
+  if (!s.damaged) delete s.damaged;
+  return s as SecretInfo;
 }
 
 function sourceFields(source: string | Uint8Array): Record<string, unknown> {
@@ -155,6 +163,27 @@ export class GrpcClient implements SoloClient {
 
   async attenuate(p: { token: string; permissions?: Permission[]; services?: string[]; expiresAt?: number }): Promise<{ token: string; id: string }> {
     return plain<{ token: string; id: string }>(await this.unary("Attenuate", { token: p.token, permissions: p.permissions, services: p.services, expiresAt: p.expiresAt }));
+  }
+
+  async putSecret(tenant: string, name: string, value: string): Promise<SecretInfo> {
+    return toSecretInfo(await this.unary("PutSecret", { tenant, name, value }));
+  }
+
+  async secrets(tenant: string): Promise<SecretInfo[]> {
+    const r = await this.unary<{ secrets?: unknown[] }>("ListSecrets", { tenant });
+    return (r.secrets ?? []).map(toSecretInfo);
+  }
+
+  async removeSecret(tenant: string, name: string): Promise<SecretInfo> {
+    return toSecretInfo(await this.unary("RemoveSecret", { tenant, name }));
+  }
+
+  async secret(tenant: string, name: string): Promise<string> {
+    return (await this.unary<{ value: string }>("GetSecret", { tenant, name })).value;
+  }
+
+  async rotateSecrets(newKey?: string): Promise<RotationReport> {
+    return plain<RotationReport>(await this.unary("RotateSecrets", { newKey }));
   }
 
   /** Opens the stream at once; iterate it (once) to read. close() cancels it on the server too. */

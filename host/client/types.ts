@@ -4,6 +4,7 @@
 import type { CallReply, DeployResult, ServiceStatus, SoloEvent, ValidationReport } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
+import type { RotationReport, SecretInfo } from "../vault/index.ts";
 
 export interface DeployParams {
   tenant: string;
@@ -45,6 +46,15 @@ export interface SoloClient {
   grant(p: { tenant: string; permissions: Permission[]; services?: string[]; ttlMs: number; note?: string }): Promise<Granted>;
   revoke(tokenOrId: string): Promise<{ id: string; revoked: number }>;
   attenuate(p: { token: string; permissions?: Permission[]; services?: string[]; expiresAt?: number }): Promise<{ token: string; id: string }>;
+  /** Stores (or replaces) a secret (`secrets`); answers its metadata, never the value. */
+  putSecret(tenant: string, name: string, value: string): Promise<SecretInfo>;
+  /** The tenant's secrets: names, versions, times (`secrets`). */
+  secrets(tenant: string): Promise<SecretInfo[]>;
+  removeSecret(tenant: string, name: string): Promise<SecretInfo>;
+  /** A secret's value: an admin token only. */
+  secret(tenant: string, name: string): Promise<string>;
+  /** Re-seals every secret under a new master key (admin). */
+  rotateSecrets(newKey?: string): Promise<RotationReport>;
   /** Events of a tenant (admin: every tenant when tenant is omitted), then live ones if follow. */
   events(p: EventsParams): EventStream;
   close(): Promise<void>;

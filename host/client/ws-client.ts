@@ -10,6 +10,7 @@ import { errorFromWire } from "../api/error-mapping.ts";
 import type { CallReply, DeployResult, ServiceStatus, SoloEvent, ValidationReport } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
+import type { RotationReport, SecretInfo } from "../vault/index.ts";
 import type { DeployParams, EventsParams, EventStream, SoloClient } from "./types.ts";
 
 export interface WsClientOptions {
@@ -204,6 +205,26 @@ export class WsClient implements SoloClient {
 
   attenuate(p: { token: string; permissions?: Permission[]; services?: string[]; expiresAt?: number }): Promise<{ token: string; id: string }> {
     return this.request("Attenuate", { ...p });
+  }
+
+  putSecret(tenant: string, name: string, value: string): Promise<SecretInfo> {
+    return this.request("PutSecret", { tenant, name, value });
+  }
+
+  async secrets(tenant: string): Promise<SecretInfo[]> {
+    return (await this.request<{ secrets: SecretInfo[] }>("ListSecrets", { tenant })).secrets;
+  }
+
+  removeSecret(tenant: string, name: string): Promise<SecretInfo> {
+    return this.request("RemoveSecret", { tenant, name });
+  }
+
+  async secret(tenant: string, name: string): Promise<string> {
+    return (await this.request<{ value: string }>("GetSecret", { tenant, name })).value;
+  }
+
+  rotateSecrets(newKey?: string): Promise<RotationReport> {
+    return this.request("RotateSecrets", newKey === undefined ? {} : { newKey });
   }
 
   events(p: EventsParams): EventStream {

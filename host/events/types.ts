@@ -6,7 +6,7 @@ export const EVENT_TYPES = [
   "capability_verified", "capability_denied", "resource_violation", "load_shed",
   "circuit_opened", "circuit_closed", "hot_swap_started", "hot_swap_succeeded", "hot_swap_failed",
   "hot_swap_rolled_back", "secret_stored", "secret_accessed", "secret_access_denied",
-  "secret_revoked", "guest_event", "quota_changed",
+  "secret_revoked", "guest_event", "quota_changed", "secrets_rotated",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

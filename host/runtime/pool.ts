@@ -12,7 +12,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
-import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstanceLimits, type RunSpec, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
+import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstanceLimits, type RunSpec, type SecretSnapshot, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 
@@ -64,6 +64,18 @@ export interface PoolOptions {
   onRestart?: (worker: number, reason: string) => void;
   /** A service could not be re-created on a replaced worker: it is no longer running there. */
   onLost?: (key: string, error: SoloError) => void;
+  /**
+   * The current values of the secrets `names` of `tenant` (the vault), read at every (re)install
+   * of a service granted some, so that a replaced worker gets them again.
+   */
+  secretsFor?: (tenant: string, names: string[]) => SecretSnapshot;
+}
+
+/** The secret names a capability list grants ("secret:NAME"). */
+function grantedSecrets(capabilities: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const c of capabilities) if (c.startsWith("secret:")) out.push(c.slice(7));
+  return out;
 }
 
 let nextId = 1;
@@ -85,8 +97,10 @@ class PoolWorker {
   private stopped: SoloError | undefined;
   /** While a replacement thread is being given its services, calls wait in the queue. */
   private paused = false;
+  /** Secret changes made meanwhile: sent after the re-installs, so the newest value is last. */
+  private pendingSecrets: ToWorker[] = [];
 
-  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void) {
+  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"]) {
     this.start();
   }
 
@@ -187,6 +201,7 @@ class PoolWorker {
           if (extra.denied) result.denied = extra.denied;
           if (extra.restarted) result.restarted = true;
           if (extra.startFailed) result.startFailed = true;
+          if (extra.secrets) result.secrets = extra.secrets;
         }
         call.resolve(result);
       }
@@ -261,13 +276,41 @@ class PoolWorker {
       if (msg instanceof Error) lost(new SoloError("UNAVAILABLE", `the service's committed kv could not be read to re-create it: ${msg.message}`));
       else this.request(msg, spec).catch(lost);
     });
+    for (const m of this.pendingSecrets.splice(0)) this.worker.postMessage(m);
     for (const ack of resend) this.installMessage(ack.spec!).then((msg) => this.requestAck(msg, ack.spec)).then(ack.resolve, ack.reject);
     this.paused = false;
     this.flush();
   }
 
   private async installMessage(spec: InstallSpec): Promise<ToWorker & { id: number }> {
-    return { t: "install", id: nextId++, key: spec.key, run: spec.run, limits: spec.limits, kv: await spec.loadKv(), capabilities: spec.capabilities };
+    const kv = await spec.loadKv();
+    // Read after the kv, as late as possible; a change after it is sent on its own (postSecret).
+    const secrets = this.secretSnapshot(spec);
+    return { t: "install", id: nextId++, key: spec.key, run: spec.run, limits: spec.limits, kv, capabilities: spec.capabilities, ...(secrets && { secrets }) };
+  }
+
+  /** The current values of the secrets the spec's guest is granted (undefined: none). */
+  secretSnapshot(spec: InstallSpec): SecretSnapshot | undefined {
+    const names = this.secretsFor ? grantedSecrets(spec.capabilities) : [];
+    return names.length > 0 ? this.secretsFor!(spec.key.slice(0, spec.key.indexOf("/")), names) : undefined;
+  }
+
+  /**
+   * Sends a secret's change if a service of `tenant` installed here, or being installed, is
+   * granted it; no other worker ever holds the value.
+   */
+  postSecret(tenant: string, name: string, value: string | null, seq: number): void {
+    if (this.stopped) return;
+    const prefix = `${tenant}/`;
+    const cap = `secret:${name}`;
+    const grants = (spec: InstallSpec | undefined) => spec !== undefined && spec.key.startsWith(prefix) && spec.capabilities.includes(cap);
+    let wanted = false;
+    for (const spec of this.installed.values()) if ((wanted = grants(spec))) break;
+    if (!wanted) for (const ack of this.acks.values()) if ((wanted = grants(ack.spec))) break;
+    if (!wanted) return;
+    const msg: ToWorker = { t: "secret", tenant, name, value, seq };
+    if (this.paused) this.pendingSecrets.push(msg);
+    else this.worker.postMessage(msg);
   }
 
   async sendInstall(spec: InstallSpec): Promise<number | undefined> {
@@ -317,7 +360,7 @@ export class WorkerPool {
   constructor(private readonly options: PoolOptions = {}) {
     const size = Math.max(1, options.size ?? availableParallelism());
     const onLost = (key: string, err: SoloError) => this.options.onLost?.(key, err);
-    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, (w, code) => this.onDeath(w, code), onLost));
+    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, (w, code) => this.onDeath(w, code), onLost, options.secretsFor));
     this.watchdog = setInterval(() => this.checkDeadlines(), options.watchdogMs ?? 10);
     this.watchdog.unref();
   }
@@ -356,7 +399,9 @@ export class WorkerPool {
   async prepare(worker: number, spec: InstallSpec, health?: HealthRequest, fresh = false): Promise<number> {
     // `fresh`: the service has no running instance (it failed), so it gets the committed kv.
     const kv = fresh ? { kv: await spec.loadKv() } : {};
-    const ack = await this.worker(worker).requestAck({ t: "prepare", id: nextId++, key: spec.key, run: spec.run, limits: spec.limits, capabilities: spec.capabilities, ...(health ? { health } : {}), ...kv }, undefined);
+    const w = this.worker(worker);
+    const secrets = w.secretSnapshot(spec);
+    const ack = await w.requestAck({ t: "prepare", id: nextId++, key: spec.key, run: spec.run, limits: spec.limits, capabilities: spec.capabilities, ...(health ? { health } : {}), ...kv, ...(secrets && { secrets }) }, undefined);
     if (ack?.denied) spec.onDenied?.(ack.denied);
     // Undefined: the worker was replaced meanwhile; activate then installs it afresh.
     return ack?.memoryBytes ?? 0;
@@ -404,6 +449,11 @@ export class WorkerPool {
   /** Replaces a service's kv copy with the committed state (after a failed commit). */
   async reloadKv(worker: number, key: string, kv: [string, string][]): Promise<void> {
     await this.worker(worker).request({ t: "reload-kv", id: nextId++, key, kv });
+  }
+
+  /** A secret was stored (value) or removed (null): the workers running services granted it hear it before any later call. */
+  updateSecret(tenant: string, name: string, value: string | null, seq: number): void {
+    for (const w of this.workers) w.postSecret(tenant, name, value, seq);
   }
 
   call(worker: number, key: string, request: string): Promise<CallResult> {

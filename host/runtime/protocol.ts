@@ -28,7 +28,18 @@ export interface InstallMessage {
   kv: [string, string][];
   /** What the guest's imports may do (host/capability/guest.ts); the rest answer access-denied. */
   capabilities: readonly string[];
+  /** The current values of the secrets the service is granted (and no others). */
+  secrets?: SecretSnapshot;
 }
+
+/**
+ * Secret values as of the vault's change number `seq`: null for a name not stored; names in
+ * `unreadable` do not decrypt on the host. A worker keeps, per name, the newest it was sent.
+ */
+export interface SecretSnapshot { seq: number; values: [name: string, value: string | null][]; unreadable?: string[] }
+
+/** A secret stored (value) or removed (null), sent to the worker of services granted it. No answer. */
+export interface SecretMessage { t: "secret"; tenant: string; name: string; value: string | null; seq: number }
 
 /** What a tenant's quota bounds inside its worker (all its services run there, one call at a time). */
 export interface WorkerQuota {
@@ -72,7 +83,7 @@ export interface ReloadKvMessage { t: "reload-kv"; id: number; key: string; kv: 
 /** A batch of calls as parallel arrays: cloning three arrays costs less than N small objects. */
 export interface CallsMessage { t: "calls"; ids: number[]; keys: string[]; requests: string[] }
 
-export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage;
+export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage | SecretMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage;
 
 export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
 
@@ -93,6 +104,8 @@ export interface CallResult {
   restarted?: boolean;
   /** The failure is the instance's start code failing (not the call): it never ran handle. */
   startFailed?: boolean;
+  /** Secrets the call read, each name once; absent when none. */
+  secrets?: string[];
 }
 
 export interface AckMessage {
@@ -117,7 +130,7 @@ export interface ResultsMessage {
   outputs: (string | null)[];
   fuels: number[];
   memoryBytes: number[];
-  extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "restarted" | "startFailed">>;
+  extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "restarted" | "startFailed" | "secrets">>;
 }
 export type FromWorker = AckMessage | ResultsMessage;
 

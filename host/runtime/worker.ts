@@ -18,6 +18,7 @@ import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
 import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
 import { memoryQuotaError, setTenantQuota, tenantOf, type TenantState } from "./tenant-quota.ts";
+import { WorkerSecrets } from "./worker-secrets.ts";
 
 ensureWasmFeatures();
 
@@ -48,6 +49,9 @@ function nextU64(): bigint {
   return randomPool[randomAt++]!;
 }
 
+/** Values of the secrets granted to services here, per tenant (worker-secrets.ts). */
+const secrets = new WorkerSecrets();
+
 /** jco glue modules, loaded once per URL (one per component shape). */
 const glues = new Map<string, Glue>();
 
@@ -60,6 +64,9 @@ class Slot {
   logs: [LogLevel, string][] = [];
   /** Imports denied in the running call or install, each once; undefined (no array) when none. */
   denied: string[] | undefined;
+  /** Secrets the running call read, each once; undefined when none. */
+  reads: string[] | undefined;
+  readonly secretNames: ReadonlySet<string>;
   readonly kv: KvView;
   readonly env: GuestEnv;
   readonly tenant: TenantState;
@@ -71,6 +78,9 @@ class Slot {
     this.kv = kv ?? new KvView(msg.kv ?? [], msg.limits.kv, this.tenant);
     // The capability check is chosen here, once per install: a granted import costs nothing more.
     const g = guestGrants(msg.capabilities);
+    const tenantName = msg.key.slice(0, msg.key.indexOf("/"));
+    this.secretNames = g.secrets;
+    if (msg.secrets) secrets.install(tenantName, msg.secrets);
     const deny = <T>(label: string, what: string, capability: string): WitResult<T> => {
       this.deny(label);
       return fail<T>("access-denied", `${what} is not granted to this service; deploy it with capability ${JSON.stringify(capability)}`);
@@ -90,11 +100,17 @@ class Slot {
       kvDelete: g.kv ? (k) => this.kv.delete(k) : () => kvDenied("kv.delete"),
       kvKeys: g.kv ? (p) => this.kv.keys(p) : () => kvDenied("kv.keys"),
       kvCount: () => this.kv.count,
-      // Granted secrets, calls and events answer unavailable until their issues land.
       secretGet: (name) => {
         if (!CAPABILITY_NAME.test(name)) return badName("secret name", name);
-        return g.secrets.has(name) ? unavailable("secrets") : deny(`secrets.get(${name})`, `secret ${JSON.stringify(name)}`, `secret:${name}`);
+        if (!g.secrets.has(name)) return deny(`secrets.get(${name})`, `secret ${JSON.stringify(name)}`, `secret:${name}`);
+        const r = secrets.get(tenantName, name);
+        if (r.ok) {
+          const reads = (this.reads ??= []);
+          if (!reads.includes(name)) reads.push(name);
+        }
+        return r;
       },
+      // Granted calls and events answer unavailable until their issues land.
       serviceCall: (service) => {
         if (!CAPABILITY_NAME.test(service)) return badName("service name", service);
         return g.calls.has(service) ? unavailable("calls to other services") : deny(`services.call(${service})`, `calling service ${JSON.stringify(service)}`, `call:${service}`);
@@ -179,6 +195,7 @@ function runCall(id: number, key: string, request: string): CallResult {
   // The deadline covers re-creating a trapped instance too (its start code is guest code).
   watchStart(id, limits.deadlineMs);
   slot.denied = undefined; // start code re-run below reports its denials with this call
+  slot.reads = undefined;
   let sandbox: GuestInstance;
   const restarted = slot.sandbox === undefined;
   try {
@@ -211,6 +228,7 @@ function runCall(id: number, key: string, request: string): CallResult {
   if (restarted) result.restarted = true;
   if (slot.logs.length > 0) result.logs = slot.logs;
   if (slot.denied) result.denied = slot.denied;
+  if (slot.reads) result.secrets = slot.reads;
   if (outcome.ok) {
     result.output = outcome.output;
     const writes = slot.kv.commit();
@@ -237,10 +255,19 @@ function onCalls(msg: CallsMessage) {
     outputs[i] = r.output ?? null;
     fuels[i] = r.fuel;
     memoryBytes[i] = r.memoryBytes;
-    if (r.error || r.writes || r.logs || r.denied || r.restarted) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed };
+    if (r.error || r.writes || r.logs || r.denied || r.restarted || r.secrets) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed, secrets: r.secrets };
   }
   const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, extra };
   port.postMessage(reply);
+}
+
+/** After `key` went: its tenant keeps only the secrets its other services here are granted. */
+function keepGrantedSecrets(key: string) {
+  const prefix = key.slice(0, key.indexOf("/") + 1);
+  const granted = new Set<string>();
+  for (const [k, slot] of slots) if (k.startsWith(prefix)) for (const n of slot.secretNames) granted.add(n);
+  for (const [k, slot] of prepared) if (k.startsWith(prefix)) for (const n of slot.secretNames) granted.add(n);
+  secrets.keepOnly(prefix.slice(0, -1), granted);
 }
 
 // Loading jco glue is asynchronous: messages that arrive meanwhile wait, so order is kept.
@@ -287,6 +314,7 @@ function handle(msg: ToWorker) {
       } catch (err) {
         slot.drop();
         slot.kv.dispose();
+        keepGrantedSecrets(msg.key);
         port.postMessage({ t: "ack", id: msg.id, error: wire(err), denied: slot.denied } satisfies FromWorker);
       } finally {
         slot.denied = undefined;
@@ -351,9 +379,13 @@ function handle(msg: ToWorker) {
       slot?.drop();
       slot?.kv.dispose();
       slots.delete(msg.key);
+      keepGrantedSecrets(msg.key);
       port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
       return;
     }
+    case "secret":
+      secrets.update(msg);
+      return;
     case "reload-kv": {
       const slot = slots.get(msg.key);
       slot?.kv.reset(msg.kv);

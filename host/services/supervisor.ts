@@ -41,6 +41,8 @@ export interface SupervisorOptions {
   onLog?: (entry: { tenant: string; service: string; level: LogLevel; message: string }) => void;
   /** Crash-loop back-off and limit (supervision.ts); default DEFAULT_SUPERVISION. */
   supervision?: Partial<SupervisionSettings>;
+  /** A call read these secrets (each name once): secret_accessed events (host/vault), awaited before the reply. */
+  onSecretReads?: (tenant: string, service: string, names: string[], actor?: string) => Promise<void>;
 }
 
 export class Supervisor {
@@ -366,7 +368,7 @@ export class Supervisor {
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
     if (rec.window) this.swaps.observe(rec, r.error?.code);
     if (r.error || r.restarted || rec.crash.consecutive > 0) this.supervise(rec, r);
-    if (r.error || r.writes || r.denied) return this.finishSlow(rec, r, actor);
+    if (r.error || r.writes || r.denied || r.secrets) return this.finishSlow(rec, r, actor);
     this.done(rec);
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
   }
@@ -374,6 +376,7 @@ export class Supervisor {
   private async finishSlow(rec: ServiceRecord, r: CallResult, actor?: string): Promise<CallReply> {
     try {
       if (r.denied) await this.denials.record(rec.tenant, rec.service, r.denied);
+      if (r.secrets) await this.o.onSecretReads?.(rec.tenant, rec.service, r.secrets, actor);
       if (r.error) return await this.accounting.failure(rec, r.error, actor);
       if (r.writes) {
         if (rec.kvUnknown) {

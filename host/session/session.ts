@@ -15,6 +15,7 @@ import type { ValidationReport } from "../validate/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { DenialLog } from "./denials.ts";
 import type { DeployOptions, Host, SwapOptions } from "../host.ts";
+import type { RotationReport, SecretInfo } from "../vault/index.ts";
 
 export class Session {
   /** The token's id. */
@@ -178,7 +179,39 @@ export class Session {
     return this.host.usage(tenant);
   }
 
+  // ---- secrets: `secrets` to store, list and remove; a value only for an admin token ----
+
+  /** Stores (or replaces) a secret of the tenant (needs `secrets`). */
+  async putSecret(tenant: string, name: string, value: string): Promise<SecretInfo> {
+    await this.check(tenant, "secrets");
+    return this.host.putSecret(tenant, name, value, this.actor);
+  }
+
+  /** The tenant's secrets, never their values (needs `secrets`). */
+  async secrets(tenant: string): Promise<SecretInfo[]> {
+    await this.check(tenant, "secrets");
+    return this.host.secrets(tenant);
+  }
+
+  /** Removes a secret of the tenant (needs `secrets`). */
+  async removeSecret(tenant: string, name: string): Promise<SecretInfo> {
+    await this.check(tenant, "secrets");
+    return this.host.removeSecret(tenant, name, this.actor);
+  }
+
   // ---- operator operations: an admin token only ----
+
+  /** A secret's value (admin): services read theirs through the secrets import. */
+  async secret(tenant: string, name: string): Promise<string> {
+    await this.check(tenant, "admin");
+    return this.host.secret(tenant, name);
+  }
+
+  /** Re-seals every secret under a new master key (admin). */
+  async rotateSecrets(newKey?: string): Promise<RotationReport> {
+    await this.check("", "admin");
+    return this.host.rotateSecrets(newKey);
+  }
 
   /** Sets a tenant's quotas (admin). */
   async setQuotas(tenant: string, quotas: Partial<TenantQuotas>): Promise<TenantQuotas> {

@@ -26,6 +26,12 @@
 //   q:<tenant>                     quotas an operator set for the tenant (JSON, only the quotas
 //                                  set; the rest follow the host's defaults), written in one
 //                                  batch with its quota_changed event
+//   z:<tenant>/<name>              a secret of the tenant's vault (JSON): the id of the master key
+//                                  that sealed it, nonce, ciphertext and tag (base64; AES-256-GCM
+//                                  with tenant, name and version as additional data), version,
+//                                  createdAt, updatedAt; never the value in clear. Written in one
+//                                  batch with its secret_stored / secret_revoked event; a rotation
+//                                  rewrites them in batches of 100 (host/vault)
 //   m:last                         {"id","hash"} of the newest event
 //   m:checkpoint                   {"before","prev"}: events before `before` were compacted;
 //                                  `prev` is the hash the first kept event links to
@@ -53,6 +59,8 @@ export const revocationKey = (tokenId: string) => `x:${tokenId}`;
 export const REVOCATIONS = "x:";
 export const quotaKey = (tenant: string) => `q:${tenant}`;
 export const QUOTAS = "q:";
+export const secretKey = (tenant: string, name: string) => `z:${tenant}/${name}`;
+export const SECRETS = "z:";
 export const LAST = "m:last";
 export const CHECKPOINT = "m:checkpoint";
 export const BATCHES = "b:";

@@ -31,7 +31,7 @@ test("capabilities survive a restart: status shows them, kv is still denied; an 
     try {
       assert.equal(second.status("a", "nokv").capabilities, ["log", "secret:db"]);
       assert.is((await second.call("a", "nokv", "kv")).output, KV_DENIED, "still denied after the restart");
-      assert.is((await second.call("a", "nokv", "secret:db")).output, "unavailable: secrets are not available on this host yet");
+      assert.is((await second.call("a", "nokv", "secret:db")).output, 'not-found: secret "db" is not stored for tenant a; store it (solo secret put a db)', "still granted after the restart");
       assert.equal(second.status("a", "old").capabilities, ["clock", "kv", "log", "random"]);
       assert.is((await second.call("a", "old", "kv")).output, "kv v");
       const bad = second.status("a", "tampered");

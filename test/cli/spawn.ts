@@ -12,9 +12,11 @@ export interface Result {
   stderr: string;
 }
 
-export function solo(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
+/** Runs `solo ARGS`; `input` is written to its standard input (else stdin is empty). */
+export function solo(args: string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SOLO, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } });
+    child.stdin.end(options.input ?? "");
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));

@@ -2,14 +2,14 @@ import * as assert from "uvu/assert";
 import { openHost, test } from "../helpers.ts";
 import { AS_GUEST, eventsOf } from "./guests.ts";
 
-test("secret:db answers unavailable for db and access-denied for any other secret; call:SERVICE and emit the same way", async () => {
+test("secret:db answers not-found for db until it is stored, and access-denied for any other secret; call:SERVICE and emit answer unavailable when granted", async () => {
   const t = await openHost();
   try {
     await t.host.deploy({ tenant: "a", service: "g", source: AS_GUEST, language: "assemblyscript", capabilities: ["secret:db", "call:billing", "emit"] });
     await t.host.deploy({ tenant: "a", service: "plain", source: AS_GUEST, language: "assemblyscript" });
     const ask = async (service: string, request: string) => (await t.host.call("a", service, request)).output;
 
-    assert.is(await ask("g", "secret:db"), "unavailable: secrets are not available on this host yet");
+    assert.is(await ask("g", "secret:db"), "not-found: secret \"db\" is not stored for tenant a; store it (solo secret put a db)");
     assert.is(await ask("g", "secret:api-key"), 'access-denied: secret "api-key" is not granted to this service; deploy it with capability "secret:api-key"');
     assert.is(await ask("g", "call:billing"), "unavailable: calls to other services are not available on this host yet");
     assert.is(await ask("g", "call:users"), 'access-denied: calling service "users" is not granted to this service; deploy it with capability "call:users"');
@@ -23,10 +23,14 @@ test("secret:db answers unavailable for db and access-denied for any other secre
 
     const denied = await eventsOf(t.host, "a", "capability_denied");
     assert.equal(denied.map((e) => `${e.service} ${String(e.data.import)} ${String(e.data.capability)}`), [
-      "g secrets.get(api-key) secret:api-key",
       "g services.call(users) call:users",
-      "plain secrets.get(db) secret:db",
       "plain events.emit emit",
+    ]);
+    // A secret asked for without its capability has its own event type, naming the secret.
+    const secretDenied = await eventsOf(t.host, "a", "secret_access_denied");
+    assert.equal(secretDenied.map((e) => `${e.service} ${String(e.data.name)} ${String(e.data.import)} ${String(e.data.capability)}`), [
+      "g api-key secrets.get(api-key) secret:api-key",
+      "plain db secrets.get(db) secret:db",
     ]);
   } finally {
     await t.close();
