@@ -26,7 +26,7 @@ export function grpcStatus(err: unknown): Partial<grpc.StatusObject> {
 
 /** Request message → METHODS params (camelCase already; names differ only where listed). */
 function params(method: string, request: unknown): Params {
-  const p = plain<Params>(request, method === "Deploy" || method === "Validate" ? ["source"] : []);
+  const p = plain<Params>(request, method === "Deploy" || method === "Validate" || method === "Swap" || method === "Replace" ? ["source"] : []);
   if (method === "Revoke") return { token: p.tokenOrId ?? "" };
   return p;
 }

@@ -74,6 +74,75 @@ function limitsLike(v: Params, field: string): Record<string, number> {
   return out;
 }
 
+// --- Hot swap: Swap, Rollback, Versions, Replace (issue 11) ---
+
+/** A whole number that may be 0 (0 means something: no rollback window); absent when not given. */
+function optCount(p: Params, field: string): number | undefined {
+  const v = p[field];
+  if (v === undefined || v === null || v === "") return undefined;
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new SoloError("INVALID_ARGUMENT", `${field} must be a whole number (0 allowed)`, { field });
+  return n;
+}
+
+/** A fraction such as a failure rate; its range is the host's to check. */
+function optFraction(p: Params, field: string): number | undefined {
+  const v = p[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new SoloError("INVALID_ARGUMENT", `${field} must be a number from 0 to below 1`, { field });
+  return v;
+}
+
+/** `{ request, expect }`, both strings; an empty message (gRPC's unset one) is none. */
+function optHealth(p: Params): { request: string; expect: string } | undefined {
+  const v = p.health;
+  if (v === undefined || v === null) return undefined;
+  const h = v as Params;
+  if (typeof v !== "object" || Array.isArray(v) || typeof h.request !== "string" || typeof h.expect !== "string") {
+    throw new SoloError("INVALID_ARGUMENT", "health must be { request: string, expect: string }: a request the new version must answer with expect before it is switched to", { field: "health" });
+  }
+  return { request: h.request, expect: h.expect };
+}
+
+/** Deploy's params (Replace takes the same). */
+function deployOptions(p: Params) {
+  return {
+    tenant: str(p, "tenant"),
+    service: str(p, "service"),
+    source: source(p),
+    language: optStr(p, "language") as Language | undefined,
+    file: optStr(p, "file"),
+    limits: limits(p),
+    compiler: optStr(p, "compiler") as "quickjs" | "javy" | undefined,
+    capabilities: someList(p, "capabilities"),
+  };
+}
+
+const SWAP_METHODS: Record<string, Method> = {
+  async Swap(s, p) {
+    const rollbackWindowMs = optCount(p, "rollbackWindowMs");
+    const maxFailureRate = optFraction(p, "maxFailureRate");
+    const health = optHealth(p);
+    return s.swap({
+      ...deployOptions(p),
+      ...(rollbackWindowMs !== undefined ? { rollbackWindowMs } : {}),
+      ...(maxFailureRate !== undefined ? { maxFailureRate } : {}),
+      ...(health ? { health } : {}),
+    });
+  },
+  async Rollback(s, p) {
+    return s.rollback(str(p, "tenant"), str(p, "service"), optNumber(p, "version"));
+  },
+  async Versions(s, p) {
+    return { versions: await s.versions(str(p, "tenant"), str(p, "service")) };
+  },
+  async Replace(s, p) {
+    return s.replace(deployOptions(p));
+  },
+};
+
+// --- end hot swap ---
+
 export const METHODS: Record<string, Method> = {
   async Deploy(s, p) {
     return s.deploy({
@@ -147,6 +216,7 @@ export const METHODS: Record<string, Method> = {
     const token = attenuate(str(p, "token"), { ...(permissions ? { permissions } : {}), ...(services ? { services } : {}), ...(expiresAt ? { expiresAt } : {}) });
     return { token, id: tokenId(token) };
   },
+  ...SWAP_METHODS,
 };
 
 /** An open event stream, whatever carries it: iterate it, close() when the client goes. */

@@ -6,6 +6,7 @@
 //   server:  start
 //   client:  deploy, call, status, list, kill, events, usage, token grant, token revoke,
 //            secret put|ls|rm|get|rotate
+//            swap, rollback, versions, replace
 import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_LIMITS } from "../services/limits.ts";
 import { EXIT, EXIT_CODES_HELP, UsageError, printFailure } from "./common.ts";
@@ -160,6 +161,39 @@ ${EXIT_CODES_HELP}`)
       .option("--service <name>", "only this service's events")
       .option("--limit <n>", "at most this many stored events"),
   ).action(act(async (tenant, o) => (await import("./events.ts")).events(tenant, o)));
+
+  // Hot swap (issue 11): swap, rollback, versions, replace.
+  client(
+    solo
+      .command("swap")
+      .description("replace TENANT's SERVICE's code with FILE in place: kv kept, no call fails; rolls back by itself if the new version keeps failing")
+      .argument("<tenant>")
+      .argument("<service>")
+      .argument("<file>", "the new version's source (.as.ts, .ts, .js, .mjs) or a .wasm")
+      .option("--lang <language>", "the language (default: from the file name)")
+      .option("--cap <list>", "guest capabilities, comma-separated (default: the running version's)")
+      .option("--rollback-window <duration>", "how long Solo watches the new version: 30s, 2m, 500ms; 0 for no window (default 30s)")
+      .option("--max-failure-rate <rate>", "share of calls in the window that may trap or run out of fuel, memory or time before Solo rolls back (default 0.1)")
+      .option("--health-request <text>", "a request the new version must answer before the switch (with --health-expect)")
+      .option("--health-expect <text>", "the answer --health-request must get"),
+  ).action(act(async (tenant, service, file, o) => (await import("./swap.ts")).swap(tenant, service, file, o)));
+
+  client(solo.command("rollback").description("make an older version of TENANT's SERVICE current again (default: the previous one)").argument("<tenant>").argument("<service>").argument("[version]", "a version number (see solo versions)"))
+    .action(act(async (tenant, service, version, o) => (await import("./swap.ts")).rollback(tenant, service, version, o)));
+
+  client(solo.command("versions").description("a service's versions, oldest first (* marks the current one)").argument("<tenant>").argument("<service>"))
+    .action(act(async (tenant, service, o) => (await import("./swap.ts")).versions(tenant, service, o)));
+
+  client(
+    solo
+      .command("replace")
+      .description("kill TENANT's service and deploy FILE in its place (built first; the kv starts empty): when a swap cannot do")
+      .argument("<file>", "the guest's source (.as.ts, .ts, .js, .mjs) or a .wasm")
+      .requiredOption("--tenant <tenant>", "the tenant")
+      .option("--service <name>", "the service name (default: the file name without extensions)")
+      .option("--lang <language>", "the language (default: from the file name)")
+      .option("--cap <list>", "guest capabilities, comma-separated (default log,clock,random,kv)"),
+  ).action(act(async (file, o) => (await import("./swap.ts")).replace(file, o)));
 
   const token = solo.command("token").description("capability tokens: grant, revoke, attenuate").addHelpText("after", EXIT_CODES_HELP);
   client(

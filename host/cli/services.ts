@@ -62,7 +62,7 @@ export async function deploy(file: string, o: DeployOptions): Promise<number> {
 }
 
 /** A line on stderr counting seconds while a deploy compiles, only on a terminal; stop() erases it. */
-function progress(what: string): () => void {
+export function progress(what: string): () => void {
   if (!process.stderr.isTTY) return () => {};
   const started = Date.now();
   const draw = () => process.stderr.write(`\r\x1b[Ksolo: ${what}... ${Math.round((Date.now() - started) / 1000)}s`);
@@ -104,7 +104,22 @@ function statusLines(s: ServiceStatus): string {
     `  limits: fuel ${s.limits.fuel}, memory ${s.limits.memoryBytes}, deadline ${s.limits.deadlineMs} ms`,
     `  capabilities: ${s.capabilities?.join(", ") || "none"}`,
     ...(s.warnings ?? []).map((w) => `  warning ${w.rule} at ${w.line}:${w.column}: ${w.message}`),
+    ...swapStatusLines(s),
   ].join("\n") + "\n";
+}
+
+/** What a swap left in status: the previous version, an open rollback window, crashes in a row. */
+function swapStatusLines(s: ServiceStatus): string[] {
+  const out: string[] = [];
+  if (s.previousVersion !== undefined) out.push(`  previous version ${s.previousVersion}`);
+  const w = s.rollbackWindow;
+  if (w) out.push(`  rollback window open until ${new Date(w.until).toISOString()}: back to version ${w.previousVersion} by itself if it fails (${w.failures} failed of ${w.calls} calls so far)`);
+  const c = s.crashes;
+  if (c) {
+    out.push(`  crashes: ${c.consecutive} in a row${c.until > Date.now() ? `, calls refused until ${new Date(c.until).toISOString()}` : ""}`);
+    for (const x of c.last ?? []) out.push(`  crash at ${x.at}: ${x.code}: ${x.message}`);
+  }
+  return out;
 }
 
 export async function status(tenant: string, service: string, o: ConnectOptions): Promise<number> {

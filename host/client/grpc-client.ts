@@ -7,11 +7,11 @@
 import * as grpc from "@grpc/grpc-js";
 import { SoloError, type ErrorCode } from "../errors.ts";
 import { ERROR_TRAILER, decodeErrorDetail, loadSoloProto, plain } from "../api/grpc-wire.ts";
-import type { CallReply, DeployResult, ServiceStatus, SoloEvent, ValidationReport } from "../index.ts";
+import type { CallReply, DeployResult, ServiceStatus, SoloEvent, SwapResult, ValidationReport, VersionInfo } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
-import type { DeployParams, EventStream, EventsParams, SoloClient } from "./types.ts";
+import type { DeployParams, EventStream, EventsParams, SoloClient, SwapParams } from "./types.ts";
 
 export interface GrpcConnectOptions {
   /** HOST:PORT, as `solo start` prints it. */
@@ -212,6 +212,32 @@ export class GrpcClient implements SoloClient {
     }
     return { [Symbol.asyncIterator]: () => read(), close };
   }
+
+  // --- Hot swap (issue 11) ---
+
+  async swap(p: SwapParams): Promise<SwapResult> {
+    const r = await this.unary("Swap", {
+      tenant: p.tenant, service: p.service, language: p.language, file: p.file, ...sourceFields(p.source), limits: p.limits, compiler: p.compiler, capabilities: p.capabilities,
+      rollbackWindowMs: p.rollbackWindowMs, maxFailureRate: p.maxFailureRate, health: p.health,
+    });
+    return plain<SwapResult>(r);
+  }
+
+  async rollback(tenant: string, service: string, version?: number): Promise<SwapResult> {
+    return plain<SwapResult>(await this.unary("Rollback", { tenant, service, version }));
+  }
+
+  async versions(tenant: string, service: string): Promise<VersionInfo[]> {
+    const r = await this.unary<{ versions?: unknown[] }>("Versions", { tenant, service });
+    return (r.versions ?? []).map((v) => plain<VersionInfo>(v));
+  }
+
+  async replace(p: DeployParams): Promise<DeployResult> {
+    const r = await this.unary("Replace", { tenant: p.tenant, service: p.service, language: p.language, file: p.file, ...sourceFields(p.source), limits: p.limits, compiler: p.compiler, capabilities: p.capabilities });
+    return plain<DeployResult>(r);
+  }
+
+  // --- end hot swap ---
 
   async close(): Promise<void> {
     for (const s of [...this.streams]) s.cancel();

@@ -1,7 +1,7 @@
 // What every Solo client offers, whatever it speaks (gRPC or WebSocket): the API's methods with
 // the same arguments and answers as a Host session, and failures as SoloErrors rebuilt from the
 // wire (same code, message and details as the server threw).
-import type { CallReply, DeployResult, ServiceStatus, SoloEvent, ValidationReport } from "../index.ts";
+import type { CallReply, DeployResult, ServiceStatus, SoloEvent, SwapResult, ValidationReport, VersionInfo } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
@@ -16,6 +16,16 @@ export interface DeployParams {
   limits?: Record<string, number>;
   compiler?: "quickjs" | "javy";
   capabilities?: string[];
+}
+
+/** A hot swap: the new version's source; what it leaves out (language, limits, capabilities) stays as it runs. */
+export interface SwapParams extends DeployParams {
+  /** How long after the switch Solo watches the new version (ms; default 30000; 0: no window). */
+  rollbackWindowMs?: number;
+  /** Share of calls in the window that may fail before Solo rolls back (default 0.1). */
+  maxFailureRate?: number;
+  /** A request the new version must answer with `expect` before it is switched to. */
+  health?: { request: string; expect: string };
 }
 
 export interface EventsParams {
@@ -58,4 +68,12 @@ export interface SoloClient {
   /** Events of a tenant (admin: every tenant when tenant is omitted), then live ones if follow. */
   events(p: EventsParams): EventStream;
   close(): Promise<void>;
+  // Hot swap (issue 11)
+  swap(p: SwapParams): Promise<SwapResult>;
+  /** Back to `version` (default: the previous one). */
+  rollback(tenant: string, service: string, version?: number): Promise<SwapResult>;
+  /** Oldest first. */
+  versions(tenant: string, service: string): Promise<VersionInfo[]>;
+  /** Kill, then deploy: the kv starts empty. */
+  replace(p: DeployParams): Promise<DeployResult>;
 }

@@ -7,11 +7,11 @@
 import WebSocket from "ws";
 import { SoloError } from "../errors.ts";
 import { errorFromWire } from "../api/error-mapping.ts";
-import type { CallReply, DeployResult, ServiceStatus, SoloEvent, ValidationReport } from "../index.ts";
+import type { CallReply, DeployResult, ServiceStatus, SoloEvent, SwapResult, ValidationReport, VersionInfo } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
-import type { DeployParams, EventsParams, EventStream, SoloClient } from "./types.ts";
+import type { DeployParams, EventsParams, EventStream, SoloClient, SwapParams } from "./types.ts";
 
 export interface WsClientOptions {
   /** The server's HTTP address (https://HOST:PORT, as `solo start` prints it) or a wss:// URL. */
@@ -240,6 +240,28 @@ export class WsClient implements SoloClient {
     }).catch((err: SoloError) => stream.finish(err));
     return stream;
   }
+
+  // --- Hot swap (issue 11) ---
+
+  swap(p: SwapParams): Promise<SwapResult> {
+    const { source, ...rest } = p;
+    return this.request("Swap", { ...rest, ...sourceParams(source) });
+  }
+
+  rollback(tenant: string, service: string, version?: number): Promise<SwapResult> {
+    return this.request("Rollback", { tenant, service, ...(version !== undefined ? { version } : {}) });
+  }
+
+  async versions(tenant: string, service: string): Promise<VersionInfo[]> {
+    return (await this.request<{ versions: VersionInfo[] }>("Versions", { tenant, service })).versions;
+  }
+
+  replace(p: DeployParams): Promise<DeployResult> {
+    const { source, ...rest } = p;
+    return this.request("Replace", { ...rest, ...sourceParams(source) });
+  }
+
+  // --- end hot swap ---
 
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {

@@ -169,5 +169,103 @@ export function runContract(transport: string, connect: Connect): void {
     assert.ok(found, "the live stream delivered service_deployed of the late service");
   });
 
+  // --- Hot swap over the wire (issue 11): Swap, Rollback, Versions, Replace ---
+
+  // The counter keeps its count in kv; v2 answers the same count marked "v2:".
+  const counterV2 = () => example("counter.as.ts").replace("return next.toString();", 'return "v2:" + next.toString();');
+
+  s("swap changes the answer and keeps kv; status and versions show both; rollback goes back", async () => {
+    await admin.deploy({ tenant: "demo", service: "ctr", source: example("counter.as.ts"), file: "ctr.as.ts" });
+    assert.is((await admin.call("demo", "ctr", "+")).output, "1");
+    assert.is((await admin.call("demo", "ctr", "+")).output, "2");
+
+    const before = Date.now();
+    const sw = await admin.swap({ tenant: "demo", service: "ctr", source: counterV2(), file: "ctr.as.ts", rollbackWindowMs: 60_000 });
+    assert.is(sw.version, 2);
+    assert.is(sw.previousVersion, 1);
+    assert.is(sw.language, "assemblyscript");
+    assert.ok(typeof sw.switchMs === "number" && sw.switchMs >= 0, "switchMs is a number of ms");
+    assert.ok(sw.rollbackUntil !== undefined && sw.rollbackUntil >= before + 60_000, "a 60 s window is open");
+    assert.equal(sw.capabilities, ["clock", "kv", "log", "random"], "the running version's capabilities carry over");
+    assert.is((await admin.call("demo", "ctr", "+")).output, "v2:3", "the new code, the old count");
+
+    const st = await admin.status("demo", "ctr");
+    assert.is(st.version, 2);
+    assert.is(st.previousVersion, 1);
+    assert.is(st.rollbackWindow?.previousVersion, 1);
+    assert.is(st.rollbackWindow?.until, sw.rollbackUntil);
+    assert.is(st.rollbackWindow?.failures, 0);
+    assert.is(st.crashes, undefined, "no crashes: the field is absent, not zeros");
+
+    const vs = await admin.versions("demo", "ctr");
+    assert.equal(vs.map((v) => [v.version, v.via, v.current, v.rollbackable]), [[1, "deploy", false, true], [2, "swap", true, true]]);
+    assert.is(vs[1]!.artifact, sw.artifact);
+    assert.match(vs[1]!.sourceHash, /^[0-9a-f]{64}$/);
+    assert.is(vs[1]!.language, "assemblyscript");
+    assert.is(vs[0]!.limits.fuel, st.limits.fuel);
+    assert.match(vs[1]!.actor ?? "", /:/, "the swap names who asked");
+
+    const rb = await admin.rollback("demo", "ctr");
+    assert.is(rb.version, 1);
+    assert.is(rb.previousVersion, 2);
+    assert.is(rb.rollbackUntil, undefined, "a rollback opens no window");
+    assert.is((await admin.call("demo", "ctr", "+")).output, "4", "the old code, the count kept");
+    const after = await admin.status("demo", "ctr");
+    assert.is(after.version, 1);
+    assert.is(after.previousVersion, 2);
+    assert.is(after.rollbackWindow, undefined, "the rollback closed the window");
+
+    // Back to 2 by number, then a version that never was: NOT_FOUND naming the versions.
+    assert.is((await admin.rollback("demo", "ctr", 2)).version, 2);
+    assert.is((await admin.call("demo", "ctr", "+")).output, "v2:5");
+    const none = await fails(admin.rollback("demo", "ctr", 9), "NOT_FOUND");
+    assert.match(none.message, /1, 2/);
+
+    const events: string[] = [];
+    for await (const e of admin.events({ tenant: "demo", service: "ctr" })) events.push(e.type);
+    assert.ok(events.includes("hot_swap_started") && events.includes("hot_swap_succeeded"), events.join(", "));
+  });
+
+  s("a swap that does not compile: COMPILE_ERROR with its diagnostics, the old version keeps serving", async () => {
+    const bad = "export function handle(r: string): string {\n  return 1;\n}\n";
+    const e = await fails(admin.swap({ tenant: "demo", service: "ctr", source: bad, file: "ctr-v3.as.ts" }), "COMPILE_ERROR");
+    const d = (e.details?.diagnostics as { file: string; line: number; column: number }[])[0]!;
+    assert.is(d.file, "ctr-v3.as.ts");
+    assert.is(d.line, 2);
+    assert.ok(d.column > 0);
+    assert.is((await admin.call("demo", "ctr", "+")).output, "v2:6", "version 2 serves on, count intact");
+    assert.is((await admin.status("demo", "ctr")).version, 2);
+    assert.equal((await admin.versions("demo", "ctr")).map((v) => v.version), [1, 2], "no version was made");
+
+    // A health check the new version fails: GUEST_ERROR, nothing switched.
+    const h = await fails(admin.swap({ tenant: "demo", service: "ctr", source: example("counter.as.ts"), file: "ctr.as.ts", health: { request: "reset", expect: "not what it answers" } }), "GUEST_ERROR");
+    assert.is(h.details?.phase, "health");
+    assert.is((await admin.status("demo", "ctr")).version, 2);
+    // Params are checked the same way on every transport.
+    const bad1 = await fails(admin.swap({ tenant: "demo", service: "ctr", source: counterV2(), file: "ctr.as.ts", maxFailureRate: 2 }), "INVALID_ARGUMENT");
+    assert.is(bad1.details?.field, "maxFailureRate");
+  });
+
+  s("swap and rollback need `swap`: PERMISSION_DENIED without it, nothing changes; versions needs only read", async () => {
+    const t = await admin.grant({ tenant: "demo", permissions: ["call", "read", "deploy", "kill"], ttlMs: 60_000 });
+    const c = await as(t.token);
+    const e = await fails(c.swap({ tenant: "demo", service: "ctr", source: example("counter.as.ts"), file: "ctr.as.ts" }), "PERMISSION_DENIED");
+    assert.is(e.details?.missing, "permission");
+    assert.is(e.details?.need, "swap");
+    await fails(c.rollback("demo", "ctr"), "PERMISSION_DENIED");
+    assert.equal((await c.versions("demo", "ctr")).map((v) => v.version), [1, 2]);
+    assert.is((await admin.status("demo", "ctr")).version, 2);
+    const rollbackOnly = await admin.grant({ tenant: "demo", permissions: ["swap"], services: ["ctr"], ttlMs: 60_000 });
+    const r = await (await as(rollbackOnly.token)).rollback("demo", "ctr", 1);
+    assert.is(r.version, 1);
+    // Replace needs kill and deploy: the swap token may not; this one may, and the kv starts empty.
+    await fails((await as(rollbackOnly.token)).replace({ tenant: "demo", service: "ctr", source: example("counter.as.ts"), file: "ctr.as.ts" }), "PERMISSION_DENIED");
+    const rep = await c.replace({ tenant: "demo", service: "ctr", source: example("counter.as.ts"), file: "ctr.as.ts" });
+    assert.is(rep.version, 1);
+    assert.is((await c.call("demo", "ctr", "+")).output, "1", "replace starts from empty kv");
+    assert.equal((await c.versions("demo", "ctr")).map((v) => v.version), [1], "a new history");
+    await admin.kill("demo", "ctr");
+  });
+
   s.run();
 }
