@@ -315,12 +315,13 @@ export class Supervisor {
     return posted.then((result) => this.finish(r, reserved, result, actor));
   }
 
-  /** Crash supervision (supervision.ts): restarts recorded, crash loops backed off, then failed. */
+  /** Crash supervision (supervision.ts): crash loops backed off, then failed; a recovery recorded. */
   private supervise(rec: ServiceRecord, r: CallResult): void {
-    if (r.restarted && rec.crash.consecutive > 0) {
-      void this.accounting.recordCaused(rec, { type: "service_restarted", tenant: rec.tenant, service: rec.service, data: { reason: "crashed", crashes: rec.crash.consecutive } }).catch(() => {});
-    }
     if (!r.error) {
+      // Back after crashes: one event when a re-created instance serves again (not one per attempt).
+      if (r.restarted && rec.crash.consecutive > 0) {
+        void this.accounting.recordCaused(rec, { type: "service_restarted", tenant: rec.tenant, service: rec.service, data: { reason: "crashed", crashes: rec.crash.consecutive } }).catch(() => {});
+      }
       rec.crash.consecutive = 0;
       rec.crash.until = 0;
       rec.crash.last = [];
