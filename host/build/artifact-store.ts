@@ -8,7 +8,7 @@
 import { SoloError } from "../errors.ts";
 import { compileKey } from "../compile/index.ts";
 import type { Finding } from "../validate/index.ts";
-import type { ArtifactCounters, MeterReport, MeteredModule } from "../wasm/index.ts";
+import type { ArtifactCounters, LifecycleExport, MeterReport, MeteredModule } from "../wasm/index.ts";
 import type { Builder } from "./builder.ts";
 import type { BuildJob, BuildOutput, SourceLanguage } from "./protocol.ts";
 
@@ -24,6 +24,8 @@ export interface Artifact {
   component: Uint8Array;
   run: Runnable;
   interfaces: string[];
+  /** The optional exports the guest has ("health", "migrate"), sorted; [] when none. */
+  lifecycle: LifecycleExport[];
   /** What metering instrumented, summed over the artifact's modules. */
   meter: MeterReport;
 }
@@ -107,7 +109,7 @@ export class ArtifactStore {
     const run: Runnable = b.kind === "core" ? { kind: "core", module: byName.core!, encoding: b.encoding }
       : b.kind === "javy" ? { kind: "javy", module: byName.javy! }
       : { kind: "glue", glueUrl: b.glueUrl!, modules: byName };
-    const artifact: Artifact = { hash: b.hash, component: b.component, run, interfaces: b.interfaces, meter: b.meter };
+    const artifact: Artifact = { hash: b.hash, component: b.component, run, interfaces: b.interfaces, lifecycle: b.lifecycle, meter: b.meter };
     this.byHash.set(b.hash, artifact);
     return artifact;
   }
