@@ -55,9 +55,13 @@ export function assemblyScriptLifecycle(source: string): LifecycleExport[] {
     parser.parseFile(source, SERVICE, false);
     const { NodeKind, CommonFlags } = AS;
     for (const st of parser.sources[0]?.statements ?? []) {
-      if (st.kind === NodeKind.FunctionDeclaration && (st.flags! & CommonFlags.Export!) && st.name) found.add(st.name.text);
-      else if (st.kind === NodeKind.Variable) for (const d of st.declarations ?? []) if (d.flags & CommonFlags.Export!) found.add(d.name.text);
-      else if (st.kind === NodeKind.Export && !st.path) for (const m of st.members ?? []) found.add(m.exportedName.text);
+      if (st.kind === NodeKind.FunctionDeclaration) {
+        if (st.name && st.flags! & CommonFlags.Export!) found.add(st.name.text);
+      } else if (st.kind === NodeKind.Variable) {
+        for (const d of st.declarations ?? []) if (d.flags & CommonFlags.Export!) found.add(d.name.text);
+      } else if (st.kind === NodeKind.Export && !st.path) {
+        for (const m of st.members ?? []) found.add(m.exportedName.text);
+      }
     }
   } catch {
     // The compile reports what is wrong with the source.

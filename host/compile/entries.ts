@@ -68,8 +68,14 @@ ${health || migrate ? `function unit(name, out) {
 /** The entry of a guest without optional exports. */
 export const JS_ENTRY = jsEntry([]);
 
+/**
+ * Bumped whenever how a guest's optional exports are found (assemblyScriptLifecycle,
+ * javaScriptLifecycle) changes: it decides the entry and world, so it is part of the key.
+ */
+export const LIFECYCLE_DETECTION_VERSION = "1";
+
 const COMBINATIONS: LifecycleExport[][] = [[], ["health"], ["migrate"], ["health", "migrate"]];
 
 /** Every entry either compiler may generate, for the compile key. */
-export const AS_ENTRIES = COMBINATIONS.map(asEntry).join("\0");
-export const JS_ENTRIES = COMBINATIONS.map(jsEntry).join("\0");
+export const AS_ENTRIES = [LIFECYCLE_DETECTION_VERSION, ...COMBINATIONS.map(asEntry)].join("\0");
+export const JS_ENTRIES = [LIFECYCLE_DETECTION_VERSION, ...COMBINATIONS.map(jsEntry)].join("\0");
