@@ -60,7 +60,8 @@ ${health || migrate ? `function unit(name, out) {
   unit("health", guestHealth());
 }
 ` : ""}${migrate ? `export function migrate(fromVersion) {
-  unit("migrate", guestMigrate(fromVersion));
+  // QuickJS receives a u32 as a signed i32: the version the guest sees is made unsigned here.
+  unit("migrate", guestMigrate(fromVersion >>> 0));
 }
 ` : ""}`;
 }

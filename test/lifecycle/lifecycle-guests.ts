@@ -10,7 +10,8 @@ import { ensureWasmFeatures } from "../../host/wasm/index.ts";
 import { TEST_CACHE } from "../helpers.ts";
 
 // The guest reads kv "mode" to choose what health / migrate do: "" succeed, "fail" fail with a
-// message, "trap" trap, "spin" loop until the fuel runs out.
+// message, "trap" trap (AssemblyScript: abort; TypeScript: unbounded recursion), "spin" loop until
+// the fuel runs out; "bomb" (TypeScript) allocate until the memory runs out.
 export const AS_BOTH = `import { kv, fail } from "solo";
 export function handle(request: string): string {
   return "v2:" + request;
@@ -60,11 +61,15 @@ export const TS_BOTH = `import { kv } from "solo";
 export function handle(request: string): string {
   return "v2:" + request;
 }
+function deeper(n: number): number {
+  return deeper(n + 1) + 1;
+}
 function act(what: string): void {
   const mode = kv.get("mode") ?? "";
+  if (mode === "trap") deeper(0);
   if (mode === "fail") throw new Error(what + " is not ready");
   if (mode === "spin") for (;;) {}
-  if (mode === "bomb") { const keep: string[] = []; for (;;) keep.push("x".repeat(1 << 20) + keep.length); }
+  if (mode === "bomb") { const keep: number[][] = []; for (;;) keep.push(new Array(100_000).fill(1)); }
 }
 export function health(): void {
   act("health");
