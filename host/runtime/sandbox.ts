@@ -19,8 +19,9 @@ export interface SandboxOptions {
   /** Answers the guest's imports. */
   env: GuestEnv;
   /**
-   * The optional exports the artifact declares (artifact.lifecycle); only those are run. Without
-   * it, every one the module exports with the right core type is (the artifact checked it).
+   * The optional exports the component declares (artifact.lifecycle, also on its core Runnable);
+   * only those are run. Without it, any the module exports as a function of the right arity is:
+   * right for what Solo compiled, but a hand-made module may export a "health" its component does not.
    */
   lifecycle?: readonly LifecycleExport[];
 }
@@ -62,7 +63,10 @@ export class Sandbox implements GuestInstance {
     this.memoryLimitBytes = options.memoryLimitBytes;
     const instance = new WebAssembly.Instance(module, this.imports());
     this.exports = instance.exports as unknown as Exports;
-    const has = (name: LifecycleExport) => typeof this.exports[name] === "function" && (!options.lifecycle || options.lifecycle.includes(name));
+    const has = (name: LifecycleExport) => {
+      const f = this.exports[name];
+      return typeof f === "function" && (options.lifecycle ? options.lifecycle.includes(name) : f.length === (name === "migrate" ? 1 : 0));
+    };
     this.lifecycle = { health: has("health"), migrate: has("migrate") };
     // Only benchmarks run an unmetered module (their baseline): it gets counters nobody reads.
     this.counters = Counters.of(instance.exports) ?? new Counters();

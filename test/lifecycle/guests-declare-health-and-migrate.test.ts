@@ -20,6 +20,7 @@ test("the built artifact lists the optional exports the guest has, and its insta
       const artifact = await b.build(c.language, c.source);
       assert.is(artifact.run.kind, c.kind, `${c.language} ${c.name}`);
       assert.equal(artifact.lifecycle, [...c.lifecycle], `${c.language} ${c.name}`);
+      if (artifact.run.kind === "core") assert.equal(artifact.run.lifecycle, artifact.lifecycle, "the core Runnable carries them to the worker");
       const instance = await instantiate(artifact, mapEnv(new Map()));
       assert.equal(instance.lifecycle, { health: c.lifecycle.includes("health" as never), migrate: c.lifecycle.includes("migrate" as never) }, `${c.language} ${c.name}`);
     }

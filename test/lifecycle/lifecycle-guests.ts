@@ -142,7 +142,7 @@ export const FUEL = 50_000_000;
 /** A running instance of an artifact, bound the way the worker binds it. */
 export async function instantiate(artifact: Artifact, env: GuestEnv): Promise<GuestInstance> {
   const run = artifact.run;
-  if (run.kind === "core") return Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: MEMORY, startFuel: FUEL, env, lifecycle: artifact.lifecycle });
+  if (run.kind === "core") return Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: MEMORY, startFuel: FUEL, env, lifecycle: run.lifecycle });
   if (run.kind === "glue") return new GlueSandbox((await import(run.glueUrl)) as Glue, run.modules, env, MEMORY, FUEL);
   throw new Error(`no ${run.kind} guests here`);
 }
