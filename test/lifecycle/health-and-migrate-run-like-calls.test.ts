@@ -5,7 +5,9 @@ import * as assert from "uvu/assert";
 import { test } from "../helpers.ts";
 import type { CallOutcome } from "../../host/runtime/index.ts";
 import { SoloError } from "../../host/errors.ts";
-import { AS_BOTH, AS_MIGRATE_ONLY, AS_NEITHER, FUEL, TS_BOTH, TS_MIGRATE_ONLY, TS_NEITHER, builds, instantiate, mapEnv } from "./lifecycle-guests.ts";
+import { JavySandbox } from "../../host/runtime/javy-sandbox.ts";
+import { wat } from "../meter/wat.ts";
+import { AS_BOTH, AS_MIGRATE_ONLY, AS_NEITHER, FUEL, MEMORY, TS_BOTH, TS_MIGRATE_ONLY, TS_NEITHER, builds, instantiate, mapEnv } from "./lifecycle-guests.ts";
 
 function failure(out: CallOutcome, code: string): string {
   assert.is(out.ok, false, `expected ${code}, got success`);
@@ -125,6 +127,16 @@ test("typescript: a health that allocates without end stops with MEMORY_LIMIT", 
   const g = await instantiate(await b.build("typescript", TS_BOTH), mapEnv(kv));
   const out = g.health(2_000_000_000, 40 * 1024 * 1024);
   assert.match(failure(out, "MEMORY_LIMIT"), String(40 * 1024 * 1024));
+});
+
+test("a javy module has neither: its artifact lists none and both answer ok", async () => {
+  const artifact = await b.store.fromJavy(wat(`(module (memory (export "memory") 1) (func (export "_start")))`));
+  assert.equal(artifact.lifecycle, []);
+  if (artifact.run.kind !== "javy") return assert.unreachable("expected a javy artifact");
+  const g = new JavySandbox(artifact.run.module, mapEnv(new Map()), MEMORY, FUEL);
+  assert.equal(g.lifecycle, { health: false, migrate: false });
+  assert.equal(g.health(), { ok: true, output: "", fuel: 0, memoryBytes: g.memoryBytes });
+  assert.equal(g.migrate(1), { ok: true, output: "", fuel: 0, memoryBytes: g.memoryBytes });
 });
 
 test.after(() => b.close());
