@@ -1,7 +1,7 @@
 // Canonical-ABI glue for AssemblyScript guests (string encoding: UTF-16, AssemblyScript's own).
 // Used by the entry that Solo generates around a guest; guests import "solo", not this file.
 
-/** Static return area for handle's result<string, string>: tag @0, ptr @4, len @8. */
+/** Static return area for handle's result<string, string> (and health's, migrate's result<_, string>): tag @0, ptr @4, len @8. */
 const RETURN_AREA: usize = memory.data(16);
 /** Scratch area for imports that return through a pointer (16 bytes is the largest result). */
 export const IMPORT_AREA: usize = memory.data(16);
@@ -43,6 +43,24 @@ export function returnResult(output: string): usize {
   store<u8>(RETURN_AREA, failed !== null ? 1 : 0);
   store<u32>(RETURN_AREA, changetype<usize>(value), 4);
   store<u32>(RETURN_AREA, value.length, 8);
+  return RETURN_AREA;
+}
+
+/**
+ * Stores health's or migrate's result<_, string> (null: ok; a string: the error, as does a
+ * `fail()` during the call) into the return area and gives its address to the host.
+ */
+export function returnUnitResult(message: string | null): usize {
+  const failed = failure;
+  failure = null;
+  const error = failed !== null ? failed : message;
+  if (error === null) {
+    store<u8>(RETURN_AREA, 0);
+  } else {
+    store<u8>(RETURN_AREA, 1);
+    store<u32>(RETURN_AREA, changetype<usize>(error), 4);
+    store<u32>(RETURN_AREA, error.length, 8);
+  }
   return RETURN_AREA;
 }
 

@@ -3,6 +3,11 @@
 //   import { log, kv, fail } from "solo";
 //   export function handle(request: string): string { ... }
 //
+// Optional, run by the host on a new version before it takes over (null: ok; a string, or a
+// fail("why") during the call: the failure):
+//   export function health(): string | null { ... }                 // fit to serve?
+//   export function migrate(fromVersion: u32): string | null { ... } // once, with kv
+//
 // An import that fails returns null / false; `lastError()` then says why (access-denied,
 // not-found, limit-exceeded, invalid or unavailable, with the host's message).
 import { IMPORT_AREA, liftString, liftStringAt, setFailure } from "./abi";

@@ -1,4 +1,9 @@
 // Types of the "solo" module for TypeScript guests.
+//
+// A guest exports `handle(request: string): string` and may also export, optionally:
+//   export function health(): void                      // throw to say the instance is not fit to serve
+//   export function migrate(fromVersion: number): void  // runs once on a new version, with kv; throw to abort
+// Both synchronous; the host runs them before a new version takes over (see guest-sdk/README.md).
 export declare const log: {
   debug(...args: unknown[]): void;
   info(...args: unknown[]): void;

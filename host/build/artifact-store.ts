@@ -8,13 +8,14 @@
 import { SoloError } from "../errors.ts";
 import { compileKey } from "../compile/index.ts";
 import type { Finding } from "../validate/index.ts";
-import type { ArtifactCounters, MeterReport, MeteredModule } from "../wasm/index.ts";
+import type { ArtifactCounters, LifecycleExport, MeterReport, MeteredModule } from "../wasm/index.ts";
 import type { Builder } from "./builder.ts";
 import type { BuildJob, BuildOutput, SourceLanguage } from "./protocol.ts";
 
 /** How a worker runs an artifact. Modules are compiled once here and posted, never recompiled. */
 export type Runnable =
-  | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16" }
+  /** lifecycle: the optional exports the component declares, for SandboxOptions.lifecycle. */
+  | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16"; lifecycle: LifecycleExport[] }
   | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> }
   | { kind: "javy"; module: WebAssembly.Module };
 
@@ -24,6 +25,8 @@ export interface Artifact {
   component: Uint8Array;
   run: Runnable;
   interfaces: string[];
+  /** The optional exports the guest has ("health", "migrate"), sorted; [] when none. */
+  lifecycle: LifecycleExport[];
   /** What metering instrumented, summed over the artifact's modules. */
   meter: MeterReport;
 }
@@ -104,10 +107,10 @@ export class ArtifactStore {
     const names = Object.keys(b.modules);
     const compiled = await Promise.all(names.map((name) => this.module(b.modules[name]!)));
     const byName = Object.fromEntries(names.map((name, i) => [name, compiled[i]!]));
-    const run: Runnable = b.kind === "core" ? { kind: "core", module: byName.core!, encoding: b.encoding }
+    const run: Runnable = b.kind === "core" ? { kind: "core", module: byName.core!, encoding: b.encoding, lifecycle: b.lifecycle }
       : b.kind === "javy" ? { kind: "javy", module: byName.javy! }
       : { kind: "glue", glueUrl: b.glueUrl!, modules: byName };
-    const artifact: Artifact = { hash: b.hash, component: b.component, run, interfaces: b.interfaces, meter: b.meter };
+    const artifact: Artifact = { hash: b.hash, component: b.component, run, interfaces: b.interfaces, lifecycle: b.lifecycle, meter: b.meter };
     this.byHash.set(b.hash, artifact);
     return artifact;
   }

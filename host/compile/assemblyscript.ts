@@ -4,10 +4,12 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
+import * as assemblyscript from "assemblyscript";
 import { SoloError, type Diagnostic } from "../errors.ts";
 import { witSource } from "./wit.ts";
 import { wrapCoreModule } from "./component-new.ts";
-import { ASC_FLAGS, AS_ENTRY } from "./entries.ts";
+import { ASC_FLAGS, asEntry } from "./entries.ts";
+import { LIFECYCLE_EXPORTS, worldFor, type LifecycleExport } from "../wasm/index.ts";
 import { lineColumn } from "./line-column.ts";
 
 const SDK_DIR = fileURLToPath(new URL("../../guest-sdk/assemblyscript/", import.meta.url));
@@ -26,11 +28,52 @@ function sdkFile(rel: string): string | null {
   return sdkCache.get(rel)!;
 }
 
+// The parser's AST as far as finding top-level exports needs it (asc's own types are not exported).
+interface AstStatement {
+  kind: number;
+  flags?: number;
+  name?: { text: string };
+  path?: unknown;
+  members?: { exportedName: { text: string } }[] | null;
+  declarations?: { name: { text: string }; flags: number }[];
+}
+const AS = assemblyscript as unknown as {
+  Parser: new () => { parseFile(text: string, path: string, isEntry: boolean): void; sources: { statements: AstStatement[] }[] };
+  NodeKind: Record<string, number>;
+  CommonFlags: Record<string, number>;
+};
+
+/**
+ * Which optional exports (health, migrate) the guest's own file exports at top level: a function,
+ * a const, or `export { x as health }`. asc's parser alone (~1 ms), before the compile that needs
+ * the answer; a source that does not parse is left to that compile to report.
+ */
+export function assemblyScriptLifecycle(source: string): LifecycleExport[] {
+  const found = new Set<string>();
+  try {
+    const parser = new AS.Parser();
+    parser.parseFile(source, SERVICE, false);
+    const { NodeKind, CommonFlags } = AS;
+    for (const st of parser.sources[0]?.statements ?? []) {
+      if (st.kind === NodeKind.FunctionDeclaration) {
+        if (st.name && st.flags! & CommonFlags.Export!) found.add(st.name.text);
+      } else if (st.kind === NodeKind.Variable) {
+        for (const d of st.declarations ?? []) if (d.flags & CommonFlags.Export!) found.add(d.name.text);
+      } else if (st.kind === NodeKind.Export && !st.path) {
+        for (const m of st.members ?? []) found.add(m.exportedName.text);
+      }
+    }
+  } catch {
+    // The compile reports what is wrong with the source.
+  }
+  return LIFECYCLE_EXPORTS.filter((name) => found.has(name));
+}
+
 /** Compiles one AssemblyScript file (named `file` in diagnostics) to a core module. */
-export async function compileAssemblyScriptModule(source: string, file: string): Promise<Uint8Array> {
+export async function compileAssemblyScriptModule(source: string, file: string, lifecycle: readonly LifecycleExport[] = assemblyScriptLifecycle(source)): Promise<Uint8Array> {
   let binary: Uint8Array | undefined;
   const diagnostics: Diagnostic[] = [];
-  const texts: Record<string, string> = { [SERVICE]: source, [ENTRY]: AS_ENTRY };
+  const texts: Record<string, string> = { [SERVICE]: source, [ENTRY]: asEntry(lifecycle) };
   let result: { error?: Error | null };
   try {
     result = await main(source, texts, diagnostics, file, (b) => (binary = b));
@@ -66,6 +109,10 @@ function main(source: string, texts: Record<string, string>, diagnostics: Diagno
     reportDiagnostic(d: { message: string; category: number; range: { start: number; source: { normalizedPath: string } } | null }) {
       if (d.category !== 3) return; // errors only; warnings do not block
       const path = d.range?.source.normalizedPath;
+      if (path === ENTRY && d.range) {
+        diagnostics.push(entryDiagnostic(source, texts[ENTRY]!, d.range.start, d.message, file));
+        return;
+      }
       const where = path === SERVICE ? source : path && path in texts ? texts[path]! : undefined;
       const pos = where !== undefined && d.range ? lineColumn(where, d.range.start) : { line: 1, column: 1 };
       diagnostics.push({ file: path === SERVICE || !path ? file : sdkName(path), ...pos, message: d.message });
@@ -73,12 +120,32 @@ function main(source: string, texts: Record<string, string>, diagnostics: Diagno
   });
 }
 
+/** What the generated entry expects of each export it calls. */
+const EXPECTED: Record<string, string> = {
+  handle: "export function handle(request: string): string",
+  health: "export function health(): string | null",
+  migrate: "export function migrate(fromVersion: u32): string | null",
+};
+
+/**
+ * An error inside the generated entry is a guest export of the wrong shape: said as such, at the
+ * guest's own declaration of it.
+ */
+function entryDiagnostic(source: string, entry: string, offset: number, message: string, file: string): Diagnostic {
+  const before = entry.slice(0, offset);
+  const name = /export function (\w+)\([^)]*\)[^{]*\{[^}]*$/.exec(before)?.[1] ?? "handle";
+  const at = new RegExp(`\\b(function|const|let|as)\\s+${name}\\b`).exec(source);
+  const pos = at ? lineColumn(source, at.index) : { line: 1, column: 1 };
+  return { file, ...pos, message: `${name} must be declared as \`${EXPECTED[name] ?? name}\`: ${message}` };
+}
+
 function sdkName(path: string): string {
   return path.replace(/^~lib\/solo\//, "solo/").replace(/^node_modules\/solo\//, "solo/");
 }
 
-/** AssemblyScript source -> component bytes. */
+/** AssemblyScript source -> component bytes, for the world that matches its optional exports. */
 export async function compileAssemblyScript(source: string, file: string): Promise<Uint8Array> {
-  const core = await compileAssemblyScriptModule(source, file);
-  return wrapCoreModule(core, "utf16", witSource());
+  const lifecycle = assemblyScriptLifecycle(source);
+  const core = await compileAssemblyScriptModule(source, file, lifecycle);
+  return wrapCoreModule(core, "utf16", witSource(), worldFor(lifecycle));
 }

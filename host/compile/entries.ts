@@ -1,15 +1,36 @@
 // The generated entry sources and compiler flags. They decide a build's output, so they are part
 // of the compile key; they live apart from the compilers so the host can hash them without
 // loading asc (~1.5 s) or componentize-qjs.
+//
+// A guest that exports `health` and/or `migrate` gets an entry that exports them too, and is
+// built for the world with exactly those exports (wasm/world.ts `worldFor`); which it has is read
+// from its source, so the entry depends on nothing but the source (already in the key).
+import type { LifecycleExport } from "../wasm/index.ts";
 
-// The AssemblyScript entry exports the world's core ABI around the guest's `handle`.
-export const AS_ENTRY = `import { handle as guestHandle } from "./service";
-import { liftString, returnResult } from "solo/abi";
+/** The AssemblyScript entry: the world's core ABI around the guest's `handle` (and `health`, `migrate`). */
+export function asEntry(lifecycle: readonly LifecycleExport[]): string {
+  const health = lifecycle.includes("health");
+  const migrate = lifecycle.includes("migrate");
+  const guest = ["handle as guestHandle", ...(health ? ["health as guestHealth"] : []), ...(migrate ? ["migrate as guestMigrate"] : [])];
+  return `import { ${guest.join(", ")} } from "./service";
+import { liftString, returnResult${health || migrate ? ", returnUnitResult" : ""} } from "solo/abi";
 export { cabi_realloc } from "solo/abi";
 export function handle(ptr: usize, len: i32): usize {
   return returnResult(guestHandle(liftString(ptr, len)));
 }
-`;
+${health ? `// health(): string | null: null when fit to serve, else why not.
+export function health(): usize {
+  return returnUnitResult(guestHealth());
+}
+` : ""}${migrate ? `// migrate(fromVersion: u32): string | null: null when done, else why it failed.
+export function migrate(fromVersion: u32): usize {
+  return returnUnitResult(guestMigrate(fromVersion));
+}
+` : ""}`;
+}
+
+/** The entry of a guest without optional exports. */
+export const AS_ENTRY = asEntry([]);
 
 /** The AssemblyScript compiler flags. */
 export const ASC_FLAGS = [
@@ -18,13 +39,44 @@ export const ASC_FLAGS = [
 ];
 
 // The TS/JS bundle's entry wraps the guest's handle so a wrong return type is a clear
-// GUEST_ERROR (QuickJS would otherwise trap while lifting it).
-export const JS_ENTRY = `import "solo";
-import { handle as guestHandle } from "guest:main";
+// GUEST_ERROR (QuickJS would otherwise trap while lifting it); health and migrate return nothing
+// (a throw is their failure), and an async one is refused the same way.
+export function jsEntry(lifecycle: readonly LifecycleExport[]): string {
+  const health = lifecycle.includes("health");
+  const migrate = lifecycle.includes("migrate");
+  const guest = ["handle as guestHandle", ...(health ? ["health as guestHealth"] : []), ...(migrate ? ["migrate as guestMigrate"] : [])];
+  return `import "solo";
+import { ${guest.join(", ")} } from "guest:main";
 export function handle(request) {
   const out = guestHandle(request);
   if (typeof out === "string") return out;
   const what = out === undefined ? "undefined" : out instanceof Promise ? "a Promise (handle must not be async)" : typeof out;
   throw new Error("handle must return a string; it returned " + what);
 }
-`;
+${health || migrate ? `function unit(name, out) {
+  if (out instanceof Promise) throw new Error(name + " returned a Promise (" + name + " must not be async)");
+}
+` : ""}${health ? `export function health() {
+  unit("health", guestHealth());
+}
+` : ""}${migrate ? `export function migrate(fromVersion) {
+  // QuickJS receives a u32 as a signed i32: the version the guest sees is made unsigned here.
+  unit("migrate", guestMigrate(fromVersion >>> 0));
+}
+` : ""}`;
+}
+
+/** The entry of a guest without optional exports. */
+export const JS_ENTRY = jsEntry([]);
+
+/**
+ * Bumped whenever how a guest's optional exports are found (assemblyScriptLifecycle,
+ * javaScriptLifecycle) changes: it decides the entry and world, so it is part of the key.
+ */
+export const LIFECYCLE_DETECTION_VERSION = "1";
+
+const COMBINATIONS: LifecycleExport[][] = [[], ["health"], ["migrate"], ["health", "migrate"]];
+
+/** Every entry either compiler may generate, for the compile key. */
+export const AS_ENTRIES = [LIFECYCLE_DETECTION_VERSION, ...COMBINATIONS.map(asEntry)].join("\0");
+export const JS_ENTRIES = [LIFECYCLE_DETECTION_VERSION, ...COMBINATIONS.map(jsEntry)].join("\0");

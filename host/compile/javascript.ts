@@ -1,12 +1,13 @@
 // TypeScript / JavaScript source -> component. esbuild strips types and bundles the "solo"
 // guest-sdk (~10-30 ms); componentize-qjs builds a QuickJS component from the bundle and
-// pre-initialises it with Wizer (~0.7-1.5 s, ~1.6 MB). The guest's `handle` becomes the world's.
+// pre-initialises it with Wizer (~0.7-1.5 s, ~1.6 MB). The guest's `handle` becomes the world's;
+// a guest that also exports `health` / `migrate` is built for the world with those exports.
 import { fileURLToPath } from "node:url";
 import { build, type Message, type Plugin } from "esbuild";
 import { componentize } from "componentize-qjs";
 import { SoloError, type Diagnostic } from "../errors.ts";
-import { WORLD_NAME } from "../wasm/index.ts";
-import { JS_ENTRY } from "./entries.ts";
+import { LIFECYCLE_EXPORTS, worldFor, type LifecycleExport } from "../wasm/index.ts";
+import { jsEntry } from "./entries.ts";
 
 const SDK = fileURLToPath(new URL("../../guest-sdk/js/index.js", import.meta.url));
 const WIT = fileURLToPath(new URL("../../wit/solo.wit", import.meta.url));
@@ -37,20 +38,20 @@ function diagnostics(messages: Message[], file: string): Diagnostic[] {
   }));
 }
 
-/** Type-strips and bundles the guest; COMPILE_ERROR carries every error's file, line and column. */
-export async function bundle(source: string, file: string, language: "typescript" | "javascript"): Promise<string> {
+/** One esbuild run of `entry` with the guest behind "guest:main"; COMPILE_ERROR carries every error's file, line and column. */
+async function run(entry: string, source: string, file: string, language: "typescript" | "javascript") {
   try {
-    const out = await build({
-      stdin: { contents: JS_ENTRY, sourcefile: "solo-entry.js", loader: "js", resolveDir: "/" },
+    return await build({
+      stdin: { contents: entry, sourcefile: "solo-entry.js", loader: "js", resolveDir: "/" },
       bundle: true,
       write: false,
+      metafile: true,
       format: "esm",
       platform: "neutral",
       target: "es2020",
       logLevel: "silent",
       plugins: [soloOnly(file, source, language === "typescript" ? "ts" : "js")],
     });
-    return out.outputFiles[0]!.text;
   } catch (err) {
     const errors = (err as { errors?: Message[] }).errors;
     if (!errors) throw err;
@@ -60,10 +61,27 @@ export async function bundle(source: string, file: string, language: "typescript
   }
 }
 
+/**
+ * Which optional exports (health, migrate) the guest module exports: esbuild's metafile lists a
+ * bundle's exports, so the guest is bundled once on its own (~5-20 ms) before its real entry.
+ */
+export async function javaScriptLifecycle(source: string, file: string, language: "typescript" | "javascript"): Promise<LifecycleExport[]> {
+  const out = await run(`export * from "guest:main";`, source, file, language);
+  const exports = new Set(Object.values(out.metafile.outputs).flatMap((o) => o.exports));
+  return LIFECYCLE_EXPORTS.filter((name) => exports.has(name));
+}
+
+/** Type-strips and bundles the guest behind Solo's entry; COMPILE_ERROR carries every error's file, line and column. */
+export async function bundle(source: string, file: string, language: "typescript" | "javascript", lifecycle: readonly LifecycleExport[] = []): Promise<string> {
+  const out = await run(jsEntry(lifecycle), source, file, language);
+  return out.outputFiles[0]!.text;
+}
+
 export async function compileJavaScript(source: string, file: string, language: "typescript" | "javascript"): Promise<Uint8Array> {
-  const js = await bundle(source, file, language);
+  const lifecycle = await javaScriptLifecycle(source, file, language);
+  const js = await bundle(source, file, language, lifecycle);
   try {
-    const { component } = await componentize({ witPath: WIT, jsSource: js, world: WORLD_NAME, sync: true, stubWasi: true });
+    const { component } = await componentize({ witPath: WIT, jsSource: js, world: worldFor(lifecycle), sync: true, stubWasi: true });
     return new Uint8Array(component);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

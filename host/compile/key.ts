@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ASC_FLAGS, AS_ENTRY, JS_ENTRY } from "./entries.ts";
+import { ASC_FLAGS, AS_ENTRIES, JS_ENTRIES } from "./entries.ts";
 import type { Language } from "./languages.ts";
 import { witSource } from "./wit.ts";
 
@@ -44,7 +44,7 @@ export function compileKey(language: Language, source: string | Uint8Array): str
   versions ??= { asc: packageVersion("assemblyscript"), qjs: packageVersion("componentize-qjs") };
   const h = createHash("sha256");
   h.update(language).update("\0").update(source).update("\0").update(sdkVersion());
-  if (language === "assemblyscript") h.update(versions.asc).update(ASC_FLAGS.join(" ")).update(AS_ENTRY);
-  else if (language === "typescript" || language === "javascript") h.update(`componentize-qjs ${versions.qjs} sync stubWasi`).update(JS_ENTRY);
+  if (language === "assemblyscript") h.update(versions.asc).update(ASC_FLAGS.join(" ")).update(AS_ENTRIES);
+  else if (language === "typescript" || language === "javascript") h.update(`componentize-qjs ${versions.qjs} sync stubWasi`).update(JS_ENTRIES);
   return h.digest("hex");
 }

@@ -9,8 +9,8 @@ import { COUNTER_MODULE } from "../wasm/meter.ts";
 import { LOG_LEVELS, type LogLevel } from "../wasm/world.ts";
 import { Counters, IMPORT_BASE_FUEL, OutOfFuel, startInstance } from "./counters.ts";
 import type { GuestEnv, WitResult } from "./guest-env.ts";
-import type { GuestInstance } from "./guest-instance.ts";
-import { classify, failed, HostFault, startError, type CallOutcome } from "./outcome.ts";
+import { absent, checkFromVersion, type GuestInstance } from "./guest-instance.ts";
+import { classify, clip, failed, HostFault, startError, type CallOutcome } from "./outcome.ts";
 import { MAX_LOG_BYTES } from "./sandbox.ts";
 
 export interface Glue {
@@ -18,7 +18,7 @@ export interface Glue {
     getCoreModule: (name: string) => WebAssembly.Module,
     imports: Record<string, Record<string, unknown>>,
     instantiateCore: (m: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance,
-  ): { handle(request: string): unknown };
+  ): { handle(request: string): unknown; health?: () => unknown; migrate?: (fromVersion: number) => unknown };
 }
 
 /** A WIT error as jco expects a host import to throw it. */
@@ -32,6 +32,8 @@ export class GlueSandbox implements GuestInstance {
   private readonly counters = new Counters();
   private readonly memories = new Set<WebAssembly.Memory>();
   private readonly handle: (request: string) => unknown;
+  private readonly optional: { health?: () => unknown; migrate?: (fromVersion: number) => unknown };
+  readonly lifecycle: { health: boolean; migrate: boolean };
   private lastErrorLog: string | undefined;
 
   constructor(glue: Glue, modules: Record<string, WebAssembly.Module>, env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: number) {
@@ -102,6 +104,11 @@ export class GlueSandbox implements GuestInstance {
       throw startError(err, { counters, fuelLimit: startFuel, memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog });
     }
     this.handle = instance.handle;
+    // jco's instance has exactly the component's exports, so these say what the guest has.
+    const health = typeof instance.health === "function" ? instance.health : undefined;
+    const migrate = typeof instance.migrate === "function" ? instance.migrate : undefined;
+    this.optional = { ...(health && { health }), ...(migrate && { migrate }) };
+    this.lifecycle = { health: !!health, migrate: !!migrate };
   }
 
   get memoryBytes(): number {
@@ -137,5 +144,43 @@ export class GlueSandbox implements GuestInstance {
       return { ok: false, code: "RESOURCE_EXHAUSTED", message: `response is over ${maxResponseBytes} bytes; return less or raise limits.maxResponseBytes`, details: { limitBytes: maxResponseBytes }, fuel, memoryBytes, trapped: false };
     }
     return { ok: true, output: out, fuel, memoryBytes };
+  }
+
+  /** Runs health() like a call (see GuestInstance); ok when the guest has none. */
+  health(fuelLimit: number, memoryCapBytes = this.memoryLimitBytes): CallOutcome {
+    const health = this.optional.health;
+    if (!health) return absent(this.memoryBytes);
+    return this.runUnit(() => health(), fuelLimit, memoryCapBytes);
+  }
+
+  /** Runs migrate(fromVersion) like a call; ok when the guest has none. */
+  migrate(fromVersion: number, fuelLimit: number, memoryCapBytes = this.memoryLimitBytes): CallOutcome {
+    checkFromVersion(fromVersion);
+    const migrate = this.optional.migrate;
+    if (!migrate) return absent(this.memoryBytes);
+    return this.runUnit(() => migrate(fromVersion), fuelLimit, memoryCapBytes);
+  }
+
+  /**
+   * One run of an export returning result<_, string>, metered and classified as call is. jco's
+   * glue throws the guest's error as a ComponentError whose `payload` is its string.
+   */
+  private runUnit(run: () => unknown, fuelLimit: number, memoryCapBytes: number): CallOutcome {
+    const counters = this.counters;
+    counters.reset(fuelLimit);
+    counters.setBudget(memoryCapBytes, this.memoryBytes);
+    this.lastErrorLog = undefined;
+    try {
+      run();
+      if (counters.growFailed || counters.fuelLeft < 0n) throw new Error("limit"); // classified from the counters
+    } catch (err) {
+      const payload = err && typeof err === "object" && "payload" in err ? (err as { payload: unknown }).payload : undefined;
+      if (typeof payload === "string" && !counters.growFailed && counters.fuelLeft >= 0n) {
+        return { ok: false, code: "GUEST_ERROR", message: clip(payload), fuel: counters.used(fuelLimit), memoryBytes: this.memoryBytes, trapped: false };
+      }
+      const f = classify(err, { counters, fuelLimit, memoryLimitBytes: memoryCapBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
+      return failed(f, fuelLimit, this.memoryBytes, true);
+    }
+    return { ok: true, output: "", fuel: counters.used(fuelLimit), memoryBytes: this.memoryBytes };
   }
 }

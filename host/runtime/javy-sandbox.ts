@@ -5,12 +5,14 @@
 import { SoloError } from "../errors.ts";
 import { Counters, startInstance } from "./counters.ts";
 import type { GuestEnv } from "./guest-env.ts";
-import type { GuestInstance } from "./guest-instance.ts";
+import { absent, checkFromVersion, type GuestInstance } from "./guest-instance.ts";
 import { classify, failed, startError, type CallOutcome } from "./outcome.ts";
 import { ProcExit, WasiShim } from "./wasi-shim.ts";
 
 export class JavySandbox implements GuestInstance {
   private last = 0;
+  /** A WASI command has one entry point: no optional exports. */
+  readonly lifecycle = { health: false, migrate: false } as const;
 
   constructor(private readonly module: WebAssembly.Module, private readonly env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: number) {
     // Instantiate once now, so a module that cannot start fails at deploy.
@@ -26,6 +28,15 @@ export class JavySandbox implements GuestInstance {
 
   get memoryBytes(): number {
     return this.last;
+  }
+
+  health(): CallOutcome {
+    return absent(this.memoryBytes);
+  }
+
+  migrate(fromVersion: number): CallOutcome {
+    checkFromVersion(fromVersion);
+    return absent(this.memoryBytes);
   }
 
   private instantiate(shim: WasiShim) {

@@ -3,10 +3,11 @@
 // WebAssembly.Module: ~0.1-0.5 ms for a small AssemblyScript guest; a call costs one JS->wasm
 // crossing plus the string copies. Lives until it traps or is dropped.
 import { SoloError } from "../errors.ts";
-import { LOG_LEVELS, WIT_ERROR_KINDS, importModuleName } from "../wasm/world.ts";
+import { LOG_LEVELS, WIT_ERROR_KINDS, importModuleName, type LifecycleExport } from "../wasm/world.ts";
 import { Counters, IMPORT_BASE_FUEL, OutOfFuel, startInstance } from "./counters.ts";
 import type { GuestEnv, WitResult } from "./guest-env.ts";
-import { classify, failed, GuestFault, HostFault, startError, type CallOutcome } from "./outcome.ts";
+import { absent, checkFromVersion, type GuestInstance } from "./guest-instance.ts";
+import { classify, failed, GuestFault, HostFault, MAX_FAILURE_MESSAGE, startError, type CallOutcome } from "./outcome.ts";
 
 export type { CallOutcome } from "./outcome.ts";
 
@@ -17,12 +18,21 @@ export interface SandboxOptions {
   startFuel: number;
   /** Answers the guest's imports. */
   env: GuestEnv;
+  /**
+   * The optional exports the component declares (artifact.lifecycle, also on its core Runnable);
+   * only those are run. Without it, any the module exports as a function of the right arity is:
+   * right for what Solo compiled, but a hand-made module may export a "health" its component does not.
+   */
+  lifecycle?: readonly LifecycleExport[];
 }
 
 interface Exports {
   memory: WebAssembly.Memory;
   handle(ptr: number, len: number): number;
   cabi_realloc(old: number, oldSize: number, align: number, size: number): number;
+  /** Optional: result<_, string> through a return pointer. */
+  health?(): number;
+  migrate?(fromVersion: number): number;
 }
 
 /**
@@ -37,8 +47,9 @@ export const MAX_LOG_BYTES = 8192;
 const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
 const utf8Encoder = new TextEncoder();
 
-export class Sandbox {
+export class Sandbox implements GuestInstance {
   env: GuestEnv;
+  readonly lifecycle: { health: boolean; migrate: boolean };
   private readonly exports: Exports;
   private readonly counters: Counters;
   private readonly encoding: "utf8" | "utf16";
@@ -52,6 +63,11 @@ export class Sandbox {
     this.memoryLimitBytes = options.memoryLimitBytes;
     const instance = new WebAssembly.Instance(module, this.imports());
     this.exports = instance.exports as unknown as Exports;
+    const has = (name: LifecycleExport) => {
+      const f = this.exports[name];
+      return typeof f === "function" && (options.lifecycle ? options.lifecycle.includes(name) : f.length === (name === "migrate" ? 1 : 0));
+    };
+    this.lifecycle = { health: has("health"), migrate: has("migrate") };
     // Only benchmarks run an unmetered module (their baseline): it gets counters nobody reads.
     this.counters = Counters.of(instance.exports) ?? new Counters();
   }
@@ -119,6 +135,50 @@ export class Sandbox {
       if (size > maxResponseBytes) return this.tooLarge(size, maxResponseBytes, fuel);
     }
     return { ok: true, output: text, fuel, memoryBytes };
+  }
+
+  /** Runs health() like a call (see GuestInstance); ok when the guest has none. */
+  health(fuelLimit: number, memoryCapBytes = this.memoryLimitBytes): CallOutcome {
+    if (!this.lifecycle.health) return absent(this.memoryBytes);
+    return this.runUnit(() => this.exports.health!(), fuelLimit, memoryCapBytes);
+  }
+
+  /** Runs migrate(fromVersion) like a call; ok when the guest has none. */
+  migrate(fromVersion: number, fuelLimit: number, memoryCapBytes = this.memoryLimitBytes): CallOutcome {
+    checkFromVersion(fromVersion);
+    if (!this.lifecycle.migrate) return absent(this.memoryBytes);
+    // A u32 crosses the core ABI as an i32 with the same bits.
+    return this.runUnit(() => this.exports.migrate!(fromVersion | 0), fuelLimit, memoryCapBytes);
+  }
+
+  /**
+   * One run of an export returning result<_, string>: the same counters, budget and
+   * classification as call, apart from it so handle's path stays as it is. The error text is
+   * read up to MAX_FAILURE_MESSAGE units.
+   */
+  private runUnit(run: () => number, fuelLimit: number, memoryCapBytes: number): CallOutcome {
+    const { counters } = this;
+    counters.reset(fuelLimit);
+    counters.setBudget(memoryCapBytes, this.memoryBytes);
+    this.lastErrorLog = undefined;
+    let message: string | undefined;
+    try {
+      const retPtr = run();
+      if (counters.growFailed) throw new GuestFault("memory limit"); // classified MEMORY_LIMIT below
+      const view = this.view(retPtr, 12);
+      if (view.getUint8(0) !== 0) {
+        const len = view.getUint32(8, true);
+        const keep = Math.min(len, MAX_FAILURE_MESSAGE);
+        message = this.readString(view.getUint32(4, true), keep);
+        if (keep < len) message += `... (clipped, ${len} chars)`;
+      }
+    } catch (err) {
+      const f = classify(err, { counters, fuelLimit, memoryLimitBytes: memoryCapBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
+      return failed(f, fuelLimit, this.memoryBytes, true);
+    }
+    const fuel = counters.used(fuelLimit);
+    if (message !== undefined) return { ok: false, code: "GUEST_ERROR", message, fuel, memoryBytes: this.memoryBytes, trapped: false };
+    return { ok: true, output: "", fuel, memoryBytes: this.memoryBytes };
   }
 
   private tooLarge(size: number, max: number, fuel: number): CallOutcome {

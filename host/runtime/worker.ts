@@ -168,7 +168,7 @@ class Slot {
     return this.sandbox!;
   }
   private create(run: Slot["msg"]["run"], memoryBytes: number, fuel: number): void {
-    if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: memoryBytes, startFuel: fuel, env: this.env });
+    if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: memoryBytes, startFuel: fuel, env: this.env, lifecycle: run.lifecycle });
     else if (run.kind === "javy") this.sandbox = new JavySandbox(run.module, this.env, memoryBytes, fuel);
     else {
       const glue = glues.get(run.glueUrl);
@@ -333,7 +333,7 @@ function handle(msg: ToWorker) {
       if (!slot?.sandbox) return notPrepared(msg.id);
       watchStart(-msg.id, slot.limits.deadlineMs);
       slot.kv.begin();
-      const outcome = runOutcome(() => slot.sandbox!.migrate?.(msg.fromVersion, slot.fuel, slot.memoryCap()));
+      const outcome = runOutcome(() => slot.sandbox!.migrate(msg.fromVersion, slot.fuel, slot.memoryCap()));
       watchEnd();
       if (outcome.ok) {
         const writes = slot.kv.commit();
@@ -425,7 +425,7 @@ function dropPrepared(key: string): void {
  */
 function checkHealth(slot: Slot, sandbox: GuestInstance, health: HealthRequest | undefined): WireError | undefined {
   slot.kv.begin();
-  const own = runOutcome(() => sandbox.health?.(slot.fuel, slot.memoryCap()));
+  const own = runOutcome(() => sandbox.health(slot.fuel, slot.memoryCap()));
   slot.kv.begin();
   if (!own.ok) {
     if (own.trapped) slot.drop();

@@ -95,7 +95,7 @@ export class Swaps {
           type: "hot_swap_succeeded", tenant: rec.tenant, service: rec.service, actor: req.actor,
           data: { fromVersion: from, toVersion: version, artifact: artifact.hash, language, capabilities, rollbackWindowMs: window.windowMs },
         });
-        if (previous.built) this.openWindow(rec, previous.meta, previous.built, window, window.health !== undefined || lifecycleOf(artifact)?.includes("health") !== false);
+        if (previous.built) this.openWindow(rec, previous.meta, previous.built, window, window.health !== undefined || lifecycleOf(artifact).includes("health"));
         return { ...this.result(rec, from, switchMs), warnings, ...(rec.window ? { rollbackUntil: rec.window.until } : {}) };
       } catch (err) {
         const e = toSoloError(err);
@@ -213,7 +213,7 @@ export class Swaps {
       let kv: [string, NonNullable<Awaited<ReturnType<WorkerPool["migrate"]>>["writes"]>] | undefined;
       let kvBytes: number | undefined;
       try {
-        if (t.migrateFrom !== undefined && lifecycleOf(t.built)?.includes("migrate") !== false) {
+        if (t.migrateFrom !== undefined && lifecycleOf(t.built).includes("migrate")) {
           const m = await pool.migrate(rec.worker, rec.key, t.migrateFrom);
           if (m.writes) kv = [rec.key, m.writes];
           kvBytes = m.kvBytes;
@@ -277,9 +277,9 @@ export class Swaps {
   }
 }
 
-/** The artifact's optional exports (health, migrate); undefined when the artifact does not say. */
-function lifecycleOf(a: Artifact): readonly string[] | undefined {
-  return (a as { lifecycle?: readonly string[] }).lifecycle;
+/** The artifact's optional exports (health, migrate). */
+function lifecycleOf(a: Artifact): readonly string[] {
+  return a.lifecycle;
 }
 
 /** The stored part of a running service's record. */

@@ -19,6 +19,7 @@ import { GLUE_NAME, transpileComponent } from "./transpile.ts";
 import { shapeKey, walkCoreModules } from "./component.ts";
 import { DEFAULT_METER_SETTINGS, meter, type MeterReport, type MeterSettings } from "./meter.ts";
 import { sha256 } from "./hash.ts";
+import type { LifecycleExport } from "./world.ts";
 import { untrustedGlue } from "./glue-trust.ts";
 
 /** Bumped whenever the metering pass changes what it emits. */
@@ -39,6 +40,8 @@ export interface BuiltArtifact {
   /** The string encoding a "core" artifact's canon lift uses. */
   encoding: "utf8" | "utf16";
   interfaces: string[];
+  /** The optional exports the guest has ("health", "migrate"), sorted; [] when none (always for javy). */
+  lifecycle: LifecycleExport[];
   /** What metering instrumented, summed over the artifact's modules (opaque to the host). */
   meter: MeterReport;
   /** Metered modules by the name the runtime asks for: "core" / "javy", or the glue's names. */
@@ -107,10 +110,10 @@ export class ArtifactCache {
     const inspected = inspectComponent(component, this.limits);
     if (inspected.kind === "core") {
       const { key, bytes, report } = this.metered(inspected.module, this.settings);
-      return { hash, component, kind: "core", encoding: inspected.stringEncoding, interfaces: inspected.interfaces, meter: report, modules: { core: { key, bytes } } };
+      return { hash, component, kind: "core", encoding: inspected.stringEncoding, interfaces: inspected.interfaces, lifecycle: inspected.lifecycle, meter: report, modules: { core: { key, bytes } } };
     }
     if (!options.trustGlue) throw untrustedGlue();
-    return { hash, component, kind: "glue", encoding: "utf8", interfaces: inspected.interfaces, ...(await this.glued(component)) };
+    return { hash, component, kind: "glue", encoding: "utf8", interfaces: inspected.interfaces, lifecycle: inspected.lifecycle, ...(await this.glued(component)) };
   }
 
   /** A Javy module: a WASI preview-1 command (stdin -> stdout) that imports nothing else. */
@@ -129,7 +132,7 @@ export class ArtifactCache {
     }
     checkShape(info, this.limits);
     const { key, bytes: metered, report } = this.metered(bytes, this.settings);
-    return { hash: sha256(bytes), component: bytes, kind: "javy", encoding: "utf8", interfaces: ["wasi-stdio"], meter: report, modules: { javy: { key, bytes: metered } } };
+    return { hash: sha256(bytes), component: bytes, kind: "javy", encoding: "utf8", interfaces: ["wasi-stdio"], lifecycle: [], meter: report, modules: { javy: { key, bytes: metered } } };
   }
 
   /** A multi-module component: jco glue (shared by every component of its shape), modules metered with shared counters. */

@@ -7,4 +7,4 @@ export { readComponent, type ComponentInfo } from "./component.ts";
 export { readModuleInfo, type ModuleInfo } from "./module-info.ts";
 export { ensureWasmFeatures, extendedConstEnabled } from "./engine.ts";
 export { isComponent, isCoreModule } from "./binary.ts";
-export { LOG_LEVELS, WORLD_NAME, type LogLevel, type WitErrorKind } from "./world.ts";
+export { LOG_LEVELS, WORLD_NAME, LIFECYCLE_EXPORTS, LIFECYCLE_SIGNATURES, worldFor, type LifecycleExport, type LogLevel, type WitErrorKind } from "./world.ts";

@@ -3,7 +3,8 @@
 import { SoloError } from "../errors.ts";
 import { readComponent } from "./component.ts";
 import { formatType, readModuleInfo, sameType, type ModuleInfo } from "./module-info.ts";
-import { WORLD_EXPORTS, WORLD_IMPORTS, worldInterface } from "./world.ts";
+import { exportSignatures } from "./component-types.ts";
+import { LIFECYCLE_EXPORTS, LIFECYCLE_SIGNATURES, WORLD_EXPORTS, WORLD_IMPORTS, worldInterface, type LifecycleExport } from "./world.ts";
 
 export interface InspectLimits {
   maxComponentBytes: number;
@@ -29,10 +30,11 @@ export const DEFAULT_INSPECT_LIMITS: InspectLimits = {
 /**
  * A checked component. "core": one core module implements the world and Solo binds it directly.
  * "glue": the world is implemented by several (nested) core modules, wired by jco's glue.
+ * `lifecycle`: the optional exports it has (health, migrate), sorted.
  */
 export type Inspected =
-  | { kind: "core"; module: Uint8Array; info: ModuleInfo; stringEncoding: "utf8" | "utf16"; interfaces: string[] }
-  | { kind: "glue"; interfaces: string[] };
+  | { kind: "core"; module: Uint8Array; info: ModuleInfo; stringEncoding: "utf8" | "utf16"; interfaces: string[]; lifecycle: LifecycleExport[] }
+  | { kind: "glue"; interfaces: string[]; lifecycle: LifecycleExport[] };
 
 function refuse(message: string, details: Record<string, unknown>): never {
   throw new SoloError("VALIDATION_FAILED", message, details);
@@ -66,14 +68,35 @@ export function inspectComponent(bytes: Uint8Array, limits: InspectLimits = DEFA
   const read = component.coreModules.map((m) => ({ m, info: safeInfo(m) }));
   const unreadable = read.find((c) => c.info instanceof Error);
   if (unreadable) refuse(`a core module of the component cannot be read: ${(unreadable.info as Error).message}`, { item: "core-modules" });
+  const lifecycle = LIFECYCLE_EXPORTS.filter((name) => component.exports.includes(name));
   const candidates = (read as { m: Uint8Array; info: ModuleInfo }[]).filter((c) => c.info.exports.some((e) => e.name === "handle"));
-  if (candidates.length === 0 && component.nestingDepth > 0) return { kind: "glue", interfaces };
+  // A glue component's exports are lifted inside nested components; only Solo's own builds
+  // (from the world's WIT) run as glue, so their signatures are not read again here.
+  if (candidates.length === 0 && component.nestingDepth > 0) return { kind: "glue", interfaces, lifecycle };
   if (candidates.length !== 1 || !candidates[0]!.info) {
     refuse(`expected exactly one core module exporting "handle", found ${candidates.length}`, { item: "core-modules" });
   }
   const { m: module, info } = candidates[0] as { m: Uint8Array; info: ModuleInfo };
-  checkModule(info, limits);
-  return { kind: "core", module, info, stringEncoding: component.stringEncoding === "utf8" ? "utf8" : "utf16", interfaces };
+  checkLifecycleTypes(bytes, lifecycle);
+  checkModule(info, limits, lifecycle);
+  return { kind: "core", module, info, stringEncoding: component.stringEncoding === "utf8" ? "utf8" : "utf16", interfaces, lifecycle };
+}
+
+/**
+ * Solo binds a core component's optional exports itself, trusting their lowering, so their
+ * component-level types must be exactly the world's (`-> u32` lowers like `-> result<_, string>`).
+ */
+function checkLifecycleTypes(bytes: Uint8Array, lifecycle: readonly LifecycleExport[]): void {
+  if (lifecycle.length === 0) return;
+  const found = exportSignatures(bytes, lifecycle);
+  for (const name of lifecycle) {
+    const expected = LIFECYCLE_SIGNATURES[name].wit;
+    const actual = found.has(name) ? found.get(name) : "something other than a function";
+    if (actual !== LIFECYCLE_SIGNATURES[name].type) {
+      const what = actual === undefined ? "a function whose type Solo cannot read" : actual;
+      refuse(`component exports "${name}" as ${what}; the optional export must be ${expected}`, { item: name, limit: "exports", expected });
+    }
+  }
 }
 
 function safeInfo(m: Uint8Array): ModuleInfo | Error {
@@ -85,7 +108,7 @@ function safeInfo(m: Uint8Array): ModuleInfo | Error {
 }
 
 /** Checks a core module against the world's ABI and the shape limits; returns interfaces used. */
-export function checkModule(info: ModuleInfo, limits: InspectLimits = DEFAULT_INSPECT_LIMITS): string[] {
+export function checkModule(info: ModuleInfo, limits: InspectLimits = DEFAULT_INSPECT_LIMITS, lifecycle: readonly LifecycleExport[] = []): string[] {
   const used = new Set<string>();
   for (const imp of info.imports) {
     const iface = worldInterface(imp.module);
@@ -102,6 +125,13 @@ export function checkModule(info: ModuleInfo, limits: InspectLimits = DEFAULT_IN
     const exp = info.exports.find((e) => e.name === name);
     if (!exp || exp.kind !== "function" || !sameType(exp.type, type)) {
       refuse(`module must export function "${name}" of type ${formatType(type)}`, { item: name, limit: "exports" });
+    }
+  }
+  for (const name of lifecycle) {
+    const type = LIFECYCLE_SIGNATURES[name].core;
+    const exp = info.exports.find((e) => e.name === name);
+    if (!exp || exp.kind !== "function" || !sameType(exp.type, type)) {
+      refuse(`the component exports "${name}", so its module must export function "${name}" of type ${formatType(type)} (${LIFECYCLE_SIGNATURES[name].wit})`, { item: name, limit: "exports", expected: LIFECYCLE_SIGNATURES[name].wit });
     }
   }
   if (!info.exports.some((e) => e.name === "memory" && e.kind === "memory")) refuse(`module must export its memory as "memory"`, { item: "memory", limit: "exports" });

@@ -25,6 +25,30 @@ export const WORLD_IMPORTS: Record<string, Record<string, FuncType>> = {
   events: { emit: fn([I32, I32, I32, I32, I32]) },
 };
 
+/**
+ * Optional exports a service may add (wit/solo.wit: worlds service-health, service-migrate,
+ * service-lifecycle). The host runs them on a new version before it takes over from the old one.
+ */
+export const LIFECYCLE_EXPORTS = ["health", "migrate"] as const;
+export type LifecycleExport = (typeof LIFECYCLE_EXPORTS)[number];
+
+/**
+ * Each optional export: its WIT signature (what an error message names), its type without
+ * parameter names (as wasm/component-types.ts reads it) and its core lowering (the result
+ * through a return pointer: tag @0, error string ptr @4, len @8).
+ */
+export const LIFECYCLE_SIGNATURES: Record<LifecycleExport, { wit: string; type: string; core: FuncType }> = {
+  health: { wit: "health: func() -> result<_, string>", type: "func() -> result<_, string>", core: fn([], [I32]) },
+  migrate: { wit: "migrate: func(from-version: u32) -> result<_, string>", type: "func(u32) -> result<_, string>", core: fn([I32], [I32]) },
+};
+
+/** The world a guest with these optional exports targets (`service` when it has none). */
+export function worldFor(lifecycle: readonly LifecycleExport[]): string {
+  const health = lifecycle.includes("health");
+  const migrate = lifecycle.includes("migrate");
+  return health && migrate ? "service-lifecycle" : health ? "service-health" : migrate ? "service-migrate" : WORLD_NAME;
+}
+
 /** Core exports the host calls. */
 export const WORLD_EXPORTS: Record<string, FuncType> = {
   handle: fn([I32, I32], [I32]),
