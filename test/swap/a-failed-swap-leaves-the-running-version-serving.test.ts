@@ -1,12 +1,12 @@
 // A swap that cannot go through answers why, and the running version keeps serving, untouched:
 // source that does not compile, a component importing outside the world, a new version that fails
-// its health check, bad options, a service that does not exist.
+// a health check or whose migrate fails, bad options, a service that does not exist.
 import * as assert from "uvu/assert";
 import { componentEmbed, componentNew } from "@bytecodealliance/jco";
 import { openHost, rejects, test } from "../helpers.ts";
 import { wat } from "../meter/wat.ts";
 import type { Host, SoloEvent } from "../../host/index.ts";
-import { labelled } from "./guests.ts";
+import { labelled, MIGRATE_FAILS, UNHEALTHY } from "./guests.ts";
 
 const WASI_WIT = `package wasi:filesystem@0.2.0;
 interface types {
@@ -65,13 +65,24 @@ test("failed swaps answer their code and leave version 1 serving with its kv", a
     assert.is(e3.details!.got, "v2:4", "the check ran on the service's kv, and its write was dropped");
     await stillServing(host, 4);
 
+    // A version whose migrate fails: its code and the guest's message; what migrate wrote is dropped.
+    const e4 = await rejects(host.swap({ tenant: "a", service: "c", source: MIGRATE_FAILS, language: "assemblyscript" }), "GUEST_ERROR");
+    assert.is(e4.details!.phase, "migrate");
+    assert.match(e4.message, /the schema of version 1 is too old/);
+    await stillServing(host, 5);
+    // A version whose own health export fails.
+    const e5 = await rejects(host.swap({ tenant: "a", service: "c", source: UNHEALTHY, language: "assemblyscript" }), "GUEST_ERROR");
+    assert.is(e5.details!.phase, "health");
+    assert.match(e5.message, /the database is not reachable/);
+    await stillServing(host, 6);
+
     // Bad options are refused before anything is built.
     await rejects(host.swap({ tenant: "a", service: "c", source: labelled("v2"), language: "assemblyscript", rollbackWindowMs: -1 }), "INVALID_ARGUMENT");
     await rejects(host.swap({ tenant: "a", service: "c", source: labelled("v2"), language: "assemblyscript", maxFailureRate: 2 }), "INVALID_ARGUMENT");
     await rejects(host.swap({ tenant: "a", service: "c", source: labelled("v2"), language: "assemblyscript", capabilities: ["files"] }), "INVALID_ARGUMENT");
     await rejects(host.swap({ tenant: "a", service: "nope", source: labelled("v2"), language: "assemblyscript" }), "NOT_FOUND");
     await rejects(host.swap({ tenant: "b", service: "c", source: labelled("v2"), language: "assemblyscript" }), "NOT_FOUND");
-    await stillServing(host, 5);
+    await stillServing(host, 7);
 
     // Each failed attempt that got as far as building is recorded with its code.
     const events = await swapEvents(host);
@@ -79,11 +90,13 @@ test("failed swaps answer their code and leave version 1 serving with its kv", a
       ["hot_swap_started", undefined], ["hot_swap_failed", "COMPILE_ERROR"],
       ["hot_swap_started", undefined], ["hot_swap_failed", "VALIDATION_FAILED"],
       ["hot_swap_started", undefined], ["hot_swap_failed", "GUEST_ERROR"],
+      ["hot_swap_started", undefined], ["hot_swap_failed", "GUEST_ERROR"],
+      ["hot_swap_started", undefined], ["hot_swap_failed", "GUEST_ERROR"],
     ]);
 
     // And a good swap after all that goes through, the count still running.
-    await host.swap({ tenant: "a", service: "c", source: labelled("v2"), language: "assemblyscript", health: { request: "x", expect: "v2:6" } });
-    assert.is((await host.call("a", "c", "x")).output, "v2:6");
+    await host.swap({ tenant: "a", service: "c", source: labelled("v2"), language: "assemblyscript", health: { request: "x", expect: "v2:8" } });
+    assert.is((await host.call("a", "c", "x")).output, "v2:8");
   } finally {
     await t.close();
   }

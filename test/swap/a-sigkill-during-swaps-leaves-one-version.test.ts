@@ -2,7 +2,8 @@
 // swap then a call), 20 times. Each reopen must find exactly one consistent version: the code
 // that answers is the code of the version recorded as current, the version is the last
 // acknowledged one or the one whose swap was in flight, the kv count carries on from the last
-// acknowledged call, and the event chain verifies.
+// acknowledged call, the kv holds exactly the migration that made it current, and the event
+// chain verifies.
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -11,12 +12,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "../helpers.ts";
-import { labelled, parse } from "./guests.ts";
+import { migrating } from "./guests.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const REGISTER = join(here, "..", "..", "bin", "ts-register.mjs");
 const CYCLES = 20;
-const hashOf = (label: string) => createHash("sha256").update(labelled(label)).digest("hex");
+const hashOf = (label: string) => createHash("sha256").update(migrating(label)).digest("hex");
+/** A reply "<label>:<count>:<from>" (from: the version migrate last ran from, "-" for none). */
+const parse = (reply: string) => {
+  const [label, count, from] = reply.split(":");
+  return { label: label!, count: Number(count), from: from! };
+};
 
 interface Opened { version: number; state: string; sourceHash: string; reply: string; versions: number; chain: boolean }
 interface Run { opened: Opened; swapped: { version: number; label: string }[]; calls: string[] }
@@ -56,12 +62,15 @@ test(`SIGKILL at random points of ${CYCLES} swap cycles: each reopen finds one c
     for (let c = 0; c <= CYCLES; c++) {
       const run = await runChild(dir, 20 + Math.floor(Math.random() * 300));
       const o = run.opened;
-      const { label, count } = parse(o.reply);
+      const { label, count, from } = parse(o.reply);
       assert.is(o.state, "running", `cycle ${c}: the service runs`);
       assert.ok(o.chain, `cycle ${c}: the event chain verifies`);
       // Never a mix: what answers is the code of the version recorded as current.
       assert.is(o.sourceHash, hashOf(label), `cycle ${c}: version ${o.version} answered as ${label}`);
       assert.is(o.versions, o.version, `cycle ${c}: the history holds every version up to the current one`);
+      // The kv went through exactly the migration that made this version current: written in the
+      // same batch as the switch, never without it or after a switch that did not happen.
+      assert.is(from, o.version === 1 ? "-" : String(o.version - 1), `cycle ${c}: version ${o.version} with kv migrated from ${from}`);
       if (last) {
         // The last acknowledged version, or the next one if its swap was durable before the kill.
         assert.ok(o.version === last.version || o.version === last.version + 1, `cycle ${c}: version ${o.version} after ${last.version} was acknowledged`);

@@ -38,3 +38,33 @@ export function parse(output: string): { label: string; count: number } {
   const i = output.lastIndexOf(":");
   return { label: output.slice(0, i), count: Number(output.slice(i + 1)) };
 }
+
+/**
+ * Answers "<label>:<count>:<from>": migrate(fromVersion) stores fromVersion under "from", so a
+ * reply shows which migration the kv went through ("-" before any).
+ */
+export function migrating(label: string): string {
+  return labelled(label)
+    .replace(`return "${label}:" + next.toString();`, `const from = kv.get("from");
+  return "${label}:" + next.toString() + ":" + (from === null ? "-" : from);`) + `
+export function migrate(fromVersion: u32): string | null {
+  if (!kv.set("from", fromVersion.toString())) return "could not store from";
+  return null;
+}
+`;
+}
+
+/** A version whose migrate fails with a message. */
+export const MIGRATE_FAILS = labelled("m") + `
+export function migrate(fromVersion: u32): string | null {
+  kv.set("half", "done");
+  return "the schema of version " + fromVersion.toString() + " is too old";
+}
+`;
+
+/** A version whose health export fails. */
+export const UNHEALTHY = labelled("u") + `
+export function health(): string | null {
+  return "the database is not reachable";
+}
+`;
