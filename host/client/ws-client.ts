@@ -7,7 +7,7 @@
 import WebSocket from "ws";
 import { SoloError } from "../errors.ts";
 import { errorFromWire } from "../api/error-mapping.ts";
-import type { CallReply, DeployResult, ServiceStatus, SoloEvent, ValidationReport } from "../index.ts";
+import type { CallReply, DeployResult, ServiceInfo, ServiceStatus, SoloEvent, ValidationReport } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { DeployParams, EventsParams, EventStream, SoloClient } from "./types.ts";
@@ -183,6 +183,10 @@ export class WsClient implements SoloClient {
 
   async kill(tenant: string, service: string): Promise<void> {
     await this.request("Kill", { tenant, service });
+  }
+
+  async discover(p: { tenant: string; name?: string; tag?: string }): Promise<ServiceInfo[]> {
+    return (await this.request<{ services: ServiceInfo[] }>("Discover", { ...p })).services;
   }
 
   usage(tenant: string): Promise<TenantUsage> {

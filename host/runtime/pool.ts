@@ -180,6 +180,9 @@ class PoolWorker {
           if (extra.kvBytes !== undefined) result.kvBytes = extra.kvBytes;
           if (extra.logs) result.logs = extra.logs;
           if (extra.denied) result.denied = extra.denied;
+          if (extra.emits) result.emits = extra.emits;
+          if (extra.emitsRefused) result.emitsRefused = extra.emitsRefused;
+          if (extra.nested) result.nested = extra.nested;
         }
         call.resolve(result);
       }
@@ -338,7 +341,7 @@ export class WorkerPool {
   setQuota(worker: number, tenant: string, quota: WorkerQuota): void {
     const w = this.worker(worker);
     const old = w.quotas.get(tenant);
-    if (old && old.memoryBytes === quota.memoryBytes && old.kvBytes === quota.kvBytes && old.fuelPerCall === quota.fuelPerCall) return;
+    if (old && (Object.keys(quota) as (keyof WorkerQuota)[]).every((k) => old[k] === quota[k])) return;
     w.setQuota(tenant, { ...quota });
   }
 

@@ -38,6 +38,11 @@ export interface WorkerQuota {
   kvBytes: number;
   /** Fuel one call may get, whatever the service's own limit says. */
   fuelPerCall: number;
+  /** UTF-8 bytes of one kv key / one kv value, whatever the service's own limits say. */
+  kvKeyBytes: number;
+  kvValueBytes: number;
+  /** Keys one kv.keys() call may answer; past it the guest gets limit-exceeded. */
+  kvKeysPerCall: number;
 }
 
 /** Sets (or changes) a tenant's quota; sent before its first install and when an operator changes it. No answer. */
@@ -66,6 +71,33 @@ export interface CallResult {
   logs?: [LogLevel, string][];
   /** Imports the call was denied, each once ("kv.get", "secrets.get(db)"); absent when none. */
   denied?: string[];
+  /** events.emit of a successful call, [kind, data] in order (recorded as guest_event). */
+  emits?: [string, string][];
+  /** Emits refused by the service's rate budget in this call (one summary event, not one each). */
+  emitsRefused?: number;
+  /** Services this call called (services.call), one entry per callee (runtime/service-calls.ts). */
+  nested?: NestedResult[];
+}
+
+/**
+ * What the calls one outer call made to one other service of its tenant left behind: their kv
+ * writes and emits (each committed with that callee call's own success, whatever the outer call
+ * does next), merged in call order, and counts for the callee's status.
+ */
+export interface NestedResult {
+  key: string;
+  calls: number;
+  /** Failed callee calls by code. */
+  errors?: Partial<Record<ErrorCode, number>>;
+  /** The first trap, for the callee's service_crashed event. */
+  trap?: WireError;
+  /** The successful callee calls' writes, last write per key (one commit). */
+  writes?: KvWrite[];
+  kvBytes?: number;
+  emits?: [string, string][];
+  emitsRefused?: number;
+  logs?: [LogLevel, string][];
+  denied?: string[];
 }
 
 export interface AckMessage { t: "ack"; id: number; error?: WireError; memoryBytes?: number; denied?: string[] }
@@ -79,7 +111,7 @@ export interface ResultsMessage {
   outputs: (string | null)[];
   fuels: number[];
   memoryBytes: number[];
-  extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied">>;
+  extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "emits" | "emitsRefused" | "nested">>;
 }
 export type FromWorker = AckMessage | ResultsMessage;
 

@@ -18,6 +18,8 @@ import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
 import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
 import { memoryQuotaError, setTenantQuota, tenantOf, type TenantState } from "./tenant-quota.ts";
+import { ServiceCalls } from "./service-calls.ts";
+import { EmitBudget, emitFrom } from "./guest-events.ts";
 
 ensureWasmFeatures();
 
@@ -65,6 +67,10 @@ class Slot {
   readonly tenant: TenantState;
   /** The instance's memory as its tenant's sum counts it (0 while there is no instance). */
   mem = 0;
+  /** The running call's emits (undefined outside a call), refusals, and the service's emit rate. */
+  emits: [string, string][] | undefined;
+  emitsRefused = 0;
+  readonly emitBudget = new EmitBudget();
   constructor(readonly msg: InstallMessage) {
     this.tenant = tenantOf(msg.key);
     this.kv = new KvView(msg.kv, msg.limits.kv, this.tenant);
@@ -89,16 +95,16 @@ class Slot {
       kvDelete: g.kv ? (k) => this.kv.delete(k) : () => kvDenied("kv.delete"),
       kvKeys: g.kv ? (p) => this.kv.keys(p) : () => kvDenied("kv.keys"),
       kvCount: () => this.kv.count,
-      // Granted secrets, calls and events answer unavailable until their issues land.
+      // Granted secrets answer unavailable until the vault lands.
       secretGet: (name) => {
         if (!CAPABILITY_NAME.test(name)) return badName("secret name", name);
         return g.secrets.has(name) ? unavailable("secrets") : deny(`secrets.get(${name})`, `secret ${JSON.stringify(name)}`, `secret:${name}`);
       },
-      serviceCall: (service) => {
-        if (!CAPABILITY_NAME.test(service)) return badName("service name", service);
-        return g.calls.has(service) ? unavailable("calls to other services") : deny(`services.call(${service})`, `calling service ${JSON.stringify(service)}`, `call:${service}`);
+      serviceCall: (callee, request, meter) => {
+        if (!CAPABILITY_NAME.test(callee)) return badName("service name", callee);
+        return g.calls.has(callee) ? serviceCalls.call(this, callee, request, meter) : deny(`services.call(${callee})`, `calling service ${JSON.stringify(callee)}`, `call:${callee}`);
       },
-      emit: () => (g.emit ? unavailable("guest events") : deny("events.emit", "emit", "emit")),
+      emit: g.emit ? (kind, data) => emitFrom(this, kind, data) : () => deny("events.emit", "emit", "emit"),
       nextU64: g.random ? nextU64 : () => (this.deny("random.next-u64"), 0n),
       nowMs: g.clock ? () => BigInt(Date.now()) : () => (this.deny("clock.now-ms"), 0n),
       monotonicNs: g.clock ? () => process.hrtime.bigint() : () => (this.deny("clock.monotonic-ns"), 0n),
@@ -162,6 +168,8 @@ class Slot {
 }
 
 const slots = new Map<string, Slot>();
+/** services.call between the services on this worker (runtime/service-calls.ts). */
+const serviceCalls = new ServiceCalls((key) => slots.get(key));
 
 function wire(err: unknown): WireError {
   const e = toSoloError(err);
@@ -187,6 +195,9 @@ function runCall(id: number, key: string, request: string): CallResult {
   }
   slot.kv.begin();
   slot.logs = [];
+  slot.emits = [];
+  slot.emitsRefused = 0;
+  serviceCalls.begin(key.slice(key.indexOf("/") + 1));
   let outcome: CallOutcome;
   const cap = slot.memoryCap();
   try {
@@ -197,6 +208,9 @@ function runCall(id: number, key: string, request: string): CallResult {
     outcome = { ok: false, code: e.code, message: e.message, fuel: 0, memoryBytes: 0, trapped: true };
   }
   watchEnd();
+  const nested = serviceCalls.end();
+  const emits = slot.emits;
+  slot.emits = undefined;
   if (!outcome.ok && outcome.code === "MEMORY_LIMIT" && cap < limits.memoryBytes) {
     // The tenant's quota refused it, not the service's own limit: the error says so.
     const e = memoryQuotaError(slot.tenant, outcome.memoryBytes, slot.tenant.memoryBytes - slot.mem, false);
@@ -206,8 +220,11 @@ function runCall(id: number, key: string, request: string): CallResult {
   const result: CallResult = { id, fuel: outcome.fuel, memoryBytes: outcome.memoryBytes };
   if (slot.logs.length > 0) result.logs = slot.logs;
   if (slot.denied) result.denied = slot.denied;
+  if (nested) result.nested = nested;
+  if (slot.emitsRefused) result.emitsRefused = slot.emitsRefused;
   if (outcome.ok) {
     result.output = outcome.output;
+    if (emits.length) result.emits = emits;
     const writes = slot.kv.commit();
     if (writes) {
       result.writes = writes;
@@ -232,7 +249,7 @@ function onCalls(msg: CallsMessage) {
     outputs[i] = r.output ?? null;
     fuels[i] = r.fuel;
     memoryBytes[i] = r.memoryBytes;
-    if (r.error || r.writes || r.logs || r.denied) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied };
+    if (r.error || r.writes || r.logs || r.denied || r.nested || r.emits || r.emitsRefused) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, emits: r.emits, emitsRefused: r.emitsRefused, nested: r.nested };
   }
   const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, extra };
   port.postMessage(reply);

@@ -101,6 +101,6 @@ function stored(rec: ServiceRecord): StoredService {
   return {
     tenant: rec.tenant, service: rec.service, language: rec.language, limits: rec.limits, version: rec.version,
     deployedAt: rec.deployedAt, warnings: rec.warnings, artifact: rec.artifact, kind: rec.kind,
-    capabilities: rec.capabilities,
+    capabilities: rec.capabilities, description: rec.description ?? "", tags: rec.tags ?? [],
   };
 }

@@ -21,6 +21,10 @@ export interface DeployRequest {
   actor?: string;
   /** What the guest's imports may do (host/capability/guest.ts); default log, clock, random, kv. */
   capabilities?: string[];
+  /** For discovery: what the service does (at most 500 characters). */
+  description?: string;
+  /** For discovery: up to 16 names (like capability names) that discover({ tag }) matches. */
+  tags?: string[];
 }
 
 export interface CallReply {
@@ -32,7 +36,19 @@ export interface CallReply {
 }
 
 /** What a deploy answers: the status fields known at that moment. */
-export type DeployResult = Pick<ServiceStatus, "tenant" | "service" | "version" | "artifact" | "language" | "interfaces" | "limits" | "memoryBytes" | "warnings" | "capabilities">;
+export type DeployResult = Pick<ServiceStatus, "tenant" | "service" | "version" | "artifact" | "language" | "interfaces" | "limits" | "memoryBytes" | "warnings" | "capabilities" | "description" | "tags">;
+
+/** One service as discover() shows it: what a caller needs to decide to call it. */
+export interface ServiceInfo {
+  tenant: string;
+  service: string;
+  version: number;
+  language: Language;
+  capabilities: string[];
+  description: string;
+  tags: string[];
+  state: ServiceStatus["state"];
+}
 
 export interface ServiceStatus {
   tenant: string;
@@ -58,6 +74,9 @@ export interface ServiceStatus {
   warnings: Finding[];
   /** What its guest's imports may do, sorted. */
   capabilities: string[];
+  /** Given at deploy, for discovery ("" and [] when none). */
+  description: string;
+  tags: string[];
 }
 
 /** What is stored of a service so that a restart can bring it back. */
@@ -74,6 +93,9 @@ export interface StoredService {
   kind: string;
   /** Sorted; records stored before capabilities existed lack it and get the default set. */
   capabilities: string[];
+  /** For discovery; records stored before lack them ("" and []). */
+  description?: string;
+  tags?: string[];
 }
 
 export interface ServiceRecord extends StoredService {
@@ -107,7 +129,14 @@ export function statusOf(rec: ServiceRecord): ServiceStatus {
     tenant: rec.tenant, service: rec.service, state: rec.failure ? "failed" : "running", ...(rec.failure ? { failure: { ...rec.failure } } : {}), version: rec.version, artifact: rec.artifact,
     language: rec.language, interfaces: rec.interfaces, limits: { ...rec.limits }, memoryBytes: rec.memoryBytes,
     fuelUsed: rec.fuelUsed, calls: rec.calls, errors: { ...rec.errors }, deployedAt: rec.deployedAt, warnings: rec.warnings,
-    capabilities: [...rec.capabilities],
+    capabilities: [...rec.capabilities], description: rec.description ?? "", tags: [...(rec.tags ?? [])],
+  };
+}
+
+export function infoOf(rec: ServiceRecord): ServiceInfo {
+  return {
+    tenant: rec.tenant, service: rec.service, version: rec.version, language: rec.language, capabilities: [...rec.capabilities],
+    description: rec.description ?? "", tags: [...(rec.tags ?? [])], state: rec.failure ? "failed" : "running",
   };
 }
 

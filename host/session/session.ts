@@ -9,12 +9,12 @@
 import { SoloError } from "../errors.ts";
 import { authorize, tokenId, type Authority, type Capabilities, type Granted, type GrantRequest, type Permission } from "../capability/index.ts";
 import { resolveGuestCapabilities } from "../capability/guest.ts";
-import type { CallReply, DeployResult, ServiceStatus } from "../services/index.ts";
+import type { CallReply, DeployResult, ServiceInfo, ServiceStatus } from "../services/index.ts";
 import type { EventFilter, SoloEvent, SubscribeOptions, Subscription, EventLogView } from "../events/index.ts";
 import type { ValidationReport } from "../validate/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { DenialLog } from "./denials.ts";
-import type { DeployOptions, Host } from "../host.ts";
+import type { DeployOptions, DiscoverOptions, Host } from "../host.ts";
 
 export class Session {
   /** The token's id. */
@@ -94,6 +94,17 @@ export class Session {
     const a = await this.checkTenant(tenant, "read");
     const all = this.host.list(tenant);
     return a.services ? all.filter((s) => a.services!.has(s.service)) : all;
+  }
+
+  /**
+   * The services of the tenant this token may call (`call` permission; a token narrowed to
+   * services finds only those), with their metadata. Every other service, and every other
+   * tenant's, is left out as if it did not exist.
+   */
+  async discover(options: DiscoverOptions): Promise<ServiceInfo[]> {
+    const a = await this.checkTenant(options?.tenant, "call");
+    const narrowed = a.services && !a.admin ? a.services : undefined;
+    return this.host.discover(options, narrowed ? (service) => narrowed.has(service) : undefined);
   }
 
   async kill(tenant: string, service: string): Promise<void> {
