@@ -29,21 +29,25 @@ export interface NestedParts {
   onLog?: (entry: { tenant: string; service: string; level: LogLevel; message: string }) => void;
 }
 
-/** Settles every callee; resolves to the error the outer call must answer if a commit failed. */
-export function settleNested(p: NestedParts, nested: NestedResult[], actor?: string): Promise<SoloError | undefined> {
-  const work: Promise<SoloError | undefined>[] = [];
+/**
+ * Settles every callee: counters at once; a promise of the error the outer call must answer (if a
+ * commit failed) only when something must be written (writes, emits, denials, a crash event).
+ */
+export function settleNested(p: NestedParts, nested: NestedResult[], actor?: string): Promise<SoloError | undefined> | undefined {
+  let work: Promise<SoloError | undefined>[] | undefined;
   for (const n of nested) {
     const rec = p.registry.byKey(n.key);
     if (!rec) continue; // killed (or being killed) since: nothing of it is kept
     rec.calls += n.calls;
     for (const [code, count] of Object.entries(n.errors ?? {}) as [ErrorCode, number][]) rec.errors[code] = (rec.errors[code] ?? 0) + count;
     if (n.logs && p.onLog) for (const [level, message] of n.logs) p.onLog({ tenant: rec.tenant, service: rec.service, level, message });
+    if (!n.writes && !n.emits && !n.emitsRefused && !n.denied && !n.trap) continue; // the common case: nothing to write
     rec.inflight++;
-    work.push(settleOne(p, rec, n, actor).finally(() => {
+    (work ??= []).push(settleOne(p, rec, n, actor).finally(() => {
       if (--rec.inflight === 0 && rec.onIdle) rec.onIdle();
     }));
   }
-  return Promise.all(work).then((errors) => errors.find((e) => e !== undefined));
+  return work && Promise.all(work).then((errors) => errors.find((e) => e !== undefined));
 }
 
 async function settleOne(p: NestedParts, rec: ServiceRecord, n: NestedResult, actor?: string): Promise<SoloError | undefined> {

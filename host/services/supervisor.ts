@@ -298,15 +298,16 @@ export class Supervisor {
     rec.fuelUsed += r.fuel;
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
-    if (r.error || r.writes || r.denied || r.nested || r.emits || r.emitsRefused) return this.finishSlow(rec, r, actor);
+    // Callees' counters now; their commits (if any) are issued here, before the caller's own.
+    const nested = r.nested ? settleNested(this.nested, r.nested, actor) : undefined;
+    if (r.error || r.writes || r.denied || nested || r.emits || r.emitsRefused) return this.finishSlow(rec, r, actor, nested);
     this.done(rec);
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
   }
 
-  private async finishSlow(rec: ServiceRecord, r: CallResult, actor?: string): Promise<CallReply> {
+  private async finishSlow(rec: ServiceRecord, r: CallResult, actor?: string, nested?: Promise<SoloError | undefined>): Promise<CallReply> {
     // Commits are issued before any await, in the order results arrive: a later call's commit
     // to the same store must not land first. Callees' writes stand on their own success.
-    const nested = r.nested ? settleNested(this.nested, r.nested, actor) : undefined;
     const own = r.writes && !r.error && !rec.kvUnknown ? this.o.kv.commit(rec.key, r.writes) : undefined;
     own?.catch(() => {}); // awaited below
     try {
