@@ -92,6 +92,18 @@ test("a callee that traps reaches its caller as unavailable: GUEST_TRAP, is re-c
   assert.is(crashed[0]!.data.code, "GUEST_TRAP");
 });
 
+test("a callee's writes that cannot be committed fail the outer call with INTERNAL, and the callee's copy goes back to what is committed", async () => {
+  await deploy("t8", "b", []);
+  await deploy("t8", "a", ["call:b"]);
+  assert.is(await ask("t8", "a", "call:b:set:k:1"), "set k");
+  await t.host.injectStorageFaults({ ops: ["write"], next: 1 });
+  const e = await rejects(t.host.call("t8", "a", "call:b:set:k:2"), "INTERNAL");
+  assert.match(e.message, /^the kv writes of service b, called by this call, could not be committed: .*injected fault/);
+  await t.host.injectStorageFaults(null);
+  assert.is(await ask("t8", "b", "get:k"), "1", "b's copy was reloaded: the lost write is not seen");
+  assert.is(t.host.status("t8", "a").errors.INTERNAL, 1);
+});
+
 test("B's kv write commits when A fails afterwards, and is still there after a restart; A's own write is not kept", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "solo-calls-"));
   let host = await Host.open({ dataDir, cacheDir: TEST_CACHE, workers: 1 });
