@@ -6,7 +6,7 @@ import { checkLanguage, languageOf, type Language } from "./compile/index.ts";
 import { validateSource, type ValidationReport } from "./validate/index.ts";
 import { SoloError } from "./errors.ts";
 import { WorkerPool } from "./runtime/index.ts";
-import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceLimits, type ServiceStatus, type SwapRequest, type SwapResult, type VersionInfo } from "./services/index.ts";
+import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceInfo, type ServiceLimits, type ServiceStatus, type SwapRequest, type SwapResult, type VersionInfo } from "./services/index.ts";
 import { EventStore, readOnlyView, startRetention, type EventFilter, type EventLogView, type Retention, type RetentionPolicy, type RetentionTimer, type SoloEvent, type SubscribeOptions, type Subscription } from "./events/index.ts";
 import { RocksKvStore, Storage, type FaultPlan, type VerifyReport } from "./storage/index.ts";
 import { checkName, type SupervisionSettings } from "./services/index.ts";
@@ -83,6 +83,17 @@ export interface DeployOptions {
   capabilities?: string[];
   /** Recorded as the events' actor; sessions set their token's id. Default "local" (the operator). */
   actor?: string;
+  /** For discovery: what the service does, at most 500 characters. */
+  description?: string;
+  /** For discovery: up to 16 names (1-63 of a-z, 0-9, _ and -) that discover({ tag }) matches. */
+  tags?: string[];
+}
+
+/** What discover() looks for: one tenant, and optionally one service name or one tag. */
+export interface DiscoverOptions {
+  tenant: string;
+  name?: string;
+  tag?: string;
 }
 
 /** A swap: the new version's source; what it leaves out (language, limits, capabilities) stays as it is. */
@@ -263,6 +274,17 @@ export class Host {
   list(tenant: string): ServiceStatus[] {
     this.checkOpen();
     return this.supervisor.list(tenant);
+  }
+
+  /**
+   * The tenant's services with what a caller needs to pick one (version, language, capabilities,
+   * description, tags, state), by name; only `name`, only those tagged `tag`. The operator sees
+   * every one; a session only those its token may call.
+   */
+  discover(options: DiscoverOptions, may?: (service: string) => boolean): ServiceInfo[] {
+    this.checkOpen();
+    if (!options || typeof options !== "object") throw new SoloError("INVALID_ARGUMENT", "discover needs { tenant, name?, tag? }", { field: "tenant" });
+    return this.supervisor.discover(options.tenant, { name: options.name, tag: options.tag }, may);
   }
 
   async kill(tenant: string, service: string, actor?: string): Promise<void> {

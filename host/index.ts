@@ -1,7 +1,7 @@
 // The public surface of Solo's host.
-export { Host, type HostOptions, type DeployOptions, type SwapOptions, type GuestLog } from "./host.ts";
+export { Host, type HostOptions, type DeployOptions, type SwapOptions, type DiscoverOptions, type GuestLog } from "./host.ts";
 export { SoloError, ERROR_CODES, toSoloError, type ErrorCode, type Diagnostic } from "./errors.ts";
-export { DEFAULT_LIMITS, MAX_LIMITS, type ServiceLimits, type DeployResult, type CallReply, type ServiceStatus, type SwapResult, type VersionInfo } from "./services/index.ts";
+export { DEFAULT_LIMITS, MAX_LIMITS, type ServiceLimits, type DeployResult, type CallReply, type ServiceStatus, type ServiceInfo, type SwapResult, type VersionInfo } from "./services/index.ts";
 export { DEFAULT_QUOTAS, QUOTA_ENV, type TenantQuotas, type TenantUsage, type QuotaName } from "./governance/index.ts";
 export { LANGUAGES, languageOf, type Language } from "./compile/index.ts";
 export { EVENT_TYPES, type EventType, type SoloEvent, type EventFilter, type Retention, type Subscription, type SubscribeOptions } from "./events/index.ts";

@@ -154,7 +154,12 @@ export const METHODS: Record<string, Method> = {
       limits: limits(p),
       compiler: optStr(p, "compiler") as "quickjs" | "javy" | undefined,
       capabilities: someList(p, "capabilities"),
+      description: optStr(p, "description"),
+      tags: someList(p, "tags"),
     });
+  },
+  async Discover(s, p) {
+    return { services: await s.discover({ tenant: str(p, "tenant"), name: optStr(p, "name"), tag: optStr(p, "tag") }) };
   },
   async Validate(s, p) {
     return s.validate({ source: source(p), language: optStr(p, "language") as Language | undefined, file: optStr(p, "file") });

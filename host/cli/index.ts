@@ -4,7 +4,7 @@
 //
 //   local:   run, validate, certs issue, token attenuate (no server)
 //   server:  start
-//   client:  deploy, call, status, list, kill, events, usage, token grant, token revoke,
+//   client:  deploy, call, status, list, discover, kill, events, usage, token grant, token revoke,
 //            secret put|ls|rm|get|rotate
 //            swap, rollback, versions, replace
 import { Command, CommanderError, Option } from "commander";
@@ -70,7 +70,7 @@ export function program(setCode: (code: number) => void): Command {
     .addOption(new Option("--workers <n>", "guest worker threads (default: one per core)").env("SOLO_WORKERS"))
     .addOption(new Option("--cache <dir>", "compiled artifacts (default DIR/artifacts; safe to share between data directories)").env("SOLO_CACHE"))
     .option("--insecure-http", "plain HTTP instead of HTTPS on --http (loopback addresses only)")
-    .option("--quota <name=value...>", "a default quota for every tenant (memoryBytes, services, queuedCalls, fuelPerCall, fuelPerSecond, kvBytes); over SOLO_QUOTA_* variables")
+    .option("--quota <name=value...>", "a default quota for every tenant (memoryBytes, services, queuedCalls, fuelPerCall, fuelPerSecond, kvBytes, kvKeyBytes, kvValueBytes, kvKeysPerCall); over SOLO_QUOTA_* variables")
     .addHelpText("after", `
 stdout: exactly one line once both listeners listen: {"ready":true,"grpc","http","dataDir"}.
 stderr: where the admin token is (never the token), guest logs, closing messages.
@@ -117,7 +117,10 @@ ${EXIT_CODES_HELP}`)
       .option("--deadline <ms>", "wall-clock deadline per call")
       .option("--max-request-bytes <n>", "largest request")
       .option("--max-response-bytes <n>", "largest response")
-      .option("--kv-max-bytes <n>", "the service's kv store size"),
+      .option("--kv-max-bytes <n>", "the service's kv store size")
+      .option("--description <text>", "what the service does, for discovery (at most 500 characters)")
+      .option("--tag <tag>", "a tag for discovery (repeat for more; at most 16)", (v: string, acc: string[] = []) => [...acc, v])
+      .option("--tags <list>", "tags for discovery, comma-separated"),
   ).action(act(async (file, o) => (await import("./services.ts")).deploy(file, o)));
 
   client(
@@ -135,6 +138,15 @@ ${EXIT_CODES_HELP}`)
 
   client(solo.command("list").description("a tenant's services").argument("<tenant>"))
     .action(act(async (tenant, o) => (await import("./services.ts")).listServices(tenant, o)));
+
+  client(
+    solo
+      .command("discover")
+      .description("TENANT's services your token may call, with their description, tags and capabilities")
+      .argument("<tenant>")
+      .option("--tag <tag>", "only services with this tag")
+      .option("--name <service>", "only this service"),
+  ).action(act(async (tenant, o) => (await import("./services.ts")).discover(tenant, o)));
 
   client(solo.command("kill").description("stop a service and delete it with its kv").argument("<tenant>").argument("<service>"))
     .action(act(async (tenant, service, o) => (await import("./services.ts")).kill(tenant, service, o)));

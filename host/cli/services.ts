@@ -1,4 +1,4 @@
-// The service verbs over the network: deploy, call, status, list, kill, usage. Each answers the
+// The service verbs over the network: deploy, call, status, list, discover, kill, usage. Each answers the
 // same as a Host session; --json prints the answer as one JSON line (call: exactly what
 // `solo run --json` prints), without it a short human form.
 import { readFileSync } from "node:fs";
@@ -22,6 +22,9 @@ export interface DeployOptions extends ConnectOptions {
   maxRequestBytes?: string;
   maxResponseBytes?: string;
   kvMaxBytes?: string;
+  description?: string;
+  tag?: string[];
+  tags?: string;
 }
 
 /** echo.as.ts -> echo, my-svc.ts -> my-svc: the name without every extension. */
@@ -47,10 +50,11 @@ export async function deploy(file: string, o: DeployOptions): Promise<number> {
   const capabilities = list(o.cap);
   // The API cannot tell an empty list from none given (a default): refuse it rather than widen it.
   if (capabilities !== undefined && capabilities.length === 0) throw new UsageError("--cap needs at least one capability (an empty list would mean the default, log,clock,random,kv); e.g. --cap log");
+  const tags = [...(o.tag ?? []), ...(list(o.tags) ?? [])];
   return withClient(o, async (c) => {
     const stop = progress(`deploying ${o.tenant}/${service} (validate, compile, meter)`);
     try {
-      const result = await c.deploy({ tenant: o.tenant, service, source, language, file: basename(file), ...(Object.keys(limits).length && { limits }), ...(o.compiler && { compiler: o.compiler as "quickjs" | "javy" }), ...(capabilities && { capabilities }) });
+      const result = await c.deploy({ tenant: o.tenant, service, source, language, file: basename(file), ...(Object.keys(limits).length && { limits }), ...(o.compiler && { compiler: o.compiler as "quickjs" | "javy" }), ...(capabilities && { capabilities }), ...(o.description !== undefined && { description: o.description }), ...(tags.length && { tags }) });
       stop();
       if (o.json) printJson(result);
       else process.stdout.write(`deployed ${result.tenant}/${result.service} version ${result.version} (${result.language}, artifact ${result.artifact.slice(0, 12)}, capabilities ${result.capabilities.join(",") || "none"})\n`);
@@ -103,6 +107,8 @@ function statusLines(s: ServiceStatus): string {
     `  deployed ${s.deployedAt}; calls ${s.calls}, fuel used ${s.fuelUsed}, memory ${s.memoryBytes} bytes; errors: ${errors}`,
     `  limits: fuel ${s.limits.fuel}, memory ${s.limits.memoryBytes}, deadline ${s.limits.deadlineMs} ms`,
     `  capabilities: ${s.capabilities?.join(", ") || "none"}`,
+    ...(s.tags?.length ? [`  tags: ${s.tags.join(", ")}`] : []),
+    ...(s.description ? [`  description: ${s.description}`] : []),
     ...(s.warnings ?? []).map((w) => `  warning ${w.rule} at ${w.line}:${w.column}: ${w.message}`),
     ...swapStatusLines(s),
   ].join("\n") + "\n";
@@ -137,6 +143,16 @@ export async function listServices(tenant: string, o: ConnectOptions): Promise<n
     if (o.json) printJson(services);
     else if (services.length === 0) process.stdout.write(`${tenant} has no services\n`);
     else for (const s of services) process.stdout.write(`${s.service}\t${s.state}\tv${s.version}\t${s.language}\tcalls ${s.calls}\tfuel ${s.fuelUsed}\n`);
+    return EXIT.ok;
+  });
+}
+
+export async function discover(tenant: string, o: ConnectOptions & { tag?: string; name?: string }): Promise<number> {
+  return withClient(o, async (c) => {
+    const services = await c.discover({ tenant, ...(o.name !== undefined && { name: o.name }), ...(o.tag !== undefined && { tag: o.tag }) });
+    if (o.json) printJson(services);
+    else if (services.length === 0) process.stdout.write(`no service of ${tenant} that this token may call matches\n`);
+    else for (const s of services) process.stdout.write(`${s.service}\t${s.state}\tv${s.version}\t${s.language}\ttags ${s.tags.join(",") || "-"}\t${s.description}\n`);
     return EXIT.ok;
   });
 }

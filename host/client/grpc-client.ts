@@ -7,7 +7,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { SoloError, type ErrorCode } from "../errors.ts";
 import { ERROR_TRAILER, decodeErrorDetail, loadSoloProto, plain } from "../api/grpc-wire.ts";
-import type { CallReply, DeployResult, ServiceStatus, SoloEvent, SwapResult, ValidationReport, VersionInfo } from "../index.ts";
+import type { CallReply, DeployResult, ServiceInfo, ServiceStatus, SoloEvent, SwapResult, ValidationReport, VersionInfo } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
@@ -120,7 +120,7 @@ export class GrpcClient implements SoloClient {
   }
 
   async deploy(p: DeployParams): Promise<DeployResult> {
-    const r = await this.unary("Deploy", { tenant: p.tenant, service: p.service, language: p.language, file: p.file, ...sourceFields(p.source), limits: p.limits, compiler: p.compiler, capabilities: p.capabilities });
+    const r = await this.unary("Deploy", { tenant: p.tenant, service: p.service, language: p.language, file: p.file, ...sourceFields(p.source), limits: p.limits, compiler: p.compiler, capabilities: p.capabilities, description: p.description, tags: p.tags });
     return plain<DeployResult>(r);
   }
 
@@ -143,6 +143,11 @@ export class GrpcClient implements SoloClient {
 
   async kill(tenant: string, service: string): Promise<void> {
     await this.unary("Kill", { tenant, service });
+  }
+
+  async discover(p: { tenant: string; name?: string; tag?: string }): Promise<ServiceInfo[]> {
+    const r = await this.unary<{ services?: unknown[] }>("Discover", { tenant: p.tenant, name: p.name, tag: p.tag });
+    return (r.services ?? []).map((s) => plain<ServiceInfo>(s));
   }
 
   async usage(tenant: string): Promise<TenantUsage> {

@@ -1,7 +1,7 @@
 // What every Solo client offers, whatever it speaks (gRPC or WebSocket): the API's methods with
 // the same arguments and answers as a Host session, and failures as SoloErrors rebuilt from the
 // wire (same code, message and details as the server threw).
-import type { CallReply, DeployResult, ServiceStatus, SoloEvent, SwapResult, ValidationReport, VersionInfo } from "../index.ts";
+import type { CallReply, DeployResult, ServiceInfo, ServiceStatus, SoloEvent, SwapResult, ValidationReport, VersionInfo } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
@@ -16,6 +16,8 @@ export interface DeployParams {
   limits?: Record<string, number>;
   compiler?: "quickjs" | "javy";
   capabilities?: string[];
+  description?: string;
+  tags?: string[];
 }
 
 /** A hot swap: the new version's source; what it leaves out (language, limits, capabilities) stays as it runs. */
@@ -51,6 +53,8 @@ export interface SoloClient {
   status(tenant: string, service: string): Promise<ServiceStatus>;
   list(tenant: string): Promise<ServiceStatus[]>;
   kill(tenant: string, service: string): Promise<void>;
+  /** The tenant's services this token may call, with their metadata; only `name`, only those tagged `tag`. */
+  discover(p: { tenant: string; name?: string; tag?: string }): Promise<ServiceInfo[]>;
   usage(tenant: string): Promise<TenantUsage>;
   setQuotas(tenant: string, quotas: Partial<TenantQuotas>): Promise<TenantQuotas>;
   grant(p: { tenant: string; permissions: Permission[]; services?: string[]; ttlMs: number; note?: string }): Promise<Granted>;

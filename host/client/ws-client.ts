@@ -7,7 +7,7 @@
 import WebSocket from "ws";
 import { SoloError } from "../errors.ts";
 import { errorFromWire } from "../api/error-mapping.ts";
-import type { CallReply, DeployResult, ServiceStatus, SoloEvent, SwapResult, ValidationReport, VersionInfo } from "../index.ts";
+import type { CallReply, DeployResult, ServiceInfo, ServiceStatus, SoloEvent, SwapResult, ValidationReport, VersionInfo } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
@@ -184,6 +184,10 @@ export class WsClient implements SoloClient {
 
   async kill(tenant: string, service: string): Promise<void> {
     await this.request("Kill", { tenant, service });
+  }
+
+  async discover(p: { tenant: string; name?: string; tag?: string }): Promise<ServiceInfo[]> {
+    return (await this.request<{ services: ServiceInfo[] }>("Discover", { ...p })).services;
   }
 
   usage(tenant: string): Promise<TenantUsage> {

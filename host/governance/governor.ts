@@ -50,7 +50,7 @@ export class Governor {
   /** What the worker enforces for the tenant. */
   workerQuota(tenant: string): WorkerQuota {
     const q = this.quotas(tenant);
-    return { memoryBytes: q.memoryBytes, kvBytes: q.kvBytes, fuelPerCall: q.fuelPerCall };
+    return { memoryBytes: q.memoryBytes, kvBytes: q.kvBytes, fuelPerCall: q.fuelPerCall, kvKeyBytes: q.kvKeyBytes, kvValueBytes: q.kvValueBytes, kvKeysPerCall: q.kvKeysPerCall };
   }
 
   /**

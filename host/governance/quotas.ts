@@ -18,6 +18,12 @@ export interface TenantQuotas {
   fuelPerSecond: number;
   /** kv bytes (keys + values, UTF-8) of all the tenant's services together. */
   kvBytes: number;
+  /** UTF-8 bytes of one kv key, over each service's limits.kvMaxKeyBytes (the smaller wins). */
+  kvKeyBytes: number;
+  /** UTF-8 bytes of one kv value, over each service's limits.kvMaxValueBytes (the smaller wins). */
+  kvValueBytes: number;
+  /** Keys one kv.keys(prefix) call may answer; past it the guest gets limit-exceeded. */
+  kvKeysPerCall: number;
 }
 
 export type QuotaName = keyof TenantQuotas;
@@ -36,6 +42,10 @@ export const DEFAULT_QUOTAS: TenantQuotas = {
   fuelPerCall: 10_000_000_000,
   fuelPerSecond: 1_000_000_000_000,
   kvBytes: 1024 * 1024 * 1024,
+  // The largest a service may ask for (MAX_LIMITS): by default the service's own limits decide.
+  kvKeyBytes: 4096,
+  kvValueBytes: 64 * 1024 * 1024,
+  kvKeysPerCall: 1_000,
 };
 
 export const QUOTA_NAMES = Object.keys(DEFAULT_QUOTAS) as QuotaName[];
@@ -48,6 +58,9 @@ export const QUOTA_ENV: Record<QuotaName, string> = {
   fuelPerCall: "SOLO_QUOTA_FUEL_PER_CALL",
   fuelPerSecond: "SOLO_QUOTA_FUEL_PER_SECOND",
   kvBytes: "SOLO_QUOTA_KV_BYTES",
+  kvKeyBytes: "SOLO_QUOTA_KV_KEY_BYTES",
+  kvValueBytes: "SOLO_QUOTA_KV_VALUE_BYTES",
+  kvKeysPerCall: "SOLO_QUOTA_KV_KEYS_PER_CALL",
 };
 
 /** What a tenant uses against each quota (host.usage). */
@@ -66,6 +79,9 @@ export interface TenantUsage {
     fuelPerSecond: { limit: number; used: number; reserved: number };
     /** Used: committed kv bytes of all the tenant's services. */
     kvBytes: { limit: number; used: number };
+    kvKeyBytes: { limit: number };
+    kvValueBytes: { limit: number };
+    kvKeysPerCall: { limit: number };
   };
 }
 
@@ -110,6 +126,9 @@ const ADVICE: Record<QuotaName, string> = {
   fuelPerCall: "ask for less limits.fuel, or ask an operator to raise the quota",
   fuelPerSecond: "wait details.retryAfterMs before calling again, make calls do less work, or ask an operator to raise the quota",
   kvBytes: "delete kv entries in any of the tenant's services, or ask an operator to raise the quota",
+  kvKeyBytes: "use shorter keys, or ask an operator to raise the quota",
+  kvValueBytes: "store smaller values (split them over several keys), or ask an operator to raise the quota",
+  kvKeysPerCall: "list with a longer prefix, or ask an operator to raise the quota",
 };
 
 /**

@@ -76,7 +76,7 @@ export class GlueSandbox implements GuestInstance {
       "solo:agent/clock": { nowMs: guard(() => (charge(0), env.nowMs())), monotonicNs: guard(() => (charge(0), env.monotonicNs())) },
       "solo:agent/random": { nextU64: guard(() => (charge(0), env.nextU64())) },
       "solo:agent/secrets": { get: guard((n: string) => (charge(n.length), result(env.secretGet(n), text))) },
-      "solo:agent/services": { call: guard((s: string, r: string) => (charge(s.length + r.length), result(env.serviceCall(s, r), text))) },
+      "solo:agent/services": { call: guard((s: string, r: string) => (charge(s.length + r.length), result(env.serviceCall(s, r, counters), text))) },
       "solo:agent/events": { emit: guard((k: string, d: string) => (charge(k.length + d.length), result(env.emit(k, d), none))) },
     };
     counters.reset(startFuel);

@@ -14,7 +14,11 @@ export interface GuestEnv {
   /** Keys in the service's kv (what a keys() call scans, charged before it runs). */
   kvCount(): number;
   secretGet(name: string): WitResult<string>;
-  serviceCall(service: string, request: string): WitResult<string>;
+  /**
+   * Calls another service of the tenant in this worker. `meter` is the caller's fuel: the callee
+   * runs with at most what is left, and what it used is charged to it.
+   */
+  serviceCall(service: string, request: string, meter: FuelMeter): WitResult<string>;
   emit(kind: string, data: string): WitResult<void>;
   nextU64(): bigint;
   /** Wall-clock milliseconds since the epoch. */
@@ -23,6 +27,13 @@ export interface GuestEnv {
   monotonicNs(): bigint;
   /** Fills `target` with random bytes (WASI random_get). */
   randomFill(target: Uint8Array): void;
+}
+
+/** The caller's fuel counter as a nested call sees it (runtime/counters.ts Counters). */
+export interface FuelMeter {
+  readonly fuelLeft: bigint;
+  /** Takes units; throws OutOfFuel when that leaves the counter below zero. */
+  charge(units: number): void;
 }
 
 export const ok = <T>(value: T): WitResult<T> => ({ ok: true, value });

@@ -25,7 +25,19 @@ export interface TenantKv {
   tenant: string;
   kvLimitBytes: number;
   kvBytes: number;
+  /** The tenant's per-key and per-value quotas (over each service's own limits) and keys() cap. */
+  kvKeyBytes: number;
+  kvValueBytes: number;
+  kvKeysPerCall: number;
+  /**
+   * Pending (uncommitted) bytes of the calls below the running one on the worker's call stack: a
+   * callee's set counts its callers' writes too (runtime/service-calls.ts).
+   */
+  kvPending: number;
 }
+
+/** keys() answers at most this many keys when no tenant quota says otherwise. */
+export const DEFAULT_KEYS_PER_CALL = 1000;
 
 import type { KvWrite } from "../storage/index.ts"; export type { KvWrite }; // a value, or null for a delete
 
@@ -71,6 +83,11 @@ export class KvView {
     return this.baseBytes + this.delta;
   }
 
+  /** Bytes this call's pending writes add (negative: they free some). */
+  get pendingBytes(): number {
+    return this.delta;
+  }
+
   /** Starts a call: no pending writes. */
   begin(): void {
     this.writes.clear();
@@ -108,24 +125,31 @@ export class KvView {
   }
 
   set(key: string, value: string): WitResult<void> {
-    const { maxKeyBytes, maxValueBytes, maxTotalBytes } = this.limits;
+    const { maxTotalBytes } = this.limits;
+    const t = this.shared;
+    // The smaller of the service's limit and its tenant's quota; the message names the one that bit.
+    const keyQuota = t !== undefined && t.kvKeyBytes < this.limits.maxKeyBytes;
+    const valueQuota = t !== undefined && t.kvValueBytes < this.limits.maxValueBytes;
+    const maxKeyBytes = keyQuota ? t!.kvKeyBytes : this.limits.maxKeyBytes;
+    const maxValueBytes = valueQuota ? t!.kvValueBytes : this.limits.maxValueBytes;
     if (!isWellFormed(key)) return notWellFormed("key");
     if (!isWellFormed(value)) return notWellFormed("value");
     // UTF-8 takes 1 to 3 bytes per UTF-16 unit, so length bounds the size from both sides.
     const keyBytes = bytes(key);
-    if (keyBytes === 0 || keyBytes > maxKeyBytes) return fail("invalid", `kv key is ${keyBytes} bytes of UTF-8; a key must be 1..${maxKeyBytes} bytes (limits.kvMaxKeyBytes)`);
+    if (keyBytes === 0 || keyBytes > maxKeyBytes) return fail("invalid", `kv key is ${keyBytes} bytes of UTF-8; a key must be 1..${maxKeyBytes} bytes (${keyQuota ? `tenant ${t!.tenant}'s kvKeyBytes quota` : "limits.kvMaxKeyBytes"})`);
+    const valueLimit = valueQuota ? `tenant ${t!.tenant}'s kvValueBytes quota` : "limits.kvMaxValueBytes";
     // A value far over its limit is refused without measuring it all: its size is at least its length.
-    if (value.length > maxValueBytes) return fail("limit-exceeded", `kv value is at least ${value.length} bytes of UTF-8; the limit is ${maxValueBytes} (limits.kvMaxValueBytes)`);
+    if (value.length > maxValueBytes) return fail("limit-exceeded", `kv value is at least ${value.length} bytes of UTF-8; the limit is ${maxValueBytes} (${valueLimit})`);
     const valueBytes = bytes(value);
-    if (valueBytes > maxValueBytes) return fail("limit-exceeded", `kv value is ${valueBytes} bytes of UTF-8; the limit is ${maxValueBytes} (limits.kvMaxValueBytes)`);
+    if (valueBytes > maxValueBytes) return fail("limit-exceeded", `kv value is ${valueBytes} bytes of UTF-8; the limit is ${maxValueBytes} (${valueLimit})`);
     const before = this.current(key);
     const change = keyBytes + valueBytes - (before === undefined ? 0 : keyBytes + bytes(before));
     if (this.totalBytes + change > maxTotalBytes) {
       return fail("limit-exceeded", `kv store would hold ${this.totalBytes + change} bytes; the service's limit is ${maxTotalBytes}`);
     }
-    const t = this.shared;
-    if (t && change > 0 && t.kvBytes + this.delta + change > t.kvLimitBytes) {
-      return fail("limit-exceeded", `the kv stores of tenant ${t.tenant} would hold ${t.kvBytes + this.delta + change} bytes; the tenant's kvBytes quota is ${t.kvLimitBytes}; delete entries in any of its services or ask an operator to raise the quota`);
+    if (t && change > 0) {
+      const held = t.kvBytes + t.kvPending + this.delta + change;
+      if (held > t.kvLimitBytes) return fail("limit-exceeded", `the kv stores of tenant ${t.tenant} would hold ${held} bytes; the tenant's kvBytes quota is ${t.kvLimitBytes}; delete entries in any of its services or ask an operator to raise the quota`);
     }
     this.writes.set(key, value);
     this.delta += change;
@@ -140,8 +164,22 @@ export class KvView {
     return ok(undefined);
   }
 
+  /**
+   * The keys that start with prefix, sorted. Bounded: past the tenant's kvKeysPerCall quota
+   * (default 1000) it answers limit-exceeded instead of a list (the WIT signature has no cursor),
+   * so one call never copies millions of keys into the guest; a longer prefix narrows it.
+   */
   keys(prefix: string): WitResult<string[]> {
     if (!isWellFormed(prefix)) return notWellFormed("prefix");
+    const cap = this.shared?.kvKeysPerCall ?? DEFAULT_KEYS_PER_CALL;
+    // Counted first, without copying: a refusal costs one pass over the keys (charged already).
+    let n = 0;
+    for (const k of this.base.keys()) if (k.startsWith(prefix) && this.writes.get(k) !== null) n++;
+    for (const [k, v] of this.writes) if (v !== null && k.startsWith(prefix) && !this.base.has(k)) n++;
+    if (n > cap) {
+      const shown = prefix.length > 64 ? `${prefix.slice(0, 64)}...` : prefix;
+      return fail("limit-exceeded", `${n} keys start with ${JSON.stringify(shown)}; kv.keys answers at most ${cap} (the tenant's kvKeysPerCall quota); ask with a longer prefix to list fewer at a time`);
+    }
     const out = new Set<string>();
     for (const k of this.base.keys()) if (k.startsWith(prefix)) out.add(k);
     for (const [k, v] of this.writes) {

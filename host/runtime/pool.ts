@@ -202,6 +202,9 @@ class PoolWorker {
           if (extra.restarted) result.restarted = true;
           if (extra.startFailed) result.startFailed = true;
           if (extra.secrets) result.secrets = extra.secrets;
+          if (extra.emits) result.emits = extra.emits;
+          if (extra.emitsRefused) result.emitsRefused = extra.emitsRefused;
+          if (extra.nested) result.nested = extra.nested;
         }
         call.resolve(result);
       }
@@ -388,7 +391,7 @@ export class WorkerPool {
   setQuota(worker: number, tenant: string, quota: WorkerQuota): void {
     const w = this.worker(worker);
     const old = w.quotas.get(tenant);
-    if (old && old.memoryBytes === quota.memoryBytes && old.kvBytes === quota.kvBytes && old.fuelPerCall === quota.fuelPerCall) return;
+    if (old && (Object.keys(quota) as (keyof WorkerQuota)[]).every((k) => old[k] === quota[k])) return;
     w.setQuota(tenant, { ...quota });
   }
 

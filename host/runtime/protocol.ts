@@ -49,6 +49,11 @@ export interface WorkerQuota {
   kvBytes: number;
   /** Fuel one call may get, whatever the service's own limit says. */
   fuelPerCall: number;
+  /** UTF-8 bytes of one kv key / one kv value, whatever the service's own limits say. */
+  kvKeyBytes: number;
+  kvValueBytes: number;
+  /** Keys one kv.keys() call may answer; past it the guest gets limit-exceeded. */
+  kvKeysPerCall: number;
 }
 
 /** Sets (or changes) a tenant's quota; sent before its first install and when an operator changes it. No answer. */
@@ -106,6 +111,33 @@ export interface CallResult {
   startFailed?: boolean;
   /** Secrets the call read, each name once; absent when none. */
   secrets?: string[];
+  /** events.emit of a successful call, [kind, data] in order (recorded as guest_event). */
+  emits?: [string, string][];
+  /** Emits refused by the service's rate budget in this call (one summary event, not one each). */
+  emitsRefused?: number;
+  /** Services this call called (services.call), one entry per callee (runtime/service-calls.ts). */
+  nested?: NestedResult[];
+}
+
+/**
+ * What the calls one outer call made to one other service of its tenant left behind: their kv
+ * writes and emits (each committed with that callee call's own success, whatever the outer call
+ * does next), merged in call order, and counts for the callee's status.
+ */
+export interface NestedResult {
+  key: string;
+  calls: number;
+  /** Failed callee calls by code. */
+  errors?: Partial<Record<ErrorCode, number>>;
+  /** The first trap, for the callee's service_crashed event. */
+  trap?: WireError;
+  /** The successful callee calls' writes, last write per key (one commit). */
+  writes?: KvWrite[];
+  kvBytes?: number;
+  emits?: [string, string][];
+  emitsRefused?: number;
+  logs?: [LogLevel, string][];
+  denied?: string[];
 }
 
 export interface AckMessage {
@@ -130,7 +162,7 @@ export interface ResultsMessage {
   outputs: (string | null)[];
   fuels: number[];
   memoryBytes: number[];
-  extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "restarted" | "startFailed" | "secrets">>;
+  extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "restarted" | "startFailed" | "secrets" | "emits" | "emitsRefused" | "nested">>;
 }
 export type FromWorker = AckMessage | ResultsMessage;
 

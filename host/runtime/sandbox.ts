@@ -336,7 +336,7 @@ export class Sandbox implements GuestInstance {
       },
       [importModuleName("services")]: {
         call: g((sp: number, sl: number, rp: number, rl: number, ret: number) =>
-          this.writeResult(ret, this.env.serviceCall(arg(sp, sl), arg(rp, rl)), (v, at) => this.writeStringAt(at, v))),
+          this.writeResult(ret, this.env.serviceCall(arg(sp, sl), arg(rp, rl), this.counters), (v, at) => this.writeStringAt(at, v))),
       },
       [importModuleName("events")]: {
         emit: g((kp: number, kl: number, dp: number, dl: number, ret: number) => this.writeResult(ret, this.env.emit(arg(kp, kl), arg(dp, dl)))),

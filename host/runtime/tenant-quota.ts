@@ -3,7 +3,7 @@
 // sums are exact, and a call's memory cap (its own limit, or what the quota leaves it) is known
 // before it starts. The host sends the quota (QuotaMessage) before the tenant's first install.
 import { SoloError } from "../errors.ts";
-import type { TenantKv } from "./kv-view.ts";
+import { DEFAULT_KEYS_PER_CALL, type TenantKv } from "./kv-view.ts";
 import type { WorkerQuota } from "./protocol.ts";
 
 export interface TenantState extends TenantKv {
@@ -18,7 +18,10 @@ const tenants = new Map<string, TenantState>();
 export function tenantOf(key: string): TenantState {
   const name = key.slice(0, key.indexOf("/"));
   let t = tenants.get(name);
-  if (!t) tenants.set(name, (t = { tenant: name, quota: { memoryBytes: Infinity, kvBytes: Infinity, fuelPerCall: Infinity }, kvLimitBytes: Infinity, kvBytes: 0, memoryBytes: 0 }));
+  if (!t) {
+    const quota: WorkerQuota = { memoryBytes: Infinity, kvBytes: Infinity, fuelPerCall: Infinity, kvKeyBytes: Infinity, kvValueBytes: Infinity, kvKeysPerCall: DEFAULT_KEYS_PER_CALL };
+    tenants.set(name, (t = { tenant: name, quota, kvLimitBytes: Infinity, kvBytes: 0, kvKeyBytes: Infinity, kvValueBytes: Infinity, kvKeysPerCall: DEFAULT_KEYS_PER_CALL, kvPending: 0, memoryBytes: 0 }));
+  }
   return t;
 }
 
@@ -26,6 +29,9 @@ export function setTenantQuota(tenant: string, quota: WorkerQuota): void {
   const t = tenantOf(`${tenant}/`);
   t.quota = quota;
   t.kvLimitBytes = quota.kvBytes;
+  t.kvKeyBytes = quota.kvKeyBytes;
+  t.kvValueBytes = quota.kvValueBytes;
+  t.kvKeysPerCall = quota.kvKeysPerCall;
 }
 
 /**

@@ -19,6 +19,8 @@ import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
 import { memoryQuotaError, setTenantQuota, tenantOf, type TenantState } from "./tenant-quota.ts";
 import { WorkerSecrets } from "./worker-secrets.ts";
+import { ServiceCalls } from "./service-calls.ts";
+import { EmitBudget, emitFrom } from "./guest-events.ts";
 
 ensureWasmFeatures();
 
@@ -72,6 +74,10 @@ class Slot {
   readonly tenant: TenantState;
   /** The instance's memory as its tenant's sum counts it (0 while there is no instance). */
   mem = 0;
+  /** The running call's emits (undefined outside a call), refusals, and the service's emit rate. */
+  emits: [string, string][] | undefined;
+  emitsRefused = 0;
+  readonly emitBudget = new EmitBudget();
   /** `kv`: the running version's view, shared by a new version prepared beside it (a swap). */
   constructor(readonly msg: Omit<InstallMessage, "t" | "kv"> & { kv?: [string, string][] }, kv?: KvView) {
     this.tenant = tenantOf(msg.key);
@@ -86,7 +92,6 @@ class Slot {
       return fail<T>("access-denied", `${what} is not granted to this service; deploy it with capability ${JSON.stringify(capability)}`);
     };
     const kvDenied = <T>(label: string) => deny<T>(label, "kv", "kv");
-    const unavailable = <T>(what: string) => fail<T>("unavailable", `${what} are not available on this host yet`);
     const badName = <T>(what: string, name: string) =>
       fail<T>("invalid", `${what} ${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}...` : name)} is malformed: use 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit`);
     this.env = {
@@ -110,12 +115,11 @@ class Slot {
         }
         return r;
       },
-      // Granted calls and events answer unavailable until their issues land.
-      serviceCall: (service) => {
-        if (!CAPABILITY_NAME.test(service)) return badName("service name", service);
-        return g.calls.has(service) ? unavailable("calls to other services") : deny(`services.call(${service})`, `calling service ${JSON.stringify(service)}`, `call:${service}`);
+      serviceCall: (callee, request, meter) => {
+        if (!CAPABILITY_NAME.test(callee)) return badName("service name", callee);
+        return g.calls.has(callee) ? serviceCalls.call(this, callee, request, meter) : deny(`services.call(${callee})`, `calling service ${JSON.stringify(callee)}`, `call:${callee}`);
       },
-      emit: () => (g.emit ? unavailable("guest events") : deny("events.emit", "emit", "emit")),
+      emit: g.emit ? (kind, data) => emitFrom(this, kind, data) : () => deny("events.emit", "emit", "emit"),
       nextU64: g.random ? nextU64 : () => (this.deny("random.next-u64"), 0n),
       nowMs: g.clock ? () => BigInt(Date.now()) : () => (this.deny("clock.now-ms"), 0n),
       monotonicNs: g.clock ? () => process.hrtime.bigint() : () => (this.deny("clock.monotonic-ns"), 0n),
@@ -181,6 +185,8 @@ class Slot {
 const slots = new Map<string, Slot>();
 /** New versions prepared beside the running one (a swap), waiting for activate or abort. */
 const prepared = new Map<string, Slot>();
+/** services.call between the services on this worker (runtime/service-calls.ts). */
+const serviceCalls = new ServiceCalls((key) => slots.get(key));
 
 function wire(err: unknown): WireError {
   const e = toSoloError(err);
@@ -208,6 +214,9 @@ function runCall(id: number, key: string, request: string): CallResult {
   }
   slot.kv.begin();
   slot.logs = [];
+  slot.emits = [];
+  slot.emitsRefused = 0;
+  serviceCalls.begin(key.slice(key.indexOf("/") + 1));
   let outcome: CallOutcome;
   const cap = slot.memoryCap();
   try {
@@ -218,6 +227,9 @@ function runCall(id: number, key: string, request: string): CallResult {
     outcome = { ok: false, code: e.code, message: e.message, fuel: 0, memoryBytes: 0, trapped: true };
   }
   watchEnd();
+  const nested = serviceCalls.end();
+  const emits = slot.emits;
+  slot.emits = undefined;
   if (!outcome.ok && outcome.code === "MEMORY_LIMIT" && cap < limits.memoryBytes) {
     // The tenant's quota refused it, not the service's own limit: the error says so.
     const e = memoryQuotaError(slot.tenant, outcome.memoryBytes, slot.tenant.memoryBytes - slot.mem, false);
@@ -229,8 +241,11 @@ function runCall(id: number, key: string, request: string): CallResult {
   if (slot.logs.length > 0) result.logs = slot.logs;
   if (slot.denied) result.denied = slot.denied;
   if (slot.reads) result.secrets = slot.reads;
+  if (nested) result.nested = nested;
+  if (slot.emitsRefused) result.emitsRefused = slot.emitsRefused;
   if (outcome.ok) {
     result.output = outcome.output;
+    if (emits.length) result.emits = emits;
     const writes = slot.kv.commit();
     if (writes) {
       result.writes = writes;
@@ -255,7 +270,7 @@ function onCalls(msg: CallsMessage) {
     outputs[i] = r.output ?? null;
     fuels[i] = r.fuel;
     memoryBytes[i] = r.memoryBytes;
-    if (r.error || r.writes || r.logs || r.denied || r.restarted || r.secrets) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed, secrets: r.secrets };
+    if (r.error || r.writes || r.logs || r.denied || r.restarted || r.secrets || r.nested || r.emits || r.emitsRefused) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed, secrets: r.secrets, emits: r.emits, emitsRefused: r.emitsRefused, nested: r.nested };
   }
   const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, extra };
   port.postMessage(reply);

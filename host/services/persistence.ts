@@ -134,6 +134,6 @@ function stored(rec: StoredService): StoredService {
   return {
     tenant: rec.tenant, service: rec.service, language: rec.language, limits: rec.limits, version: rec.version,
     deployedAt: rec.deployedAt, warnings: rec.warnings, artifact: rec.artifact, kind: rec.kind,
-    capabilities: rec.capabilities, ...(rec.sourceHash ? { sourceHash: rec.sourceHash } : {}),
+    capabilities: rec.capabilities, description: rec.description ?? "", tags: rec.tags ?? [], ...(rec.sourceHash ? { sourceHash: rec.sourceHash } : {}),
   };
 }

@@ -16,6 +16,7 @@ import type { Persistence } from "./persistence.ts";
 import type { Registry } from "./registry.ts";
 import { newRecord, type StoredService } from "./service-record.ts";
 import { keptArtifacts, type VersionRecord } from "./versions.ts";
+import { storedMeta } from "./service-meta.ts";
 
 export interface RecoveryParts {
   registry: Registry;
@@ -93,7 +94,7 @@ function parse(value: string, tenant: string, service: string): StoredService {
     throw new SoloError("INTERNAL", `its stored record is not valid JSON (${(err as Error).message}); kill the service and deploy it again`);
   }
   if (!meta || typeof meta !== "object" || typeof meta.artifact !== "string") throw new SoloError("INTERNAL", "its stored record has no artifact; kill the service and deploy it again");
-  return { ...meta, tenant, service, language: checkLanguage(meta.language), limits: resolveLimits(meta.limits, DEFAULT_LIMITS), capabilities: resolveGuestCapabilities(meta.capabilities) };
+  return { ...meta, tenant, service, language: checkLanguage(meta.language), limits: resolveLimits(meta.limits, DEFAULT_LIMITS), capabilities: resolveGuestCapabilities(meta.capabilities), ...storedMeta(meta) };
 }
 
 /** What a failed service whose record could not be read is listed with. */

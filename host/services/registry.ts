@@ -4,7 +4,7 @@
 // Isolation: every lookup is by (tenant, service); a tenant asking for another tenant's service
 // gets NOT_FOUND, the same answer as for a service that does not exist.
 import { SoloError } from "../errors.ts";
-import type { ServiceRecord } from "./service-record.ts";
+import { infoOf, type ServiceInfo, type ServiceRecord } from "./service-record.ts";
 
 export class Registry {
   private readonly tenants = new Map<string, Map<string, ServiceRecord>>();
@@ -53,6 +53,20 @@ export class Registry {
     const services = this.tenants.get(tenant);
     if (!services) return [];
     return [...services.keys()].sort().map((s) => services.get(s)!);
+  }
+
+  /**
+   * The tenant's services with their metadata, by name: those named `name` and tagged `tag` when
+   * given, and that `may` lets through (a session: the services its token may call).
+   */
+  discover(tenant: string, filter: { name?: string; tag?: string } = {}, may: (service: string) => boolean = () => true): ServiceInfo[] {
+    const out: ServiceInfo[] = [];
+    for (const rec of this.services(tenant)) {
+      if (filter.name !== undefined && rec.service !== filter.name) continue;
+      if (filter.tag !== undefined && !(rec.tags ?? []).includes(filter.tag)) continue;
+      if (may(rec.service)) out.push(infoOf(rec));
+    }
+    return out;
   }
 
   *all(): Iterable<ServiceRecord> {

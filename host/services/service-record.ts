@@ -22,6 +22,10 @@ export interface DeployRequest {
   actor?: string;
   /** What the guest's imports may do (host/capability/guest.ts); default log, clock, random, kv. */
   capabilities?: string[];
+  /** For discovery: what the service does (at most 500 characters). */
+  description?: string;
+  /** For discovery: up to 16 names (like capability names) that discover({ tag }) matches. */
+  tags?: string[];
 }
 
 export interface CallReply {
@@ -33,7 +37,19 @@ export interface CallReply {
 }
 
 /** What a deploy answers: the status fields known at that moment. */
-export type DeployResult = Pick<ServiceStatus, "tenant" | "service" | "version" | "artifact" | "language" | "interfaces" | "limits" | "memoryBytes" | "warnings" | "capabilities">;
+export type DeployResult = Pick<ServiceStatus, "tenant" | "service" | "version" | "artifact" | "language" | "interfaces" | "limits" | "memoryBytes" | "warnings" | "capabilities" | "description" | "tags">;
+
+/** One service as discover() shows it: what a caller needs to decide to call it. */
+export interface ServiceInfo {
+  tenant: string;
+  service: string;
+  version: number;
+  language: Language;
+  capabilities: string[];
+  description: string;
+  tags: string[];
+  state: ServiceStatus["state"];
+}
 
 export interface ServiceStatus {
   tenant: string;
@@ -59,6 +75,9 @@ export interface ServiceStatus {
   warnings: Finding[];
   /** What its guest's imports may do, sorted. */
   capabilities: string[];
+  /** Given at deploy, for discovery ("" and [] when none). */
+  description: string;
+  tags: string[];
   /** The version before this one, if it was swapped or rolled back. */
   previousVersion?: number;
   /** Open after a swap: until when Solo rolls back by itself, and what it has seen. */
@@ -83,6 +102,9 @@ export interface StoredService {
   capabilities: string[];
   /** sha256 of the source it was built from (hex); absent in records from before versions. */
   sourceHash?: string;
+  /** For discovery; records stored before lack them ("" and []). */
+  description?: string;
+  tags?: string[];
 }
 
 /** What a swap asks for: the new version's source; what it leaves out stays as it is. */
@@ -193,10 +215,17 @@ export function statusOf(rec: ServiceRecord): ServiceStatus {
     tenant: rec.tenant, service: rec.service, state: rec.failure ? "failed" : "running", ...(rec.failure ? { failure: { ...rec.failure } } : {}), version: rec.version, artifact: rec.artifact,
     language: rec.language, interfaces: rec.interfaces, limits: { ...rec.limits }, memoryBytes: rec.memoryBytes,
     fuelUsed: rec.fuelUsed, calls: rec.calls, errors: { ...rec.errors }, deployedAt: rec.deployedAt, warnings: rec.warnings,
-    capabilities: [...rec.capabilities],
+    capabilities: [...rec.capabilities], description: rec.description ?? "", tags: [...(rec.tags ?? [])],
     ...(rec.previousVersion !== undefined ? { previousVersion: rec.previousVersion } : {}),
     ...(rec.window ? { rollbackWindow: { until: rec.window.until, previousVersion: rec.window.previous.version, calls: rec.window.calls, failures: rec.window.failures } } : {}),
     ...(rec.crash.consecutive > 0 ? { crashes: { ...rec.crash, last: rec.crash.last.map((c) => ({ ...c })) } } : {}),
+  };
+}
+
+export function infoOf(rec: ServiceRecord): ServiceInfo {
+  return {
+    tenant: rec.tenant, service: rec.service, version: rec.version, language: rec.language, capabilities: [...rec.capabilities],
+    description: rec.description ?? "", tags: [...(rec.tags ?? [])], state: rec.failure ? "failed" : "running",
   };
 }
 

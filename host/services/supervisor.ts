@@ -24,10 +24,13 @@ import { Persistence } from "./persistence.ts";
 import { recoverServices } from "./recovery.ts";
 import { Registry } from "./registry.ts";
 import { checkQuotas, Governor, quotaError, type TenantQuotas, type TenantUsage } from "../governance/index.ts";
-import { newRecord, statusOf, versionOf, type CallReply, type DeployRequest, type DeployResult, type ServiceRecord, type ServiceStatus, type SwapRequest, type SwapResult } from "./service-record.ts";
+import { newRecord, statusOf, versionOf, type CallReply, type DeployRequest, type DeployResult, type ServiceInfo, type ServiceRecord, type ServiceStatus, type SwapRequest, type SwapResult } from "./service-record.ts";
 import { Swaps } from "./swap.ts";
 import { sourceHash, type VersionInfo } from "./versions.ts";
 import { backingOff, countCrash, crashLoopFailure, isCrash, supervisionSettings, type SupervisionSettings } from "./supervision.ts";
+import { checkTag, resolveServiceMeta, type ServiceMeta } from "./service-meta.ts";
+import { GuestEvents } from "./guest-events.ts";
+import { settleNested, type NestedParts } from "./nested-calls.ts";
 
 export interface SupervisorOptions {
   pool: WorkerPool;
@@ -58,6 +61,10 @@ export class Supervisor {
   private readonly governor: Governor;
   /** The committed kv, every load of it counted for the tenant's kvBytes use. */
   private readonly kv: KvStore;
+  /** guest_event events (events.emit) and the summaries of refused emits. */
+  private readonly guestEvents: GuestEvents;
+  /** What settles the calls a call made to other services (nested-calls.ts). */
+  private readonly nested: NestedParts;
 
   constructor(private readonly o: SupervisorOptions) {
     this.persistence = new Persistence(o.events, o.storage);
@@ -74,6 +81,9 @@ export class Supervisor {
       drop: (scope) => o.kv.drop(scope),
     };
     this.denials = new Denials((e) => this.persistence.record(e));
+    // Not clipped like host events: the data is the guest's own (at most 4 KiB, checked in the worker).
+    this.guestEvents = new GuestEvents((e) => o.events.append(e));
+    this.nested = { registry: this.registry, kv: o.kv, governor, accounting: this.accounting, denials: this.denials, guestEvents: this.guestEvents, restoreKv: (rec) => this.restoreKv(rec), onLog: o.onLog };
     this.supervision = supervisionSettings(o.supervision);
     this.swaps = new Swaps({
       registry: this.registry, persistence: this.persistence, artifacts: o.artifacts, pool: o.pool, kv: this.kv, governor, denials: this.denials, defaults: o.defaults,
@@ -133,6 +143,7 @@ export class Supervisor {
     const language = checkLanguage(req.language);
     const limits = resolveLimits(req.limits, this.o.defaults);
     const capabilities = resolveGuestCapabilities(req.capabilities);
+    const meta = resolveServiceMeta(req.description, req.tags);
     const key = `${tenant}/${service}`;
     if (!this.registry.claim(key, this.registry.find(tenant, service) !== undefined)) {
       throw new SoloError("ALREADY_EXISTS", `service ${service} already exists in tenant ${tenant}; kill it first or hot-swap it`, { tenant, service });
@@ -148,7 +159,7 @@ export class Supervisor {
       const full = this.governor.startDeploy(tenant, this.registry.services(tenant).length);
       if (full) throw full;
       counted = true;
-      return await this.install(tenant, service, key, req, limits, capabilities);
+      return await this.install(tenant, service, key, req, limits, capabilities, meta);
     } catch (err) {
       const e = toSoloError(err);
       if (typeof e.details?.quota === "string") {
@@ -164,7 +175,7 @@ export class Supervisor {
     }
   }
 
-  private async install(tenant: string, service: string, key: string, req: DeployRequest, limits: ServiceLimits, capabilities: string[]): Promise<DeployResult> {
+  private async install(tenant: string, service: string, key: string, req: DeployRequest, limits: ServiceLimits, capabilities: string[], meta: ServiceMeta): Promise<DeployResult> {
     const language = req.language;
     const { artifact, warnings } = await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(service, language), limits, req.compiler);
     const worker = this.registry.workerFor(tenant, () => this.o.pool.leastLoaded());
@@ -174,10 +185,10 @@ export class Supervisor {
     const onDenied = (denied: string[]) => void (startDenials = this.denials.record(tenant, service, denied));
     const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(limits), loadKv: () => this.kv.load(key), capabilities, onDenied });
     await startDenials;
-    const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind, capabilities, sourceHash: sourceHash(req.source) }, worker, artifact, memoryBytes);
+    const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind, capabilities, ...meta, sourceHash: sourceHash(req.source) }, worker, artifact, memoryBytes);
     rec.history[0] = versionOf(rec, "deploy", req.actor ?? "local");
     try {
-      await this.persistence.deployed(rec, artifact.component, rec.history[0], { type: "service_deployed", tenant, service, actor: req.actor, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, capabilities, warnings: warnings.length } });
+      await this.persistence.deployed(rec, artifact.component, rec.history[0], { type: "service_deployed", tenant, service, actor: req.actor, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, capabilities, warnings: warnings.length, ...(meta.tags.length ? { tags: meta.tags } : {}) } });
     } catch (err) {
       // Not durable, so it did not happen: the instance goes, and nothing ever called it.
       await this.o.pool.uninstall(worker, key).catch(() => {});
@@ -185,7 +196,7 @@ export class Supervisor {
       throw err;
     }
     this.registry.add(rec);
-    return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes, warnings, capabilities: [...capabilities] };
+    return { tenant, service, version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, memoryBytes, warnings, capabilities: [...capabilities], description: meta.description, tags: [...meta.tags] };
   }
 
   /** Brings back every service stored before a restart (recovery.ts). */
@@ -245,6 +256,9 @@ export class Supervisor {
         fuelPerCall: { limit: q.fuelPerCall },
         fuelPerSecond: { limit: q.fuelPerSecond, used: this.governor.fuelSpent(tenant), reserved: this.governor.fuelReserved(tenant) },
         kvBytes: { limit: q.kvBytes, used: this.governor.kvUsed(services.map((s) => s.key)) },
+        kvKeyBytes: { limit: q.kvKeyBytes },
+        kvValueBytes: { limit: q.kvValueBytes },
+        kvKeysPerCall: { limit: q.kvKeysPerCall },
       },
     };
   }
@@ -369,25 +383,33 @@ export class Supervisor {
     if (r.logs && this.o.onLog) for (const [level, message] of r.logs) this.o.onLog({ tenant: rec.tenant, service: rec.service, level, message });
     if (rec.window) this.swaps.observe(rec, r.error?.code);
     if (r.error || r.restarted || rec.crash.consecutive > 0) this.supervise(rec, r);
-    if (r.error || r.writes || r.denied || r.secrets) return this.finishSlow(rec, r, actor);
+    // Callees' counters now; their commits (if any) are issued here, before the caller's own.
+    const nested = r.nested ? settleNested(this.nested, r.nested, actor) : undefined;
+    if (r.error || r.writes || r.denied || r.secrets || nested || r.emits || r.emitsRefused) return this.finishSlow(rec, r, actor, nested);
     this.done(rec);
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
   }
 
-  private async finishSlow(rec: ServiceRecord, r: CallResult, actor?: string): Promise<CallReply> {
+  private async finishSlow(rec: ServiceRecord, r: CallResult, actor?: string, nested?: Promise<SoloError | undefined>): Promise<CallReply> {
+    // Commits are issued before any await, in the order results arrive: a later call's commit
+    // to the same store must not land first. Callees' writes stand on their own success.
+    const own = r.writes && !r.error && !rec.kvUnknown ? this.o.kv.commit(rec.key, r.writes) : undefined;
+    own?.catch(() => {}); // awaited below
     try {
+      const nestedFailure = await nested;
       if (r.denied) await this.denials.record(rec.tenant, rec.service, r.denied);
       if (r.secrets) await this.o.onSecretReads?.(rec.tenant, rec.service, r.secrets, actor);
+      if (r.emitsRefused) await this.guestEvents.refused(rec.tenant, rec.service, r.emitsRefused, actor).catch(() => {});
       if (r.error) return await this.accounting.failure(rec, r.error, actor);
       if (r.writes) {
-        if (rec.kvUnknown) {
+        if (!own) {
           // It ran on a copy that may hold another call's uncommitted writes: nothing of it is committed.
           void this.restoreKv(rec).catch(() => {});
           this.accounting.countError(rec, "UNAVAILABLE");
           throw new SoloError("UNAVAILABLE", "the call ran while the service's kv was being restored after a failed commit; its writes were not kept; try again", { tenant: rec.tenant, service: rec.service });
         }
         try {
-          await this.o.kv.commit(rec.key, r.writes);
+          await own;
           if (r.kvBytes !== undefined) this.governor.kvCommitted(rec.key, r.kvBytes);
         } catch (err) {
           // The worker already applied the writes to its copy: until it is reloaded from the
@@ -397,6 +419,12 @@ export class Supervisor {
           throw new SoloError("INTERNAL", `the call's kv writes could not be committed: ${(err as Error).message}`);
         }
       }
+      if (nestedFailure) {
+        this.accounting.countError(rec, nestedFailure.code);
+        throw nestedFailure;
+      }
+      // A successful call's emits, once its writes are durable (recorded only if the call succeeded).
+      if (r.emits) await this.guestEvents.record(rec.tenant, rec.service, r.emits, actor);
       return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
     } finally {
       this.done(rec);
@@ -429,6 +457,14 @@ export class Supervisor {
     return this.registry.services(checkName("tenant", tenantName)).map(statusOf);
   }
 
+  /** The tenant's services with their metadata, filtered by name and tag, and by `may` (a session's token). */
+  discover(tenantName: string, filter: { name?: string; tag?: string } = {}, may?: (service: string) => boolean): ServiceInfo[] {
+    const tenant = checkName("tenant", tenantName);
+    const name = filter.name === undefined ? undefined : checkName("service", filter.name);
+    const tag = filter.tag === undefined ? undefined : checkTag(filter.tag);
+    return this.registry.discover(tenant, { name, tag }, may);
+  }
+
   /** Stops the service and removes it with its kv state; if it fails, the service is still there. */
   kill(tenantName: string, serviceName: string, actor?: string): Promise<void> {
     return this.track(this.killNow(tenantName, serviceName, actor));
@@ -457,6 +493,7 @@ export class Supervisor {
       // Record, kv and event are gone together: a restart cannot bring it back. The instance
       // goes last; if that fails (its worker restarting), the pool no longer re-creates it.
       this.governor.forget(rec.key);
+      this.guestEvents.forget(rec.key);
       if (rec.built) await this.o.pool.uninstall(rec.worker, rec.key).catch(() => {});
     } finally {
       this.registry.release(rec.key);

@@ -9,12 +9,12 @@
 import { SoloError } from "../errors.ts";
 import { authorize, tokenId, type Authority, type Capabilities, type Granted, type GrantRequest, type Permission } from "../capability/index.ts";
 import { resolveGuestCapabilities } from "../capability/guest.ts";
-import type { CallReply, DeployResult, ServiceStatus, SwapResult, VersionInfo } from "../services/index.ts";
+import type { CallReply, DeployResult, ServiceInfo, ServiceStatus, SwapResult, VersionInfo } from "../services/index.ts";
 import type { EventFilter, SoloEvent, SubscribeOptions, Subscription, EventLogView } from "../events/index.ts";
 import type { ValidationReport } from "../validate/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { DenialLog } from "./denials.ts";
-import type { DeployOptions, Host, SwapOptions } from "../host.ts";
+import type { DeployOptions, DiscoverOptions, Host, SwapOptions } from "../host.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
 
 export class Session {
@@ -125,6 +125,17 @@ export class Session {
     await this.check(options?.tenant, "deploy", options?.service);
     await this.checkGuestCapabilities(options?.tenant, options?.service, options?.capabilities);
     return this.host.replace({ ...options, actor: this.actor });
+  }
+
+  /**
+   * The services of the tenant this token may call (`call` permission; a token narrowed to
+   * services finds only those), with their metadata. Every other service, and every other
+   * tenant's, is left out as if it did not exist.
+   */
+  async discover(options: DiscoverOptions): Promise<ServiceInfo[]> {
+    const a = await this.checkTenant(options?.tenant, "call");
+    const narrowed = a.services && !a.admin ? a.services : undefined;
+    return this.host.discover(options, narrowed ? (service) => narrowed.has(service) : undefined);
   }
 
   async kill(tenant: string, service: string): Promise<void> {

@@ -38,14 +38,18 @@ test("deploy examples/echo.ts --tenant demo, then call demo echo hi prints hi", 
   assert.is(c.stderr, "", "nothing but the answer");
 });
 
-test("deploy flags reach the service: --service, --cap, --fuel, --memory; --json answers the deploy result", async () => {
-  const d = await solo("deploy", ECHO, "--tenant", "demo", "--service", "narrow", "--cap", "log", "--fuel", "5000000", "--memory", "16777216", "--json");
+test("deploy flags reach the service: --service, --cap, --fuel, --memory, --description, --tag/--tags; --json answers the deploy result; discover --tag finds it", async () => {
+  const d = await solo("deploy", ECHO, "--tenant", "demo", "--service", "narrow", "--cap", "log", "--fuel", "5000000", "--memory", "16777216", "--description", "a narrow echo", "--tag", "echoes", "--tags", "small,demo", "--json");
   assert.is(d.code, 0, d.stderr);
   const r = json(d.stdout);
   assert.is(r.service, "narrow");
   assert.equal(r.capabilities, ["log"]);
   assert.is(r.limits.fuel, 5_000_000);
   assert.is(r.limits.memoryBytes, 16_777_216);
+  assert.equal([r.description, r.tags], ["a narrow echo", ["demo", "echoes", "small"]]);
+  const f = await solo("discover", "demo", "--tag", "echoes", "--json");
+  assert.is(f.code, 0, f.stderr);
+  assert.equal(json(f.stdout), [{ tenant: "demo", service: "narrow", version: 1, language: "typescript", capabilities: ["log"], description: "a narrow echo", tags: ["demo", "echoes", "small"], state: "running" }]);
   const k = await solo("kill", "demo", "narrow");
   assert.is(k.code, 0, k.stderr);
   assert.is(k.stdout, "killed demo/narrow\n");
