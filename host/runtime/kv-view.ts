@@ -55,9 +55,17 @@ export class KvView {
   private baseBytes = 0;
   private delta = 0;
 
-  constructor(entries: Iterable<[string, string]>, private readonly limits: KvLimits, private readonly shared?: TenantKv) {
+  constructor(entries: Iterable<[string, string]>, private limits: KvLimits, private readonly shared?: TenantKv) {
     this.base = new Map();
     this.reset(entries);
+  }
+
+  /** The limits in force: a swap's new version brings its own (set while it runs a step, then at its switch). */
+  get currentLimits(): KvLimits {
+    return this.limits;
+  }
+  setLimits(limits: KvLimits): void {
+    this.limits = limits;
   }
 
   /** Entries a keys() call looks at: the copy's and this call's pending writes. */

@@ -405,9 +405,10 @@ export class WorkerPool {
     const w = this.worker(worker);
     const secrets = w.secretSnapshot(spec);
     const ack = await w.requestAck({ t: "prepare", id: nextId++, key: spec.key, run: spec.run, limits: spec.limits, capabilities: spec.capabilities, ...(health ? { health } : {}), ...kv, ...(secrets && { secrets }) }, undefined);
-    if (ack?.denied) spec.onDenied?.(ack.denied);
-    // Undefined: the worker was replaced meanwhile; activate then installs it afresh.
-    return ack?.memoryBytes ?? 0;
+    // Undefined: the worker was replaced before it answered, so nothing was checked.
+    if (!ack) throw new SoloError("UNAVAILABLE", "the worker was replaced while the new version was being prepared; nothing changed; swap again", { retryAfterMs: 1000 });
+    if (ack.denied) spec.onDenied?.(ack.denied);
+    return ack.memoryBytes ?? 0;
   }
 
   /** Step 2: the prepared instance's migrate(fromVersion); resolves to its kv writes. */

@@ -348,7 +348,7 @@ function handle(msg: ToWorker) {
       if (!slot?.sandbox) return notPrepared(msg.id);
       watchStart(-msg.id, slot.limits.deadlineMs);
       slot.kv.begin();
-      const outcome = runOutcome(() => slot.sandbox!.migrate(msg.fromVersion, slot.fuel, slot.memoryCap()));
+      const outcome = withOwnKvLimits(slot, () => runOutcome(() => slot.sandbox!.migrate(msg.fromVersion, slot.fuel, slot.memoryCap())));
       watchEnd();
       if (outcome.ok) {
         const writes = slot.kv.commit();
@@ -364,8 +364,9 @@ function handle(msg: ToWorker) {
       const slot = prepared.get(msg.key);
       if (!slot?.sandbox) return notPrepared(msg.id);
       prepared.delete(msg.key);
-      // The kv copy is shared, so only the old instance goes.
+      // The kv copy is shared, so only the old instance goes; the new version's kv limits rule from now on.
       slots.get(msg.key)?.drop();
+      slot.kv.setLimits(slot.limits.kv);
       slots.set(msg.key, slot);
       port.postMessage({ t: "ack", id: msg.id, memoryBytes: slot.sandbox.memoryBytes } satisfies FromWorker);
       return;
@@ -439,6 +440,21 @@ function dropPrepared(key: string): void {
  * dropped: a check looks, it does not change the service's state. Undefined when healthy.
  */
 function checkHealth(slot: Slot, sandbox: GuestInstance, health: HealthRequest | undefined): WireError | undefined {
+  return withOwnKvLimits(slot, () => checkHealthNow(slot, sandbox, health));
+}
+
+/** Runs `step` of a slot under its own kv limits (a prepared version shares the running one's kv view). */
+function withOwnKvLimits<T>(slot: Slot, step: () => T): T {
+  const before = slot.kv.currentLimits;
+  slot.kv.setLimits(slot.limits.kv);
+  try {
+    return step();
+  } finally {
+    slot.kv.setLimits(before);
+  }
+}
+
+function checkHealthNow(slot: Slot, sandbox: GuestInstance, health: HealthRequest | undefined): WireError | undefined {
   slot.kv.begin();
   const own = runOutcome(() => sandbox.health(slot.fuel, slot.memoryCap()));
   slot.kv.begin();
@@ -479,9 +495,17 @@ function prepare(msg: PrepareMessage): void {
     }
   } catch (err) {
     slot.drop();
-    port.postMessage({ t: "ack", id: msg.id, error: wire(err), denied: slot.denied } satisfies FromWorker);
+    port.postMessage({ t: "ack", id: msg.id, error: swapError(err), denied: slot.denied } satisfies FromWorker);
   } finally {
     slot.denied = undefined;
     watchEnd();
   }
+}
+
+/** A prepare's failure; past the tenant's memory quota, it says a swap holds both versions at once. */
+function swapError(err: unknown): WireError {
+  const e = wire(err);
+  const d = e.details;
+  if (e.code !== "RESOURCE_EXHAUSTED" || d?.quota !== "memoryBytes") return e;
+  return { ...e, message: `a swap keeps both versions in memory until the switch: with the new one (${String(d.memoryBytes)} bytes) tenant ${String(d.tenant)}'s instances would use ${String(d.used)} bytes, over its memoryBytes quota of ${String(d.limit)}; ask an operator to raise the quota, make the service smaller, or use replace (kill, then deploy)` };
 }

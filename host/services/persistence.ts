@@ -69,7 +69,11 @@ export class Persistence {
     for (const h of dropped) if (this.unpin(h) === 0) deleted.push(h);
     const storeArtifact = component !== undefined && !this.storedArtifacts.has(meta.artifact);
     if (storeArtifact) records.push([artifactKey(meta.artifact), component]);
-    for (const h of deleted) records.push([artifactKey(h), null]);
+    // Forgotten before the batch (as a kill does): a deploy of one of them meanwhile writes it again.
+    for (const h of deleted) {
+      records.push([artifactKey(h), null]);
+      this.storedArtifacts.delete(h);
+    }
     try {
       await this.durably(event, kv && kv[1].length > 0 ? { records, kv } : { records });
     } catch (err) {
@@ -78,7 +82,6 @@ export class Persistence {
       throw err;
     }
     if (storeArtifact) this.storedArtifacts.add(meta.artifact);
-    for (const h of deleted) this.storedArtifacts.delete(h);
   }
 
   /**
@@ -135,5 +138,6 @@ function stored(rec: StoredService): StoredService {
     tenant: rec.tenant, service: rec.service, language: rec.language, limits: rec.limits, version: rec.version,
     deployedAt: rec.deployedAt, warnings: rec.warnings, artifact: rec.artifact, kind: rec.kind,
     capabilities: rec.capabilities, description: rec.description ?? "", tags: rec.tags ?? [], ...(rec.sourceHash ? { sourceHash: rec.sourceHash } : {}),
+    ...(rec.previousVersion !== undefined ? { previousVersion: rec.previousVersion } : {}),
   };
 }

@@ -102,6 +102,8 @@ export interface StoredService {
   capabilities: string[];
   /** sha256 of the source it was built from (hex); absent in records from before versions. */
   sourceHash?: string;
+  /** The version it replaced (a swap or a rollback); absent for a first deploy. */
+  previousVersion?: number;
   /** For discovery; records stored before lack them ("" and []). */
   description?: string;
   tags?: string[];
@@ -201,7 +203,6 @@ export interface ServiceRecord extends StoredService {
   history: VersionRecord[];
   /** The artifacts it keeps stored (versions.ts keptArtifacts): pinned in Persistence. */
   kept: Set<string>;
-  previousVersion?: number;
   window?: RollbackWindow;
   /** While a swap or a rollback switches versions: new calls wait for it, then run on the new one. */
   gate?: Promise<void>;

@@ -87,7 +87,7 @@ export class Swaps {
         const at = new Date().toISOString();
         const meta: StoredService = {
           tenant: rec.tenant, service: rec.service, language, limits, version, deployedAt: at, warnings, artifact: artifact.hash, kind: artifact.run.kind,
-          capabilities, sourceHash: sourceHash(req.source),
+          capabilities, sourceHash: sourceHash(req.source), description: rec.description ?? "", tags: [...(rec.tags ?? [])],
         };
         const record: VersionRecord = { version, artifact: artifact.hash, sourceHash: meta.sourceHash!, language, kind: meta.kind, capabilities: [...capabilities], limits: { ...limits }, at, actor: req.actor ?? "local", via: "swap" };
         const previous = { meta: storedOf(rec), built: rec.built };
@@ -156,7 +156,13 @@ export class Swaps {
     const built = w.previousBuilt;
     this.closeWindow(rec);
     rec.switching = true;
+    const from = rec.version;
     void this.p.track(this.rollTo(rec, v, built, { automatic: true, reason, codes }))
+      .catch((err) => {
+        // The new version serves on: say so, with why the way back failed.
+        const e = toSoloError(err);
+        return this.p.record({ type: "hot_swap_failed", tenant: rec.tenant, service: rec.service, data: { automatic: true, fromVersion: from, toVersion: v.version, reason, codes, code: e.code, message: `the automatic rollback failed: ${e.message}` } });
+      })
       .catch(() => {})
       .finally(() => (rec.switching = false));
   }
@@ -166,6 +172,7 @@ export class Swaps {
     const meta: StoredService = {
       tenant: rec.tenant, service: rec.service, language: v.language, limits: { ...v.limits }, version: v.version, deployedAt: v.at, warnings: [],
       artifact: v.artifact, kind: v.kind, capabilities: [...v.capabilities], ...(v.sourceHash ? { sourceHash: v.sourceHash } : {}),
+      description: rec.description ?? "", tags: [...(rec.tags ?? [])],
     };
     this.closeWindow(rec);
     const switchMs = await this.switchTo(rec, { meta, built }, {
@@ -220,6 +227,8 @@ export class Swaps {
         }
         const history = t.version ? [...rec.history, t.version] : rec.history;
         const kept = keptArtifacts(history, t.meta.version);
+        // The version it replaces is stored too, so rollback() and status know it after a restart.
+        t.meta.previousVersion = rec.version;
         await this.p.persistence.switched(t.meta, t.version, t.component, rec.kept, kept, kv, event);
         rec.history = history;
         rec.kept = kept;
@@ -230,8 +239,9 @@ export class Swaps {
         throw err;
       }
       if (kvBytes !== undefined) this.p.governor.kvCommitted(rec.key, kvBytes);
-      const previous = rec.version;
-      Object.assign(rec, t.meta, { built: t.built, interfaces: t.built.interfaces, memoryBytes: memoryBytes || rec.memoryBytes, previousVersion: previous });
+      // Whatever window watched the version it replaces is over; a swap opens its own afterwards.
+      this.closeWindow(rec);
+      Object.assign(rec, t.meta, { built: t.built, interfaces: t.built.interfaces, memoryBytes: memoryBytes || rec.memoryBytes });
       rec.sourceHash = t.meta.sourceHash;
       rec.failure = undefined;
       rec.crash = noCrashes();
@@ -287,5 +297,6 @@ export function storedOf(rec: ServiceRecord): StoredService {
   return {
     tenant: rec.tenant, service: rec.service, language: rec.language, limits: { ...rec.limits }, version: rec.version, deployedAt: rec.deployedAt,
     warnings: rec.warnings, artifact: rec.artifact, kind: rec.kind, capabilities: [...rec.capabilities], ...(rec.sourceHash ? { sourceHash: rec.sourceHash } : {}),
+    description: rec.description ?? "", tags: [...(rec.tags ?? [])], ...(rec.previousVersion !== undefined ? { previousVersion: rec.previousVersion } : {}),
   };
 }

@@ -97,6 +97,10 @@ test("failed swaps answer their code and leave version 1 serving with its kv", a
     // And a good swap after all that goes through, the count still running.
     await host.swap({ tenant: "a", service: "c", source: labelled("v2"), language: "assemblyscript", health: { request: "x", expect: "v2:8" } });
     assert.is((await host.call("a", "c", "x")).output, "v2:8");
+    // What the failed migrate wrote ("half") was never committed, nor seen by any later version.
+    const reader = labelled("r").replace('return "r:" + next.toString();', 'const half = kv.get("half");\n  return "r:" + (half === null ? "none" : half);');
+    await host.swap({ tenant: "a", service: "c", source: reader, language: "assemblyscript", rollbackWindowMs: 0 });
+    assert.is((await host.call("a", "c", "x")).output, "r:none");
   } finally {
     await t.close();
   }

@@ -43,7 +43,8 @@ test("20 swaps under 1,000 calls/s: 0 failed calls, never the old version after 
     await new Promise((r) => setTimeout(r, 100));
     for (let k = 1; k <= SWAPS; k++) {
       started = k;
-      const r = await host.swap({ tenant: "load", service: "svc", source: sources[k % 2]!, language: "assemblyscript", rollbackWindowMs: 0 });
+      // Each swap opens a rollback window (the default) and ends the one before it.
+      const r = await host.swap({ tenant: "load", service: "svc", source: sources[k % 2]!, language: "assemblyscript" });
       acked = k;
       assert.is(r.version, k + 1);
       switchMs.push(r.switchMs);
@@ -68,6 +69,8 @@ test("20 swaps under 1,000 calls/s: 0 failed calls, never the old version after 
     assert.ok(sent.length >= SWAPS * 40, `the load kept running (${sent.length} calls)`);
     assert.is(host.status("load", "svc").version, SWAPS + 1);
     assert.is(host.versions("load", "svc").length, SWAPS + 1);
+    assert.is(host.status("load", "svc").rollbackWindow?.previousVersion, SWAPS, "the last swap's window is open, against the version before it");
+    for await (const e of host.events("load", { type: "hot_swap_rolled_back" })) assert.unreachable(`nothing failed, so nothing rolls back: ${JSON.stringify(e.data)}`);
 
     switchMs.sort((a, b) => a - b);
     console.log(`swap under load: ${sent.length} calls, 0 failed; switch time p50 ${switchMs[SWAPS >> 1]} ms, max ${switchMs[SWAPS - 1]} ms`);

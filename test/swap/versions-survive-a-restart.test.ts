@@ -7,6 +7,7 @@ import { componentEmbed, componentNew } from "@bytecodealliance/jco";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Host } from "../../host/index.ts";
+import { Storage, artifactKey } from "../../host/storage/index.ts";
 import { ROOT, TEST_CACHE, openHost, rejects, test } from "../helpers.ts";
 import { wat } from "../meter/wat.ts";
 import { labelled } from "./guests.ts";
@@ -32,7 +33,7 @@ test("after a restart: the current version runs, the history is whole, rollback 
   const t = await openHost();
   let host: Host = t.host;
   try {
-    await host.deploy({ tenant: "a", service: "c", source: labelled("v1"), language: "assemblyscript" });
+    await host.deploy({ tenant: "a", service: "c", source: labelled("v1"), language: "assemblyscript", description: "counts", tags: ["demo"] });
     await host.call("a", "c", "x");
     await host.swap({ tenant: "a", service: "c", source: labelled("v2"), language: "assemblyscript", rollbackWindowMs: 0 });
     await host.call("a", "c", "x");
@@ -41,6 +42,7 @@ test("after a restart: the current version runs, the history is whole, rollback 
 
     host = await Host.open({ dataDir: t.dataDir, cacheDir: TEST_CACHE, workers: 2 });
     assert.is(host.status("a", "c").version, 2);
+    assert.equal([host.status("a", "c").description, host.status("a", "c").tags], ["counts", ["demo"]], "a swap keeps what the deploy said of the service");
     assert.is((await host.call("a", "c", "x")).output, "v2:3");
     const after = host.versions("a", "c");
     assert.equal(after, before);
@@ -73,7 +75,17 @@ test("only the newest versions' artifacts are kept; rolling back past them is NO
     assert.equal(kept, [[1, false], [2, false], [3, true], [4, true], [5, true], [6, true], [7, true]]);
     const e = await rejects(host.rollback("a", "k", 1), "NOT_FOUND");
     assert.match(e.message, /no longer kept/);
+    const hashes = host.versions("a", "k").map((v) => v.artifact);
     await host.close();
+
+    // In the database itself: versions 1 and 2's artifacts were deleted, the others are there.
+    const storage = await Storage.open(join(t.dataDir, "db"));
+    try {
+      const present = await Promise.all(hashes.map(async (h) => (await storage.recordBytes(artifactKey(h))) !== null));
+      assert.equal(present, [false, false, true, true, true, true, true]);
+    } finally {
+      await storage.close();
+    }
 
     // The dropped artifacts are gone from the database too: a restart can roll back only to kept ones.
     host = await Host.open({ dataDir: t.dataDir, cacheDir: TEST_CACHE, workers: 2 });
