@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { test } from "../helpers.ts";
+import { openHost, test } from "../helpers.ts";
 import { migrating } from "./guests.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -55,6 +55,15 @@ function runChild(dir: string, afterMs: number): Promise<Run> {
 }
 
 test(`SIGKILL at random points of ${CYCLES} swap cycles: each reopen finds one consistent version with its kv`, async () => {
+  // Both versions compiled once first (the artifact cache is shared): a kill during a cold compile
+  // would only ever hit the builder, never a swap.
+  const warm = await openHost({ workers: 1 });
+  try {
+    await warm.host.deploy({ tenant: "a", service: "c", source: migrating("A"), language: "assemblyscript" });
+    await warm.host.swap({ tenant: "a", service: "c", source: migrating("B"), language: "assemblyscript", rollbackWindowMs: 0 });
+  } finally {
+    await warm.close();
+  }
   const dir = mkdtempSync(join(tmpdir(), "solo-swap-kill-"));
   try {
     let last: { version: number; label: string; count: number } | undefined;
