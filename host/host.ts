@@ -142,12 +142,13 @@ export class Host {
     const defaults = resolveLimits(options.defaults, DEFAULT_LIMITS);
     const quotas: TenantQuotas = { ...quotasFromEnv(), ...checkQuotas(options.quotas, "quotas") };
     const closeTimeoutMs = buildLimit("closeTimeoutMs", options.closeTimeoutMs, 10_000);
+    const cacheDir = options.cacheDir ?? join(dataDir, "artifacts");
     const builder = new Builder({
-      cacheDir: options.cacheDir ?? join(dataDir, "artifacts"),
+      cacheDir,
       timeoutMs: buildLimit("buildTimeoutMs", options.buildTimeoutMs, DEFAULT_BUILD_LIMITS.timeoutMs),
       memoryBytes: buildLimit("buildMemoryBytes", options.buildMemoryBytes, DEFAULT_BUILD_LIMITS.memoryBytes),
     });
-    const artifacts = new ArtifactStore(builder);
+    const artifacts = new ArtifactStore(builder, cacheDir);
     const storage = await Storage.open(join(dataDir, "db"));
     let pool: WorkerPool | undefined;
     try {
@@ -382,8 +383,8 @@ export class Host {
   }
 
   /** Counters of the artifact cache, the worker pool and the builder process. */
-  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderRestarts: number; retentionFailures: number } {
-    return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderRestarts: this.builder.restarts, retentionFailures: this.retention?.failures ?? 0 };
+  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderStarts: number; builderRestarts: number; retentionFailures: number } {
+    return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderStarts: this.builder.started, builderRestarts: this.builder.restarts, retentionFailures: this.retention?.failures ?? 0 };
   }
 
   /**

@@ -10,6 +10,7 @@ import { compileKey } from "../compile/index.ts";
 import type { Finding } from "../validate/index.ts";
 import type { ArtifactCounters, LifecycleExport, MeterReport, MeteredModule } from "../wasm/index.ts";
 import type { Builder } from "./builder.ts";
+import { recallBuilt } from "./built-index.ts";
 import type { BuildJob, BuildOutput, SourceLanguage } from "./protocol.ts";
 
 /** How a worker runs an artifact. Modules are compiled once here and posted, never recompiled. */
@@ -53,7 +54,8 @@ export class ArtifactStore {
   /** Builds under way, so that concurrent deploys of one new source share one job. */
   private readonly inflight = new Map<string, Promise<Known>>();
 
-  constructor(private readonly builder: Builder) {}
+  /** cacheDir: the builder's cache directory, where a known source's build is read back (built-index.ts). */
+  constructor(private readonly builder: Builder, private readonly cacheDir?: string) {}
 
   /** Source -> artifact and validation warnings; everything new happens in the builder. */
   async fromSource(req: SourceRequest): Promise<Known> {
@@ -74,7 +76,8 @@ export class ArtifactStore {
     let pending = this.inflight.get(flight);
     if (!pending) {
       const job: BuildJob = { op: "source", language: req.language, source: req.source, file: req.file, key, maxSourceBytes: req.maxSourceBytes, ...(req.compiler && { compiler: req.compiler }) };
-      pending = this.builder.run(job, { op: "source", language: req.language, file: req.file }).then(async (out) => {
+      const recalled = this.cacheDir ? recallBuilt(this.cacheDir, job) : Promise.resolve(undefined);
+      pending = recalled.then((hit) => hit ?? this.builder.run(job, { op: "source", language: req.language, file: req.file })).then(async (out) => {
         const built = { artifact: await this.adopt(out), warnings: out.warnings };
         this.bySource.set(key, built);
         return built;

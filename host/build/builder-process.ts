@@ -4,9 +4,12 @@
 import { toSoloError } from "../errors.ts";
 import { ArtifactCache } from "../wasm/index.ts";
 import { runJob } from "./pipeline.ts";
+import { rememberBuilt } from "./built-index.ts";
+import { compileKey } from "../compile/index.ts";
 import type { FromBuilder, ToBuilder } from "./protocol.ts";
 
 let cache: ArtifactCache | undefined;
+let cacheDir: string | undefined;
 
 function send(msg: FromBuilder) {
   process.send!(msg);
@@ -18,12 +21,17 @@ process.on("disconnect", () => process.exit(0));
 process.on("message", (msg: ToBuilder) => {
   if (msg.t === "init") {
     cache = new ArtifactCache(msg.cacheDir);
+    cacheDir = msg.cacheDir;
     send({ t: "ready" });
     return;
   }
   const { id, job } = msg;
   runJob(cache!, job).then(
-    (output) => send({ t: "done", id, output }),
+    async (output) => {
+      // What a source built is remembered, so that a host can take it later without this process.
+      if (cacheDir && job.op === "source") await rememberBuilt(cacheDir, job, output, job.compiler === "javy" ? compileKey(job.language, `javy\0${job.source}`) : job.key);
+      send({ t: "done", id, output });
+    },
     (err) => send({ t: "failed", id, error: toSoloError(err).toJSON() }),
   );
 });

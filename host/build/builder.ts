@@ -63,6 +63,11 @@ export class Builder {
   constructor(private readonly o: BuilderOptions) {}
 
   /** Processes started after the first: each replaced one that was killed or died. */
+  /** How many builder processes were started (0: every build so far came from the cache). */
+  get started(): number {
+    return this.starts;
+  }
+
   get restarts(): number {
     return Math.max(0, this.starts - 1);
   }

@@ -1,0 +1,83 @@
+// What a source built, remembered on disk so that a host can take a known source without the
+// builder process. Starting the builder (a Node process that loads the compilers) costs ~1 s and
+// ~1.5 s of CPU; a deploy of a source built before (by this host, an earlier run, or another host
+// sharing the cache directory) needs only files the builder already wrote: the component, its
+// metered modules and, for QuickJS guests, the glue. The builder writes one index per source job
+// (`built/<key>.json`: names and hashes of those files, the validation warnings); the host reads it
+// and the files it names, checks the component against its hash, and falls back to the builder
+// when anything is missing or does not match.
+//
+// The key covers everything a job's answer depends on: the compile key (language, source, SDK,
+// compiler flags), the file name (it is in the diagnostics), the size limit, and the metering
+// version. The index is read only for a source job; components and javy modules are always built.
+import { existsSync } from "node:fs";
+import { readFile, rename, writeFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { METER_VERSION, type BuiltArtifact, type MeterReport, type LifecycleExport } from "../wasm/index.ts";
+import { sha256 } from "../wasm/hash.ts";
+import type { Finding } from "../validate/index.ts";
+import type { BuildJob, BuildOutput } from "./protocol.ts";
+
+type SourceJob = Extract<BuildJob, { op: "source" }>;
+
+interface BuiltIndex {
+  hash: string;
+  kind: BuiltArtifact["kind"];
+  encoding: BuiltArtifact["encoding"];
+  interfaces: string[];
+  lifecycle: LifecycleExport[];
+  meter: MeterReport;
+  glueUrl?: string;
+  /** The component's file: components/<component>.wasm, or for javy the module's. */
+  component: string;
+  /** Metered module name -> its key (metered/<key>.wasm). */
+  modules: Record<string, string>;
+  warnings: Finding[];
+}
+
+export function indexKey(job: SourceJob): string {
+  return sha256("built-index-1", METER_VERSION, job.key, job.file, String(job.maxSourceBytes), job.compiler ?? "");
+}
+
+/** The builder's side: remembers what a source job answered (best effort: a failed write only costs a later build). */
+export async function rememberBuilt(dir: string, job: SourceJob, out: BuildOutput, componentKey: string): Promise<void> {
+  const a = out.artifact;
+  const index: BuiltIndex = {
+    hash: a.hash, kind: a.kind, encoding: a.encoding, interfaces: a.interfaces, lifecycle: a.lifecycle, meter: a.meter,
+    ...(a.glueUrl ? { glueUrl: a.glueUrl } : {}), component: componentKey,
+    modules: Object.fromEntries(Object.entries(a.modules).map(([name, m]) => [name, m.key])), warnings: out.warnings,
+  };
+  try {
+    await mkdir(join(dir, "built"), { recursive: true });
+    const path = join(dir, "built", `${indexKey(job)}.json`);
+    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    await writeFile(tmp, JSON.stringify(index));
+    await rename(tmp, path);
+  } catch {
+    // Nothing depends on it.
+  }
+}
+
+/** The host's side: what the job would answer, from disk, or undefined (then the builder runs it). */
+export async function recallBuilt(dir: string, job: SourceJob): Promise<BuildOutput | undefined> {
+  try {
+    const index = JSON.parse(await readFile(join(dir, "built", `${indexKey(job)}.json`), "utf8")) as BuiltIndex;
+    const component = new Uint8Array(await readFile(join(dir, "components", `${index.component}.wasm`)));
+    // The component must be the one the index names (a cache file replaced or cut short is rebuilt).
+    if (sha256(component) !== index.hash) return undefined;
+    const modules: BuiltArtifact["modules"] = {};
+    for (const [name, key] of Object.entries(index.modules)) {
+      const bytes = new Uint8Array(await readFile(join(dir, "metered", `${key}.wasm`)));
+      modules[name] = { key, bytes };
+    }
+    if (index.glueUrl && !existsSync(fileURLToPath(index.glueUrl))) return undefined;
+    const artifact: BuiltArtifact = {
+      hash: index.hash, component, kind: index.kind, encoding: index.encoding, interfaces: index.interfaces, lifecycle: index.lifecycle,
+      meter: index.meter, modules, ...(index.glueUrl ? { glueUrl: index.glueUrl } : {}),
+    };
+    return { artifact, warnings: index.warnings, counters: { compiles: 0, compileHits: 1, meters: 0, meterHits: Object.keys(modules).length } };
+  } catch {
+    return undefined;
+  }
+}
