@@ -93,7 +93,10 @@ export class ArtifactStore {
    * TypeScript or JavaScript, or its stored artifact at recovery), so it may run through jco glue.
    */
   async fromComponent(bytes: Uint8Array, trustGlue: boolean, file = "component.wasm"): Promise<Artifact> {
-    return this.adopt(await this.builder.run({ op: "component", bytes, trustGlue }, { op: "component", file }));
+    const job: BuildJob = { op: "component", bytes, trustGlue };
+    // Checked before: read back (recovery after a restart needs no builder process).
+    const hit = this.cacheDir ? await recallBuilt(this.cacheDir, job) : undefined;
+    return this.adopt(hit ?? (await this.builder.run(job, { op: "component", file })));
   }
 
   /** Javy module bytes -> artifact. */

@@ -29,7 +29,13 @@ process.on("message", (msg: ToBuilder) => {
   runJob(cache!, job).then(
     async (output) => {
       // What a source built is remembered, so that a host can take it later without this process.
-      if (cacheDir && job.op === "source") await rememberBuilt(cacheDir, job, output, job.compiler === "javy" ? compileKey(job.language, `javy\0${job.source}`) : job.key);
+      if (cacheDir && job.op === "source") {
+        await rememberBuilt(cacheDir, job, output, job.compiler === "javy" ? compileKey(job.language, `javy\0${job.source}`) : job.key);
+        // Its component as a restart reads it back (recovery: trusted glue only for TS and JS).
+        const trustGlue = job.language === "typescript" || job.language === "javascript";
+        if (job.compiler !== "javy") await rememberBuilt(cacheDir, { op: "component", bytes: output.artifact.component, trustGlue }, output, "");
+      }
+      if (cacheDir && job.op === "component") await rememberBuilt(cacheDir, job, output, "");
       send({ t: "done", id, output });
     },
     (err) => send({ t: "failed", id, error: toSoloError(err).toJSON() }),

@@ -9,7 +9,8 @@
 //
 // The key covers everything a job's answer depends on: the compile key (language, source, SDK,
 // compiler flags), the file name (it is in the diagnostics), the size limit, and the metering
-// version. The index is read only for a source job; components and javy modules are always built.
+// version. Source jobs and component jobs (a stored service's component at recovery; keyed by the
+// component's hash and whether its glue is trusted) are remembered; javy modules are always built.
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -20,6 +21,9 @@ import type { Finding } from "../validate/index.ts";
 import type { BuildJob, BuildOutput } from "./protocol.ts";
 
 type SourceJob = Extract<BuildJob, { op: "source" }>;
+type ComponentJob = Extract<BuildJob, { op: "component" }>;
+/** The jobs whose answers are remembered: a source, or a stored component at recovery. */
+export type IndexedJob = SourceJob | ComponentJob;
 
 interface BuiltIndex {
   hash: string;
@@ -36,12 +40,13 @@ interface BuiltIndex {
   warnings: Finding[];
 }
 
-export function indexKey(job: SourceJob): string {
+export function indexKey(job: IndexedJob): string {
+  if (job.op === "component") return sha256("built-index-1", METER_VERSION, "component", sha256(job.bytes), job.trustGlue ? "trusted" : "");
   return sha256("built-index-1", METER_VERSION, job.key, job.file, String(job.maxSourceBytes), job.compiler ?? "");
 }
 
 /** The builder's side: remembers what a source job answered (best effort: a failed write only costs a later build). */
-export async function rememberBuilt(dir: string, job: SourceJob, out: BuildOutput, componentKey: string): Promise<void> {
+export async function rememberBuilt(dir: string, job: IndexedJob, out: BuildOutput, componentKey: string): Promise<void> {
   const a = out.artifact;
   const index: BuiltIndex = {
     hash: a.hash, kind: a.kind, encoding: a.encoding, interfaces: a.interfaces, lifecycle: a.lifecycle, meter: a.meter,
@@ -60,10 +65,11 @@ export async function rememberBuilt(dir: string, job: SourceJob, out: BuildOutpu
 }
 
 /** The host's side: what the job would answer, from disk, or undefined (then the builder runs it). */
-export async function recallBuilt(dir: string, job: SourceJob): Promise<BuildOutput | undefined> {
+export async function recallBuilt(dir: string, job: IndexedJob): Promise<BuildOutput | undefined> {
   try {
     const index = JSON.parse(await readFile(join(dir, "built", `${indexKey(job)}.json`), "utf8")) as BuiltIndex;
-    const component = new Uint8Array(await readFile(join(dir, "components", `${index.component}.wasm`)));
+    // A component job brings its bytes; a source job's component is the one the builder cached.
+    const component = job.op === "component" ? job.bytes : new Uint8Array(await readFile(join(dir, "components", `${index.component}.wasm`)));
     // The component must be the one the index names (a cache file replaced or cut short is rebuilt).
     if (sha256(component) !== index.hash) return undefined;
     const modules: BuiltArtifact["modules"] = {};

@@ -1,19 +1,21 @@
 // A source built once (by any host sharing the cache directory) deploys again without starting the
-// builder process: the host reads what the builder wrote. A cache file that was lost
+// builder process: the host reads what the builder wrote; so do a restart's stored components. A cache file that was lost
 // sends the deploy back to the builder, and the service still answers right.
 import * as assert from "uvu/assert";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { example, openHost, test } from "../helpers.ts";
+import { Host } from "../../host/index.ts";
+import { TEST_CACHE, example, openHost, test } from "../helpers.ts";
 
-test("a second host deploys known AssemblyScript and TypeScript sources without starting a builder", async () => {
+test("a second host deploys known sources without starting a builder", async () => {
+  // A cache of its own (cold: AssemblyScript only, quick to build); the restart test covers TypeScript.
   const cacheDir = mkdtempSync(join(tmpdir(), "solo-built-cache-"));
   try {
     const first = await openHost({ cacheDir });
     try {
       await first.host.deploy({ tenant: "a", service: "e", source: example("echo.as.ts"), language: "assemblyscript" });
-      await first.host.deploy({ tenant: "a", service: "t", source: example("counter.ts"), language: "typescript" });
+      await first.host.deploy({ tenant: "a", service: "t", source: example("counter.as.ts"), language: "assemblyscript" });
       assert.is(first.host.stats().builderStarts, 1);
     } finally {
       await first.close();
@@ -21,7 +23,7 @@ test("a second host deploys known AssemblyScript and TypeScript sources without 
     const second = await openHost({ cacheDir });
     try {
       const d = await second.host.deploy({ tenant: "b", service: "e", source: example("echo.as.ts"), language: "assemblyscript" });
-      await second.host.deploy({ tenant: "b", service: "t", source: example("counter.ts"), language: "typescript" });
+      await second.host.deploy({ tenant: "b", service: "t", source: example("counter.as.ts"), language: "assemblyscript" });
       assert.is(second.host.stats().builderStarts, 0, "no builder process was started");
       assert.is((await second.host.call("b", "e", "hé")).output, "hé");
       assert.is((await second.host.call("b", "t", "")).output, "1");
@@ -31,6 +33,26 @@ test("a second host deploys known AssemblyScript and TypeScript sources without 
     }
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
+test("a restarted host brings its services back without starting the builder", async () => {
+  const t = await openHost();
+  try {
+    await t.host.deploy({ tenant: "a", service: "e", source: example("echo.as.ts"), language: "assemblyscript" });
+    await t.host.deploy({ tenant: "a", service: "t", source: example("counter.ts"), language: "typescript" });
+    await t.host.call("a", "t", "");
+    await t.host.close();
+    const again = await Host.open({ dataDir: t.dataDir, cacheDir: TEST_CACHE, workers: 2 });
+    try {
+      assert.equal(again.list("a").map((s) => s.state), ["running", "running"]);
+      assert.is(again.stats().builderStarts, 0, "every stored component was known");
+      assert.is((await again.call("a", "t", "")).output, "2");
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await t.close().catch(() => {});
   }
 });
 
