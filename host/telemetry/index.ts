@@ -2,6 +2,13 @@
 // that has a figure takes `telemetry?: Telemetry` in its options and calls it as things happen;
 // the default does nothing, so a component works the same without metrics. Each method must stay
 // cheap (a map lookup and an add): they run on the call path.
+//
+// Wiring: Host.open makes one Telemetry per host and passes it as `telemetry` to
+// `new Supervisor({...})` (SupervisorOptions.telemetry) and `new WorkerPool({...})`
+// (PoolOptions.telemetry); both fields are `telemetry?: Telemetry`, read as
+// `options.telemetry ?? NOOP_TELEMETRY`. Things the supervisor creates (admission, breakers) get
+// it from the supervisor. Host.call already reports callDone for every call, and Host.open
+// reports worker restarts, builds and event-store batches: components need not.
 
 /** A circuit breaker's state (host/governance). */
 export type BreakerState = "closed" | "open" | "half-open";
