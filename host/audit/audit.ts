@@ -12,7 +12,7 @@
 //   workers       a worker with no thread (it could not be re-created): failing; 3 or more
 //                 restarts in the last 5 minutes: degraded.
 //   tenants       any quota with a use at 80% of its limit or more: degraded (near or over).
-//   services      crash loops (status().crashes), failed services, open or half-open breakers:
+//   services      crash loops (status().crashes: 2 or more in a row), failed services, open or half-open breakers:
 //                 degraded; the host itself still serves the others.
 //   tokens        live grants that expire within 24 h: degraded.
 //   certificates  <dataDir>/tls/*.pem: expired CA or server certificate: failing (no client can
@@ -61,6 +61,9 @@ export const AUDIT_THRESHOLDS = {
   restartsDegraded: 3,
   freeBytesDegraded: 256 * 1024 * 1024,
 } as const;
+
+/** Crashes in a row (no success between) that make a crash loop: one trap is a bad request, two is a pattern. */
+const CRASH_LOOP = 2;
 
 /** Lists in details stop at this many entries (`count` says how many there were). */
 const LIST_MAX = 50;
@@ -200,7 +203,7 @@ export class Auditor {
   }
 
   private servicesComponent(services: ServiceStatus[]): AuditComponent {
-    const crashLooping = services.filter((s) => s.crashes && s.crashes.consecutive > 0 && s.state !== "failed").map((s) => ({ tenant: s.tenant, service: s.service, consecutive: s.crashes!.consecutive }));
+    const crashLooping = services.filter((s) => s.crashes && s.crashes.consecutive >= CRASH_LOOP && s.state !== "failed").map((s) => ({ tenant: s.tenant, service: s.service, consecutive: s.crashes!.consecutive }));
     const failed = services.filter((s) => s.state === "failed").map((s) => ({ tenant: s.tenant, service: s.service, code: s.failure?.code }));
     // Breakers: status() carries them once admission and breakers land (shed); telemetry hears of them too.
     const breakers = new Map<string, string>(this.s.openBreakers());

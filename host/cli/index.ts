@@ -70,7 +70,7 @@ export function program(setCode: (code: number) => void): Command {
     .addOption(new Option("--workers <n>", "guest worker threads (default: one per core)").env("SOLO_WORKERS"))
     .addOption(new Option("--cache <dir>", "compiled artifacts (default DIR/artifacts; safe to share between data directories)").env("SOLO_CACHE"))
     .option("--insecure-http", "plain HTTP instead of HTTPS on --http (loopback addresses only)")
-    .addOption(new Option("--metrics-port <n>", "also serve GET /metrics without a token on plain HTTP at 127.0.0.1:N, for local scrapers (default: off)").env("SOLO_METRICS_PORT"))
+    .addOption(new Option("--metrics-port <n>", "also serve GET /metrics without a token on plain HTTP at 127.0.0.1:N, for local scrapers; 0 picks a free port (default: off)").env("SOLO_METRICS_PORT"))
     .option("--quota <name=value...>", "a default quota for every tenant (memoryBytes, services, queuedCalls, fuelPerCall, fuelPerSecond, kvBytes, kvKeyBytes, kvValueBytes, kvKeysPerCall); over SOLO_QUOTA_* variables")
     .addHelpText("after", `
 stdout: exactly one line once both listeners listen: {"ready":true,"grpc","http","dataDir"}.

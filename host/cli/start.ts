@@ -19,8 +19,8 @@ export async function start(o: StartOptions): Promise<number> {
   const http = hostPort("http", o.http);
   const workers = positiveInt("workers", o.workers);
   const quotas = quotaPairs("quota", o.quota);
-  const metricsPort = positiveInt("metrics-port", o.metricsPort);
-  if (metricsPort !== undefined && metricsPort > 65535) throw new UsageError(`--metrics-port must be a port from 1 to 65535, got ${metricsPort}`);
+  const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
+  if (metricsPort !== undefined && (!/^\d{1,5}$/.test(o.metricsPort!) || metricsPort > 65535)) throw new UsageError(`--metrics-port must be a port from 0 to 65535 (0 picks a free one), got ${JSON.stringify(o.metricsPort)}`);
   // Listening for signals from the start: one that comes while the server opens closes it as
   // soon as it is open, without a ready line.
   let signalled = false;

@@ -43,6 +43,8 @@ const MEASURE_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 
 const MAX_DYNAMIC = 64;
 const MAX_SERIES = 100;
 const NAME = /^[a-z][a-z0-9_]{0,62}$/;
+/** A tenant name as host/services/names.ts allows it. */
+const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const BREAKER_STATES: BreakerState[] = ["closed", "open", "half-open"];
 
 /** The content type of the Prometheus text format. */
@@ -96,7 +98,7 @@ export class Metrics implements Telemetry {
     this.workers = new Gauge({ name: "solo_workers", help: "Guest worker threads.", registers });
     new Gauge({ name: "solo_tenant_label_slots", help: "Tenants that have their own tenant label (at most the top-K setting).", registers, collect() { this.set(self.tenants.labelled().size); } });
     for (const s of BREAKER_STATES) this.breakers.set({ state: s }, 0);
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "solo_process_" });
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "solo_" });
   }
 
   /** Where states come from at each scrape (the host). */
@@ -107,14 +109,15 @@ export class Metrics implements Telemetry {
   // ---- Telemetry ----
 
   callDone(tenant: string, code: string, seconds: number, fuel: number): void {
-    const t = this.tenants.count(tenant);
+    // A name the host would refuse (INVALID_ARGUMENT) never takes a label of its own.
+    const t = TENANT.test(tenant) ? this.tenants.count(tenant) : OTHER;
     this.calls.inc({ tenant: t, code });
     this.latency.observe({ tenant: t }, seconds);
     if (fuel > 0) this.fuel.inc({ tenant: t }, fuel);
   }
 
   shed(tenant: string): void {
-    this.shedCalls.inc({ tenant: this.tenants.of(tenant) });
+    this.shedCalls.inc({ tenant: TENANT.test(tenant) ? this.tenants.of(tenant) : OTHER });
   }
 
   breaker(tenant: string, service: string, state: BreakerState): void {
