@@ -7,9 +7,9 @@
 // to "_other" from then on; a counter that vanishes is what Prometheus expects of a series that
 // is gone).
 //
-// Cost per call: one Map get and set, one Set lookup. Memory: at most `tracked` tenants are
-// counted between two rankings (more are counted only in "_other" until the next ranking prunes
-// the quiet ones), so a flood of made-up tenant names cannot grow it.
+// Cost per call: one Map get and set, one Set lookup. Memory: at most `tracked` (10,000) tenants
+// are counted between two rankings, so a flood of made-up tenant names cannot grow it; past that
+// many names in one period a new tenant is counted (and can rank) from the next period on.
 
 export const OTHER = "_other";
 
@@ -18,7 +18,7 @@ export interface TenantLabelOptions {
   topK?: number;
   /** How often the ranking is redone, ms; default 60 s. */
   rerankMs?: number;
-  /** Tenants whose activity is counted between rankings; default 50 × topK. */
+  /** Tenants whose activity is counted between rankings; default 10,000 (~1 MB at most). */
   tracked?: number;
   /** The clock (ms); tests drive it. */
   now?: () => number;
@@ -40,7 +40,7 @@ export class TenantLabels {
   constructor(options: TenantLabelOptions = {}, private readonly onDrop: (tenant: string) => void = () => {}) {
     this.topK = Math.max(0, Math.floor(options.topK ?? 20));
     this.rerankMs = options.rerankMs ?? 60_000;
-    this.tracked = Math.max(this.topK, options.tracked ?? 50 * Math.max(1, this.topK));
+    this.tracked = Math.max(this.topK, options.tracked ?? 10_000);
     this.now = options.now ?? Date.now;
     this.rankedAt = this.now();
   }
