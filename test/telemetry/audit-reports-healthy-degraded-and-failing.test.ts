@@ -136,6 +136,18 @@ test("incremental: each audit verifies only the events appended since the last o
     assert.is(next.status, "healthy");
     const full = await host.audit({ full: true });
     assert.equal([full.components.events.details.checked, full.components.events.details.full], [total + 5, true]);
+
+    // Retention compacts verified events away: the next audit goes on from its point.
+    assert.ok((await host.compactEvents({ maxEvents: 2 })) > 0);
+    for (let i = 1; i <= 2; i++) await host.setQuotas("a", { services: 300 + i });
+    const afterCompaction = await host.audit();
+    assert.equal([afterCompaction.status, afterCompaction.components.events.details.checked, afterCompaction.components.events.details.full], ["healthy", 2, false]);
+    // Retention removes events no audit saw: the next one starts at the checkpoint.
+    for (let i = 1; i <= 4; i++) await host.setQuotas("a", { services: 400 + i });
+    assert.ok((await host.compactEvents({ maxEvents: 1 })) > 0);
+    const pastPoint = await host.audit();
+    assert.is(pastPoint.status, "healthy", JSON.stringify(pastPoint.components.events));
+    assert.is(pastPoint.components.events.details.full, true);
   } finally {
     await t.close();
   }
