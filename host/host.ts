@@ -16,6 +16,9 @@ import { Capabilities, type Granted, type GrantRequest, type GrantInfo } from ".
 import { DenialLog, Session, type DenialBudget } from "./session/index.ts";
 import { checkQuotas, quotasFromEnv, type TenantQuotas, type TenantUsage } from "./governance/index.ts";
 import { SecretAccessLog, Vault, type RotationReport, type SecretInfo } from "./vault/index.ts";
+import { Metrics, NOOP_TELEMETRY, type MetricsOptions, type Telemetry } from "./telemetry/index.ts";
+import { Auditor, type AuditOptions, type AuditReport } from "./audit/index.ts";
+import { toSoloError } from "./errors.ts";
 
 export interface HostOptions {
   /** Where Solo keeps its state (artifacts now; the event log and kv with the storage issue). */
@@ -56,6 +59,12 @@ export interface HostOptions {
   quotas?: Partial<TenantQuotas>;
   /** A service that crashes in a row backs off, then is marked failed (default 3 crashes, 100 ms doubling to 10 s, failed at 10). */
   supervision?: Partial<SupervisionSettings>;
+  /**
+   * Prometheus metrics (host.metrics(), GET /metrics): how many tenants get their own label (topK,
+   * default 20; the rest are "_other") and how often they are re-ranked. false: no metrics at all
+   * (nothing is counted; metrics() answers UNAVAILABLE).
+   */
+  metrics?: MetricsOptions | false;
 }
 
 export interface GuestLog {
@@ -129,6 +138,9 @@ export class Host {
     private readonly capabilities: Capabilities,
     denialBudget: DenialBudget | undefined,
     private readonly vault: Vault,
+    private readonly telemetry: Telemetry,
+    private readonly metricsRegistry: Metrics | undefined,
+    private readonly auditor: Auditor,
   ) {
     this.eventStore = readOnlyView(log);
     this.denials = new DenialLog((e) => log.append(e).then(() => {}), denialBudget);
@@ -142,29 +154,61 @@ export class Host {
     const defaults = resolveLimits(options.defaults, DEFAULT_LIMITS);
     const quotas: TenantQuotas = { ...quotasFromEnv(), ...checkQuotas(options.quotas, "quotas") };
     const closeTimeoutMs = buildLimit("closeTimeoutMs", options.closeTimeoutMs, 10_000);
+    const metrics = options.metrics === false ? undefined : new Metrics(options.metrics ?? {});
+    const telemetry: Telemetry = metrics ?? NOOP_TELEMETRY;
     const cacheDir = options.cacheDir ?? join(dataDir, "artifacts");
     const builder = new Builder({
+      ...(metrics && { onBuild: (outcome: string, seconds: number) => telemetry.build(outcome, seconds) }),
       cacheDir,
       timeoutMs: buildLimit("buildTimeoutMs", options.buildTimeoutMs, DEFAULT_BUILD_LIMITS.timeoutMs),
       memoryBytes: buildLimit("buildMemoryBytes", options.buildMemoryBytes, DEFAULT_BUILD_LIMITS.memoryBytes),
     });
     const artifacts = new ArtifactStore(builder, cacheDir);
     const storage = await Storage.open(join(dataDir, "db"));
+    if (metrics) storage.onBatch = (n, seconds) => telemetry.eventsAppended(n, seconds);
     let pool: WorkerPool | undefined;
+    let auditor: Auditor | undefined;
     try {
       const events = await EventStore.open(storage);
       // Before any service starts: their installs carry the secrets they are granted.
       const vault = await Vault.open({ storage, events, dataDir });
       const accessLog = new SecretAccessLog((e) => events.append(e));
       let supervisor: Supervisor | undefined;
-      pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason), onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names) });
+      const onRestart = (w: number, reason: string) => {
+        telemetry.workerRestart(w, reason);
+        auditor?.workerRestarted();
+        supervisor?.onWorkerRestart(w, reason);
+      };
+      pool = new WorkerPool({ size: options.workers, onRestart, onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names), telemetry });
       const workers = pool;
       vault.onChange = (tenant, name, value, seq) => workers.updateSecret(tenant, name, value, seq);
-      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor) });
+      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor), telemetry });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();
       const capabilities = await Capabilities.open({ storage, events, keyFile: join(dataDir, "capability.key"), now: options.clock });
-      const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults, capabilities, options.denialEvents, vault);
+      const sup = supervisor;
+      const clock = options.clock ?? Date.now;
+      auditor = new Auditor({
+        dataDir,
+        storage,
+        services: () => sup.everyService(),
+        usage: (tenant) => sup.usage(tenant),
+        grants: () => capabilities.list(),
+        workers: () => workers.workerStates(),
+        openBreakers: () => metrics?.openBreakers() ?? [],
+        now: clock,
+      });
+      metrics?.sampleWith(() => {
+        const services = sup.everyService();
+        const memory = new Map<string, number>();
+        const states: Record<string, number> = { running: 0, failed: 0 };
+        for (const s of services) {
+          memory.set(s.tenant, (memory.get(s.tenant) ?? 0) + s.memoryBytes);
+          states[s.state] = (states[s.state] ?? 0) + 1;
+        }
+        return { tenantMemory: memory, queueDepth: workers.workerStates().map((w) => w.calls), services: states, workers: workers.size };
+      });
+      const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults, capabilities, options.denialEvents, vault, telemetry, metrics, auditor);
       host.closeTimeoutMs = closeTimeoutMs;
       if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
         host.retention = startRetention(events, options.retention);
@@ -264,7 +308,21 @@ export class Host {
   /** Runs the service's handle(request) under its fuel, memory and deadline limits. */
   call(tenant: string, service: string, request: string, actor?: string): Promise<CallReply> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "the host is closed"));
-    return this.supervisor.call(tenant, service, request, actor);
+    const reply = this.supervisor.call(tenant, service, request, actor);
+    if (!this.metricsRegistry) return reply;
+    // Metrics: two clock reads and one more promise step per call (bench/telemetry.ts measures it).
+    const started = performance.now();
+    const t = this.telemetry;
+    return reply.then(
+      (r) => {
+        t.callDone(tenant, "OK", (performance.now() - started) / 1000, r.fuel);
+        return r;
+      },
+      (err: unknown) => {
+        t.callDone(tenant, toSoloError(err).code, (performance.now() - started) / 1000, 0);
+        throw err;
+      },
+    );
   }
 
   status(tenant: string, service: string): ServiceStatus {
@@ -380,6 +438,29 @@ export class Host {
   injectStorageFaults(plan: FaultPlan | null): Promise<void> {
     this.checkOpen();
     return this.storage.injectFaults(plan);
+  }
+
+  /**
+   * The Prometheus text of the host's metrics (docs/OPERATIONS.md, Metrics). With `tenant`, only
+   * what that tenant may see: host-wide series and its own, never another tenant's. Reading it
+   * ranks tenants for their labels and reads states (memory, queues, services): ~1 ms per 1,000
+   * services.
+   */
+  async metrics(tenant?: string): Promise<string> {
+    this.checkOpen();
+    if (!this.metricsRegistry) throw new SoloError("UNAVAILABLE", "this host was opened with metrics: false, so it keeps no metrics; open it without that option");
+    return this.metricsRegistry.text(tenant);
+  }
+
+  /**
+   * Checks the host's health (docs/API.md, Audit): the event chain (only what was appended since
+   * the last audit, unless `full`; the first audit after open walks the whole log), storage,
+   * workers, tenants near or over quota, services crashing or behind an open breaker, tokens and
+   * certificates about to expire. Answers the worst component's status and each component's.
+   */
+  audit(options: AuditOptions = {}): Promise<AuditReport> {
+    if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "the host is closed"));
+    return this.auditor.run(options);
   }
 
   /** Counters of the artifact cache, the worker pool and the builder process. */

@@ -8,3 +8,5 @@ export { EVENT_TYPES, type EventType, type SoloEvent, type EventFilter, type Ret
 export type { VerifyReport } from "./storage/index.ts";
 export { MAX_SECRET_BYTES, MAX_SECRETS_PER_TENANT, type SecretInfo, type RotationReport } from "./vault/index.ts";
 export { validateSource, type Finding, type ValidationReport } from "./validate/index.ts";
+export { AUDIT_THRESHOLDS, type AuditComponent, type AuditOptions, type AuditReport, type AuditStatus } from "./audit/index.ts";
+export { NOOP_TELEMETRY, type BreakerState, type MetricsOptions, type Telemetry } from "./telemetry/index.ts";

@@ -10,6 +10,7 @@ import { HealthImplementation } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
 import { SoloError, toSoloError } from "../errors.ts";
 import type { SoloEvent } from "../events/index.ts";
+import type { AuditReport } from "../audit/index.ts";
 import { RateBucket, rateLimited } from "./edge-limits.ts";
 import { STATUS } from "./error-mapping.ts";
 import { ERROR_TRAILER, SERVICE_NAME, encodeErrorDetail, loadSoloProto, plain } from "./grpc-wire.ts";
@@ -30,6 +31,16 @@ function params(method: string, request: unknown): Params {
   if (method === "Revoke") return { token: p.tokenOrId ?? "" };
   return p;
 }
+
+/** Replies whose shape differs on gRPC: an audit's free-form details travel as JSON text. */
+const WIRE_REPLY: Record<string, (r: unknown) => unknown> = {
+  Audit: (r) => {
+    const a = r as AuditReport;
+    const components: Record<string, unknown> = {};
+    for (const [name, c] of Object.entries(a.components)) components[name] = { status: c.status, summary: c.summary, detailsJson: JSON.stringify(c.details) };
+    return { status: a.status, checkedAt: a.checkedAt, durationMs: a.durationMs, components };
+  },
+};
 
 function wireEvent(e: SoloEvent): Record<string, unknown> {
   return { id: e.id, time: e.time, type: e.type, tenant: e.tenant, service: e.service ?? "", actor: e.actor, dataJson: JSON.stringify(e.data ?? {}) };
@@ -117,6 +128,7 @@ export async function startGrpc(o: ListenerOptions & { insecure?: boolean }): Pr
 
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(METHODS)) {
+    const wire = WIRE_REPLY[name];
     handlers[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const refused = admit(call) ?? undecodable(name, call.request);
       if (refused) return callback(grpcStatus(refused));
@@ -128,7 +140,7 @@ export async function startGrpc(o: ListenerOptions & { insecure?: boolean }): Pr
       }
       p.then(
         // The Host's answers are already the reply messages' shapes (camelCase, numbers).
-        (r) => callback(null, r),
+        (r) => callback(null, wire ? wire(r) : r),
         (err) => callback(grpcStatus(err)),
       );
     };

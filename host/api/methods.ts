@@ -221,6 +221,11 @@ export const METHODS: Record<string, Method> = {
     const token = attenuate(str(p, "token"), { ...(permissions ? { permissions } : {}), ...(services ? { services } : {}), ...(expiresAt ? { expiresAt } : {}) });
     return { token, id: tokenId(token) };
   },
+  /** The host's health (admin); `full` verifies the whole event chain. */
+  async Audit(s, p) {
+    if (p.full !== undefined && p.full !== null && typeof p.full !== "boolean") throw new SoloError("INVALID_ARGUMENT", "full must be true or false", { field: "full" });
+    return s.audit({ full: p.full === true });
+  },
   ...SWAP_METHODS,
 };
 

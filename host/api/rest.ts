@@ -1,7 +1,9 @@
 // REST: `POST /v1/<Method>` with the params as a JSON body answers the method's JSON, the same
 // METHODS every transport calls. Errors answer STATUS[code].http with {"error": SoloError}.
 // `POST /v1/Events` streams newline-delimited JSON (one event a line) until the stored events
-// end, or, with follow, until the client goes. `GET /healthz` answers {"ok":true}.
+// end, or, with follow, until the client goes. `GET /healthz` answers {"ok":true}. `GET /metrics`
+// answers the Prometheus text of the host's metrics to a token with `read` (its tenant's series
+// and the host-wide ones) or `admin` (everything); without one, 401 like any request.
 //
 // What a request may cost before it proves anything: its token is checked before a byte of its
 // body is read (401, recorded, connection closed), bodies are counted against one listener-wide
@@ -15,6 +17,7 @@ import type { Host } from "../host.ts";
 import { clip, RateBucket, rateLimited, type EdgeLimits } from "./edge-limits.ts";
 import { STATUS } from "./error-mapping.ts";
 import { METHODS, openEvents, type Params } from "./methods.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../telemetry/index.ts";
 
 export interface RestState {
   host: Host;
@@ -131,11 +134,12 @@ export async function handleRest(state: RestState, req: IncomingMessage, res: Se
     let bucket = buckets.get(req.socket);
     if (!bucket) buckets.set(req.socket, (bucket = new RateBucket(state.limits.requestsPerSecond)));
     if (!bucket.take()) throw rateLimited(state.limits.requestsPerSecond);
+    if (url.pathname === "/metrics") return await serveMetrics(state, req, res);
     const m = /^\/v1\/([A-Za-z]+)$/.exec(url.pathname);
     const name = m?.[1];
     const method = name && Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
     if (!name || (!method && name !== "Events")) {
-      throw new SoloError("NOT_FOUND", `no such path ${clip(url.pathname)}; use POST /v1/<Method> with Method one of ${[...Object.keys(METHODS), "Events"].join(", ")}, or GET /healthz`);
+      throw new SoloError("NOT_FOUND", `no such path ${clip(url.pathname)}; use POST /v1/<Method> with Method one of ${[...Object.keys(METHODS), "Events"].join(", ")}, or GET /healthz, or GET /metrics`);
     }
     if (req.method !== "POST") throw new SoloError("INVALID_ARGUMENT", `use POST /v1/${name} with the params as a JSON body`);
     if (url.search) throw new SoloError("INVALID_ARGUMENT", "give params in the JSON body, not the URL (a token in a URL ends up in logs)", { field: "query" });
@@ -150,6 +154,14 @@ export async function handleRest(state: RestState, req: IncomingMessage, res: Se
   } finally {
     state.inflight--;
   }
+}
+
+/** GET /metrics with `Authorization: Bearer TOKEN` (read or admin). */
+async function serveMetrics(state: RestState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== "GET" && req.method !== "HEAD") throw new SoloError("INVALID_ARGUMENT", "use GET /metrics with `Authorization: Bearer TOKEN` (a token with read or admin)");
+  const text = await state.host.session(bearer(req), { peer: peerName(req.socket) }).metrics();
+  res.writeHead(200, { "content-type": PROMETHEUS_CONTENT_TYPE, "content-length": Buffer.byteLength(text) });
+  res.end(req.method === "HEAD" ? undefined : text);
 }
 
 /** Events as NDJSON; waits for the socket to drain, so a slow reader holds no more than a chunk. */

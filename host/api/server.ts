@@ -8,6 +8,7 @@ import { ensureCertificates, type TlsFiles } from "./certs.ts";
 import { DEFAULT_EDGE_LIMITS, type EdgeLimits } from "./edge-limits.ts";
 import { startGrpc } from "./grpc-server.ts";
 import { startHttp } from "./http-server.ts";
+import { startMetricsListener } from "./metrics-listener.ts";
 
 export interface ServerOptions extends HostOptions {
   /** HOST:PORT for gRPC; port 0 picks a free one. Default 127.0.0.1:50051. */
@@ -16,6 +17,8 @@ export interface ServerOptions extends HostOptions {
   http?: string;
   /** Plain HTTP instead of HTTPS on the second port: loopback addresses only. */
   insecureHttp?: boolean;
+  /** A plain-HTTP port on 127.0.0.1 serving GET /metrics without a token, for local scrapers; 0 picks a free one. Default: none. */
+  metricsPort?: number;
   limits?: Partial<EdgeLimits>;
 }
 
@@ -38,6 +41,8 @@ export interface Server {
   host: Host;
   grpc: string;
   http: string;
+  /** The scrapers' URL base (http://127.0.0.1:PORT) when metricsPort was given. */
+  metrics?: string;
   dataDir: string;
   tls: TlsFiles;
   adminTokenPath: string;
@@ -57,15 +62,18 @@ export async function startServer(options: ServerOptions): Promise<Server> {
     opened.push(grpc);
     const http = await startHttp({ host, address: options.http ?? "127.0.0.1:8443", tls, limits, insecure: options.insecureHttp === true });
     opened.push(http);
+    const metrics = options.metricsPort === undefined ? undefined : await startMetricsListener(host, `127.0.0.1:${options.metricsPort}`);
+    if (metrics) opened.push(metrics);
     let closing: Promise<void> | undefined;
     return {
       host,
       grpc: grpc.address,
       http: http.address,
+      ...(metrics && { metrics: metrics.address }),
       dataDir: host.dataDir,
       tls,
       adminTokenPath: admin.path,
-      readyLine: () => JSON.stringify({ ready: true, grpc: grpc.address, http: http.address, dataDir: host.dataDir }),
+      readyLine: () => JSON.stringify({ ready: true, grpc: grpc.address, http: http.address, ...(metrics && { metrics: metrics.address }), dataDir: host.dataDir }),
       close() {
         closing ??= (async () => {
           await Promise.all(opened.map((l) => l.close(limits.drainMs).catch(() => {})));

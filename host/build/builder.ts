@@ -30,6 +30,8 @@ export const DEFAULT_BUILD_LIMITS: BuildLimits = { timeoutMs: 60_000, memoryByte
 export interface BuilderOptions extends BuildLimits {
   /** The artifact cache directory the builder writes (components, metered modules, glue). */
   cacheDir?: string;
+  /** Told of each job once it settles: "ok" or the error code, and seconds from run() (queue included). */
+  onBuild?: (outcome: string, seconds: number) => void;
 }
 
 interface Job {
@@ -74,10 +76,21 @@ export class Builder {
 
   run(job: BuildJob, about: JobAbout): Promise<BuildOutput> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "the host is closed"));
-    return new Promise((resolve, reject) => {
+    const out = new Promise<BuildOutput>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, job, about, resolve, reject });
       this.pump();
     });
+    const onBuild = this.o.onBuild;
+    if (!onBuild) return out;
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    return out.then(
+      (r) => (onBuild("ok", seconds()), r),
+      (err: SoloError) => {
+        onBuild(err?.code ?? "INTERNAL", seconds());
+        throw err;
+      },
+    );
   }
 
   /** Kills the builder process; queued and running jobs fail with UNAVAILABLE. */

@@ -6,7 +6,7 @@
 //   server:  start
 //   client:  deploy, call, status, list, discover, kill, events, usage, token grant, token revoke,
 //            secret put|ls|rm|get|rotate
-//            swap, rollback, versions, replace
+//            swap, rollback, versions, replace, audit
 import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_LIMITS } from "../services/limits.ts";
 import { EXIT, EXIT_CODES_HELP, UsageError, printFailure } from "./common.ts";
@@ -70,6 +70,7 @@ export function program(setCode: (code: number) => void): Command {
     .addOption(new Option("--workers <n>", "guest worker threads (default: one per core)").env("SOLO_WORKERS"))
     .addOption(new Option("--cache <dir>", "compiled artifacts (default DIR/artifacts; safe to share between data directories)").env("SOLO_CACHE"))
     .option("--insecure-http", "plain HTTP instead of HTTPS on --http (loopback addresses only)")
+    .addOption(new Option("--metrics-port <n>", "also serve GET /metrics without a token on plain HTTP at 127.0.0.1:N, for local scrapers; 0 picks a free port (default: off)").env("SOLO_METRICS_PORT"))
     .option("--quota <name=value...>", "a default quota for every tenant (memoryBytes, services, queuedCalls, fuelPerCall, fuelPerSecond, kvBytes, kvKeyBytes, kvValueBytes, kvKeysPerCall); over SOLO_QUOTA_* variables")
     .addHelpText("after", `
 stdout: exactly one line once both listeners listen: {"ready":true,"grpc","http","dataDir"}.
@@ -206,6 +207,15 @@ ${EXIT_CODES_HELP}`)
       .option("--lang <language>", "the language (default: from the file name)")
       .option("--cap <list>", "guest capabilities, comma-separated (default log,clock,random,kv)"),
   ).action(act(async (file, o) => (await import("./swap.ts")).replace(file, o)));
+
+  client(
+    solo
+      .command("audit")
+      .description("the host's health: event chain, storage, workers, quotas, crash loops and breakers, tokens and certificates about to expire (an admin token)")
+      .option("--full", "verify the whole event chain (default: only what was appended since the last audit)")
+      .addHelpText("after", `
+audit exit codes: 0 healthy, 3 degraded, 4 failing (1: the audit could not run; 2: a usage error).`),
+  ).action(act(async (o) => (await import("./audit.ts")).audit(o)));
 
   const token = solo.command("token").description("capability tokens: grant, revoke, attenuate").addHelpText("after", EXIT_CODES_HELP);
   client(

@@ -1,7 +1,7 @@
 // `solo start`: the server (host, gRPC over mutual TLS, HTTPS + WebSocket) until SIGINT/SIGTERM.
 // stdout carries exactly one line, the ready line, once both listeners listen, so a supervisor or
 // a test can read the addresses (port 0 picks free ones); everything else goes to stderr.
-import { EXIT, hostPort, positiveInt, quotaPairs } from "./common.ts";
+import { EXIT, UsageError, hostPort, positiveInt, quotaPairs } from "./common.ts";
 
 export interface StartOptions {
   data: string;
@@ -11,6 +11,7 @@ export interface StartOptions {
   workers?: string;
   insecureHttp?: boolean;
   quota?: string[];
+  metricsPort?: string;
 }
 
 export async function start(o: StartOptions): Promise<number> {
@@ -18,6 +19,8 @@ export async function start(o: StartOptions): Promise<number> {
   const http = hostPort("http", o.http);
   const workers = positiveInt("workers", o.workers);
   const quotas = quotaPairs("quota", o.quota);
+  const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
+  if (metricsPort !== undefined && (!/^\d{1,5}$/.test(o.metricsPort!) || metricsPort > 65535)) throw new UsageError(`--metrics-port must be a port from 0 to 65535 (0 picks a free one), got ${JSON.stringify(o.metricsPort)}`);
   // Listening for signals from the start: one that comes while the server opens closes it as
   // soon as it is open, without a ready line.
   let signalled = false;
@@ -36,6 +39,7 @@ export async function start(o: StartOptions): Promise<number> {
     insecureHttp: o.insecureHttp === true,
     ...(workers !== undefined && { workers }),
     ...(quotas !== undefined && { quotas }),
+    ...(metricsPort !== undefined && { metricsPort }),
     onLog: (l) => process.stderr.write(`[${l.tenant}/${l.service}] ${l.level}: ${l.message}\n`),
   }).catch((err: unknown) => {
     // Not started (a port in use, a locked data directory): signals act as usual again.
@@ -45,7 +49,7 @@ export async function start(o: StartOptions): Promise<number> {
   });
   if (!signalled) {
     process.stderr.write(`solo: the operator's admin token is in ${server.adminTokenPath} (mode 0600); client certificates in ${server.tls.dir}\n`);
-    process.stderr.write(`solo: gRPC on ${server.grpc}, HTTP on ${server.http}, data in ${server.dataDir}; Ctrl-C to stop\n`);
+    process.stderr.write(`solo: gRPC on ${server.grpc}, HTTP on ${server.http}${server.metrics ? `, metrics on ${server.metrics}/metrics` : ""}, data in ${server.dataDir}; Ctrl-C to stop\n`);
     process.stdout.write(server.readyLine() + "\n");
   }
   const signal = await stop;

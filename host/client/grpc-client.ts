@@ -10,6 +10,7 @@ import { ERROR_TRAILER, decodeErrorDetail, loadSoloProto, plain } from "../api/g
 import type { CallReply, DeployResult, ServiceInfo, ServiceStatus, SoloEvent, SwapResult, ValidationReport, VersionInfo } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
+import type { AuditReport, AuditStatus } from "../audit/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
 import type { DeployParams, EventStream, EventsParams, SoloClient, SwapParams } from "./types.ts";
 
@@ -148,6 +149,13 @@ export class GrpcClient implements SoloClient {
   async discover(p: { tenant: string; name?: string; tag?: string }): Promise<ServiceInfo[]> {
     const r = await this.unary<{ services?: unknown[] }>("Discover", { tenant: p.tenant, name: p.name, tag: p.tag });
     return (r.services ?? []).map((s) => plain<ServiceInfo>(s));
+  }
+
+  async audit(p: { full?: boolean } = {}): Promise<AuditReport> {
+    const r = plain<{ status: AuditStatus; checkedAt: string; durationMs: number; components?: Record<string, { status: AuditStatus; summary: string; detailsJson?: string }> }>(await this.unary("Audit", { full: p.full === true }));
+    const components = {} as AuditReport["components"];
+    for (const [name, c] of Object.entries(r.components ?? {})) components[name as keyof AuditReport["components"]] = { status: c.status, summary: c.summary, details: c.detailsJson ? (JSON.parse(c.detailsJson) as Record<string, unknown>) : {} };
+    return { status: r.status, checkedAt: r.checkedAt, durationMs: r.durationMs, components };
   }
 
   async usage(tenant: string): Promise<TenantUsage> {

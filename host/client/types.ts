@@ -5,6 +5,7 @@ import type { CallReply, DeployResult, ServiceInfo, ServiceStatus, SoloEvent, Sw
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
+import type { AuditReport } from "../audit/index.ts";
 
 export interface DeployParams {
   tenant: string;
@@ -69,6 +70,8 @@ export interface SoloClient {
   secret(tenant: string, name: string): Promise<string>;
   /** Re-seals every secret under a new master key (admin). */
   rotateSecrets(newKey?: string): Promise<RotationReport>;
+  /** The host's health (admin); `full` verifies the whole event chain. */
+  audit(p?: { full?: boolean }): Promise<AuditReport>;
   /** Events of a tenant (admin: every tenant when tenant is omitted), then live ones if follow. */
   events(p: EventsParams): EventStream;
   close(): Promise<void>;

@@ -10,6 +10,7 @@ import { errorFromWire } from "../api/error-mapping.ts";
 import type { CallReply, DeployResult, ServiceInfo, ServiceStatus, SoloEvent, SwapResult, ValidationReport, VersionInfo } from "../index.ts";
 import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
+import type { AuditReport } from "../audit/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
 import type { DeployParams, EventsParams, EventStream, SoloClient, SwapParams } from "./types.ts";
 
@@ -192,6 +193,10 @@ export class WsClient implements SoloClient {
 
   usage(tenant: string): Promise<TenantUsage> {
     return this.request("Usage", { tenant });
+  }
+
+  audit(p: { full?: boolean } = {}): Promise<AuditReport> {
+    return this.request("Audit", { full: p.full === true });
   }
 
   async setQuotas(tenant: string, quotas: Partial<TenantQuotas>): Promise<TenantQuotas> {

@@ -45,3 +45,17 @@ export async function verifyChain(batches: AsyncIterable<StoredBatch>, start: st
   if (head.lastHash && prev !== head.lastHash) return { ok: false, checked, brokenAt: head.lastId ?? undefined, reason: "the newest events are missing (the chain ends early)" };
   return { ok: true, checked };
 }
+
+/** Where a verification got to: the newest event checked and its hash (the next one links to it). */
+export interface VerifiedPoint {
+  id: string;
+  hash: string;
+}
+
+/** An incremental verification: the report, and the point to start the next one from (when ok). */
+export interface IncrementalReport extends VerifyReport {
+  /** Whether it walked the whole log (no point given, or the point was compacted away). */
+  full: boolean;
+  /** The head it verified up to; undefined for an empty log or a broken chain. */
+  to?: VerifiedPoint;
+}

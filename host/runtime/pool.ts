@@ -10,6 +10,7 @@
 // a service whose re-creation fails or kills the worker again is dropped and reported (onLost), so
 // nothing a guest does can keep a worker restarting forever.
 import { availableParallelism } from "node:os";
+import type { Telemetry } from "../telemetry/index.ts";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
 import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstanceLimits, type RunSpec, type SecretSnapshot, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
@@ -69,6 +70,8 @@ export interface PoolOptions {
    * of a service granted some, so that a replaced worker gets them again.
    */
   secretsFor?: (tenant: string, names: string[]) => SecretSnapshot;
+  /** Metrics (host/telemetry); default NOOP_TELEMETRY. Host.open reports restarts itself (onRestart). */
+  telemetry?: Telemetry;
 }
 
 /** The secret names a capability list grants ("secret:NAME"). */
@@ -123,6 +126,11 @@ class PoolWorker {
   /** Calls and requests in flight: the watchdog looks only at busy workers. */
   get busy(): number {
     return this.calls.size + this.acks.size;
+  }
+
+  /** Whether it still has a thread (false once it could not be re-created). */
+  get alive(): boolean {
+    return this.stopped === undefined;
   }
 
   /** What is running now: a call id, minus an install's request id, or 0. */
@@ -462,6 +470,11 @@ export class WorkerPool {
 
   call(worker: number, key: string, request: string): Promise<CallResult> {
     return new Promise((resolve) => this.worker(worker).enqueue({ id: nextId++, key, request, resolve, attempts: 1 }));
+  }
+
+  /** Each worker: whether it has a thread, and calls posted to it and not answered (queued or running). Read at a scrape or an audit. */
+  workerStates(): { worker: number; alive: boolean; calls: number }[] {
+    return this.workers.map((w) => ({ worker: w.index, alive: w.alive, calls: w.calls.size }));
   }
 
   async close(): Promise<void> {

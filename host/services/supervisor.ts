@@ -7,6 +7,7 @@
 // - drain() finishes what is in flight; every pending promise settles.
 // Instances live in the worker pool, committed kv in the KvStore.
 import { SoloError, toSoloError } from "../errors.ts";
+import type { Telemetry } from "../telemetry/index.ts";
 import { checkLanguage } from "../compile/index.ts";
 import type { LogLevel } from "../wasm/index.ts";
 import type { ArtifactStore } from "../build/index.ts";
@@ -46,6 +47,8 @@ export interface SupervisorOptions {
   supervision?: Partial<SupervisionSettings>;
   /** A call read these secrets (each name once): secret_accessed events (host/vault), awaited before the reply. */
   onSecretReads?: (tenant: string, service: string, names: string[], actor?: string) => Promise<void>;
+  /** Metrics (host/telemetry); default NOOP_TELEMETRY. Host.call reports calls itself. */
+  telemetry?: Telemetry;
 }
 
 export class Supervisor {
@@ -455,6 +458,11 @@ export class Supervisor {
 
   list(tenantName: string): ServiceStatus[] {
     return this.registry.services(checkName("tenant", tenantName)).map(statusOf);
+  }
+
+  /** Every service of every tenant (the audit's and the metrics' view). */
+  everyService(): ServiceStatus[] {
+    return [...this.registry.all()].map(statusOf);
   }
 
   /** The tenant's services with their metadata, filtered by name and tag, and by `may` (a session's token). */

@@ -16,6 +16,7 @@ import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { DenialLog } from "./denials.ts";
 import type { DeployOptions, DiscoverOptions, Host, SwapOptions } from "../host.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
+import type { AuditOptions, AuditReport } from "../audit/index.ts";
 
 export class Session {
   /** The token's id. */
@@ -228,6 +229,26 @@ export class Session {
   async setQuotas(tenant: string, quotas: Partial<TenantQuotas>): Promise<TenantQuotas> {
     await this.check(tenant, "admin");
     return this.host.setQuotas(tenant, quotas);
+  }
+
+  /**
+   * The Prometheus text of the host's metrics: an admin token sees every series; a token with
+   * `read` sees the host-wide series and its own tenant's (never another tenant's, nor "_other").
+   */
+  async metrics(): Promise<string> {
+    const a = await this.live("", "read");
+    if (a.admin) return this.host.metrics();
+    await this.checkTenant(a.tenant, "read");
+    return this.host.metrics(a.tenant);
+  }
+
+  /**
+   * The host's health (admin): it names every tenant near a quota, every token about to expire
+   * and the data directory's certificates, so no tenant's token may read it.
+   */
+  async audit(options: AuditOptions = {}): Promise<AuditReport> {
+    await this.check("", "admin");
+    return this.host.audit(options);
   }
 
   /** The whole event log, every tenant, read-only. */

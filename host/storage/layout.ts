@@ -35,11 +35,13 @@
 //   m:last                         {"id","hash"} of the newest event
 //   m:checkpoint                   {"before","prev"}: events before `before` were compacted;
 //                                  `prev` is the hash the first kept event links to
+//   m:probe                        epoch ms of the audit's last probe write (host/audit)
 //
 // The chain, the index format, verify and compaction are in host/events (chain.ts,
 // index-format.ts, verify.ts, compact.ts); the storage worker only reads and writes these keys.
 
 export const END = "~"; // sorts after every ULID character
+export const PROBE = "m:probe";
 
 export const batchKey = (firstId: string) => `b:${firstId}`;
 export const hashKey = (firstId: string) => `h:${firstId}`;

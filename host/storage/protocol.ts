@@ -1,9 +1,9 @@
 // Messages between the host thread and the storage worker that owns RocksDB.
 import type { KvWrite } from "./kv-store.ts";
 import type { FaultPlan } from "./faults.ts";
-import type { VerifyReport } from "../events/verify.ts";
+import type { IncrementalReport, VerifiedPoint, VerifyReport } from "../events/verify.ts";
 
-export type { VerifyReport };
+export type { IncrementalReport, VerifiedPoint, VerifyReport };
 
 /** What an event is indexed by: tenant, service ("" if none), type. */
 export type IndexEntry = [tenant: string, service: string, type: string];
@@ -42,6 +42,8 @@ export type StorageRequest =
   | { t: "records"; prefix: string }
   | { t: "record-bytes"; key: string }
   | { t: "verify" }
+  | { t: "verify-from"; from?: VerifiedPoint }
+  | { t: "probe" }
   | { t: "compact"; beforeTime?: string; keepLast?: number }
   | { t: "faults"; plan: FaultPlan | null }
   | { t: "close" };

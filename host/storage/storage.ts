@@ -5,7 +5,7 @@ import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
 import type { FaultPlan } from "./faults.ts";
 import type { KvWrite } from "./kv-store.ts";
-import type { EventQuery, IndexEntry, Meta, RecordValue, StorageRequest, VerifyReport } from "./protocol.ts";
+import type { EventQuery, IncrementalReport, IndexEntry, Meta, RecordValue, StorageRequest, VerifiedPoint, VerifyReport } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 /** Events per message to the worker: bigger chunks cost fewer messages, smaller ones overlap more. */
@@ -23,9 +23,14 @@ export class Storage {
   private index: string[] = [];
   private kv: [string, KvWrite[]][] = [];
   private records: [string, RecordValue][] = [];
-  /** One promise per group commit, shared by every write in it. */
-  private batch: { promise: Promise<void>; resolve: () => void; reject: (e: SoloError) => void } | undefined;
+  /** One promise per group commit, shared by every write in it; `started`: its first write (ms, for onBatch). */
+  private batch: { promise: Promise<void>; resolve: () => void; reject: (e: SoloError) => void; started: number } | undefined;
   private closed = false;
+  /**
+   * Told of each batch with events once it is durable: how many events, and the seconds from its
+   * first write to durable (what an append waits). Telemetry; one clock read per batch.
+   */
+  onBatch: ((events: number, seconds: number) => void) | undefined;
 
   private constructor(private readonly worker: Worker) {
     worker.on("message", (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
@@ -97,7 +102,7 @@ export class Storage {
         resolve = res;
         reject = rej;
       });
-      this.batch = { promise, resolve, reject };
+      this.batch = { promise, resolve, reject, started: this.onBatch ? performance.now() : 0 };
       setImmediate(() => this.flush());
     }
     return this.batch.promise;
@@ -112,7 +117,10 @@ export class Storage {
     this.index = [];
     this.kv = [];
     this.records = [];
-    this.request<void>({ t: "write", write }).then(batch.resolve, batch.reject);
+    const events = write.index.length / 3;
+    const onBatch = this.onBatch;
+    const done = onBatch && events > 0 && batch.started > 0 ? () => (onBatch(events, (performance.now() - batch.started) / 1000), batch.resolve()) : batch.resolve;
+    this.request<void>({ t: "write", write }).then(done, batch.reject);
   }
 
   meta(): Promise<Meta> {
@@ -155,6 +163,16 @@ export class Storage {
 
   verify(): Promise<VerifyReport> {
     return this.request({ t: "verify" });
+  }
+
+  /** Verifies the events appended after `from` (the whole log without it); see IncrementalReport. */
+  verifyFrom(from?: VerifiedPoint): Promise<IncrementalReport> {
+    return this.request({ t: "verify-from", ...(from && { from }) });
+  }
+
+  /** A synced write and a read of one record (m:probe): rejects when the database does not take writes. */
+  probe(): Promise<{ wroteMs: number }> {
+    return this.request({ t: "probe" });
   }
 
   compact(options: { beforeTime?: string; keepLast?: number }): Promise<{ removed: number }> {

@@ -7,10 +7,10 @@ import { parentPort, workerData } from "node:worker_threads";
 import { RocksLevel } from "@nxtedition/rocksdb";
 import { GENESIS, chainBatch, idOf, linkOf } from "../events/chain.ts";
 import { batchIndex, entryLines } from "../events/index-format.ts";
-import { verifyChain, type StoredBatch, type VerifyReport } from "../events/verify.ts";
+import { verifyChain, type IncrementalReport, type StoredBatch, type VerifiedPoint, type VerifyReport } from "../events/verify.ts";
 import { batchesToDrop, isStaleIndexKey, summarize, type BatchSummary } from "../events/compact.ts";
 import { Faults } from "./faults.ts";
-import { BATCHES, CHECKPOINT, END, LAST, batchKey, hashKey, kvRange, prefixRange, serviceIndex, tenantIndex, typeIndex } from "./layout.ts";
+import { BATCHES, CHECKPOINT, END, LAST, PROBE, batchKey, hashKey, kvRange, prefixRange, serviceIndex, tenantIndex, typeIndex } from "./layout.ts";
 import type { EventQuery, Meta, StorageRequest, WriteRequest } from "./protocol.ts";
 
 type Op = { type: "put"; key: string; value: string | Uint8Array; valueEncoding?: "view" } | { type: "del"; key: string };
@@ -53,7 +53,7 @@ async function getOr(key: string): Promise<string | undefined> {
   }
 }
 
-type Range = { gte: string; lt: string; values?: boolean };
+type Range = { gte?: string; gt?: string; lt: string; values?: boolean };
 
 /** Every [key, value] in a key range, read in pages; the iterator is closed however the loop ends. */
 async function* scan(range: Range, page = 256): AsyncGenerator<[string, string]> {
@@ -182,8 +182,10 @@ async function get(id: string) {
   return JSON.parse(batch.slice(at, end < 0 ? undefined : end)) as Record<string, unknown>;
 }
 
-async function* storedBatches(): AsyncGenerator<StoredBatch> {
-  for await (const [key, events] of scan({ gte: BATCHES, lt: BATCHES + END }, 16)) {
+/** Every stored batch in id order; with `after`, only batches whose first id is past it. */
+async function* storedBatches(after?: string): AsyncGenerator<StoredBatch> {
+  const range = after === undefined ? { gte: BATCHES, lt: BATCHES + END } : { gt: batchKey(after), lt: BATCHES + END };
+  for await (const [key, events] of scan(range, 16)) {
     const firstId = key.slice(BATCHES.length);
     yield { firstId, events, hashes: (await getOr(hashKey(firstId))) ?? "" };
   }
@@ -193,6 +195,32 @@ function verify(): Promise<VerifyReport> {
   // The head is taken before the scan starts: everything up to it is on disk already (meta moves
   // only after a batch is durable); batches appended meanwhile are past it and not checked.
   return exclusive(() => verifyChain(storedBatches(), meta.checkpoint?.prev ?? GENESIS, { lastId: meta.lastId, lastHash: meta.lastHash }));
+}
+
+/**
+ * Verifies only what was appended after `from` (the head an earlier verification reached): the
+ * batches whose first id is past it, linked from its hash. Without a point, or when compaction
+ * removed batches past it, the whole log from the checkpoint. Cost: the new events only.
+ */
+function verifyFrom(from?: VerifiedPoint): Promise<IncrementalReport> {
+  return exclusive(async () => {
+    const head = { lastId: meta.lastId, lastHash: meta.lastHash };
+    const cp = meta.checkpoint;
+    const full = from === undefined || (cp !== null && cp.before > from.id);
+    const report = full ? await verifyChain(storedBatches(), cp?.prev ?? GENESIS, head) : await verifyChain(storedBatches(from.id), from.hash, head);
+    const to = report.ok && head.lastId !== null && head.lastHash !== null ? { id: head.lastId, hash: head.lastHash } : undefined;
+    return { ...report, full, ...(to && { to }) };
+  });
+}
+
+/** Writes a record with sync and reads it back: the database takes writes. */
+async function probe(): Promise<{ wroteMs: number }> {
+  faults.check("write");
+  const started = performance.now();
+  const value = String(Date.now());
+  await db.batch([{ type: "put", key: PROBE, value }], { sync: true });
+  if ((await getOr(PROBE)) !== value) throw new Error("the probe record read back differs from what was written");
+  return { wroteMs: performance.now() - started };
 }
 
 /** Removes whole batches older than the cut, their index entries and a new checkpoint: one batch. */
@@ -261,6 +289,8 @@ port.on("message", async ({ id, req }: { id: number; req: StorageRequest }) => {
       case "records": value = await records(req.prefix); break;
       case "record-bytes": value = await recordBytes(req.key); break;
       case "verify": value = await verify(); break;
+      case "verify-from": value = await verifyFrom(req.from); break;
+      case "probe": value = await probe(); break;
       case "compact": value = await compact(req.beforeTime, req.keepLast); break;
       case "faults": faults.set(req.plan); break;
       case "close":
