@@ -163,7 +163,7 @@ export class Host {
       timeoutMs: buildLimit("buildTimeoutMs", options.buildTimeoutMs, DEFAULT_BUILD_LIMITS.timeoutMs),
       memoryBytes: buildLimit("buildMemoryBytes", options.buildMemoryBytes, DEFAULT_BUILD_LIMITS.memoryBytes),
     });
-    const artifacts = new ArtifactStore(builder, cacheDir);
+    const artifacts = new ArtifactStore(builder, cacheDir, metrics && ((seconds: number) => telemetry.build("cached", seconds)));
     const storage = await Storage.open(join(dataDir, "db"));
     if (metrics) storage.onBatch = (n, seconds) => telemetry.eventsAppended(n, seconds);
     let pool: WorkerPool | undefined;

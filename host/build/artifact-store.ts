@@ -55,7 +55,21 @@ export class ArtifactStore {
   private readonly inflight = new Map<string, Promise<Known>>();
 
   /** cacheDir: the builder's cache directory, where a known source's build is read back (built-index.ts). */
-  constructor(private readonly builder: Builder, private readonly cacheDir?: string) {}
+  constructor(
+    private readonly builder: Builder,
+    private readonly cacheDir?: string,
+    /** A job answered from the built index (telemetry counts it as a build with outcome "cached"). */
+    private readonly onRecall?: (seconds: number) => void,
+  ) {}
+
+  /** The built index first (built-index.ts); undefined when the builder must run the job. */
+  private async recall(job: BuildJob & { op: "source" | "component" }): Promise<BuildOutput | undefined> {
+    if (!this.cacheDir) return undefined;
+    const started = performance.now();
+    const hit = await recallBuilt(this.cacheDir, job);
+    if (hit) this.onRecall?.((performance.now() - started) / 1000);
+    return hit;
+  }
 
   /** Source -> artifact and validation warnings; everything new happens in the builder. */
   async fromSource(req: SourceRequest): Promise<Known> {
@@ -76,8 +90,7 @@ export class ArtifactStore {
     let pending = this.inflight.get(flight);
     if (!pending) {
       const job: BuildJob = { op: "source", language: req.language, source: req.source, file: req.file, key, maxSourceBytes: req.maxSourceBytes, ...(req.compiler && { compiler: req.compiler }) };
-      const recalled = this.cacheDir ? recallBuilt(this.cacheDir, job) : Promise.resolve(undefined);
-      pending = recalled.then((hit) => hit ?? this.builder.run(job, { op: "source", language: req.language, file: req.file })).then(async (out) => {
+      pending = this.recall(job).then((hit) => hit ?? this.builder.run(job, { op: "source", language: req.language, file: req.file })).then(async (out) => {
         const built = { artifact: await this.adopt(out), warnings: out.warnings };
         this.bySource.set(key, built);
         return built;
@@ -93,9 +106,9 @@ export class ArtifactStore {
    * TypeScript or JavaScript, or its stored artifact at recovery), so it may run through jco glue.
    */
   async fromComponent(bytes: Uint8Array, trustGlue: boolean, file = "component.wasm"): Promise<Artifact> {
-    const job: BuildJob = { op: "component", bytes, trustGlue };
+    const job = { op: "component" as const, bytes, trustGlue };
     // Checked before: read back (recovery after a restart needs no builder process).
-    const hit = this.cacheDir ? await recallBuilt(this.cacheDir, job) : undefined;
+    const hit = await this.recall(job);
     return this.adopt(hit ?? (await this.builder.run(job, { op: "component", file })));
   }
 

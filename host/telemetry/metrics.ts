@@ -13,7 +13,7 @@
 //   code     "OK" or a SoloError code (a closed set, host/errors.ts)
 //   worker   a worker's index (the pool's size)
 //   reason   "deadline" or "crash" (a worker restart's message is not a label)
-//   outcome  "ok" or a SoloError code
+//   outcome  "ok", "cached" (read back from an earlier build, no builder) or a SoloError code
 //   state    closed | open | half-open
 // No service and no token is ever a label: breakers are counted per state, not per service.
 // emit() and measure() take caller-chosen names and labels: at most MAX_DYNAMIC metrics, and
@@ -139,7 +139,7 @@ export class Metrics implements Telemetry {
     this.appendSeconds = new Histogram({ name: "solo_event_append_seconds", help: "Event-store batches: time from the first append to durable (fsynced).", buckets: APPEND_BUCKETS, registers });
     this.batchEvents = new Histogram({ name: "solo_event_batch_events", help: "Event-store batches: events per batch (group commit).", buckets: BATCH_BUCKETS, registers });
     this.restarts = new Counter({ name: "solo_worker_restarts_total", help: "Guest workers replaced, by reason (deadline: the watchdog; crash: the thread died).", labelNames: ["reason"], registers });
-    this.builds = new Counter({ name: "solo_builds_total", help: "Builds (validate, compile, meter) finished, by outcome (ok or the SoloError code).", labelNames: ["outcome"], registers });
+    this.builds = new Counter({ name: "solo_builds_total", help: "Builds (validate, compile, meter) finished, by outcome (ok, cached: read back from an earlier build, or the SoloError code).", labelNames: ["outcome"], registers });
     this.buildSeconds = new Histogram({ name: "solo_build_duration_seconds", help: "Time a build took in the builder process, queue included.", buckets: BUILD_BUCKETS, registers });
     this.services = new Gauge({ name: "solo_services", help: "Services by state.", labelNames: ["state"], registers });
     this.workers = new Gauge({ name: "solo_workers", help: "Guest worker threads.", registers });
