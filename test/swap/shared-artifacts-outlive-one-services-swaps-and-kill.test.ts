@@ -2,29 +2,10 @@
 // drop artifacts past the newest kept ones) and its kill must never delete an artifact the other
 // still runs or can roll back to, before or after a restart.
 import * as assert from "uvu/assert";
-import { componentEmbed, componentNew } from "@bytecodealliance/jco";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Host } from "../../host/index.ts";
-import { ROOT, TEST_CACHE, openHost, test } from "../helpers.ts";
-import { wat } from "../meter/wat.ts";
+import { TEST_CACHE, openHost, test } from "../helpers.ts";
+import { constant } from "./constant-component.ts";
 
-const SOLO_WIT = readFileSync(join(ROOT, "wit", "solo.wit"), "utf8");
-
-/** A component that answers `text` whatever it is asked (as in versions-survive-a-restart). */
-async function constant(text: string): Promise<Uint8Array> {
-  const core = `(module
-  (memory (export "memory") 1)
-  (data (i32.const 64) "${text}")
-  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
-  (func (export "handle") (param i32 i32) (result i32)
-    (i32.store8 (i32.const 16) (i32.const 0))
-    (i32.store (i32.const 20) (i32.const 64))
-    (i32.store (i32.const 24) (i32.const ${text.length}))
-    (i32.const 16))
-)`;
-  return componentNew(await componentEmbed({ binary: wat(core), witSource: SOLO_WIT, world: "service", stringEncoding: "utf8" }));
-}
 
 const reopen = (dataDir: string) => Host.open({ dataDir, cacheDir: TEST_CACHE, workers: 1 });
 

@@ -3,31 +3,13 @@
 // database, not compiled). Only the newest versions' artifacts are kept; older ones are deleted
 // with the swap that drops them, and rolling back to one says so.
 import * as assert from "uvu/assert";
-import { componentEmbed, componentNew } from "@bytecodealliance/jco";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Host } from "../../host/index.ts";
 import { Storage, artifactKey } from "../../host/storage/index.ts";
-import { ROOT, TEST_CACHE, openHost, rejects, test } from "../helpers.ts";
-import { wat } from "../meter/wat.ts";
+import { TEST_CACHE, openHost, rejects, test } from "../helpers.ts";
+import { constant } from "./constant-component.ts";
 import { labelled } from "./guests.ts";
 
-const SOLO_WIT = readFileSync(join(ROOT, "wit", "solo.wit"), "utf8");
-
-/** A hand-made component that answers `text` (UTF-8), whatever it is asked: cheap to build, distinct per text. */
-async function constant(text: string): Promise<Uint8Array> {
-  const core = `(module
-  (memory (export "memory") 1)
-  (data (i32.const 64) "${text}")
-  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
-  (func (export "handle") (param i32 i32) (result i32)
-    (i32.store8 (i32.const 16) (i32.const 0))
-    (i32.store (i32.const 20) (i32.const 64))
-    (i32.store (i32.const 24) (i32.const ${text.length}))
-    (i32.const 16))
-)`;
-  return componentNew(await componentEmbed({ binary: wat(core), witSource: SOLO_WIT, world: "service", stringEncoding: "utf8" }));
-}
 
 test("after a restart: the current version runs, the history is whole, rollback reads the kept artifact back", async () => {
   const t = await openHost();
