@@ -74,7 +74,6 @@ function limitsLike(v: Params, field: string): Record<string, number> {
   return out;
 }
 
-// --- Hot swap: Swap, Rollback, Versions, Replace (issue 11) ---
 
 /** A whole number that may be 0 (0 means something: no rollback window); absent when not given. */
 function optCount(p: Params, field: string): number | undefined {
@@ -115,6 +114,8 @@ function deployOptions(p: Params) {
     limits: limits(p),
     compiler: optStr(p, "compiler") as "quickjs" | "javy" | undefined,
     capabilities: someList(p, "capabilities"),
+    description: optStr(p, "description"),
+    tags: someList(p, "tags"),
   };
 }
 
@@ -123,8 +124,10 @@ const SWAP_METHODS: Record<string, Method> = {
     const rollbackWindowMs = optCount(p, "rollbackWindowMs");
     const maxFailureRate = optFraction(p, "maxFailureRate");
     const health = optHealth(p);
+    // A swap keeps the description and tags the deploy gave.
+    const { description: _d, tags: _t, ...options } = deployOptions(p);
     return s.swap({
-      ...deployOptions(p),
+      ...options,
       ...(rollbackWindowMs !== undefined ? { rollbackWindowMs } : {}),
       ...(maxFailureRate !== undefined ? { maxFailureRate } : {}),
       ...(health ? { health } : {}),
@@ -141,22 +144,9 @@ const SWAP_METHODS: Record<string, Method> = {
   },
 };
 
-// --- end hot swap ---
-
 export const METHODS: Record<string, Method> = {
   async Deploy(s, p) {
-    return s.deploy({
-      tenant: str(p, "tenant"),
-      service: str(p, "service"),
-      source: source(p),
-      language: optStr(p, "language") as Language | undefined,
-      file: optStr(p, "file"),
-      limits: limits(p),
-      compiler: optStr(p, "compiler") as "quickjs" | "javy" | undefined,
-      capabilities: someList(p, "capabilities"),
-      description: optStr(p, "description"),
-      tags: someList(p, "tags"),
-    });
+    return s.deploy(deployOptions(p));
   },
   async Discover(s, p) {
     return { services: await s.discover({ tenant: str(p, "tenant"), name: optStr(p, "name"), tag: optStr(p, "tag") }) };

@@ -13,7 +13,7 @@
 // component's hash and whether its glue is trusted) are remembered; javy modules are always built.
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile, mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { METER_VERSION, type BuiltArtifact, type MeterReport, type LifecycleExport } from "../wasm/index.ts";
 import { sha256 } from "../wasm/hash.ts";
@@ -68,16 +68,20 @@ export async function rememberBuilt(dir: string, job: IndexedJob, out: BuildOutp
 export async function recallBuilt(dir: string, job: IndexedJob): Promise<BuildOutput | undefined> {
   try {
     const index = JSON.parse(await readFile(join(dir, "built", `${indexKey(job)}.json`), "utf8")) as BuiltIndex;
-    // A component job brings its bytes; a source job's component is the one the builder cached.
+    // A component job brings its bytes (its key is their hash); a source job's component is the
+    // one the builder cached, and must be the one the index names (else it is rebuilt).
     const component = job.op === "component" ? job.bytes : new Uint8Array(await readFile(join(dir, "components", `${index.component}.wasm`)));
-    // The component must be the one the index names (a cache file replaced or cut short is rebuilt).
-    if (sha256(component) !== index.hash) return undefined;
+    if (job.op === "source" && sha256(component) !== index.hash) return undefined;
     const modules: BuiltArtifact["modules"] = {};
     for (const [name, key] of Object.entries(index.modules)) {
       const bytes = new Uint8Array(await readFile(join(dir, "metered", `${key}.wasm`)));
       modules[name] = { key, bytes };
     }
-    if (index.glueUrl && !existsSync(fileURLToPath(index.glueUrl))) return undefined;
+    // Glue runs as host code: only a file the builder wrote under this cache's glue folder.
+    if (index.glueUrl) {
+      const glue = fileURLToPath(index.glueUrl);
+      if (!glue.startsWith(resolve(dir, "glue") + sep) || !existsSync(glue)) return undefined;
+    }
     const artifact: BuiltArtifact = {
       hash: index.hash, component, kind: index.kind, encoding: index.encoding, interfaces: index.interfaces, lifecycle: index.lifecycle,
       meter: index.meter, modules, ...(index.glueUrl ? { glueUrl: index.glueUrl } : {}),

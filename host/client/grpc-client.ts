@@ -226,7 +226,6 @@ export class GrpcClient implements SoloClient {
     return { [Symbol.asyncIterator]: () => read(), close };
   }
 
-  // --- Hot swap (issue 11) ---
 
   async swap(p: SwapParams): Promise<SwapResult> {
     const r = await this.unary("Swap", {
@@ -250,7 +249,6 @@ export class GrpcClient implements SoloClient {
     return plain<DeployResult>(r);
   }
 
-  // --- end hot swap ---
 
   async close(): Promise<void> {
     for (const s of [...this.streams]) s.cancel();

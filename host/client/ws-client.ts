@@ -250,7 +250,6 @@ export class WsClient implements SoloClient {
     return stream;
   }
 
-  // --- Hot swap (issue 11) ---
 
   swap(p: SwapParams): Promise<SwapResult> {
     const { source, ...rest } = p;
@@ -270,7 +269,6 @@ export class WsClient implements SoloClient {
     return this.request("Replace", { ...rest, ...sourceParams(source) });
   }
 
-  // --- end hot swap ---
 
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {

@@ -208,6 +208,8 @@ export interface ServiceRecord extends StoredService {
   gate?: Promise<void>;
   /** A swap or rollback under way (one at a time per service). */
   switching: boolean;
+  /** Calls waiting at the gate (they count against the tenant's queuedCalls). */
+  gated: number;
   crash: CrashState;
 }
 
@@ -235,7 +237,7 @@ export function newRecord(meta: StoredService, worker: number, built: Artifact |
   return {
     ...meta, key: `${meta.tenant}/${meta.service}`, worker, ...(built ? { built } : {}), interfaces: built?.interfaces ?? [],
     memoryBytes, fuelUsed: 0, calls: 0, errors: {}, inflight: 0, kvUnknown: false, restoreGen: 0,
-    history: h, kept: keptArtifacts(h, meta.version), switching: false, crash: { consecutive: 0, until: 0, last: [] },
+    history: h, kept: keptArtifacts(h, meta.version), switching: false, gated: 0, crash: { consecutive: 0, until: 0, last: [] },
   };
 }
 

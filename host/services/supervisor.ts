@@ -28,7 +28,7 @@ import { checkQuotas, Governor, quotaError, type TenantQuotas, type TenantUsage 
 import { newRecord, statusOf, versionOf, type CallReply, type DeployRequest, type DeployResult, type ServiceInfo, type ServiceRecord, type ServiceStatus, type SwapRequest, type SwapResult } from "./service-record.ts";
 import { Swaps } from "./swap.ts";
 import { sourceHash, type VersionInfo } from "./versions.ts";
-import { backingOff, countCrash, crashLoopFailure, isCrash, supervisionSettings, type SupervisionSettings } from "./supervision.ts";
+import { backingOff, countCrash, crashLoopFailure, isCrash, noCrashes, supervisionSettings, type SupervisionSettings } from "./supervision.ts";
 import { checkTag, resolveServiceMeta, type ServiceMeta } from "./service-meta.ts";
 import { GuestEvents } from "./guest-events.ts";
 import { settleNested, type NestedParts } from "./nested-calls.ts";
@@ -117,6 +117,9 @@ export class Supervisor {
   async replace(req: DeployRequest): Promise<DeployResult> {
     const language = checkLanguage(req.language);
     const limits = resolveLimits(req.limits, this.o.defaults);
+    // What the deploy would refuse is refused before anything is killed.
+    resolveGuestCapabilities(req.capabilities);
+    resolveServiceMeta(req.description, req.tags);
     this.registry.get(checkName("tenant", req.tenant), checkName("service", req.service));
     await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(req.service, language), limits, req.compiler);
     await this.kill(req.tenant, req.service, req.actor);
@@ -295,8 +298,6 @@ export class Supervisor {
       }
     }
     const r = rec!;
-    // A swap or rollback is switching versions: the call runs on the new one, a moment later.
-    if (r.gate) return r.gate.then(() => this.call(tenantName, serviceName, request, actor));
     if (r.failure) {
       return Promise.reject(new SoloError("UNAVAILABLE", `service ${r.service} is not running: ${r.failure.message}; swap in a new version, or kill it and deploy it again`, { tenant: r.tenant, service: r.service, reason: r.failure.code }));
     }
@@ -313,6 +314,9 @@ export class Supervisor {
       this.accounting.countError(r, "INVALID_ARGUMENT");
       return Promise.reject(new SoloError("INVALID_ARGUMENT", `request is over ${max} bytes; send less or raise limits.maxRequestBytes`, { field: "request", limitBytes: max }));
     }
+    // A swap or rollback is switching versions: the call runs on the new one, a moment later.
+    // Calls waiting there count against the tenant's queuedCalls like calls in flight.
+    if (r.gate) return this.afterGate(r, r.gate, tenantName, serviceName, request, actor);
     // From here the call holds `reserved` fuel of its tenant's bucket: every path below gives it
     // back exactly once (finish on an answer, or the catch when no answer can come).
     const reserved = this.governor.admit(r.tenant, r.inflight, r.limits.fuel);
@@ -332,6 +336,18 @@ export class Supervisor {
     return posted.then((result) => this.finish(r, reserved, result, actor));
   }
 
+  private afterGate(r: ServiceRecord, gate: Promise<void>, tenant: string, service: string, request: string, actor?: string): Promise<CallReply> {
+    const limit = this.governor.quotas(r.tenant).queuedCalls;
+    if (r.inflight + r.gated >= limit) {
+      return Promise.reject(this.accounting.refused(r, quotaError(r.tenant, "queuedCalls", limit, r.inflight + r.gated, `service ${r.service} is switching versions with ${r.gated} calls waiting`)));
+    }
+    r.gated++;
+    return gate.then(() => {
+      r.gated--;
+      return this.call(tenant, service, request, actor);
+    });
+  }
+
   /** Crash supervision (supervision.ts): crash loops backed off, then failed; a recovery recorded. */
   private supervise(rec: ServiceRecord, r: CallResult): void {
     if (!r.error) {
@@ -339,9 +355,7 @@ export class Supervisor {
       if (r.restarted && rec.crash.consecutive > 0) {
         void this.accounting.recordCaused(rec, { type: "service_restarted", tenant: rec.tenant, service: rec.service, data: { reason: "crashed", crashes: rec.crash.consecutive } }).catch(() => {});
       }
-      rec.crash.consecutive = 0;
-      rec.crash.until = 0;
-      rec.crash.last = [];
+      rec.crash = noCrashes();
       return;
     }
     if (!isCrash(r.error.code, r.startFailed === true)) return;

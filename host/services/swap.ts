@@ -95,7 +95,7 @@ export class Swaps {
           type: "hot_swap_succeeded", tenant: rec.tenant, service: rec.service, actor: req.actor,
           data: { fromVersion: from, toVersion: version, artifact: artifact.hash, language, capabilities, rollbackWindowMs: window.windowMs },
         });
-        if (previous.built) this.openWindow(rec, previous.meta, previous.built, window, window.health !== undefined || lifecycleOf(artifact).includes("health"));
+        if (previous.built) this.openWindow(rec, previous.meta, previous.built, window, window.health !== undefined || artifact.lifecycle.includes("health"));
         return { ...this.result(rec, from, switchMs), warnings, ...(rec.window ? { rollbackUntil: rec.window.until } : {}) };
       } catch (err) {
         const e = toSoloError(err);
@@ -220,7 +220,7 @@ export class Swaps {
       let kv: [string, NonNullable<Awaited<ReturnType<WorkerPool["migrate"]>>["writes"]>] | undefined;
       let kvBytes: number | undefined;
       try {
-        if (t.migrateFrom !== undefined && lifecycleOf(t.built).includes("migrate")) {
+        if (t.migrateFrom !== undefined && t.built.lifecycle.includes("migrate")) {
           const m = await pool.migrate(rec.worker, rec.key, t.migrateFrom);
           if (m.writes) kv = [rec.key, m.writes];
           kvBytes = m.kvBytes;
@@ -285,11 +285,6 @@ export class Swaps {
       switchMs: Math.round(switchMs * 1000) / 1000, capabilities: [...rec.capabilities],
     };
   }
-}
-
-/** The artifact's optional exports (health, migrate). */
-function lifecycleOf(a: Artifact): readonly string[] {
-  return a.lifecycle;
 }
 
 /** The stored part of a running service's record. */

@@ -2,7 +2,8 @@
 // builder process: the host reads what the builder wrote; so do a restart's stored components. A cache file that was lost
 // sends the deploy back to the builder, and the service still answers right.
 import * as assert from "uvu/assert";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Host } from "../../host/index.ts";
@@ -69,6 +70,31 @@ test("a cache file that was lost sends the deploy back to the builder, which ans
       await second.host.deploy({ tenant: "a", service: "e", source: example("echo.as.ts"), language: "assemblyscript" });
       assert.is(second.host.stats().builderStarts, 1, "the builder ran the job");
       assert.is((await second.host.call("a", "e", "still right")).output, "still right");
+    } finally {
+      await second.close();
+    }
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
+test("an index that names glue outside the cache is not followed: the builder builds", async () => {
+  const cacheDir = mkdtempSync(join(tmpdir(), "solo-built-cache-"));
+  try {
+    const first = await openHost({ cacheDir });
+    await first.host.deploy({ tenant: "a", service: "e", source: example("echo.as.ts"), language: "assemblyscript" });
+    await first.close();
+    // Glue is host code: an index pointing it at any other file must not be taken.
+    writeFileSync(join(cacheDir, "evil.js"), "export function instantiate() { throw new Error('ran'); }\n");
+    for (const f of readdirSync(join(cacheDir, "built"))) {
+      const path = join(cacheDir, "built", f);
+      writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), glueUrl: pathToFileURL(join(cacheDir, "evil.js")).href }));
+    }
+    const second = await openHost({ cacheDir });
+    try {
+      await second.host.deploy({ tenant: "a", service: "e", source: example("echo.as.ts"), language: "assemblyscript" });
+      assert.is(second.host.stats().builderStarts, 1, "the builder ran the job");
+      assert.is((await second.host.call("a", "e", "safe")).output, "safe");
     } finally {
       await second.close();
     }
