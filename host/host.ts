@@ -14,7 +14,7 @@ import { ensureWasmFeatures, type ArtifactCounters, type LogLevel } from "./wasm
 import { ArtifactStore, Builder, DEFAULT_BUILD_LIMITS } from "./build/index.ts";
 import { Capabilities, type Granted, type GrantRequest, type GrantInfo } from "./capability/index.ts";
 import { DenialLog, Session, type DenialBudget } from "./session/index.ts";
-import { checkQuotas, quotasFromEnv, type TenantQuotas, type TenantUsage } from "./governance/index.ts";
+import { checkQuotas, quotasFromEnv, type AdmissionSettings, type BreakerSettings, type LaneStatus, type TenantQuotas, type TenantUsage } from "./governance/index.ts";
 import { SecretAccessLog, Vault, type RotationReport, type SecretInfo } from "./vault/index.ts";
 
 export interface HostOptions {
@@ -56,6 +56,17 @@ export interface HostOptions {
   quotas?: Partial<TenantQuotas>;
   /** A service that crashes in a row backs off, then is marked failed (default 3 crashes, 100 ms doubling to 10 s, failed at 10). */
   supervision?: Partial<SupervisionSettings>;
+  /**
+   * Load shedding (governance/admission.ts): calls refused at once with UNAVAILABLE when their
+   * worker's queue time stays over targetMs (default 5) for intervalMs (100); enabled: false turns it off.
+   */
+  admission?: Partial<AdmissionSettings>;
+  /**
+   * Each service's circuit breaker (governance/circuit-breaker.ts): opens past failureRate (0.5)
+   * of at least minCalls (20) calls within windowMs (10 s), half-opens after coolDownMs (5 s) with
+   * halfOpenCalls (3) trial calls; enabled: false turns it off.
+   */
+  breaker?: Partial<BreakerSettings>;
 }
 
 export interface GuestLog {
@@ -159,7 +170,7 @@ export class Host {
       pool = new WorkerPool({ size: options.workers, onRestart: (w, reason) => supervisor?.onWorkerRestart(w, reason), onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names) });
       const workers = pool;
       vault.onChange = (tenant, name, value, seq) => workers.updateSecret(tenant, name, value, seq);
-      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor) });
+      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision, admission: options.admission, breaker: options.breaker, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor) });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();
       const capabilities = await Capabilities.open({ storage, events, keyFile: join(dataDir, "capability.key"), now: options.clock });
@@ -382,8 +393,8 @@ export class Host {
   }
 
   /** Counters of the artifact cache, the worker pool and the builder process. */
-  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderRestarts: number; retentionFailures: number } {
-    return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderRestarts: this.builder.restarts, retentionFailures: this.retention?.failures ?? 0 };
+  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderRestarts: number; retentionFailures: number; admission: LaneStatus[] } {
+    return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderRestarts: this.builder.restarts, retentionFailures: this.retention?.failures ?? 0, admission: this.supervisor.admissionStatus() };
   }
 
   /**
@@ -406,6 +417,7 @@ export class Host {
       this.retention?.stop();
       await this.builder.close();
       await this.pool.close();
+      this.supervisor.closeAdmission();
       // What was waiting on a build or a worker now fails; its failure event is still written.
       await this.supervisor.drain(2_000);
       this.log.close();

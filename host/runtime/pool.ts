@@ -47,6 +47,8 @@ interface PendingCall {
   resolve: (r: CallResult) => void;
   /** How many workers this call has been queued on. */
   attempts: number;
+  /** When the pool took it (monotonicMs): its queue time ends when a worker starts it. */
+  at: number;
 }
 
 interface PendingAck {
@@ -189,7 +191,7 @@ class PoolWorker {
         const call = this.calls.get(id);
         if (!call) continue;
         this.calls.delete(id);
-        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]! };
+        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]!, queueMs: msg.starts[i]! - call.at };
         const output = msg.outputs[i];
         if (output !== null && output !== undefined) result.output = output;
         const extra = msg.extra?.[i];
@@ -461,7 +463,7 @@ export class WorkerPool {
   }
 
   call(worker: number, key: string, request: string): Promise<CallResult> {
-    return new Promise((resolve) => this.worker(worker).enqueue({ id: nextId++, key, request, resolve, attempts: 1 }));
+    return new Promise((resolve) => this.worker(worker).enqueue({ id: nextId++, key, request, resolve, attempts: 1, at: monotonicMs() }));
   }
 
   async close(): Promise<void> {

@@ -117,6 +117,8 @@ export interface CallResult {
   emitsRefused?: number;
   /** Services this call called (services.call), one entry per callee (runtime/service-calls.ts). */
   nested?: NestedResult[];
+  /** Milliseconds from the pool taking the call to its worker starting it (admission measures it); absent when it never ran. */
+  queueMs?: number;
 }
 
 /**
@@ -162,6 +164,8 @@ export interface ResultsMessage {
   outputs: (string | null)[];
   fuels: number[];
   memoryBytes: number[];
+  /** When each call started on the worker (monotonicMs): the pool turns it into CallResult.queueMs. */
+  starts: number[];
   extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "restarted" | "startFailed" | "secrets" | "emits" | "emitsRefused" | "nested">>;
 }
 export type FromWorker = AckMessage | ResultsMessage;

@@ -1,0 +1,254 @@
+// Admission: every call passes here before it queues, and is refused at once (UNAVAILABLE with
+// details.retryAfterMs) when its worker is over capacity, tenants holding more than their fair
+// share first.
+//
+// Capacity is measured, per worker (a worker runs one call at a time, so each is its own queue):
+// the pool stamps how long each call waited between being queued and its worker starting it. As
+// in CoDel, what matters is the *minimum* of that queue time over an interval (100 ms): a burst
+// that drains leaves a low minimum, a standing queue does not. While the minimum stays above the
+// target (5 ms), the worker's limit on calls in flight (queued + running) shrinks in proportion
+// (limit * target / minimum, not below 2: one running, one waiting, so the worker never idles
+// for want of a call); an interval whose minimum is below target grows it by a tenth, and once
+// it is twice what is used, there is no limit again. Until a worker has been over, nothing is
+// limited. So the limit settles where calls wait about the target, whatever a call costs.
+//
+// Fairness: at the limit, a tenant is admitted only while it holds fewer than its fair share of
+// the worker's calls in flight (limit / tenants with calls there, at least 1). A tenant sending
+// ten times more is refused ten times more often, and gets about one share, not ten.
+//
+// load_shed events are sampled: at most one per tenant per second, carrying how many calls were
+// refused since its last one, and at most `eventsPerSecond` for all tenants together (the rest
+// wait for the next second, their counts kept).
+//
+// Cost per call: admit is two map reads and writes and a comparison; done is the same plus one
+// clock read. bench/overload.ts measures it against no admission.
+import { SoloError } from "../errors.ts";
+
+export interface AdmissionSettings {
+  /** False: every call is admitted, nothing is measured. */
+  enabled: boolean;
+  /** The queue time (ms) calls may wait before they start; a minimum above it for a whole interval means over capacity. */
+  targetMs: number;
+  /** How often (ms) the limit is revised from the queue times seen. */
+  intervalMs: number;
+  /** The limit on a worker's calls in flight never goes below this. */
+  minInflight: number;
+  /** load_shed events per second, all tenants together (each tenant at most one a second). */
+  eventsPerSecond: number;
+}
+
+export const DEFAULT_ADMISSION: AdmissionSettings = { enabled: true, targetMs: 5, intervalMs: 100, minInflight: 2, eventsPerSecond: 20 };
+
+/** Settings given at Host.open over the defaults, checked. */
+export function admissionSettings(given: Partial<AdmissionSettings> | undefined): AdmissionSettings {
+  const s = { ...DEFAULT_ADMISSION, ...given };
+  if (typeof s.enabled !== "boolean") throw new SoloError("INVALID_ARGUMENT", "admission.enabled must be true or false", { field: "admission.enabled" });
+  for (const k of ["targetMs", "intervalMs", "minInflight", "eventsPerSecond"] as const) {
+    const v = s[k];
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || ((k === "minInflight" || k === "eventsPerSecond") && !Number.isInteger(v))) {
+      throw new SoloError("INVALID_ARGUMENT", `admission.${k} must be a positive ${k === "minInflight" || k === "eventsPerSecond" ? "whole " : ""}number; got ${String(v)}`, { field: `admission.${k}` });
+    }
+  }
+  return s;
+}
+
+/** One worker's queue as admission sees it. Opaque to callers: admit hands it out, done takes it back. */
+export class AdmissionLane {
+  inflight = 0;
+  /** Calls in flight allowed; Infinity until the worker has been over capacity. */
+  limit = Infinity;
+  /** Each tenant's calls in flight here (tenants with none are not kept). */
+  readonly tenants = new Map<string, number>();
+  /** Queue time, moving average (ms): the retry hint. */
+  delayMs = 0;
+  /** This interval: the least queue time seen, the most calls in flight, and when it ends. */
+  minQ = Infinity;
+  peak = 0;
+  end = 0;
+  /** Calls refused here, ever. */
+  refused = 0;
+  constructor(readonly worker: number) {}
+}
+
+/** A worker's admission, as status and bench show it. */
+export interface LaneStatus {
+  worker: number;
+  inflight: number;
+  /** null: not limited (not over capacity lately). */
+  limit: number | null;
+  /** Queue time, moving average (ms). */
+  queueMs: number;
+  refused: number;
+}
+
+/** What a load_shed event says: calls of `tenant` refused since its previous one. */
+export interface ShedReport {
+  tenant: string;
+  /** The service of the latest refused call. */
+  service: string;
+  refused: number;
+  worker: number;
+  limit: number;
+  inflight: number;
+  tenantInflight: number;
+  queueMs: number;
+  retryAfterMs: number;
+}
+
+interface ShedCount {
+  count: number;
+  /** When its last event was written (performance.now ms). */
+  at: number;
+  last?: Omit<ShedReport, "refused">;
+}
+
+/** Admission for every call that would go to a real worker; `enabled: false` admits all. */
+const OPEN_LANE = new AdmissionLane(-1);
+
+export class Admission {
+  readonly settings: AdmissionSettings;
+  private readonly lanes: AdmissionLane[] = [];
+  private readonly shed = new Map<string, ShedCount>();
+  private timer: NodeJS.Timeout | undefined;
+  /** The events budget: tokens, refilled eventsPerSecond a second. */
+  private tokens: number;
+  private tokensAt: number;
+
+  constructor(
+    settings: Partial<AdmissionSettings> | undefined,
+    /** Writes one load_shed event (sampled here). */
+    private readonly onShed: (report: ShedReport) => void,
+    /** Every refusal (telemetry counts them all; events are sampled). */
+    private readonly onRefused?: (tenant: string) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.settings = admissionSettings(settings);
+    this.tokens = this.settings.eventsPerSecond;
+    this.tokensAt = this.now();
+  }
+
+  /**
+   * The hot path: a call of `tenant` to a service on `worker` asks to queue. Answers the lane to
+   * give back to done() exactly once when it has answered (or never ran), or the refusal.
+   */
+  admit(worker: number, tenant: string, service: string): AdmissionLane | SoloError {
+    if (!this.settings.enabled) return OPEN_LANE;
+    const lane = (this.lanes[worker] ??= new AdmissionLane(worker));
+    const mine = lane.tenants.get(tenant) ?? 0;
+    if (lane.inflight >= lane.limit) {
+      const share = Math.max(1, Math.floor(lane.limit / (lane.tenants.size + (mine === 0 ? 1 : 0))));
+      if (mine >= share) return this.refuse(lane, tenant, service, mine, share);
+    }
+    lane.inflight++;
+    lane.tenants.set(tenant, mine + 1);
+    if (lane.inflight > lane.peak) lane.peak = lane.inflight;
+    return lane;
+  }
+
+  /** An admitted call answered (`queueMs`: how long it waited for its worker; undefined if it never started). */
+  done(lane: AdmissionLane, tenant: string, queueMs: number | undefined): void {
+    if (lane === OPEN_LANE) return;
+    lane.inflight--;
+    const n = (lane.tenants.get(tenant) ?? 1) - 1;
+    if (n <= 0) lane.tenants.delete(tenant);
+    else lane.tenants.set(tenant, n);
+    if (queueMs !== undefined) this.observe(lane, queueMs);
+  }
+
+  /** Each worker's state (workers no call has reached yet are left out). */
+  status(): LaneStatus[] {
+    const out: LaneStatus[] = [];
+    for (const lane of this.lanes) {
+      if (lane) out.push({ worker: lane.worker, inflight: lane.inflight, limit: lane.limit === Infinity ? null : lane.limit, queueMs: Math.round(lane.delayMs * 100) / 100, refused: lane.refused });
+    }
+    return out;
+  }
+
+  /** Writes the counts still pending (host close) and stops the timer. */
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const [tenant, s] of this.shed) if (s.count > 0 && s.last) this.onShed({ ...s.last, tenant, refused: s.count });
+    this.shed.clear();
+  }
+
+  private observe(lane: AdmissionLane, q: number): void {
+    lane.delayMs += (q - lane.delayMs) / 8;
+    if (q < lane.minQ) lane.minQ = q;
+    const now = this.now();
+    if (now < lane.end) return;
+    const s = this.settings;
+    const minQ = lane.minQ;
+    if (minQ >= s.targetMs) {
+      // A standing queue all interval long: the limit that would have kept it near the target.
+      const base = Math.min(lane.limit, lane.peak);
+      lane.limit = Math.max(s.minInflight, Math.floor((base * s.targetMs) / minQ));
+    } else if (lane.limit !== Infinity) {
+      lane.limit = Math.ceil(lane.limit * 1.1) + 1;
+      if (lane.limit >= 2 * lane.peak + s.minInflight) lane.limit = Infinity;
+    }
+    lane.minQ = Infinity;
+    lane.peak = lane.inflight;
+    lane.end = now + s.intervalMs;
+  }
+
+  private refuse(lane: AdmissionLane, tenant: string, service: string, mine: number, share: number): SoloError {
+    lane.refused++;
+    const retryAfterMs = Math.min(10_000, Math.max(1, Math.ceil(Math.max(lane.delayMs, this.settings.targetMs))));
+    const queueMs = Math.round(lane.delayMs * 100) / 100;
+    this.onRefused?.(tenant);
+    this.count(tenant, { tenant, service, worker: lane.worker, limit: lane.limit, inflight: lane.inflight, tenantInflight: mine, queueMs, retryAfterMs });
+    return new SoloError(
+      "UNAVAILABLE",
+      `the host is over capacity: calls on this worker wait ${queueMs} ms before they start (target ${this.settings.targetMs} ms) and tenant ${tenant} already has ${mine} of its ${lane.inflight} calls in flight (its fair share: ${share}); retry after details.retryAfterMs, or send fewer calls at once`,
+      { tenant, service, reason: "overloaded", retryAfterMs, inflight: mine, fairShare: share },
+    );
+  }
+
+  /** Counts a refusal; writes the tenant's load_shed event if its second is up and the budget allows. */
+  private count(tenant: string, last: Omit<ShedReport, "refused">): void {
+    let s = this.shed.get(tenant);
+    if (!s) this.shed.set(tenant, (s = { count: 0, at: -Infinity }));
+    s.count++;
+    s.last = last;
+    const now = this.now();
+    if (now - s.at >= 1000 && this.take(now)) this.emit(tenant, s, now);
+    else this.arm();
+  }
+
+  private emit(tenant: string, s: ShedCount, now: number): void {
+    const report = { ...s.last!, tenant, refused: s.count };
+    s.count = 0;
+    s.at = now;
+    this.onShed(report);
+  }
+
+  private take(now: number): boolean {
+    const rate = this.settings.eventsPerSecond;
+    this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) / 1000) * rate);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+
+  /** One timer (unref'd) writes the counts left pending, a second after each tenant's last event. */
+  private arm(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const now = this.now();
+      let pending = false;
+      for (const [tenant, s] of this.shed) {
+        if (s.count === 0) {
+          if (now - s.at >= 1000) this.shed.delete(tenant);
+          continue;
+        }
+        if (now - s.at >= 1000 && this.take(now)) this.emit(tenant, s, now);
+        else pending = true;
+      }
+      if (pending) this.arm();
+    }, 250);
+    this.timer.unref();
+  }
+}
