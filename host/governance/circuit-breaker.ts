@@ -136,8 +136,9 @@ export class CircuitBreaker {
         return { state: "open", calls: this.passed + 1, failures: 1, code, reopened: true };
       }
       if (++this.passed < this.s.halfOpenCalls) return undefined;
+      const trials = this.passed;
       this.close();
-      return { state: "closed", calls: this.passed, failures: 0 };
+      return { state: "closed", calls: trials, failures: 0 };
     }
     if (this.state === "open") return undefined;
     const b = Math.floor(now / this.bucketMs);
