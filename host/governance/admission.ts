@@ -3,9 +3,11 @@
 // share first.
 //
 // Capacity is measured, per worker (a worker runs one call at a time, so each is its own queue):
-// the pool stamps how long each call waited between being queued and its worker starting it. As
-// in CoDel, what matters is the *minimum* of that queue time over an interval (100 ms): a burst
-// that drains leaves a low minimum, a standing queue does not. While the minimum stays above the
+// the pool and worker stamp how long each call waited without running — queued before it
+// started, and after it ended while the rest of its batch ran (results go back per batch, so a
+// call that ran first still waits for its batch-mates). As in CoDel, what matters is the
+// *minimum* of that wait over an interval (100 ms): a burst that drains leaves a low minimum, a
+// standing queue does not. While the minimum stays above the
 // target (5 ms), the worker's limit on calls in flight (queued + running) shrinks in proportion
 // (limit * target / minimum, not below 2: one running, one waiting, so the worker never idles
 // for want of a call); an interval whose minimum is below target grows it by a tenth, and once
@@ -27,9 +29,9 @@ import { SoloError } from "../errors.ts";
 export interface AdmissionSettings {
   /** False: every call is admitted, nothing is measured. */
   enabled: boolean;
-  /** The queue time (ms) calls may wait before they start; a minimum above it for a whole interval means over capacity. */
+  /** The wait (ms) calls may have at their worker without running; a minimum above it for a whole interval means over capacity. */
   targetMs: number;
-  /** How often (ms) the limit is revised from the queue times seen. */
+  /** How often (ms) the limit is revised from the waits seen. */
   intervalMs: number;
   /** The limit on a worker's calls in flight never goes below this. */
   minInflight: number;
@@ -59,9 +61,9 @@ export class AdmissionLane {
   limit = Infinity;
   /** Each tenant's calls in flight here (tenants with none are not kept). */
   readonly tenants = new Map<string, number>();
-  /** Queue time, moving average (ms): the retry hint. */
+  /** Wait at the worker, moving average (ms): the retry hint. */
   delayMs = 0;
-  /** This interval: the least queue time seen, the most calls in flight, and when it ends. */
+  /** This interval: the least wait seen, the most calls in flight, and when it ends. */
   minQ = Infinity;
   peak = 0;
   end = 0;
@@ -76,8 +78,8 @@ export interface LaneStatus {
   inflight: number;
   /** null: not limited (not over capacity lately). */
   limit: number | null;
-  /** Queue time, moving average (ms). */
-  queueMs: number;
+  /** Wait at the worker (queued, or for its batch), moving average (ms). */
+  waitMs: number;
   refused: number;
 }
 
@@ -91,7 +93,7 @@ export interface ShedReport {
   limit: number;
   inflight: number;
   tenantInflight: number;
-  queueMs: number;
+  waitMs: number;
   retryAfterMs: number;
 }
 
@@ -145,21 +147,21 @@ export class Admission {
     return lane;
   }
 
-  /** An admitted call answered (`queueMs`: how long it waited for its worker; undefined if it never started). */
-  done(lane: AdmissionLane, tenant: string, queueMs: number | undefined): void {
+  /** An admitted call answered (`waitMs`: CallResult.waitMs; undefined if it never ran). */
+  done(lane: AdmissionLane, tenant: string, waitMs: number | undefined): void {
     if (lane === OPEN_LANE) return;
     lane.inflight--;
     const n = (lane.tenants.get(tenant) ?? 1) - 1;
     if (n <= 0) lane.tenants.delete(tenant);
     else lane.tenants.set(tenant, n);
-    if (queueMs !== undefined) this.observe(lane, queueMs);
+    if (waitMs !== undefined) this.observe(lane, waitMs);
   }
 
   /** Each worker's state (workers no call has reached yet are left out). */
   status(): LaneStatus[] {
     const out: LaneStatus[] = [];
     for (const lane of this.lanes) {
-      if (lane) out.push({ worker: lane.worker, inflight: lane.inflight, limit: lane.limit === Infinity ? null : lane.limit, queueMs: Math.round(lane.delayMs * 100) / 100, refused: lane.refused });
+      if (lane) out.push({ worker: lane.worker, inflight: lane.inflight, limit: lane.limit === Infinity ? null : lane.limit, waitMs: Math.round(lane.delayMs * 100) / 100, refused: lane.refused });
     }
     return out;
   }
@@ -195,12 +197,12 @@ export class Admission {
   private refuse(lane: AdmissionLane, tenant: string, service: string, mine: number, share: number): SoloError {
     lane.refused++;
     const retryAfterMs = Math.min(10_000, Math.max(1, Math.ceil(Math.max(lane.delayMs, this.settings.targetMs))));
-    const queueMs = Math.round(lane.delayMs * 100) / 100;
+    const waitMs = Math.round(lane.delayMs * 100) / 100;
     this.onRefused?.(tenant);
-    this.count(tenant, { tenant, service, worker: lane.worker, limit: lane.limit, inflight: lane.inflight, tenantInflight: mine, queueMs, retryAfterMs });
+    this.count(tenant, { tenant, service, worker: lane.worker, limit: lane.limit, inflight: lane.inflight, tenantInflight: mine, waitMs, retryAfterMs });
     return new SoloError(
       "UNAVAILABLE",
-      `the host is over capacity: calls on this worker wait ${queueMs} ms before they start (target ${this.settings.targetMs} ms) and tenant ${tenant} already has ${mine} of its ${lane.inflight} calls in flight (its fair share: ${share}); retry after details.retryAfterMs, or send fewer calls at once`,
+      `the host is over capacity: calls on this worker wait ${waitMs} ms on average without running (target ${this.settings.targetMs} ms) and tenant ${tenant} already has ${mine} of its ${lane.inflight} calls in flight (its fair share: ${share}); retry after details.retryAfterMs, or send fewer calls at once`,
       { tenant, service, reason: "overloaded", retryAfterMs, inflight: mine, fairShare: share },
     );
   }

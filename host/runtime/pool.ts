@@ -191,7 +191,9 @@ class PoolWorker {
         const call = this.calls.get(id);
         if (!call) continue;
         this.calls.delete(id);
-        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]!, queueMs: msg.starts[i]! - call.at };
+        // Its run ended when the next call of the batch started (the last: when they were sent).
+        const ran = (i + 1 < msg.ids.length ? msg.starts[i + 1]! : msg.sent) - msg.starts[i]!;
+        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]!, waitMs: msg.sent - call.at - ran };
         const output = msg.outputs[i];
         if (output !== null && output !== undefined) result.output = output;
         const extra = msg.extra?.[i];

@@ -275,7 +275,7 @@ function onCalls(msg: CallsMessage) {
     memoryBytes[i] = r.memoryBytes;
     if (r.error || r.writes || r.logs || r.denied || r.restarted || r.secrets || r.nested || r.emits || r.emitsRefused) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed, secrets: r.secrets, emits: r.emits, emitsRefused: r.emitsRefused, nested: r.nested };
   }
-  const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, starts, extra };
+  const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, starts, sent: monotonicMs(), extra };
   port.postMessage(reply);
 }
 

@@ -459,7 +459,7 @@ export class Supervisor {
   private finish(rec: ServiceRecord, reserved: number, lane: AdmissionLane, trial: boolean, r: CallResult, actor?: string): CallReply | Promise<CallReply> {
     // First, before anything that could throw.
     this.governor.settle(rec.tenant, reserved, r.fuel);
-    this.admission.done(lane, rec.tenant, r.queueMs);
+    this.admission.done(lane, rec.tenant, r.waitMs);
     if (this.breaker.enabled) this.observeCircuit(rec, r.error?.code, trial);
     rec.calls++;
     rec.fuelUsed += r.fuel;
