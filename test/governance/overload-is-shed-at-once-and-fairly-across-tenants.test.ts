@@ -34,7 +34,7 @@ async function drive(host: Host, tenant: string, service: string, clients: numbe
           tally.overloaded++;
           tally.refuseMs.push(performance.now() - t0);
           // A well-behaved client waits as told (and does not spin on the host's thread).
-          await new Promise((r) => setTimeout(r, e.details.retryAfterMs as number));
+          await new Promise((r) => setTimeout(r, e.details!.retryAfterMs as number));
         } else tally.other.push(e instanceof SoloError ? `${e.code}: ${e.message}` : String(err));
       }
     }
