@@ -135,7 +135,7 @@ export class Admission {
    */
   admit(worker: number, tenant: string, service: string): AdmissionLane | SoloError {
     if (!this.settings.enabled) return OPEN_LANE;
-    const lane = (this.lanes[worker] ??= new AdmissionLane(worker));
+    const lane = this.lanes[worker] ?? this.newLane(worker);
     const mine = lane.tenants.get(tenant) ?? 0;
     if (lane.inflight >= lane.limit) {
       const share = Math.max(1, Math.floor(lane.limit / (lane.tenants.size + (mine === 0 ? 1 : 0))));
@@ -155,6 +155,14 @@ export class Admission {
     if (n <= 0) lane.tenants.delete(tenant);
     else lane.tenants.set(tenant, n);
     if (waitMs !== undefined) this.observe(lane, waitMs);
+  }
+
+  private newLane(worker: number): AdmissionLane {
+    const lane = new AdmissionLane(worker);
+    // The first revision comes after a whole interval of answers, not after the first one.
+    lane.end = this.now() + this.settings.intervalMs;
+    this.lanes[worker] = lane;
+    return lane;
   }
 
   /** Each worker's state (workers no call has reached yet are left out). */
@@ -183,8 +191,9 @@ export class Admission {
     const minQ = lane.minQ;
     if (minQ >= s.targetMs) {
       // A standing queue all interval long: the limit that would have kept it near the target.
-      const base = Math.min(lane.limit, lane.peak);
-      lane.limit = Math.max(s.minInflight, Math.floor((base * s.targetMs) / minQ));
+      // Only if calls did queue behind others: with minInflight or fewer in flight, a long wait
+      // is the thread's own latency (a busy machine), and no limit would have shortened it.
+      if (lane.peak > s.minInflight) lane.limit = Math.max(s.minInflight, Math.floor((Math.min(lane.limit, lane.peak) * s.targetMs) / minQ));
     } else if (lane.limit !== Infinity) {
       lane.limit = Math.ceil(lane.limit * 1.1) + 1;
       if (lane.limit >= 2 * lane.peak + s.minInflight) lane.limit = Infinity;
