@@ -22,9 +22,10 @@
 // refused since its last one, and at most `eventsPerSecond` for all tenants together (the rest
 // wait for the next second, their counts kept).
 //
-// Cost per call: admit is two map reads and writes and a comparison; done is the same plus one
-// clock read. bench/overload.ts measures it against no admission.
+// Cost per call: admit and done are a map read and write each and a few comparisons; no clock is
+// read (done takes the worker's own stamp). bench/overload.ts measures it against no admission.
 import { SoloError } from "../errors.ts";
+import { monotonicMs } from "../runtime/protocol.ts";
 
 export interface AdmissionSettings {
   /** False: every call is admitted, nothing is measured. */
@@ -59,8 +60,10 @@ export class AdmissionLane {
   inflight = 0;
   /** Calls in flight allowed; Infinity until the worker has been over capacity. */
   limit = Infinity;
-  /** Each tenant's calls in flight here (tenants with none are not kept). */
+  /** Each tenant's calls in flight here; entries at 0 stay until the next revision (a delete and re-insert per call costs more than the lookup). */
   readonly tenants = new Map<string, number>();
+  /** Tenants with calls in flight here. */
+  active = 0;
   /** Wait at the worker, moving average (ms): the retry hint. */
   delayMs = 0;
   /** This interval: the least wait seen, the most calls in flight, and when it ends. */
@@ -99,7 +102,7 @@ export interface ShedReport {
 
 interface ShedCount {
   count: number;
-  /** When its last event was written (performance.now ms). */
+  /** When its last event was written (monotonic ms). */
   at: number;
   last?: Omit<ShedReport, "refused">;
 }
@@ -122,7 +125,8 @@ export class Admission {
     private readonly onShed: (report: ShedReport) => void,
     /** Every refusal (telemetry counts them all; events are sampled). */
     private readonly onRefused?: (tenant: string) => void,
-    private readonly now: () => number = () => performance.now(),
+    /** Monotonic ms, the clock the pool and workers stamp calls with. */
+    private readonly now: () => number = monotonicMs,
   ) {
     this.settings = admissionSettings(settings);
     this.tokens = this.settings.eventsPerSecond;
@@ -138,23 +142,27 @@ export class Admission {
     const lane = this.lanes[worker] ?? this.newLane(worker);
     const mine = lane.tenants.get(tenant) ?? 0;
     if (lane.inflight >= lane.limit) {
-      const share = Math.max(1, Math.floor(lane.limit / (lane.tenants.size + (mine === 0 ? 1 : 0))));
+      const share = Math.max(1, Math.floor(lane.limit / (lane.active + (mine === 0 ? 1 : 0))));
       if (mine >= share) return this.refuse(lane, tenant, service, mine, share);
     }
     lane.inflight++;
+    if (mine === 0) lane.active++;
     lane.tenants.set(tenant, mine + 1);
     if (lane.inflight > lane.peak) lane.peak = lane.inflight;
     return lane;
   }
 
-  /** An admitted call answered (`waitMs`: CallResult.waitMs; undefined if it never ran). */
-  done(lane: AdmissionLane, tenant: string, waitMs: number | undefined): void {
+  /**
+   * An admitted call answered: `waitMs` and `at` are CallResult.waitMs and answeredAt (undefined
+   * if it never ran); `at` spares a clock reading per call.
+   */
+  done(lane: AdmissionLane, tenant: string, waitMs: number | undefined, at?: number): void {
     if (lane === OPEN_LANE) return;
     lane.inflight--;
     const n = (lane.tenants.get(tenant) ?? 1) - 1;
-    if (n <= 0) lane.tenants.delete(tenant);
-    else lane.tenants.set(tenant, n);
-    if (waitMs !== undefined) this.observe(lane, waitMs);
+    if (n === 0) lane.active--;
+    lane.tenants.set(tenant, n);
+    if (waitMs !== undefined) this.observe(lane, waitMs, at ?? this.now());
   }
 
   private newLane(worker: number): AdmissionLane {
@@ -182,10 +190,9 @@ export class Admission {
     this.shed.clear();
   }
 
-  private observe(lane: AdmissionLane, q: number): void {
+  private observe(lane: AdmissionLane, q: number, now: number): void {
     lane.delayMs += (q - lane.delayMs) / 8;
     if (q < lane.minQ) lane.minQ = q;
-    const now = this.now();
     if (now < lane.end) return;
     const s = this.settings;
     const minQ = lane.minQ;
@@ -198,6 +205,7 @@ export class Admission {
       lane.limit = Math.ceil(lane.limit * 1.1) + 1;
       if (lane.limit >= 2 * lane.peak + s.minInflight) lane.limit = Infinity;
     }
+    if (lane.tenants.size > 2 * lane.active + 16) for (const [t, n] of lane.tenants) if (n === 0) lane.tenants.delete(t);
     lane.minQ = Infinity;
     lane.peak = lane.inflight;
     lane.end = now + s.intervalMs;

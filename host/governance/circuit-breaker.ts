@@ -17,8 +17,8 @@
 // what has no crash loop: calls that run out of fuel or time, or fail half of the time. They
 // stack: supervision's count of crashes in a row goes on through the breaker's trial calls.
 //
-// Cost per call while closed: a clock read and two counter increments (the window's sum is only
-// taken on a failure).
+// Cost per call while closed: a division and two counter increments, on the worker's own clock
+// stamp (the window's sum is only taken on a failure).
 import { SoloError, type ErrorCode } from "../errors.ts";
 
 export interface BreakerSettings {
@@ -85,8 +85,9 @@ const BUCKETS = 10;
 
 export class CircuitBreaker {
   state: CircuitState = "closed";
-  /** Open: epoch ms when it half-opens. */
+  /** Open: when it half-opens (monotonic ms, the clock every `now` here is on). */
   private until = 0;
+  /** Epoch ms it last opened, for status. */
   private openedAt = 0;
   private opens = 0;
   /** Half-open: trial calls running, and trial successes. */
@@ -104,7 +105,7 @@ export class CircuitBreaker {
 
   /**
    * Not closed (call it only then): may a call run now? "trial" when it may (pass trial = true to
-   * record, or release it if it never runs); else the refusal. `now`: epoch ms, as for record.
+   * record, or release it if it never runs); else the refusal. `now`: monotonic ms, as for record.
    */
   check(now: number): SoloError | "trial" {
     if (this.state === "open") {
@@ -194,7 +195,7 @@ export class CircuitBreaker {
   private open(now: number): void {
     this.state = "open";
     this.until = now + this.s.coolDownMs;
-    this.openedAt = now;
+    this.openedAt = Date.now();
     this.opens++;
     this.trials = 0;
     this.passed = 0;

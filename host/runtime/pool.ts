@@ -47,7 +47,7 @@ interface PendingCall {
   resolve: (r: CallResult) => void;
   /** How many workers this call has been queued on. */
   attempts: number;
-  /** When the pool took it (monotonicMs): its queue time ends when a worker starts it. */
+  /** When the pool took it (monotonicMs; 0 until it is queued): CallResult.waitMs counts from it. */
   at: number;
 }
 
@@ -94,6 +94,8 @@ class PoolWorker {
   lastError: string | undefined;
   private queue: PendingCall[] = [];
   private flushScheduled = false;
+  /** When the current tick's first call was queued (monotonicMs). */
+  private tickAt = 0;
   private closing = false;
   /** Set once this worker can run nothing more (closed, or it could not be re-created): why. */
   private stopped: SoloError | undefined;
@@ -163,8 +165,11 @@ class PoolWorker {
     this.queue.push(call);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
+      // One clock reading per tick: the calls queued in it share it.
+      this.tickAt = monotonicMs();
       queueMicrotask(() => this.flush());
     }
+    if (call.at === 0) call.at = this.tickAt;
   }
 
   private flush() {
@@ -193,7 +198,7 @@ class PoolWorker {
         this.calls.delete(id);
         // Its run ended when the next call of the batch started (the last: when they were sent).
         const ran = (i + 1 < msg.ids.length ? msg.starts[i + 1]! : msg.sent) - msg.starts[i]!;
-        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]!, waitMs: msg.sent - call.at - ran };
+        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]!, waitMs: msg.sent - call.at - ran, answeredAt: msg.sent };
         const output = msg.outputs[i];
         if (output !== null && output !== undefined) result.output = output;
         const extra = msg.extra?.[i];
@@ -465,7 +470,7 @@ export class WorkerPool {
   }
 
   call(worker: number, key: string, request: string): Promise<CallResult> {
-    return new Promise((resolve) => this.worker(worker).enqueue({ id: nextId++, key, request, resolve, attempts: 1, at: monotonicMs() }));
+    return new Promise((resolve) => this.worker(worker).enqueue({ id: nextId++, key, request, resolve, attempts: 1, at: 0 }));
   }
 
   async close(): Promise<void> {

@@ -123,6 +123,8 @@ export interface CallResult {
    * theirs). Admission measures capacity by it; absent when it never ran.
    */
   waitMs?: number;
+  /** With waitMs: when the worker sent the result (monotonicMs), a clock reading the API thread need not take. */
+  answeredAt?: number;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Artifact } from "../build/index.ts";
 import type { Finding } from "../validate/index.ts";
 import type { ServiceLimits } from "./limits.ts";
 import type { CircuitBreaker, CircuitStatus } from "../governance/index.ts";
+import { monotonicMs } from "../runtime/protocol.ts";
 import { keptArtifacts, type VersionRecord } from "./versions.ts";
 
 export interface DeployRequest {
@@ -225,7 +226,7 @@ export function statusOf(rec: ServiceRecord): ServiceStatus {
     ...(rec.previousVersion !== undefined ? { previousVersion: rec.previousVersion } : {}),
     ...(rec.window ? { rollbackWindow: { until: rec.window.until, previousVersion: rec.window.previous.version, calls: rec.window.calls, failures: rec.window.failures } } : {}),
     ...(rec.crash.consecutive > 0 ? { crashes: { ...rec.crash, last: rec.crash.last.map((c) => ({ ...c })) } } : {}),
-    circuit: rec.circuit ? rec.circuit.status(Date.now()) : { state: "closed", calls: 0, failures: 0, opens: 0 },
+    circuit: rec.circuit ? rec.circuit.status(monotonicMs()) : { state: "closed", calls: 0, failures: 0, opens: 0 },
   };
 }
 

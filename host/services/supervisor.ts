@@ -25,6 +25,7 @@ import { recoverServices } from "./recovery.ts";
 import { Registry } from "./registry.ts";
 import { Admission, breakerSettings, checkQuotas, CircuitBreaker, Governor, quotaError, type AdmissionLane, type AdmissionSettings, type BreakerSettings, type CircuitChange, type LaneStatus, type ShedReport, type TenantQuotas, type TenantUsage } from "../governance/index.ts";
 import type { ErrorCode } from "../errors.ts";
+import { monotonicMs } from "../runtime/protocol.ts";
 import { newRecord, statusOf, versionOf, type CallReply, type DeployRequest, type DeployResult, type ServiceInfo, type ServiceRecord, type ServiceStatus, type SwapRequest, type SwapResult } from "./service-record.ts";
 import { Swaps } from "./swap.ts";
 import { sourceHash, type VersionInfo } from "./versions.ts";
@@ -328,7 +329,7 @@ export class Supervisor {
     let trial = false;
     const circuit = r.circuit;
     if (circuit !== undefined && circuit.state !== "closed") {
-      const verdict = circuit.check(Date.now());
+      const verdict = circuit.check(monotonicMs());
       if (verdict !== "trial") {
         this.accounting.countError(r, "UNAVAILABLE");
         return Promise.reject(verdict);
@@ -384,8 +385,8 @@ export class Supervisor {
   }
 
   /** A call's answer, as its service's circuit breaker counts it; the breaker is made at the first one. */
-  private observeCircuit(rec: ServiceRecord, code: ErrorCode | undefined, trial: boolean): void {
-    const change = (rec.circuit ??= new CircuitBreaker(this.breaker, rec.service)).record(code, trial, Date.now());
+  private observeCircuit(rec: ServiceRecord, code: ErrorCode | undefined, trial: boolean, at: number | undefined): void {
+    const change = (rec.circuit ??= new CircuitBreaker(this.breaker, rec.service)).record(code, trial, at ?? monotonicMs());
     if (change) this.circuitChanged(rec, change);
   }
 
@@ -459,8 +460,8 @@ export class Supervisor {
   private finish(rec: ServiceRecord, reserved: number, lane: AdmissionLane, trial: boolean, r: CallResult, actor?: string): CallReply | Promise<CallReply> {
     // First, before anything that could throw.
     this.governor.settle(rec.tenant, reserved, r.fuel);
-    this.admission.done(lane, rec.tenant, r.waitMs);
-    if (this.breaker.enabled) this.observeCircuit(rec, r.error?.code, trial);
+    this.admission.done(lane, rec.tenant, r.waitMs, r.answeredAt);
+    if (this.breaker.enabled) this.observeCircuit(rec, r.error?.code, trial, r.answeredAt);
     rec.calls++;
     rec.fuelUsed += r.fuel;
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;
