@@ -12,7 +12,10 @@
 // (limit * target / minimum, not below 2: one running, one waiting, so the worker never idles
 // for want of a call); an interval whose minimum is below target grows it by a tenth, and once
 // it is twice what is used, there is no limit again. Until a worker has been over, nothing is
-// limited. So the limit settles where calls wait about the target, whatever a call costs.
+// limited. So the limit settles where calls wait about the target, whatever a call costs. One
+// guard for goodput: an interval in which calls were refused while the worker ran calls less
+// than 90% of the time grows the limit by a quarter whatever the waits say (answers were slow to
+// turn into new calls, e.g. on a busy machine, and the limit starved the worker).
 //
 // Fairness: at the limit, a tenant is admitted only while it holds fewer than its fair share of
 // the worker's calls in flight (limit / tenants with calls there, at least 1). A tenant sending
@@ -70,6 +73,9 @@ export class AdmissionLane {
   minQ = Infinity;
   peak = 0;
   end = 0;
+  /** This interval: ms its calls ran, and calls refused (together: did shedding leave the worker idle?). */
+  busy = 0;
+  shed = 0;
   /** Calls refused here, ever. */
   refused = 0;
   constructor(readonly worker: number) {}
@@ -156,13 +162,16 @@ export class Admission {
    * An admitted call answered: `waitMs` and `at` are CallResult.waitMs and answeredAt (undefined
    * if it never ran); `at` spares a clock reading per call.
    */
-  done(lane: AdmissionLane, tenant: string, waitMs: number | undefined, at?: number): void {
+  done(lane: AdmissionLane, tenant: string, waitMs: number | undefined, at?: number, runMs = 0): void {
     if (lane === OPEN_LANE) return;
     lane.inflight--;
     const n = (lane.tenants.get(tenant) ?? 1) - 1;
     if (n === 0) lane.active--;
     lane.tenants.set(tenant, n);
-    if (waitMs !== undefined) this.observe(lane, waitMs, at ?? this.now());
+    if (waitMs !== undefined) {
+      lane.busy += runMs;
+      this.observe(lane, waitMs, at ?? this.now());
+    }
   }
 
   private newLane(worker: number): AdmissionLane {
@@ -196,7 +205,12 @@ export class Admission {
     if (now < lane.end) return;
     const s = this.settings;
     const minQ = lane.minQ;
-    if (minQ >= s.targetMs) {
+    // Calls were refused and yet the worker sat idle for more than a tenth of the interval (its
+    // calls ran less than 90% of it): the limit is too low to keep it fed (answers take long to
+    // turn into new calls, e.g. on a busy machine), whatever the waits say. Grow it.
+    const starved = lane.shed > 0 && lane.busy < 0.9 * (now - (lane.end - s.intervalMs));
+    if (starved && lane.limit !== Infinity) lane.limit = Math.max(lane.limit + 1, Math.ceil(lane.limit * 1.25));
+    else if (minQ >= s.targetMs) {
       // A standing queue all interval long: the limit that would have kept it near the target.
       // Only if calls did queue behind others: with minInflight or fewer in flight, a long wait
       // is the thread's own latency (a busy machine), and no limit would have shortened it.
@@ -207,12 +221,15 @@ export class Admission {
     }
     if (lane.tenants.size > 2 * lane.active + 16) for (const [t, n] of lane.tenants) if (n === 0) lane.tenants.delete(t);
     lane.minQ = Infinity;
+    lane.busy = 0;
+    lane.shed = 0;
     lane.peak = lane.inflight;
     lane.end = now + s.intervalMs;
   }
 
   private refuse(lane: AdmissionLane, tenant: string, service: string, mine: number, share: number): SoloError {
     lane.refused++;
+    lane.shed++;
     const retryAfterMs = Math.min(10_000, Math.max(1, Math.ceil(Math.max(lane.delayMs, this.settings.targetMs))));
     const waitMs = Math.round(lane.delayMs * 100) / 100;
     this.onRefused?.(tenant);

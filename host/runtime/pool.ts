@@ -198,7 +198,7 @@ class PoolWorker {
         this.calls.delete(id);
         // Its run ended when the next call of the batch started (the last: when they were sent).
         const ran = (i + 1 < msg.ids.length ? msg.starts[i + 1]! : msg.sent) - msg.starts[i]!;
-        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]!, waitMs: msg.sent - call.at - ran, answeredAt: msg.sent };
+        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]!, waitMs: msg.sent - call.at - ran, answeredAt: msg.sent, runMs: ran };
         const output = msg.outputs[i];
         if (output !== null && output !== undefined) result.output = output;
         const extra = msg.extra?.[i];

@@ -125,6 +125,8 @@ export interface CallResult {
   waitMs?: number;
   /** With waitMs: when the worker sent the result (monotonicMs), a clock reading the API thread need not take. */
   answeredAt?: number;
+  /** With waitMs: how long (ms, wall clock) the call ran on its worker. */
+  runMs?: number;
 }
 
 /**

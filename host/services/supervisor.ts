@@ -460,7 +460,7 @@ export class Supervisor {
   private finish(rec: ServiceRecord, reserved: number, lane: AdmissionLane, trial: boolean, r: CallResult, actor?: string): CallReply | Promise<CallReply> {
     // First, before anything that could throw.
     this.governor.settle(rec.tenant, reserved, r.fuel);
-    this.admission.done(lane, rec.tenant, r.waitMs, r.answeredAt);
+    this.admission.done(lane, rec.tenant, r.waitMs, r.answeredAt, r.runMs);
     if (this.breaker.enabled) this.observeCircuit(rec, r.error?.code, trial, r.answeredAt);
     rec.calls++;
     rec.fuelUsed += r.fuel;
