@@ -14,7 +14,7 @@ import { ensureWasmFeatures, type ArtifactCounters, type LogLevel } from "./wasm
 import { ArtifactStore, Builder, DEFAULT_BUILD_LIMITS } from "./build/index.ts";
 import { Capabilities, type Granted, type GrantRequest, type GrantInfo } from "./capability/index.ts";
 import { DenialLog, Session, type DenialBudget } from "./session/index.ts";
-import { checkQuotas, quotasFromEnv, type TenantQuotas, type TenantUsage } from "./governance/index.ts";
+import { checkQuotas, quotasFromEnv, type AdmissionSettings, type BreakerSettings, type LaneStatus, type TenantQuotas, type TenantUsage } from "./governance/index.ts";
 import { SecretAccessLog, Vault, type RotationReport, type SecretInfo } from "./vault/index.ts";
 import { Metrics, NOOP_TELEMETRY, type MetricsOptions, type Telemetry } from "./telemetry/index.ts";
 import { Auditor, type AuditOptions, type AuditReport } from "./audit/index.ts";
@@ -65,6 +65,17 @@ export interface HostOptions {
    * (nothing is counted; metrics() answers UNAVAILABLE).
    */
   metrics?: MetricsOptions | false;
+  /**
+   * Load shedding (governance/admission.ts): calls refused at once with UNAVAILABLE when their
+   * worker's queue time stays over targetMs (default 5) for intervalMs (100); enabled: false turns it off.
+   */
+  admission?: Partial<AdmissionSettings>;
+  /**
+   * Each service's circuit breaker (governance/circuit-breaker.ts): opens past failureRate (0.5)
+   * of at least minCalls (20) calls within windowMs (10 s), half-opens after coolDownMs (5 s) with
+   * halfOpenCalls (3) trial calls; enabled: false turns it off.
+   */
+  breaker?: Partial<BreakerSettings>;
 }
 
 export interface GuestLog {
@@ -182,7 +193,7 @@ export class Host {
       pool = new WorkerPool({ size: options.workers, onRestart, onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names), telemetry });
       const workers = pool;
       vault.onChange = (tenant, name, value, seq) => workers.updateSecret(tenant, name, value, seq);
-      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor), telemetry });
+      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor), admission: options.admission, breaker: options.breaker, telemetry });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();
       const capabilities = await Capabilities.open({ storage, events, keyFile: join(dataDir, "capability.key"), now: options.clock });
@@ -202,11 +213,13 @@ export class Host {
         const services = sup.everyService();
         const memory = new Map<string, number>();
         const states: Record<string, number> = { running: 0, failed: 0 };
+        const breakers = { open: 0, "half-open": 0 };
         for (const s of services) {
           memory.set(s.tenant, (memory.get(s.tenant) ?? 0) + s.memoryBytes);
           states[s.state] = (states[s.state] ?? 0) + 1;
+          if (s.circuit.state !== "closed") breakers[s.circuit.state]++;
         }
-        return { tenantMemory: memory, queueDepth: workers.workerStates().map((w) => w.calls), services: states, workers: workers.size };
+        return { tenantMemory: memory, queueDepth: workers.workerStates().map((w) => w.calls), services: states, breakers, workers: workers.size };
       });
       const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults, capabilities, options.denialEvents, vault, telemetry, metrics, auditor);
       host.closeTimeoutMs = closeTimeoutMs;
@@ -464,8 +477,8 @@ export class Host {
   }
 
   /** Counters of the artifact cache, the worker pool and the builder process. */
-  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderStarts: number; builderRestarts: number; retentionFailures: number } {
-    return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderStarts: this.builder.started, builderRestarts: this.builder.restarts, retentionFailures: this.retention?.failures ?? 0 };
+  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderStarts: number; builderRestarts: number; retentionFailures: number; admission: LaneStatus[] } {
+    return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderStarts: this.builder.started, builderRestarts: this.builder.restarts, retentionFailures: this.retention?.failures ?? 0, admission: this.supervisor.admissionStatus() };
   }
 
   /**
@@ -488,6 +501,7 @@ export class Host {
       this.retention?.stop();
       await this.builder.close();
       await this.pool.close();
+      this.supervisor.closeAdmission();
       // What was waiting on a build or a worker now fails; its failure event is still written.
       await this.supervisor.drain(2_000);
       this.log.close();

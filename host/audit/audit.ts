@@ -208,10 +208,9 @@ export class Auditor {
     // Breakers: status() carries them once admission and breakers land (shed); telemetry hears of them too.
     const breakers = new Map<string, string>(this.s.openBreakers());
     for (const s of services) {
-      const b = (s as unknown as { breaker?: { state?: unknown }; circuit?: { state?: unknown } }).breaker ?? (s as unknown as { circuit?: { state?: unknown } }).circuit;
       const key = `${s.tenant}/${s.service}`;
-      if (b && (b.state === "open" || b.state === "half-open")) breakers.set(key, b.state);
-      else if (b && b.state === "closed") breakers.delete(key);
+      if (s.circuit.state === "closed") breakers.delete(key);
+      else breakers.set(key, s.circuit.state);
     }
     const open = [...breakers].map(([key, state]) => ({ tenant: key.slice(0, key.indexOf("/")), service: key.slice(key.indexOf("/") + 1), state }));
     const details = { services: services.length, crashLooping: capped(crashLooping), failed: capped(failed), openBreakers: capped(open), count: crashLooping.length + failed.length + open.length };

@@ -48,6 +48,8 @@ interface PendingCall {
   resolve: (r: CallResult) => void;
   /** How many workers this call has been queued on. */
   attempts: number;
+  /** When the pool took it (monotonicMs; 0 until it is queued): CallResult.waitMs counts from it. */
+  at: number;
 }
 
 interface PendingAck {
@@ -95,6 +97,8 @@ class PoolWorker {
   lastError: string | undefined;
   private queue: PendingCall[] = [];
   private flushScheduled = false;
+  /** When the current tick's first call was queued (monotonicMs). */
+  private tickAt = 0;
   private closing = false;
   /** Set once this worker can run nothing more (closed, or it could not be re-created): why. */
   private stopped: SoloError | undefined;
@@ -169,8 +173,11 @@ class PoolWorker {
     this.queue.push(call);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
+      // One clock reading per tick: the calls queued in it share it.
+      this.tickAt = monotonicMs();
       queueMicrotask(() => this.flush());
     }
+    if (call.at === 0) call.at = this.tickAt;
   }
 
   private flush() {
@@ -197,7 +204,9 @@ class PoolWorker {
         const call = this.calls.get(id);
         if (!call) continue;
         this.calls.delete(id);
-        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]! };
+        // Its run ended when the next call of the batch started (the last: when they were sent).
+        const ran = (i + 1 < msg.ids.length ? msg.starts[i + 1]! : msg.sent) - msg.starts[i]!;
+        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]!, waitMs: msg.sent - call.at - ran, answeredAt: msg.sent, runMs: ran };
         const output = msg.outputs[i];
         if (output !== null && output !== undefined) result.output = output;
         const extra = msg.extra?.[i];
@@ -469,7 +478,7 @@ export class WorkerPool {
   }
 
   call(worker: number, key: string, request: string): Promise<CallResult> {
-    return new Promise((resolve) => this.worker(worker).enqueue({ id: nextId++, key, request, resolve, attempts: 1 }));
+    return new Promise((resolve) => this.worker(worker).enqueue({ id: nextId++, key, request, resolve, attempts: 1, at: 0 }));
   }
 
   /** Each worker: whether it has a thread, and calls posted to it and not answered (queued or running). Read at a scrape or an audit. */

@@ -117,6 +117,16 @@ export interface CallResult {
   emitsRefused?: number;
   /** Services this call called (services.call), one entry per callee (runtime/service-calls.ts). */
   nested?: NestedResult[];
+  /**
+   * Milliseconds the call spent at the pool and its worker without running: queued before it
+   * started, and after it ended while the rest of its batch ran (its result goes back with
+   * theirs). Admission measures capacity by it; absent when it never ran.
+   */
+  waitMs?: number;
+  /** With waitMs: when the worker sent the result (monotonicMs), a clock reading the API thread need not take. */
+  answeredAt?: number;
+  /** With waitMs: how long (ms, wall clock) the call ran on its worker. */
+  runMs?: number;
 }
 
 /**
@@ -162,6 +172,9 @@ export interface ResultsMessage {
   outputs: (string | null)[];
   fuels: number[];
   memoryBytes: number[];
+  /** When each call started on the worker, and when the batch's results were sent (monotonicMs): the pool turns them into CallResult.waitMs. */
+  starts: number[];
+  sent: number;
   extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "restarted" | "startFailed" | "secrets" | "emits" | "emitsRefused" | "nested">>;
 }
 export type FromWorker = AckMessage | ResultsMessage;

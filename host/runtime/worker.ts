@@ -264,15 +264,18 @@ function onCalls(msg: CallsMessage) {
   const outputs: (string | null)[] = new Array(n);
   const fuels: number[] = new Array(n);
   const memoryBytes: number[] = new Array(n);
+  const starts: number[] = new Array(n);
   let extra: ResultsMessage["extra"];
   for (let i = 0; i < n; i++) {
+    // One clock read per call (~50 ns): the host's admission measures queue time from it.
+    starts[i] = monotonicMs();
     const r = runCall(msg.ids[i]!, msg.keys[i]!, msg.requests[i]!);
     outputs[i] = r.output ?? null;
     fuels[i] = r.fuel;
     memoryBytes[i] = r.memoryBytes;
     if (r.error || r.writes || r.logs || r.denied || r.restarted || r.secrets || r.nested || r.emits || r.emitsRefused) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed, secrets: r.secrets, emits: r.emits, emitsRefused: r.emitsRefused, nested: r.nested };
   }
-  const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, extra };
+  const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, starts, sent: monotonicMs(), extra };
   port.postMessage(reply);
 }
 

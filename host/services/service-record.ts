@@ -5,6 +5,8 @@ import type { Language } from "../compile/index.ts";
 import type { Artifact } from "../build/index.ts";
 import type { Finding } from "../validate/index.ts";
 import type { ServiceLimits } from "./limits.ts";
+import type { CircuitBreaker, CircuitStatus } from "../governance/index.ts";
+import { monotonicMs } from "../runtime/protocol.ts";
 import { keptArtifacts, type VersionRecord } from "./versions.ts";
 
 export interface DeployRequest {
@@ -84,6 +86,8 @@ export interface ServiceStatus {
   rollbackWindow?: { until: number; previousVersion: number; calls: number; failures: number };
   /** Present while the service crashes in a row (traps, or fails to start). */
   crashes?: CrashState;
+  /** Its circuit breaker (governance/circuit-breaker.ts): closed, open (calls refused at once) or half-open (trial calls). */
+  circuit: CircuitStatus;
 }
 
 /** What is stored of a service so that a restart can bring it back. */
@@ -211,6 +215,8 @@ export interface ServiceRecord extends StoredService {
   /** Calls waiting at the gate (they count against the tenant's queuedCalls). */
   gated: number;
   crash: CrashState;
+  /** Set by the supervisor when the record is made; a swap closes it. */
+  circuit?: CircuitBreaker;
 }
 
 export function statusOf(rec: ServiceRecord): ServiceStatus {
@@ -222,6 +228,7 @@ export function statusOf(rec: ServiceRecord): ServiceStatus {
     ...(rec.previousVersion !== undefined ? { previousVersion: rec.previousVersion } : {}),
     ...(rec.window ? { rollbackWindow: { until: rec.window.until, previousVersion: rec.window.previous.version, calls: rec.window.calls, failures: rec.window.failures } } : {}),
     ...(rec.crash.consecutive > 0 ? { crashes: { ...rec.crash, last: rec.crash.last.map((c) => ({ ...c })) } } : {}),
+    circuit: rec.circuit ? rec.circuit.status(monotonicMs()) : { state: "closed", calls: 0, failures: 0, opens: 0 },
   };
 }
 

@@ -7,7 +7,7 @@
 // - drain() finishes what is in flight; every pending promise settles.
 // Instances live in the worker pool, committed kv in the KvStore.
 import { SoloError, toSoloError } from "../errors.ts";
-import type { Telemetry } from "../telemetry/index.ts";
+import { NOOP_TELEMETRY, type Telemetry } from "../telemetry/index.ts";
 import { checkLanguage } from "../compile/index.ts";
 import type { LogLevel } from "../wasm/index.ts";
 import type { ArtifactStore } from "../build/index.ts";
@@ -24,7 +24,9 @@ import { instanceLimits } from "./instance-limits.ts";
 import { Persistence } from "./persistence.ts";
 import { recoverServices } from "./recovery.ts";
 import { Registry } from "./registry.ts";
-import { checkQuotas, Governor, quotaError, type TenantQuotas, type TenantUsage } from "../governance/index.ts";
+import { Admission, breakerSettings, checkQuotas, CircuitBreaker, Governor, quotaError, type AdmissionLane, type AdmissionSettings, type BreakerSettings, type CircuitChange, type LaneStatus, type ShedReport, type TenantQuotas, type TenantUsage } from "../governance/index.ts";
+import type { ErrorCode } from "../errors.ts";
+import { monotonicMs } from "../runtime/protocol.ts";
 import { newRecord, statusOf, versionOf, type CallReply, type DeployRequest, type DeployResult, type ServiceInfo, type ServiceRecord, type ServiceStatus, type SwapRequest, type SwapResult } from "./service-record.ts";
 import { Swaps } from "./swap.ts";
 import { sourceHash, type VersionInfo } from "./versions.ts";
@@ -49,6 +51,10 @@ export interface SupervisorOptions {
   onSecretReads?: (tenant: string, service: string, names: string[], actor?: string) => Promise<void>;
   /** Metrics (host/telemetry); default NOOP_TELEMETRY. Host.call reports calls itself. */
   telemetry?: Telemetry;
+  /** Load shedding before calls queue (governance/admission.ts); default DEFAULT_ADMISSION. */
+  admission?: Partial<AdmissionSettings>;
+  /** Each service's circuit breaker (governance/circuit-breaker.ts); default DEFAULT_BREAKER. */
+  breaker?: Partial<BreakerSettings>;
 }
 
 export class Supervisor {
@@ -69,7 +75,16 @@ export class Supervisor {
   /** What settles the calls a call made to other services (nested-calls.ts). */
   private readonly nested: NestedParts;
 
+  /** Every call passes it before it queues (governance/admission.ts). */
+  private readonly admission: Admission;
+  private readonly breaker: BreakerSettings;
+  private readonly telemetry: Telemetry;
+
   constructor(private readonly o: SupervisorOptions) {
+    this.breaker = breakerSettings(o.breaker);
+    const telemetry = (this.telemetry = o.telemetry ?? NOOP_TELEMETRY);
+    // Every refusal is counted in metrics; load_shed events are sampled.
+    this.admission = new Admission(o.admission, (report) => this.shedEvent(report), (tenant) => telemetry.shed(tenant));
     this.persistence = new Persistence(o.events, o.storage);
     this.accounting = new Accounting((e) => this.persistence.record(e));
     this.governor = new Governor(o.quotas);
@@ -91,6 +106,7 @@ export class Supervisor {
     this.swaps = new Swaps({
       registry: this.registry, persistence: this.persistence, artifacts: o.artifacts, pool: o.pool, kv: this.kv, governor, denials: this.denials, defaults: o.defaults,
       record: (e) => this.persistence.record(e), idle: (rec) => this.idle(rec), restoreKv: (rec) => this.restoreKv(rec), track: (op) => this.track(op),
+      switched: (rec) => this.closeCircuit(rec),
     });
   }
 
@@ -317,23 +333,89 @@ export class Supervisor {
     // A swap or rollback is switching versions: the call runs on the new one, a moment later.
     // Calls waiting there count against the tenant's queuedCalls like calls in flight.
     if (r.gate) return this.afterGate(r, r.gate, tenantName, serviceName, request, actor);
-    // From here the call holds `reserved` fuel of its tenant's bucket: every path below gives it
-    // back exactly once (finish on an answer, or the catch when no answer can come).
+    // An open circuit breaker refuses at once; a half-open one lets a few trial calls through.
+    let trial = false;
+    const circuit = r.circuit;
+    if (circuit !== undefined && circuit.state !== "closed") {
+      const verdict = circuit.check(monotonicMs());
+      if (verdict !== "trial") {
+        this.accounting.countError(r, "UNAVAILABLE");
+        return Promise.reject(verdict);
+      }
+      trial = true;
+    }
+    // Load shedding: refused at once when the worker is over capacity (this tenant over its share).
+    const lane = this.admission.admit(r.worker, r.tenant, r.service);
+    if (lane instanceof SoloError) {
+      if (trial) circuit!.release();
+      this.accounting.countError(r, "UNAVAILABLE");
+      return Promise.reject(lane);
+    }
+    // From here the call holds `reserved` fuel of its tenant's bucket and its admission `lane`:
+    // every path below gives them back exactly once (finish on an answer, or unanswered when no
+    // answer can come).
     const reserved = this.governor.admit(r.tenant, r.inflight, r.limits.fuel);
-    if (typeof reserved !== "number") return Promise.reject(this.accounting.refused(r, reserved));
+    if (typeof reserved !== "number") {
+      this.admission.done(lane, r.tenant, undefined);
+      if (trial) circuit!.release();
+      return Promise.reject(this.accounting.refused(r, reserved));
+    }
     r.inflight++;
     this.activeCalls++;
-    if (r.kvUnknown) return this.callAfterRestore(r, reserved, request, actor);
+    if (r.kvUnknown) return this.callAfterRestore(r, reserved, lane, trial, request, actor);
     let posted: Promise<CallResult>;
     try {
       posted = this.o.pool.call(r.worker, r.key, request);
     } catch (err) {
-      this.unanswered(r, reserved);
+      this.unanswered(r, reserved, lane, trial);
       return Promise.reject(err);
     }
     // The pool settles every call with a result (errors, a replaced worker, a closed pool
     // included) and never rejects, so finish is the one place the reservation goes.
-    return posted.then((result) => this.finish(r, reserved, result, actor));
+    return posted.then((result) => this.finish(r, reserved, lane, trial, result, actor));
+  }
+
+  /** What each worker's admission sees now: calls in flight, its limit, queue time, refusals. */
+  admissionStatus(): LaneStatus[] {
+    return this.admission.status();
+  }
+
+  /** The host is stopping: the refusals not yet in a load_shed event are written now. */
+  closeAdmission(): void {
+    this.admission.close();
+  }
+
+  /** A sampled load_shed event (admission.ts): calls of a tenant refused since its last one. */
+  private shedEvent(r: ShedReport): void {
+    const { tenant, service, ...data } = r;
+    // Tracked, so close() waits for it (at most eventsPerSecond of them a second).
+    void this.track(this.persistence.record({ type: "load_shed", tenant, service, data: { reason: "overloaded", ...data } })).catch(() => {});
+  }
+
+  /** A call's answer, as its service's circuit breaker counts it; the breaker is made at the first one. */
+  private observeCircuit(rec: ServiceRecord, code: ErrorCode | undefined, trial: boolean, at: number | undefined): void {
+    const change = (rec.circuit ??= new CircuitBreaker(this.breaker, rec.service)).record(code, trial, at ?? monotonicMs());
+    if (change) this.circuitChanged(rec, change);
+  }
+
+  private circuitChanged(rec: ServiceRecord, c: CircuitChange): void {
+    const b = this.breaker;
+    this.telemetry.breaker(rec.tenant, rec.service, c.state);
+    if (c.state === "open") {
+      void this.persistence.record({
+        type: "circuit_opened", tenant: rec.tenant, service: rec.service,
+        data: { reason: c.reopened ? "trial-failed" : "failure-rate", version: rec.version, calls: c.calls, failures: c.failures, code: c.code, failureRate: b.failureRate, windowMs: b.windowMs, coolDownMs: b.coolDownMs },
+      }).catch(() => {});
+    } else {
+      void this.persistence.record({ type: "circuit_closed", tenant: rec.tenant, service: rec.service, data: { reason: "trials-succeeded", version: rec.version, trials: c.calls } }).catch(() => {});
+    }
+  }
+
+  /** A swap or rollback switched versions: the new code starts with a closed breaker. */
+  private closeCircuit(rec: ServiceRecord): void {
+    if (!rec.circuit?.reset()) return;
+    this.telemetry.breaker(rec.tenant, rec.service, "closed");
+    void this.persistence.record({ type: "circuit_closed", tenant: rec.tenant, service: rec.service, data: { reason: "swapped", version: rec.version } }).catch(() => {});
   }
 
   private afterGate(r: ServiceRecord, gate: Promise<void>, tenant: string, service: string, request: string, actor?: string): Promise<CallReply> {
@@ -366,11 +448,11 @@ export class Supervisor {
   }
 
   /** The service's kv copy is not known to be the committed state: it is reloaded first. */
-  private async callAfterRestore(rec: ServiceRecord, reserved: number, request: string, actor?: string): Promise<CallReply> {
+  private async callAfterRestore(rec: ServiceRecord, reserved: number, lane: AdmissionLane, trial: boolean, request: string, actor?: string): Promise<CallReply> {
     try {
       await this.restoreKv(rec);
     } catch (err) {
-      this.unanswered(rec, reserved);
+      this.unanswered(rec, reserved, lane, trial);
       this.accounting.countError(rec, "UNAVAILABLE");
       throw new SoloError("UNAVAILABLE", `service ${rec.service}'s kv could not be reloaded after a failed commit (${toSoloError(err).message}); try again`, { tenant: rec.tenant, service: rec.service });
     }
@@ -378,22 +460,26 @@ export class Supervisor {
     try {
       result = await this.o.pool.call(rec.worker, rec.key, request);
     } catch (err) {
-      this.unanswered(rec, reserved);
+      this.unanswered(rec, reserved, lane, trial);
       throw err;
     }
-    return this.finish(rec, reserved, result, actor);
+    return this.finish(rec, reserved, lane, trial, result, actor);
   }
 
-  /** An admitted call that never ran: nothing used, its reservation back. */
-  private unanswered(rec: ServiceRecord, reserved: number): void {
+  /** An admitted call that never ran: nothing used, its reservation, admission and trial back. */
+  private unanswered(rec: ServiceRecord, reserved: number, lane: AdmissionLane, trial: boolean): void {
     this.governor.settle(rec.tenant, reserved, 0);
+    this.admission.done(lane, rec.tenant, undefined);
+    if (trial) rec.circuit?.release();
     this.done(rec);
   }
 
   /** Accounts for a call's result; synchronous unless it must record an event or commit kv. */
-  private finish(rec: ServiceRecord, reserved: number, r: CallResult, actor?: string): CallReply | Promise<CallReply> {
+  private finish(rec: ServiceRecord, reserved: number, lane: AdmissionLane, trial: boolean, r: CallResult, actor?: string): CallReply | Promise<CallReply> {
     // First, before anything that could throw.
     this.governor.settle(rec.tenant, reserved, r.fuel);
+    this.admission.done(lane, rec.tenant, r.waitMs, r.answeredAt, r.runMs);
+    if (this.breaker.enabled) this.observeCircuit(rec, r.error?.code, trial, r.answeredAt);
     rec.calls++;
     rec.fuelUsed += r.fuel;
     if (r.memoryBytes) rec.memoryBytes = r.memoryBytes;

@@ -47,6 +47,8 @@ export interface SwapParts {
   restoreKv: (rec: ServiceRecord) => Promise<void>;
   /** Keeps a swap or rollback in the set drain() waits for. */
   track: <T>(op: Promise<T>) => Promise<T>;
+  /** The service now runs another version (its batch is durable): its circuit breaker closes. */
+  switched?: (rec: ServiceRecord) => void;
 }
 
 /** What a version switch installs. */
@@ -245,6 +247,7 @@ export class Swaps {
       rec.sourceHash = t.meta.sourceHash;
       rec.failure = undefined;
       rec.crash = noCrashes();
+      this.p.switched?.(rec);
       try {
         await pool.activate(rec.worker, spec);
       } catch (err) {

@@ -36,6 +36,8 @@ export interface MetricsSample {
   queueDepth?: readonly number[];
   /** Services by state ("running", "failed"). */
   services: Record<string, number>;
+  /** Services whose circuit breaker is open or half-open (read from their status: a kill forgets them). */
+  breakers?: { open: number; "half-open": number };
   workers: number;
 }
 
@@ -179,10 +181,10 @@ export class Metrics implements Telemetry {
 
   breaker(tenant: string, service: string, state: BreakerState): void {
     const key = `${tenant}/${service}`;
-    const was = this.breakerStates.get(key) ?? "closed";
+    // Every report is a change (a re-open from half-open reports "open" again), so each counts.
     if (state === "closed") this.breakerStates.delete(key);
     else this.breakerStates.set(key, state);
-    if (was !== state) this.breakerChanges.inc({ state });
+    this.breakerChanges.inc({ state });
   }
 
   queueDepth(worker: number, depth: number): void {
@@ -287,7 +289,12 @@ export class Metrics implements Telemetry {
     for (let i = 0; i < depths.length; i++) this.queue.set({ worker: String(i) }, depths[i] ?? 0);
 
     const counts: Record<BreakerState, number> = { closed: 0, open: 0, "half-open": 0 };
-    for (const state of this.breakerStates.values()) counts[state]++;
+    if (s?.breakers) {
+      counts.open = s.breakers.open;
+      counts["half-open"] = s.breakers["half-open"];
+    } else {
+      for (const state of this.breakerStates.values()) counts[state]++;
+    }
     const total = s ? Object.values(s.services).reduce((a, b) => a + b, 0) : this.breakerStates.size;
     counts.closed = Math.max(0, total - counts.open - counts["half-open"]);
     for (const state of BREAKER_STATES) this.breakers.set({ state }, counts[state]);

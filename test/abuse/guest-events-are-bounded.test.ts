@@ -19,8 +19,9 @@ async function eventsOf(host: Awaited<ReturnType<typeof openHost>>["host"], tena
 
 test("a guest that traps with a 60 KB message 50 times fast writes clipped crash events within the budget, counting the rest", async () => {
   // What bounds the events here is the event budget alone: crash supervision (which backs such a
-  // loop off after 3 crashes and fails it after 10; test/swap) is set out of the way.
-  const t = await openHost({ supervision: { crashesBeforeBackoff: 1000, crashLimit: 1000 } });
+  // loop off after 3 crashes and fails it after 10; test/swap) and the circuit breaker (open
+  // after 20 failures; test/governance) are set out of the way.
+  const t = await openHost({ supervision: { crashesBeforeBackoff: 1000, crashLimit: 1000 }, breaker: { enabled: false } });
   try {
     await t.host.deploy({ tenant: "a", service: "shouter", source: fixture("shouter.as.ts"), language: "assemblyscript" });
     await t.host.deploy({ tenant: "b", service: "echo", source: example("echo.as.ts"), language: "assemblyscript" });
