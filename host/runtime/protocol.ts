@@ -160,6 +160,8 @@ export interface ResultsMessage {
   t: "results";
   ids: number[];
   outputs: (string | null)[];
+  /** Wall milliseconds each call kept the worker busy (its tenant's load, for placement). */
+  times: number[];
   fuels: number[];
   memoryBytes: number[];
   extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "restarted" | "startFailed" | "secrets" | "emits" | "emitsRefused" | "nested">>;
@@ -175,7 +177,9 @@ export const WATCH = {
   deadline: 0,
   /** What runs: a call's id, or minus the id of an install request. */
   running: 1,
-  size: 2,
+  /** Monotonic milliseconds when the running work started: placement sees a long call while it runs. */
+  started: 2,
+  size: 3,
 } as const;
 
 /** Milliseconds of the process-wide monotonic clock: the same in every thread, never set back. */

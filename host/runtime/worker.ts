@@ -2,6 +2,7 @@
 // its kv. Calls run to completion one after another; fuel bounds each, and the host's watchdog
 // terminates the thread if a call outlives its deadline.
 import { randomFillSync } from "node:crypto";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { SoloError, toSoloError } from "../errors.ts";
 // The guest worker loads only the wasm files it runs with (the folder's index would add ~100 ms
@@ -19,13 +20,24 @@ import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
 import { memoryQuotaError, setTenantQuota, tenantOf, type TenantState } from "./tenant-quota.ts";
 import { WorkerSecrets } from "./worker-secrets.ts";
+import { CallQueue } from "./call-queue.ts";
 import { ServiceCalls } from "./service-calls.ts";
 import { EmitBudget, emitFrom } from "./guest-events.ts";
 
 ensureWasmFeatures();
 
 const port = parentPort!;
-const { watch } = workerData as { watch: SharedArrayBuffer };
+const { watch, nice } = workerData as { watch: SharedArrayBuffer; nice?: number };
+// An isolated worker (heavy tenants, services/placement.ts) runs at a lower OS priority: on Linux
+// the nice value is per thread, so light tenants' threads and the API thread come first. It can
+// never be raised back without privileges, so only threads that stay isolated are lowered.
+if (nice) {
+  try {
+    setPriority(0, nice);
+  } catch {
+    // Not permitted here (a platform without per-thread priorities): the thread only time-slices.
+  }
+}
 const state = new Float64Array(watch);
 const MAX_LOGS_PER_CALL = 100;
 const MAX_LOG_CHARS = 8192;
@@ -34,11 +46,15 @@ const MAX_DENIED_PER_CALL = 20;
 
 /** Puts `running` (a call id, or minus an install's id) under the watchdog's deadline. */
 function watchStart(running: number, deadlineMs: number) {
+  const now = monotonicMs();
   state[WATCH.running] = running;
-  state[WATCH.deadline] = monotonicMs() + deadlineMs;
+  state[WATCH.started] = now;
+  state[WATCH.deadline] = now + deadlineMs;
 }
-function watchEnd() {
+/** Ends the watched work; answers how long it ran (ms), what its tenant is charged for placement. */
+function watchEnd(): number {
   state[WATCH.deadline] = 0;
+  return monotonicMs() - state[WATCH.started]!;
 }
 
 const randomPool = new BigUint64Array(256);
@@ -193,7 +209,11 @@ function wire(err: unknown): WireError {
   return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
 }
 
+/** How long the last runCall kept the worker busy (0 when it ran nothing). */
+let lastCallMs = 0;
+
 function runCall(id: number, key: string, request: string): CallResult {
+  lastCallMs = 0;
   const slot = slots.get(key);
   if (!slot) return { id, error: { code: "NOT_FOUND", message: `service ${key} is not running` }, fuel: 0, memoryBytes: 0 };
   const limits = slot.limits;
@@ -207,7 +227,7 @@ function runCall(id: number, key: string, request: string): CallResult {
   try {
     sandbox = slot.instance();
   } catch (err) {
-    watchEnd();
+    lastCallMs = watchEnd();
     const failed: CallResult = { id, error: wire(err), fuel: 0, memoryBytes: 0, startFailed: true };
     if (slot.denied) failed.denied = slot.denied;
     return failed;
@@ -226,7 +246,7 @@ function runCall(id: number, key: string, request: string): CallResult {
     const e = toSoloError(err);
     outcome = { ok: false, code: e.code, message: e.message, fuel: 0, memoryBytes: 0, trapped: true };
   }
-  watchEnd();
+  lastCallMs = watchEnd();
   const nested = serviceCalls.end();
   const emits = slot.emits;
   slot.emits = undefined;
@@ -259,21 +279,80 @@ function runCall(id: number, key: string, request: string): CallResult {
   return result;
 }
 
+/** Calls waiting, in fair order between tenants (call-queue.ts); other messages are barriers. */
+const queue = new CallQueue<ToWorker>();
+/** A drain is scheduled (the worker yielded to take in new messages). */
+let yielded = false;
+/**
+ * How long the worker runs queued calls before it looks at its messages again: calls that
+ * arrived meanwhile then take their fair turn. A call longer than this is never cut; the look
+ * comes after it.
+ */
+const YIELD_AFTER_MS = 1;
+
 function onCalls(msg: CallsMessage) {
-  const n = msg.ids.length;
-  const outputs: (string | null)[] = new Array(n);
-  const fuels: number[] = new Array(n);
-  const memoryBytes: number[] = new Array(n);
-  let extra: ResultsMessage["extra"];
-  for (let i = 0; i < n; i++) {
-    const r = runCall(msg.ids[i]!, msg.keys[i]!, msg.requests[i]!);
-    outputs[i] = r.output ?? null;
-    fuels[i] = r.fuel;
-    memoryBytes[i] = r.memoryBytes;
-    if (r.error || r.writes || r.logs || r.denied || r.restarted || r.secrets || r.nested || r.emits || r.emitsRefused) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed, secrets: r.secrets, emits: r.emits, emitsRefused: r.emitsRefused, nested: r.nested };
+  for (let i = 0; i < msg.ids.length; i++) {
+    const key = msg.keys[i]!;
+    queue.push({ id: msg.ids[i]!, key, request: msg.requests[i]!, tenant: key.slice(0, key.indexOf("/")) });
   }
-  const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, extra };
-  port.postMessage(reply);
+  if (!yielded) drain();
+}
+
+/**
+ * Runs what is queued: calls in fair order, barriers in their place. Results go back in one
+ * message per turn; after YIELD_AFTER_MS of calls the worker yields (setImmediate) so messages
+ * that arrived meanwhile are queued before it chooses the next call.
+ */
+function drain() {
+  yielded = false;
+  const started = monotonicMs();
+  const ids: number[] = [];
+  const outputs: (string | null)[] = [];
+  const fuels: number[] = [];
+  const memoryBytes: number[] = [];
+  const times: number[] = [];
+  let extra: ResultsMessage["extra"];
+  const send = () => {
+    if (ids.length === 0) return;
+    port.postMessage({ t: "results", ids: ids.splice(0), outputs: outputs.splice(0), fuels: fuels.splice(0), memoryBytes: memoryBytes.splice(0), times: times.splice(0), extra } satisfies FromWorker);
+    extra = undefined;
+  };
+  for (;;) {
+    if (gate) break; // a barrier is loading glue: the rest waits for it (see handle)
+    const next = queue.next();
+    if (!next) break;
+    if ("barrier" in next) {
+      send();
+      handle(next.barrier);
+      continue;
+    }
+    const c = next.call;
+    const r = runCall(c.id, c.key, c.request);
+    queue.charge(c.tenant, lastCallMs);
+    const i = ids.length;
+    ids.push(c.id);
+    outputs.push(r.output ?? null);
+    fuels.push(r.fuel);
+    memoryBytes.push(r.memoryBytes);
+    times.push(lastCallMs);
+    if (r.error || r.writes || r.logs || r.denied || r.restarted || r.secrets || r.nested || r.emits || r.emitsRefused) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed, secrets: r.secrets, emits: r.emits, emitsRefused: r.emitsRefused, nested: r.nested };
+    if (!queue.empty && monotonicMs() - started >= YIELD_AFTER_MS) {
+      send();
+      yielded = true;
+      setImmediate(drain);
+      return;
+    }
+  }
+  send();
+  queue.prune();
+}
+
+/** A message from the pool: calls join the queue; anything else runs now, or as a barrier behind queued calls. */
+function receive(msg: ToWorker) {
+  if (msg.t === "calls") return onCalls(msg);
+  if (queue.empty && !yielded) return handle(msg);
+  queue.barrier(msg);
+  if (!yielded) drain();
 }
 
 /** After `key` went: its tenant keeps only the secrets its other services here are granted. */
@@ -291,7 +370,7 @@ const waiting: ToWorker[] = [];
 
 port.on("message", (msg: ToWorker) => {
   if (gate) waiting.push(msg);
-  else handle(msg);
+  else receive(msg);
 });
 
 function handle(msg: ToWorker) {
@@ -303,13 +382,15 @@ function handle(msg: ToWorker) {
     ).then(() => {
       gate = undefined;
       if (glues.has(url)) handle(msg);
-      while (!gate && waiting.length) handle(waiting.shift()!);
+      // Queued calls and barriers first (they arrived before what waited), then what waited.
+      if (!gate && !yielded) drain();
+      while (!gate && waiting.length) receive(waiting.shift()!);
     });
     return;
   }
   switch (msg.t) {
     case "calls":
-      onCalls(msg);
+      onCalls(msg); // only from a glue load's waiting list
       return;
     case "install": {
       const slot = new Slot(msg);
