@@ -404,6 +404,7 @@ export class Host {
 
   /** The worker a tenant's services run on (shared ones first, isolated ones after), if it has one. */
   workerOf(tenant: string): { worker: number; isolated: boolean } | undefined {
+    this.checkOpen();
     return this.supervisor.workerOf(checkName("tenant", tenant));
   }
 

@@ -468,14 +468,15 @@ export class WorkerPool {
   /**
    * Where a heavy tenant goes: an isolated worker holding no service, one started now if the cap
    * allows (a thread takes ~50-300 ms to load; messages sent meanwhile wait for it), else the
-   * least busy isolated one. Undefined when isolation is off.
+   * least busy isolated one. Undefined when isolation is off. `taken`: workers that moves under
+   * way are filling (still empty, but not for long).
    */
-  isolatedFor(): number | undefined {
+  isolatedFor(taken: ReadonlySet<number> = new Set()): number | undefined {
     if (this.closed) return undefined;
     let best: PoolWorker | undefined;
     for (let i = this.shared; i < this.workers.length; i++) {
       const w = this.workers[i]!;
-      if (w.installed.size === 0 && w.acks.size === 0) return i;
+      if (w.installed.size === 0 && w.acks.size === 0 && !taken.has(i)) return i;
       if (!best || w.load < best.load) best = w;
     }
     if (this.isolatedCount < (this.options.isolated ?? 0)) {
@@ -509,6 +510,7 @@ export class WorkerPool {
         for (const [tenant, ms] of byTenant) {
           total += ms;
           loads.push({ tenant, worker: w.index, share: ms / window });
+          // telemetry: a per-tenant busy-share gauge would go here (bounded labels: tenants placement moved).
         }
       }
       w.load = total / window;

@@ -99,6 +99,8 @@ export class Placement {
   private readonly quietSince = new Map<string, number>();
   /** Tenants whose last move failed, and when. */
   private readonly failedAt = new Map<string, number>();
+  /** Workers that moves under way are moving tenants to. */
+  private readonly targets = new Map<number, number>();
 
   constructor(private readonly p: PlacementParts, readonly settings: FairnessSettings) {}
 
@@ -140,7 +142,7 @@ export class Placement {
     if (this.settings.isolatedWorkers === 0 || pool.isIsolated(worker) || registry.workerOf(tenant) !== worker || !this.movable(tenant)) return;
     const failed = this.failedAt.get(tenant);
     if (failed !== undefined && Date.now() - failed < RETRY_AFTER_FAILED_MOVE_MS) return;
-    const to = pool.isolatedFor();
+    const to = pool.isolatedFor(new Set(this.targets.keys()));
     if (to === undefined) return;
     void this.move(tenant, worker, to, "isolations");
   }
@@ -160,6 +162,7 @@ export class Placement {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     registry.moving(tenant, gate);
+    this.targets.set(to, (this.targets.get(to) ?? 0) + 1);
     for (const rec of recs) rec.gate = gate;
     try {
       // Calls in flight finish and commit on the old worker; their kv is then the committed kv.
@@ -176,6 +179,7 @@ export class Placement {
         await Promise.all(specs.map((spec, i) => (made[i]!.status === "fulfilled" ? pool.uninstall(to, spec.key).catch(() => {}) : undefined)));
         this.stats.failedMoves++;
         this.failedAt.set(tenant, Date.now());
+        // telemetry: emit("tenant_move_failures", 1)
         return;
       }
       // The newest quota, in case an operator changed it meanwhile (setQuotas reads the registry).
@@ -183,12 +187,16 @@ export class Placement {
       registry.placeTenant(tenant, to);
       this.failedAt.delete(tenant);
       this.stats[kind]++;
+      // telemetry: emit(kind === "isolations" ? "tenant_isolations" : "tenant_returns", 1) when host/telemetry lands.
       for (const spec of specs) void pool.uninstall(from, spec.key).catch(() => {});
     } catch {
       this.stats.failedMoves++;
       this.failedAt.set(tenant, Date.now());
     } finally {
       for (const rec of recs) if (rec.gate === gate) rec.gate = undefined;
+      const n = this.targets.get(to)! - 1;
+      if (n === 0) this.targets.delete(to);
+      else this.targets.set(to, n);
       open();
     }
   }
