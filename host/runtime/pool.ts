@@ -92,12 +92,19 @@ export interface PoolOptions {
 export interface TenantLoad {
   tenant: string;
   worker: number;
-  /** The share of one thread's time its calls ran (0-1; a call longer than the window counts where it ends). */
+  /** The share of one thread's time its calls of 1 ms or more ran (a call longer than the window counts where it ends). */
   share: number;
 }
 
 /** Below this share of a thread a worker counts as idle when a new tenant is placed. */
 const IDLE_SHARE = 0.05;
+
+/**
+ * Calls shorter than this (charged ms) never count towards moving their tenant: the worker looks
+ * at its queue every millisecond (call-queue.ts), so a neighbour waits at most about this long
+ * behind them, however many there are. Without it, any tenant sending many tiny calls would look heavy.
+ */
+const MOVE_CALL_MS = 1;
 
 /**
  * Fuel units a thread runs in a millisecond, about (loop.as.ts: 1e9 units in ~100 ms). A call is
@@ -107,6 +114,7 @@ const IDLE_SHARE = 0.05;
  */
 const FUEL_PER_MS = 10_000_000;
 function charged(wallMs: number, fuel: number): number {
+  if (wallMs === 0) return 0;
   return Math.min(wallMs, (fuel / FUEL_PER_MS) * 8 + 0.2);
 }
 
@@ -129,8 +137,10 @@ class PoolWorker {
   readonly quotas = new Map<string, WorkerQuota>();
   /** Why the current thread failed, if it said (the worker's 'error' event). */
   lastError: string | undefined;
-  /** Wall ms each service's calls ran since the last load window (placement). */
+  /** Ms each service's calls of MOVE_CALL_MS or more ran since the last load window (placement). */
   busyMs = new Map<string, number>();
+  /** Ms all calls ran since the last load window. */
+  totalMs = 0;
   /** This worker's share of a thread over the last window. */
   load = 0;
   private queue: PendingCall[] = [];
@@ -238,7 +248,10 @@ class PoolWorker {
         this.calls.delete(id);
         const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]! };
         const ms = charged(msg.times[i]!, result.fuel);
-        if (ms > 0) {
+        this.totalMs += ms;
+        // Shorter calls are interleaved fairly by the worker's queue (call-queue.ts): only
+        // longer ones count towards moving a tenant.
+        if (ms >= MOVE_CALL_MS) {
           this.busyMs.set(call.key, (this.busyMs.get(call.key) ?? 0) + ms);
           if (ms >= this.longCallMs) this.onLongCall?.(call.key.slice(0, call.key.indexOf("/")), this.index, ms);
         }
@@ -487,6 +500,11 @@ export class WorkerPool {
     return best?.index;
   }
 
+  /** Resolves once the worker's thread is loaded and answering (a new one takes ~50-300 ms). */
+  async ready(worker: number): Promise<void> {
+    await this.worker(worker).request({ t: "ping", id: nextId++ });
+  }
+
   /** What a worker re-creates the service from, if it is installed there. */
   installedSpec(worker: number, key: string): InstallSpec | undefined {
     return this.worker(worker).installed.get(key);
@@ -499,7 +517,6 @@ export class WorkerPool {
     this.loadAt = now;
     const loads: TenantLoad[] = [];
     for (const w of this.workers) {
-      let total = 0;
       if (w.busyMs.size > 0) {
         const byTenant = new Map<string, number>();
         for (const [key, ms] of w.busyMs) {
@@ -508,12 +525,12 @@ export class WorkerPool {
         }
         w.busyMs.clear();
         for (const [tenant, ms] of byTenant) {
-          total += ms;
           loads.push({ tenant, worker: w.index, share: ms / window });
           // telemetry: a per-tenant busy-share gauge would go here (bounded labels: tenants placement moved).
         }
       }
-      w.load = total / window;
+      w.load = w.totalMs / window;
+      w.totalMs = 0;
     }
     this.options.onLoad?.(loads);
   }

@@ -79,6 +79,8 @@ export interface MigrateMessage { t: "migrate"; id: number; key: string; fromVer
 export interface ActivateMessage { t: "activate"; id: number; key: string }
 /** The swap failed: the prepared instance is dropped. */
 export interface AbortMessage { t: "abort"; id: number; key: string }
+/** Answers at once: the thread is loaded and taking messages (placement waits for it before a move). */
+export interface PingMessage { t: "ping"; id: number }
 /** Checks the running instance's health (in a rollback window). */
 export interface HealthMessage { t: "health"; id: number; key: string; health?: HealthRequest }
 
@@ -88,7 +90,7 @@ export interface ReloadKvMessage { t: "reload-kv"; id: number; key: string; kv: 
 /** A batch of calls as parallel arrays: cloning three arrays costs less than N small objects. */
 export interface CallsMessage { t: "calls"; ids: number[]; keys: string[]; requests: string[] }
 
-export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage | SecretMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage;
+export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage | SecretMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage | PingMessage;
 
 export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
 

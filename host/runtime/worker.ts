@@ -483,6 +483,9 @@ function handle(msg: ToWorker) {
     case "secret":
       secrets.update(msg);
       return;
+    case "ping":
+      port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
+      return;
     case "reload-kv": {
       const slot = slots.get(msg.key);
       slot?.kv.reset(msg.kv);

@@ -20,9 +20,10 @@
 // killed or swapped, and those wait while it moves. If any install on the new worker fails, the
 // ones made are dropped and the tenant stays where it was.
 //
-// Costs: the heavy tenant's calls wait during its move (its calls in flight, plus ~50-300 ms the
-// first time an isolated thread loads); each isolated thread costs its memory (~30-60 MB); a moved
-// service's per-service emit budget starts full again, as on a replaced worker.
+// Costs: the heavy tenant's calls wait during its move (for its calls in flight and the installs; a
+// new isolated thread loads first, ~50-300 ms, while the tenant still runs where it is); each
+// isolated thread costs its memory (~30-60 MB); a moved service's per-service emit budget starts
+// full again, as on a replaced worker.
 import { availableParallelism } from "node:os";
 import { SoloError } from "../errors.ts";
 import type { TenantLoad, WorkerPool } from "../runtime/index.ts";
@@ -99,6 +100,8 @@ export class Placement {
   private readonly quietSince = new Map<string, number>();
   /** Tenants whose last move failed, and when. */
   private readonly failedAt = new Map<string, number>();
+  /** Tenants waiting for their isolated worker's thread to load (they run where they are meanwhile). */
+  private readonly pending = new Set<string>();
   /** Workers that moves under way are moving tenants to. */
   private readonly targets = new Map<number, number>();
 
@@ -150,7 +153,7 @@ export class Placement {
   /** Nothing else is changing the tenant's services: no move, deploy, kill or swap under way. */
   private movable(tenant: string): boolean {
     const { registry } = this.p;
-    if (registry.isMoving(tenant) || registry.claimedIn(tenant)) return false;
+    if (this.pending.has(tenant) || registry.isMoving(tenant) || registry.claimedIn(tenant)) return false;
     const services = registry.services(tenant);
     return services.length > 0 && services.every((rec) => !rec.switching && !rec.gate);
   }
@@ -158,11 +161,28 @@ export class Placement {
   /** Moves every service of the tenant from `from` to `to` between calls (see the top of the file). */
   private async move(tenant: string, from: number, to: number, kind: "isolations" | "returns"): Promise<void> {
     const { registry, pool, governor } = this.p;
+    this.targets.set(to, (this.targets.get(to) ?? 0) + 1);
+    const done = () => {
+      const n = this.targets.get(to)! - 1;
+      if (n === 0) this.targets.delete(to);
+      else this.targets.set(to, n);
+    };
+    // The thread loads first (a new one: ~50-300 ms), while the tenant still runs where it is: its
+    // calls wait at the gate only for the switch itself.
+    this.pending.add(tenant);
+    try {
+      await pool.ready(to);
+    } catch {
+      this.pending.delete(tenant);
+      done();
+      return; // the pool is closing
+    }
+    this.pending.delete(tenant);
+    if (registry.workerOf(tenant) !== from || !this.movable(tenant)) return done();
     const recs = registry.services(tenant);
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     registry.moving(tenant, gate);
-    this.targets.set(to, (this.targets.get(to) ?? 0) + 1);
     for (const rec of recs) rec.gate = gate;
     try {
       // Calls in flight finish and commit on the old worker; their kv is then the committed kv.
@@ -194,9 +214,7 @@ export class Placement {
       this.failedAt.set(tenant, Date.now());
     } finally {
       for (const rec of recs) if (rec.gate === gate) rec.gate = undefined;
-      const n = this.targets.get(to)! - 1;
-      if (n === 0) this.targets.delete(to);
-      else this.targets.set(to, n);
+      done();
       open();
     }
   }

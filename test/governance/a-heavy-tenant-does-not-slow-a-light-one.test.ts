@@ -16,10 +16,16 @@ function print(label: string, f: NoisyFigures, placement: unknown) {
   console.log(`  [noisy neighbour, ${label}] B alone p50 ${f.solo.p50Ms} ms p99 ${f.solo.p99Ms} ms | while A starts p50 ${f.starting.p50Ms} p99 ${f.starting.p99Ms} max ${f.starting.maxMs} | with A p50 ${f.withA.p50Ms} ms p99 ${f.withA.p99Ms} ms | p99 ratio ${f.p99Ratio} (goal <= 1.5) | A: ${JSON.stringify(f.aCodes)} | placement ${JSON.stringify(placement)}`);
 }
 
-function checkNoisy(f: NoisyFigures, host: Host) {
+/** Polls until `done` (a move waits for a new thread to load: ~0.3 s idle, seconds on an overloaded machine). */
+async function until(done: () => boolean, ms = 30_000) {
+  for (const end = Date.now() + ms; !done() && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+}
+
+async function checkNoisy(f: NoisyFigures, host: Host) {
   assert.equal(f.bFailures, [], "every call of B answered its own request");
   assert.is(f.solo.calls + f.starting.calls + f.withA.calls, 600 + 300 + 600);
   assert.equal(Object.keys(f.aCodes).sort(), ["FUEL_EXHAUSTED", "MEMORY_LIMIT"], `A's calls fail with their own codes only: ${JSON.stringify(f.aCodes)}`);
+  await until(() => host.workerOf("a")?.isolated === true);
   assert.is(host.workerOf("a")?.isolated, true, "the heavy tenant was moved to an isolated worker");
   assert.is(host.workerOf("b")?.isolated, false, "the light tenant stays on a shared worker");
   assert.ok(host.stats().placement.isolations >= 1);
@@ -35,7 +41,7 @@ for (const workers of [undefined, 1]) {
       await deployNoisy(host);
       const f = await runNoisy(host);
       print(label, f, host.stats().placement);
-      checkNoisy(f, host);
+      await checkNoisy(f, host);
     } finally {
       await host.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -47,7 +53,8 @@ test("a moved tenant keeps its kv and every call sent while it moves, and comes 
   const t = await openHost({ workers: 1, fairness: { loadWindowMs: 50, lightAfterMs: 300 } });
   try {
     await t.host.deploy({ tenant: "a", service: "counter", source: example("counter.as.ts"), language: "assemblyscript" });
-    await t.host.deploy({ tenant: "a", service: "loop", source: fixture("loop.as.ts"), language: "assemblyscript", limits: { fuel: 300_000_000 } });
+    // The default fuel (1e9): ~100 ms of spinning, well past heavyCallMs (20 ms) on any machine.
+    await t.host.deploy({ tenant: "a", service: "loop", source: fixture("loop.as.ts"), language: "assemblyscript" });
     await t.host.deploy({ tenant: "b", service: "echo", source: example("echo.as.ts"), language: "assemblyscript" });
     for (let i = 1; i <= 3; i++) assert.is((await t.host.call("a", "counter", "")).output, String(i));
     assert.equal(t.host.workerOf("a"), { worker: 0, isolated: false });
@@ -57,7 +64,7 @@ test("a moved tenant keeps its kv and every call sent while it moves, and comes 
     const counts = await Promise.all(Array.from({ length: 50 }, () => t.host.call("a", "counter", "").then((r) => Number(r.output))));
     await loop;
     assert.equal(counts.sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i + 4), "no count lost or repeated");
-    for (let i = 0; i < 200 && !t.host.workerOf("a")?.isolated; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => t.host.workerOf("a")?.isolated === true);
     const moved = t.host.workerOf("a")!;
     assert.is(moved.isolated, true);
     assert.ok(moved.worker >= 1, "isolated workers come after the shared ones");
@@ -67,7 +74,7 @@ test("a moved tenant keeps its kv and every call sent while it moves, and comes 
     // A swap on the isolated worker, then quiet: A goes back to the shared worker with its kv.
     await t.host.swap({ tenant: "a", service: "counter", source: example("counter.as.ts").replace("answers the new count", "(v2)"), language: "assemblyscript", rollbackWindowMs: 0 });
     assert.is((await t.host.call("a", "counter", "")).output, "55");
-    for (let i = 0; i < 300 && t.host.workerOf("a")?.isolated; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => t.host.workerOf("a")?.isolated === false);
     assert.equal(t.host.workerOf("a"), { worker: 0, isolated: false }, "quiet for lightAfterMs: back on a shared worker");
     assert.is((await t.host.call("a", "counter", "")).output, "56");
     const s = t.host.stats().placement;
@@ -75,6 +82,22 @@ test("a moved tenant keeps its kv and every call sent while it moves, and comes 
     assert.is(s.returns, 1);
     assert.is(s.failedMoves, 0);
     assert.is(t.host.status("a", "counter").version, 2);
+  } finally {
+    await t.close();
+  }
+});
+
+test("on one worker with placement off, a light call runs after the heavy call running now, not after every one queued", async () => {
+  const t = await openHost({ workers: 1, fairness: { isolatedWorkers: 0 } });
+  try {
+    await t.host.deploy({ tenant: "a", service: "loop", source: fixture("loop.as.ts"), language: "assemblyscript", limits: { fuel: 300_000_000 } });
+    await t.host.deploy({ tenant: "b", service: "echo", source: example("echo.as.ts"), language: "assemblyscript" });
+    const order: string[] = [];
+    const heavy = Array.from({ length: 5 }, () => rejects(t.host.call("a", "loop", ""), "FUEL_EXHAUSTED").then(() => void order.push("a")));
+    const light = t.host.call("b", "echo", "hi").then((r) => void order.push(`b:${r.output}`));
+    await Promise.all([...heavy, light]);
+    assert.equal(order.length, 6);
+    assert.ok(order.indexOf("b:hi") <= 1, `B answered after A's first call at the latest: ${order.join(" ")}`);
   } finally {
     await t.close();
   }
