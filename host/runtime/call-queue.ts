@@ -31,8 +31,9 @@ export class CallQueue<M> {
   /** The virtual clock: the virtual time of the call that started last. */
   private clock = 0;
 
+  /** Nothing waits (a segment emptied by next() is dropped on the following next()). */
   get empty(): boolean {
-    return this.segments.length === 0;
+    return this.segments.length === 0 || (this.segments.length === 1 && this.segments[0]!.tenants.size === 0 && this.segments[0]!.barrier === undefined);
   }
 
   push(call: QueuedCall): void {
@@ -82,6 +83,16 @@ export class CallQueue<M> {
       if (v > this.clock) this.clock = v;
       return { call };
     }
+  }
+
+  /** `call`, just taken by next(), goes back to the head of its tenant's queue (it runs next time, unless a fairer call came meanwhile). */
+  putBack(call: QueuedCall): void {
+    let first = this.segments[0];
+    if (!first) this.segments.push((first = { tenants: new Map() }));
+    const q = first.tenants.get(call.tenant);
+    if (!q) first.tenants.set(call.tenant, { calls: [call], head: 0 });
+    else if (q.head > 0) q.calls[--q.head] = call;
+    else q.calls.unshift(call);
   }
 
   /** The call of `tenant` that ran took `ms`. */

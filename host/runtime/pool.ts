@@ -486,6 +486,7 @@ export class WorkerPool {
    */
   isolatedFor(taken: ReadonlySet<number> = new Set()): number | undefined {
     if (this.closed) return undefined;
+    this.warming = false;
     let best: PoolWorker | undefined;
     for (let i = this.shared; i < this.workers.length; i++) {
       const w = this.workers[i]!;
@@ -503,6 +504,15 @@ export class WorkerPool {
   /** Resolves once the worker's thread is loaded and answering (a new one takes ~50-300 ms). */
   async ready(worker: number): Promise<void> {
     await this.worker(worker).request({ t: "ping", id: nextId++ });
+  }
+
+  /** Set once a spare isolated thread was started for a long call, until one is taken. */
+  private warming = false;
+
+  private prewarm(): void {
+    this.warming = true;
+    for (let i = this.shared; i < this.workers.length; i++) if (this.workers[i]!.installed.size === 0) return;
+    if (this.isolatedCount < (this.options.isolated ?? 0)) this.workers.push(this.newWorker(this.workers.length, this.options.isolatedNice ?? 10));
   }
 
   /** What a worker re-creates the service from, if it is installed there. */
@@ -638,6 +648,9 @@ export class WorkerPool {
     for (const w of this.workers) {
       if (w.busy === 0) continue;
       const deadline = w.state[WATCH.deadline]!;
+      // A call on a shared worker running long may make its tenant heavy when it answers: an
+      // isolated thread starts loading now, so the move need not wait for it (a spare is harmless).
+      if (deadline !== 0 && w.nice === 0 && !this.warming && now - w.state[WATCH.started]! >= w.longCallMs) this.prewarm();
       if (deadline !== 0 && now > deadline) {
         const running = w.state[WATCH.running]!;
         this.restarts++;

@@ -289,6 +289,8 @@ let yielded = false;
  * comes after it.
  */
 const YIELD_AFTER_MS = 1;
+/** Tenants whose last call here ran YIELD_AFTER_MS or more: results and new messages are taken care of before their next call. */
+const slow = new Set<string>();
 
 function onCalls(msg: CallsMessage) {
   for (let i = 0; i < msg.ids.length; i++) {
@@ -327,8 +329,19 @@ function drain() {
       continue;
     }
     const c = next.call;
+    if (ids.length > 0 && slow.has(c.tenant)) {
+      // It may run long: what ran before it answers first, and calls that arrived meanwhile get
+      // their fair turn before it.
+      queue.putBack(c);
+      send();
+      yielded = true;
+      setImmediate(drain);
+      return;
+    }
     const r = runCall(c.id, c.key, c.request);
     queue.charge(c.tenant, lastCallMs);
+    if (lastCallMs >= YIELD_AFTER_MS) slow.add(c.tenant);
+    else if (slow.size > 0) slow.delete(c.tenant);
     const i = ids.length;
     ids.push(c.id);
     outputs.push(r.output ?? null);
@@ -345,6 +358,7 @@ function drain() {
   }
   send();
   queue.prune();
+  if (slow.size > 1024) slow.clear();
 }
 
 /** A message from the pool: calls join the queue; anything else runs now, or as a barrier behind queued calls. */
