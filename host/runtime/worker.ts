@@ -1,6 +1,6 @@
 // A worker thread that runs guest instances. Each installed service has one Sandbox and a copy of
-// its kv. Calls run to completion one after another; fuel bounds each, and the host's watchdog
-// terminates the thread if a call outlives its deadline.
+// its kv. Calls run to completion one after another, in fair order between tenants (call-queue.ts);
+// fuel bounds each, and the host's watchdog terminates the thread if a call outlives its deadline.
 import { randomFillSync } from "node:crypto";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
@@ -20,7 +20,7 @@ import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
 import { memoryQuotaError, setTenantQuota, tenantOf, type TenantState } from "./tenant-quota.ts";
 import { WorkerSecrets } from "./worker-secrets.ts";
-import { CallQueue } from "./call-queue.ts";
+import { CallQueue, type QueuedCall } from "./call-queue.ts";
 import { ServiceCalls } from "./service-calls.ts";
 import { EmitBudget, emitFrom } from "./guest-events.ts";
 
@@ -301,62 +301,78 @@ function onCalls(msg: CallsMessage) {
 }
 
 /**
- * Runs what is queued: calls in fair order, barriers in their place. Results go back in one
- * message per turn; after YIELD_AFTER_MS of calls the worker yields (setImmediate) so messages
- * that arrived meanwhile are queued before it chooses the next call.
+ * Results not yet sent, across turns. They go back when the queue is empty, before a barrier, and
+ * before a call of another tenant than theirs: a tenant's results never wait for another tenant's
+ * call, and a burst of one tenant's calls still goes back in one message, as one batch did (the API
+ * thread then commits and appends what they cause in one batch).
+ */
+const pending = {
+  ids: [] as number[], outputs: [] as (string | null)[], fuels: [] as number[], memoryBytes: [] as number[], times: [] as number[],
+  extra: undefined as ResultsMessage["extra"],
+  /** The tenant of every pending result, or null when they are of several. */
+  tenant: undefined as string | null | undefined,
+};
+
+function sendResults() {
+  const p = pending;
+  if (p.ids.length === 0) return;
+  port.postMessage({ t: "results", ids: p.ids, outputs: p.outputs, fuels: p.fuels, memoryBytes: p.memoryBytes, times: p.times, extra: p.extra } satisfies FromWorker);
+  p.ids = [];
+  p.outputs = [];
+  p.fuels = [];
+  p.memoryBytes = [];
+  p.times = [];
+  p.extra = undefined;
+  p.tenant = undefined;
+}
+
+/** Gives the event loop a turn (messages that arrived are queued), then goes on with `c` first unless a fairer call came. */
+function yieldBefore(c: QueuedCall | undefined) {
+  if (c) queue.putBack(c);
+  const p = pending;
+  if (p.ids.length > 0 && (c === undefined || p.tenant !== c.tenant)) sendResults();
+  yielded = true;
+  setImmediate(drain);
+}
+
+/**
+ * Runs what is queued: calls in fair order, barriers in their place. After YIELD_AFTER_MS of
+ * calls, and before a call of a tenant whose last call was slow, the worker yields (setImmediate)
+ * so messages that arrived meanwhile are queued before it chooses the next call; results of other
+ * tenants go back before that call runs.
  */
 function drain() {
   yielded = false;
   const started = monotonicMs();
-  const ids: number[] = [];
-  const outputs: (string | null)[] = [];
-  const fuels: number[] = [];
-  const memoryBytes: number[] = [];
-  const times: number[] = [];
-  let extra: ResultsMessage["extra"];
-  const send = () => {
-    if (ids.length === 0) return;
-    port.postMessage({ t: "results", ids: ids.splice(0), outputs: outputs.splice(0), fuels: fuels.splice(0), memoryBytes: memoryBytes.splice(0), times: times.splice(0), extra } satisfies FromWorker);
-    extra = undefined;
-  };
+  let ran = false;
   for (;;) {
     if (gate) break; // a barrier is loading glue: the rest waits for it (see handle)
     const next = queue.next();
     if (!next) break;
     if ("barrier" in next) {
-      send();
+      sendResults();
       handle(next.barrier);
       continue;
     }
     const c = next.call;
-    if (ids.length > 0 && slow.has(c.tenant)) {
-      // It may run long: what ran before it answers first, and calls that arrived meanwhile get
-      // their fair turn before it.
-      queue.putBack(c);
-      send();
-      yielded = true;
-      setImmediate(drain);
-      return;
-    }
+    if (ran && (slow.has(c.tenant) || monotonicMs() - started >= YIELD_AFTER_MS)) return yieldBefore(c);
+    ran = true;
     const r = runCall(c.id, c.key, c.request);
     queue.charge(c.tenant, lastCallMs);
     if (lastCallMs >= YIELD_AFTER_MS) slow.add(c.tenant);
     else if (slow.size > 0) slow.delete(c.tenant);
-    const i = ids.length;
-    ids.push(c.id);
-    outputs.push(r.output ?? null);
-    fuels.push(r.fuel);
-    memoryBytes.push(r.memoryBytes);
-    times.push(lastCallMs);
-    if (r.error || r.writes || r.logs || r.denied || r.restarted || r.secrets || r.nested || r.emits || r.emitsRefused) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed, secrets: r.secrets, emits: r.emits, emitsRefused: r.emitsRefused, nested: r.nested };
-    if (!queue.empty && monotonicMs() - started >= YIELD_AFTER_MS) {
-      send();
-      yielded = true;
-      setImmediate(drain);
-      return;
-    }
+    const p = pending;
+    if (p.ids.length === 0) p.tenant = c.tenant;
+    else if (p.tenant !== c.tenant) p.tenant = null;
+    const i = p.ids.length;
+    p.ids.push(c.id);
+    p.outputs.push(r.output ?? null);
+    p.fuels.push(r.fuel);
+    p.memoryBytes.push(r.memoryBytes);
+    p.times.push(lastCallMs);
+    if (r.error || r.writes || r.logs || r.denied || r.restarted || r.secrets || r.nested || r.emits || r.emitsRefused) (p.extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed, secrets: r.secrets, emits: r.emits, emitsRefused: r.emitsRefused, nested: r.nested };
   }
-  send();
+  sendResults();
   queue.prune();
   if (slow.size > 1024) slow.clear();
 }
