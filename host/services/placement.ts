@@ -4,8 +4,9 @@
 // heavy tenants off the threads light tenants use, and let the OS prefer light threads.
 //
 //   - Tenants start on the shared workers (one per core), placed where the measured load is least.
-//   - A tenant is *heavy* when one of its calls runs past heavyCallMs (seen while it still runs),
-//     or its calls keep a shared worker busy for heavyShare of a load window. It is moved, between
+//   - A tenant is *heavy* when one of its calls is charged heavyCallMs or more (seen when it
+//     answers), or its calls of 1 ms or more keep a shared worker busy for heavyShare of a load
+//     window (shorter ones are interleaved fairly by the worker's queue). It is moved, between
 //     calls, to an isolated worker: a thread started on demand (up to isolatedWorkers, then heavy
 //     tenants share them) at a lower OS priority (nice), so the OS runs light tenants' threads and
 //     the API thread first whenever the cores are contended.
@@ -111,7 +112,7 @@ export class Placement {
     return { ...this.stats, isolatedWorkers: this.p.pool.isolatedCount };
   }
 
-  /** The pool saw a call of `tenant` running for `ms` on `worker` (it still runs). */
+  /** A call of `tenant` on `worker` answered, charged `ms` (pool.ts: charged). */
   onLongCall(tenant: string, worker: number, ms: number): void {
     if (ms >= this.settings.heavyCallMs) this.heavy(tenant, worker);
   }
