@@ -203,7 +203,7 @@ export class Supervisor {
   private async install(tenant: string, service: string, key: string, req: DeployRequest, limits: ServiceLimits, capabilities: string[], meta: ServiceMeta): Promise<DeployResult> {
     const language = req.language;
     const { artifact, warnings } = await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(service, language), limits, req.compiler);
-    await this.registry.settled(tenant); // placement: a move of the tenant ends first
+    if (this.registry.isMoving(tenant)) await this.registry.settled(tenant); // placement: a move of the tenant ends first
     const worker = this.registry.workerFor(tenant, () => this.o.pool.leastLoaded());
     this.o.pool.setQuota(worker, tenant, this.governor.workerQuota(tenant));
     // What the start code was denied is written before the deploy answers (later re-installs: in the background).
@@ -499,7 +499,9 @@ export class Supervisor {
   private async killNow(tenantName: string, serviceName: string, actor?: string): Promise<void> {
     const tenant = checkName("tenant", tenantName);
     const service = checkName("service", serviceName);
-    await this.registry.settled(tenant); // placement: a move of the tenant ends first
+    // Placement: a move of the tenant ends first. Only then: a kill otherwise takes the name in the
+    // same tick, so calls sent right after it get NOT_FOUND.
+    if (this.registry.isMoving(tenant)) await this.registry.settled(tenant);
     const rec = this.registry.get(tenant, service);
     if (rec.switching) throw new SoloError("UNAVAILABLE", `a swap or rollback of service ${service} is under way; kill it when it has ended`, { tenant, service, retryAfterMs: 1000 });
     // New calls get NOT_FOUND, a deploy of the name ALREADY_EXISTS, while the kill runs.

@@ -206,7 +206,7 @@ export class Swaps {
     const { pool } = this.p;
     // Placement may be moving the tenant to another worker: the swap runs where it ends up. No new
     // move starts meanwhile (the service is switching).
-    await this.p.registry.settled(rec.tenant);
+    if (this.p.registry.isMoving(rec.tenant)) await this.p.registry.settled(rec.tenant);
     const fresh = rec.failure !== undefined || !rec.built;
     const denials = this.p.denials;
     const spec: InstallSpec = {
