@@ -141,6 +141,8 @@ class PoolWorker {
   busyMs = new Map<string, number>();
   /** Ms all calls ran since the last load window. */
   totalMs = 0;
+  /** The thread answered a ping (placement: a move gates its tenant only once the thread is up). */
+  loaded = false;
   /** This worker's share of a thread over the last window. */
   load = 0;
   private queue: PendingCall[] = [];
@@ -165,6 +167,7 @@ class PoolWorker {
     const watch = new SharedArrayBuffer(WATCH.size * 8);
     this.state = new Float64Array(watch);
     this.lastError = undefined;
+    this.loaded = false;
     this.worker = new Worker(ENTRY, { workerData: { watch, nice: this.nice }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     this.worker.unref(); // held (ref) only while it has work, so an idle pool never keeps a process alive
     this.worker.on("message", (msg: FromWorker) => this.onMessage(msg));
@@ -446,7 +449,13 @@ export class WorkerPool {
     const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice);
     w.longCallMs = this.options.longCallMs ?? 20;
     w.onLongCall = this.options.onLongCall;
+    if (nice !== 0) void this.ready(index).catch(() => {}); // marks it loaded (isLoaded)
     return w;
+  }
+
+  /** The worker's thread has answered once (a new thread takes ~50-300 ms to load). */
+  isLoaded(worker: number): boolean {
+    return this.worker(worker).loaded;
   }
 
   /** The shared workers (isolated ones are not counted). */
@@ -503,7 +512,10 @@ export class WorkerPool {
 
   /** Resolves once the worker's thread is loaded and answering (a new one takes ~50-300 ms). */
   async ready(worker: number): Promise<void> {
-    await this.worker(worker).request({ t: "ping", id: nextId++ });
+    const w = this.worker(worker);
+    if (w.loaded) return;
+    await w.request({ t: "ping", id: nextId++ });
+    w.loaded = true;
   }
 
   /** Set once a spare isolated thread was started for a long call, until one is taken. */

@@ -168,18 +168,20 @@ export class Placement {
       if (n === 0) this.targets.delete(to);
       else this.targets.set(to, n);
     };
-    // The thread loads first (a new one: ~50-300 ms), while the tenant still runs where it is: its
-    // calls wait at the gate only for the switch itself.
-    this.pending.add(tenant);
-    try {
-      await pool.ready(to);
-    } catch {
+    // A thread still loading (a new one: ~50-300 ms) loads first, while the tenant still runs
+    // where it is: its calls wait at the gate only for the switch itself.
+    if (!pool.isLoaded(to)) {
+      this.pending.add(tenant);
+      try {
+        await pool.ready(to);
+      } catch {
+        this.pending.delete(tenant);
+        done();
+        return; // the pool is closing
+      }
       this.pending.delete(tenant);
-      done();
-      return; // the pool is closing
+      if (registry.workerOf(tenant) !== from || !this.movable(tenant)) return done();
     }
-    this.pending.delete(tenant);
-    if (registry.workerOf(tenant) !== from || !this.movable(tenant)) return done();
     const recs = registry.services(tenant);
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
