@@ -9,7 +9,7 @@ import { WorkerPool } from "./runtime/index.ts";
 import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceInfo, type ServiceLimits, type ServiceStatus, type SwapRequest, type SwapResult, type VersionInfo } from "./services/index.ts";
 import { EventStore, readOnlyView, startRetention, type EventFilter, type EventLogView, type Retention, type RetentionPolicy, type RetentionTimer, type SoloEvent, type SubscribeOptions, type Subscription } from "./events/index.ts";
 import { RocksKvStore, Storage, type FaultPlan, type VerifyReport } from "./storage/index.ts";
-import { checkName, type SupervisionSettings } from "./services/index.ts";
+import { checkName, fairnessSettings, type FairnessSettings, type PlacementStats, type SupervisionSettings } from "./services/index.ts";
 import { ensureWasmFeatures, type ArtifactCounters, type LogLevel } from "./wasm/index.ts";
 import { ArtifactStore, Builder, DEFAULT_BUILD_LIMITS } from "./build/index.ts";
 import { Capabilities, type Granted, type GrantRequest, type GrantInfo } from "./capability/index.ts";
@@ -23,8 +23,13 @@ import { toSoloError } from "./errors.ts";
 export interface HostOptions {
   /** Where Solo keeps its state (artifacts now; the event log and kv with the storage issue). */
   dataDir: string;
-  /** Worker threads that run guests; default one per core. */
+  /** Worker threads that run guests (tenants start there); default one per core. */
   workers?: number;
+  /**
+   * Fair placement (services/placement.ts): heavy tenants move to isolated low-priority threads
+   * started on demand. `{ isolatedWorkers: 0 }` keeps every tenant where it was placed.
+   */
+  fairness?: Partial<FairnessSettings>;
   /** Limits for services that do not set their own. */
   defaults?: Partial<ServiceLimits>;
   /** Where compiled and metered artifacts are cached; default <dataDir>/artifacts. */
@@ -168,6 +173,7 @@ export class Host {
     const metrics = options.metrics === false ? undefined : new Metrics(options.metrics ?? {});
     const telemetry: Telemetry = metrics ?? NOOP_TELEMETRY;
     const cacheDir = options.cacheDir ?? join(dataDir, "artifacts");
+    const fairness = fairnessSettings(options.fairness);
     const builder = new Builder({
       ...(metrics && { onBuild: (outcome: string, seconds: number) => telemetry.build(outcome, seconds) }),
       cacheDir,
@@ -190,10 +196,14 @@ export class Host {
         auditor?.workerRestarted();
         supervisor?.onWorkerRestart(w, reason);
       };
-      pool = new WorkerPool({ size: options.workers, onRestart, onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names), telemetry });
+      pool = new WorkerPool({
+        size: options.workers, onRestart, onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names), telemetry,
+        isolated: fairness.isolatedWorkers, isolatedNice: fairness.nice, loadWindowMs: fairness.loadWindowMs, longCallMs: fairness.heavyCallMs,
+        onLoad: (loads) => supervisor?.onLoad(loads), onLongCall: (tenant, worker, ms) => supervisor?.onLongCall(tenant, worker, ms),
+      });
       const workers = pool;
       vault.onChange = (tenant, name, value, seq) => workers.updateSecret(tenant, name, value, seq);
-      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor), admission: options.admission, breaker: options.breaker, telemetry });
+      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor), admission: options.admission, breaker: options.breaker, fairness, telemetry });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();
       const capabilities = await Capabilities.open({ storage, events, keyFile: join(dataDir, "capability.key"), now: options.clock });
@@ -476,9 +486,21 @@ export class Host {
     return this.auditor.run(options);
   }
 
-  /** Counters of the artifact cache, the worker pool and the builder process. */
-  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderStarts: number; builderRestarts: number; retentionFailures: number; admission: LaneStatus[] } {
-    return { artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderStarts: this.builder.started, builderRestarts: this.builder.restarts, retentionFailures: this.retention?.failures ?? 0, admission: this.supervisor.admissionStatus() };
+  /**
+   * Counters of the artifact cache, the worker pool, the builder process, admission and placement
+   * (`workers`: the shared workers; `placement.isolatedWorkers`: the isolated ones started for heavy tenants).
+   */
+  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderStarts: number; builderRestarts: number; retentionFailures: number; admission: LaneStatus[]; placement: PlacementStats } {
+    return {
+      artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderStarts: this.builder.started, builderRestarts: this.builder.restarts, retentionFailures: this.retention?.failures ?? 0,
+      admission: this.supervisor.admissionStatus(), placement: this.supervisor.placementStats(),
+    };
+  }
+
+  /** The worker a tenant's services run on (shared ones first, isolated ones after), if it has one. */
+  workerOf(tenant: string): { worker: number; isolated: boolean } | undefined {
+    this.checkOpen();
+    return this.supervisor.workerOf(checkName("tenant", tenant));
   }
 
   /**

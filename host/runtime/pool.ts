@@ -9,6 +9,13 @@
 // flight are re-sent, and queued calls run there. A call is re-sent at most MAX_ATTEMPTS times, and
 // a service whose re-creation fails or kills the worker again is dropped and reported (onLost), so
 // nothing a guest does can keep a worker restarting forever.
+//
+// Placement (services/placement.ts decides, this file measures and provides): each worker sums
+// the time its calls ran, per service (wall time, capped by what fuel explains: see charged), and
+// every loadWindowMs reports each tenant's share of a thread (onLoad); a call charged longCallMs or
+// more is reported when it answers (onLongCall). Tenants
+// start on the `size` shared workers; heavy ones are moved to *isolated* workers, started on
+// demand up to a cap and run at a lower OS priority (nice), so the OS serves light tenants first.
 import { availableParallelism } from "node:os";
 import type { Telemetry } from "../telemetry/index.ts";
 import { Worker } from "node:worker_threads";
@@ -74,6 +81,46 @@ export interface PoolOptions {
   secretsFor?: (tenant: string, names: string[]) => SecretSnapshot;
   /** Metrics (host/telemetry); default NOOP_TELEMETRY. Host.open reports restarts itself (onRestart). */
   telemetry?: Telemetry;
+  /** Isolated workers that may be started on demand for heavy tenants (default 0: none). */
+  isolated?: number;
+  /** The OS nice value of isolated workers (default 10; 0 keeps them at normal priority). */
+  isolatedNice?: number;
+  /** How often each tenant's share of its worker is reported (default 500 ms). */
+  loadWindowMs?: number;
+  onLoad?: (loads: TenantLoad[]) => void;
+  /** A call charged this long (see charged) is reported when it answers (default 20 ms). */
+  longCallMs?: number;
+  onLongCall?: (tenant: string, worker: number, ms: number) => void;
+}
+
+/** One tenant's load on one worker over the last window. */
+export interface TenantLoad {
+  tenant: string;
+  worker: number;
+  /** The share of one thread's time its calls of 1 ms or more ran (a call longer than the window counts where it ends). */
+  share: number;
+}
+
+/** Below this share of a thread a worker counts as idle when a new tenant is placed. */
+const IDLE_SHARE = 0.05;
+
+/**
+ * Calls shorter than this (charged ms) never count towards moving their tenant: the worker looks
+ * at its queue every millisecond (call-queue.ts), so a neighbour waits at most about this long
+ * behind them, however many there are. Without it, any tenant sending many tiny calls would look heavy.
+ */
+const MOVE_CALL_MS = 1;
+
+/**
+ * Fuel units a thread runs in a millisecond, about (loop.as.ts: 1e9 units in ~100 ms). A call is
+ * charged its wall time, but at most 8x what its fuel explains plus 0.2 ms: wall time counts what
+ * fuel misses (memory growth, instantiation, host imports) but also the time the OS ran other
+ * threads, so on a contended machine a light call must not look heavy.
+ */
+const FUEL_PER_MS = 10_000_000;
+function charged(wallMs: number, fuel: number): number {
+  if (wallMs === 0) return 0;
+  return Math.min(wallMs, (fuel / FUEL_PER_MS) * 8 + 0.2);
 }
 
 /** The secret names a capability list grants ("secret:NAME"). */
@@ -95,6 +142,14 @@ class PoolWorker {
   readonly quotas = new Map<string, WorkerQuota>();
   /** Why the current thread failed, if it said (the worker's 'error' event). */
   lastError: string | undefined;
+  /** Ms each service's calls of MOVE_CALL_MS or more ran since the last load window (placement). */
+  busyMs = new Map<string, number>();
+  /** Ms all calls ran since the last load window. */
+  totalMs = 0;
+  /** The thread answered a ping (placement: a move gates its tenant only once the thread is up). */
+  loaded = false;
+  /** This worker's share of a thread over the last window. */
+  load = 0;
   private queue: PendingCall[] = [];
   private flushScheduled = false;
   /** When the current tick's first call was queued (monotonicMs). */
@@ -107,7 +162,11 @@ class PoolWorker {
   /** Secret changes made meanwhile: sent after the re-installs, so the newest value is last. */
   private pendingSecrets: ToWorker[] = [];
 
-  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"]) {
+  /** A call charged this long is reported at once (placement). */
+  longCallMs = Infinity;
+  onLongCall: PoolOptions["onLongCall"];
+
+  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0) {
     this.start();
   }
 
@@ -115,7 +174,8 @@ class PoolWorker {
     const watch = new SharedArrayBuffer(WATCH.size * 8);
     this.state = new Float64Array(watch);
     this.lastError = undefined;
-    this.worker = new Worker(ENTRY, { workerData: { watch }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    this.loaded = false;
+    this.worker = new Worker(ENTRY, { workerData: { watch, nice: this.nice }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     this.worker.unref(); // held (ref) only while it has work, so an idle pool never keeps a process alive
     this.worker.on("message", (msg: FromWorker) => this.onMessage(msg));
     const w = this.worker;
@@ -204,9 +264,18 @@ class PoolWorker {
         const call = this.calls.get(id);
         if (!call) continue;
         this.calls.delete(id);
-        // Its run ended when the next call of the batch started (the last: when they were sent).
-        const ran = (i + 1 < msg.ids.length ? msg.starts[i + 1]! : msg.sent) - msg.starts[i]!;
+        // Its run time, and the time it waited (queued, then for the calls sent back with it):
+        // admission measures capacity by the wait.
+        const ran = msg.times[i]!;
         const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]!, waitMs: msg.sent - call.at - ran, answeredAt: msg.sent, runMs: ran };
+        const ms = charged(ran, result.fuel);
+        this.totalMs += ms;
+        // Shorter calls are interleaved fairly by the worker's queue (call-queue.ts): only
+        // longer ones count towards moving a tenant.
+        if (ms >= MOVE_CALL_MS) {
+          this.busyMs.set(call.key, (this.busyMs.get(call.key) ?? 0) + ms);
+          if (ms >= this.longCallMs) this.onLongCall?.(call.key.slice(0, call.key.indexOf("/")), this.index, ms);
+        }
         const output = msg.outputs[i];
         if (output !== null && output !== undefined) result.output = output;
         const extra = msg.extra?.[i];
@@ -372,28 +441,138 @@ class PoolWorker {
 }
 
 export class WorkerPool {
+  /** The shared workers first (0 .. size-1), then isolated ones in the order they were started. */
   private readonly workers: PoolWorker[];
+  private readonly shared: number;
   private readonly watchdog: NodeJS.Timeout;
+  private readonly loadTimer: NodeJS.Timeout | undefined;
+  private loadAt = monotonicMs();
+  private closed = false;
   /** How many times a worker was replaced (deadline or crash). */
   restarts = 0;
 
   constructor(private readonly options: PoolOptions = {}) {
     const size = Math.max(1, options.size ?? availableParallelism());
-    const onLost = (key: string, err: SoloError) => this.options.onLost?.(key, err);
-    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, (w, code) => this.onDeath(w, code), onLost, options.secretsFor));
+    this.shared = size;
+    this.workers = Array.from({ length: size }, (_, i) => this.newWorker(i, 0));
     this.watchdog = setInterval(() => this.checkDeadlines(), options.watchdogMs ?? 10);
     this.watchdog.unref();
+    if (options.onLoad) {
+      this.loadTimer = setInterval(() => this.reportLoad(), options.loadWindowMs ?? 500);
+      this.loadTimer.unref();
+    }
   }
 
+  private newWorker(index: number, nice: number): PoolWorker {
+    const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice);
+    w.longCallMs = this.options.longCallMs ?? 20;
+    w.onLongCall = this.options.onLongCall;
+    if (nice !== 0) void this.ready(index).catch(() => {}); // marks it loaded (isLoaded)
+    return w;
+  }
+
+  /** The worker's thread has answered once (a new thread takes ~50-300 ms to load). */
+  isLoaded(worker: number): boolean {
+    return this.worker(worker).loaded;
+  }
+
+  /** The shared workers (isolated ones are not counted). */
   get size(): number {
-    return this.workers.length;
+    return this.shared;
   }
 
-  /** The worker with the fewest installed services: where a new tenant goes. */
+  /** Isolated workers started so far. */
+  get isolatedCount(): number {
+    return this.workers.length - this.shared;
+  }
+
+  isIsolated(worker: number): boolean {
+    return worker >= this.shared;
+  }
+
+  /**
+   * The shared worker where a tenant goes: the least busy over the last window (a share under 5%
+   * counts as idle), then the one with the fewest installed services.
+   */
   leastLoaded(): number {
     let best = 0;
-    for (const w of this.workers) if (w.installed.size < this.workers[best]!.installed.size) best = w.index;
+    const busy = (w: PoolWorker) => (w.load < IDLE_SHARE ? 0 : w.load);
+    for (let i = 1; i < this.shared; i++) {
+      const w = this.workers[i]!;
+      const b = this.workers[best]!;
+      if (busy(w) < busy(b) || (busy(w) === busy(b) && w.installed.size < b.installed.size)) best = i;
+    }
     return best;
+  }
+
+  /**
+   * Where a heavy tenant goes: an isolated worker holding no service, one started now if the cap
+   * allows (a thread takes ~50-300 ms to load; messages sent meanwhile wait for it), else the
+   * least busy isolated one. Undefined when isolation is off. `taken`: workers that moves under
+   * way are filling (still empty, but not for long).
+   */
+  isolatedFor(taken: ReadonlySet<number> = new Set()): number | undefined {
+    if (this.closed) return undefined;
+    this.warming = false;
+    let best: PoolWorker | undefined;
+    for (let i = this.shared; i < this.workers.length; i++) {
+      const w = this.workers[i]!;
+      if (w.installed.size === 0 && w.acks.size === 0 && !taken.has(i)) return i;
+      if (!best || w.load < best.load) best = w;
+    }
+    if (this.isolatedCount < (this.options.isolated ?? 0)) {
+      const i = this.workers.length;
+      this.workers.push(this.newWorker(i, this.options.isolatedNice ?? 10));
+      return i;
+    }
+    return best?.index;
+  }
+
+  /** Resolves once the worker's thread is loaded and answering (a new one takes ~50-300 ms). */
+  async ready(worker: number): Promise<void> {
+    const w = this.worker(worker);
+    if (w.loaded) return;
+    await w.request({ t: "ping", id: nextId++ });
+    w.loaded = true;
+  }
+
+  /** Set once a spare isolated thread was started for a long call, until one is taken. */
+  private warming = false;
+
+  private prewarm(): void {
+    this.warming = true;
+    for (let i = this.shared; i < this.workers.length; i++) if (this.workers[i]!.installed.size === 0) return;
+    if (this.isolatedCount < (this.options.isolated ?? 0)) this.workers.push(this.newWorker(this.workers.length, this.options.isolatedNice ?? 10));
+  }
+
+  /** What a worker re-creates the service from, if it is installed there. */
+  installedSpec(worker: number, key: string): InstallSpec | undefined {
+    return this.worker(worker).installed.get(key);
+  }
+
+  /** Each tenant's share of each worker since the last report; resets the sums. */
+  private reportLoad(): void {
+    const now = monotonicMs();
+    const window = Math.max(1, now - this.loadAt);
+    this.loadAt = now;
+    const loads: TenantLoad[] = [];
+    for (const w of this.workers) {
+      if (w.busyMs.size > 0) {
+        const byTenant = new Map<string, number>();
+        for (const [key, ms] of w.busyMs) {
+          const tenant = key.slice(0, key.indexOf("/"));
+          byTenant.set(tenant, (byTenant.get(tenant) ?? 0) + ms);
+        }
+        w.busyMs.clear();
+        for (const [tenant, ms] of byTenant) {
+          loads.push({ tenant, worker: w.index, share: ms / window });
+          // telemetry: a per-tenant busy-share gauge would go here (bounded labels: tenants placement moved).
+        }
+      }
+      w.load = w.totalMs / window;
+      w.totalMs = 0;
+    }
+    this.options.onLoad?.(loads);
   }
 
   /** Creates the service's instance on a worker; resolves to its memory bytes at start. */
@@ -487,7 +666,9 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.watchdog);
+    if (this.loadTimer) clearInterval(this.loadTimer);
     await Promise.all(this.workers.map((w) => w.close()));
   }
 
@@ -502,6 +683,9 @@ export class WorkerPool {
     for (const w of this.workers) {
       if (w.busy === 0) continue;
       const deadline = w.state[WATCH.deadline]!;
+      // A call on a shared worker running long may make its tenant heavy when it answers: an
+      // isolated thread starts loading now, so the move need not wait for it (a spare is harmless).
+      if (deadline !== 0 && w.nice === 0 && !this.warming && now - w.state[WATCH.started]! >= w.longCallMs) this.prewarm();
       if (deadline !== 0 && now > deadline) {
         const running = w.state[WATCH.running]!;
         this.restarts++;

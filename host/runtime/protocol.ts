@@ -79,6 +79,8 @@ export interface MigrateMessage { t: "migrate"; id: number; key: string; fromVer
 export interface ActivateMessage { t: "activate"; id: number; key: string }
 /** The swap failed: the prepared instance is dropped. */
 export interface AbortMessage { t: "abort"; id: number; key: string }
+/** Answers at once: the thread is loaded and taking messages (placement waits for it before a move). */
+export interface PingMessage { t: "ping"; id: number }
 /** Checks the running instance's health (in a rollback window). */
 export interface HealthMessage { t: "health"; id: number; key: string; health?: HealthRequest }
 
@@ -88,7 +90,7 @@ export interface ReloadKvMessage { t: "reload-kv"; id: number; key: string; kv: 
 /** A batch of calls as parallel arrays: cloning three arrays costs less than N small objects. */
 export interface CallsMessage { t: "calls"; ids: number[]; keys: string[]; requests: string[] }
 
-export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage | SecretMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage;
+export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage | SecretMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage | PingMessage;
 
 export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
 
@@ -170,10 +172,11 @@ export interface ResultsMessage {
   t: "results";
   ids: number[];
   outputs: (string | null)[];
+  /** Wall milliseconds each call kept the worker busy (its tenant's load, for placement). */
+  times: number[];
   fuels: number[];
   memoryBytes: number[];
-  /** When each call started on the worker, and when the batch's results were sent (monotonicMs): the pool turns them into CallResult.waitMs. */
-  starts: number[];
+  /** When the results were sent (monotonicMs): the pool turns it and `times` into CallResult.waitMs. */
   sent: number;
   extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "restarted" | "startFailed" | "secrets" | "emits" | "emitsRefused" | "nested">>;
 }
@@ -188,7 +191,9 @@ export const WATCH = {
   deadline: 0,
   /** What runs: a call's id, or minus the id of an install request. */
   running: 1,
-  size: 2,
+  /** Monotonic milliseconds when the running work started: placement sees a long call while it runs. */
+  started: 2,
+  size: 3,
 } as const;
 
 /** Milliseconds of the process-wide monotonic clock: the same in every thread, never set back. */

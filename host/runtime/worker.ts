@@ -1,7 +1,8 @@
 // A worker thread that runs guest instances. Each installed service has one Sandbox and a copy of
-// its kv. Calls run to completion one after another; fuel bounds each, and the host's watchdog
-// terminates the thread if a call outlives its deadline.
+// its kv. Calls run to completion one after another, in fair order between tenants (call-queue.ts);
+// fuel bounds each, and the host's watchdog terminates the thread if a call outlives its deadline.
 import { randomFillSync } from "node:crypto";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { SoloError, toSoloError } from "../errors.ts";
 // The guest worker loads only the wasm files it runs with (the folder's index would add ~100 ms
@@ -19,13 +20,24 @@ import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
 import { memoryQuotaError, setTenantQuota, tenantOf, type TenantState } from "./tenant-quota.ts";
 import { WorkerSecrets } from "./worker-secrets.ts";
+import { CallQueue, type QueuedCall } from "./call-queue.ts";
 import { ServiceCalls } from "./service-calls.ts";
 import { EmitBudget, emitFrom } from "./guest-events.ts";
 
 ensureWasmFeatures();
 
 const port = parentPort!;
-const { watch } = workerData as { watch: SharedArrayBuffer };
+const { watch, nice } = workerData as { watch: SharedArrayBuffer; nice?: number };
+// An isolated worker (heavy tenants, services/placement.ts) runs at a lower OS priority: on Linux
+// the nice value is per thread, so light tenants' threads and the API thread come first. It can
+// never be raised back without privileges, so only threads that stay isolated are lowered.
+if (nice) {
+  try {
+    setPriority(0, nice);
+  } catch {
+    // Not permitted here (a platform without per-thread priorities): the thread only time-slices.
+  }
+}
 const state = new Float64Array(watch);
 const MAX_LOGS_PER_CALL = 100;
 const MAX_LOG_CHARS = 8192;
@@ -34,11 +46,15 @@ const MAX_DENIED_PER_CALL = 20;
 
 /** Puts `running` (a call id, or minus an install's id) under the watchdog's deadline. */
 function watchStart(running: number, deadlineMs: number) {
+  const now = monotonicMs();
   state[WATCH.running] = running;
-  state[WATCH.deadline] = monotonicMs() + deadlineMs;
+  state[WATCH.started] = now;
+  state[WATCH.deadline] = now + deadlineMs;
 }
-function watchEnd() {
+/** Ends the watched work; answers how long it ran (ms), what its tenant is charged for placement. */
+function watchEnd(): number {
   state[WATCH.deadline] = 0;
+  return monotonicMs() - state[WATCH.started]!;
 }
 
 const randomPool = new BigUint64Array(256);
@@ -193,7 +209,11 @@ function wire(err: unknown): WireError {
   return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
 }
 
+/** How long the last runCall kept the worker busy (0 when it ran nothing). */
+let lastCallMs = 0;
+
 function runCall(id: number, key: string, request: string): CallResult {
+  lastCallMs = 0;
   const slot = slots.get(key);
   if (!slot) return { id, error: { code: "NOT_FOUND", message: `service ${key} is not running` }, fuel: 0, memoryBytes: 0 };
   const limits = slot.limits;
@@ -207,7 +227,7 @@ function runCall(id: number, key: string, request: string): CallResult {
   try {
     sandbox = slot.instance();
   } catch (err) {
-    watchEnd();
+    lastCallMs = watchEnd();
     const failed: CallResult = { id, error: wire(err), fuel: 0, memoryBytes: 0, startFailed: true };
     if (slot.denied) failed.denied = slot.denied;
     return failed;
@@ -226,7 +246,7 @@ function runCall(id: number, key: string, request: string): CallResult {
     const e = toSoloError(err);
     outcome = { ok: false, code: e.code, message: e.message, fuel: 0, memoryBytes: 0, trapped: true };
   }
-  watchEnd();
+  lastCallMs = watchEnd();
   const nested = serviceCalls.end();
   const emits = slot.emits;
   slot.emits = undefined;
@@ -259,24 +279,111 @@ function runCall(id: number, key: string, request: string): CallResult {
   return result;
 }
 
+/** Calls waiting, in fair order between tenants (call-queue.ts); other messages are barriers. */
+const queue = new CallQueue<ToWorker>();
+/** A drain is scheduled (the worker yielded to take in new messages). */
+let yielded = false;
+/**
+ * How long the worker runs queued calls before it looks at its messages again: calls that
+ * arrived meanwhile then take their fair turn. A call longer than this is never cut; the look
+ * comes after it.
+ */
+const YIELD_AFTER_MS = 1;
+/** Tenants whose last call here ran YIELD_AFTER_MS or more: results and new messages are taken care of before their next call. */
+const slow = new Set<string>();
+
 function onCalls(msg: CallsMessage) {
-  const n = msg.ids.length;
-  const outputs: (string | null)[] = new Array(n);
-  const fuels: number[] = new Array(n);
-  const memoryBytes: number[] = new Array(n);
-  const starts: number[] = new Array(n);
-  let extra: ResultsMessage["extra"];
-  for (let i = 0; i < n; i++) {
-    // One clock read per call (~50 ns): the host's admission measures queue time from it.
-    starts[i] = monotonicMs();
-    const r = runCall(msg.ids[i]!, msg.keys[i]!, msg.requests[i]!);
-    outputs[i] = r.output ?? null;
-    fuels[i] = r.fuel;
-    memoryBytes[i] = r.memoryBytes;
-    if (r.error || r.writes || r.logs || r.denied || r.restarted || r.secrets || r.nested || r.emits || r.emitsRefused) (extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed, secrets: r.secrets, emits: r.emits, emitsRefused: r.emitsRefused, nested: r.nested };
+  for (let i = 0; i < msg.ids.length; i++) {
+    const key = msg.keys[i]!;
+    queue.push({ id: msg.ids[i]!, key, request: msg.requests[i]!, tenant: key.slice(0, key.indexOf("/")) });
   }
-  const reply: FromWorker = { t: "results", ids: msg.ids, outputs, fuels, memoryBytes, starts, sent: monotonicMs(), extra };
-  port.postMessage(reply);
+  if (!yielded) drain();
+}
+
+/**
+ * Results not yet sent, across turns. They go back when the queue is empty, before a barrier, and
+ * before a call of another tenant than theirs: a tenant's results never wait for another tenant's
+ * call, and a burst of one tenant's calls still goes back in one message, as one batch did (the API
+ * thread then commits and appends what they cause in one batch).
+ */
+const pending = {
+  ids: [] as number[], outputs: [] as (string | null)[], fuels: [] as number[], memoryBytes: [] as number[], times: [] as number[],
+  extra: undefined as ResultsMessage["extra"],
+  /** The tenant of every pending result, or null when they are of several. */
+  tenant: undefined as string | null | undefined,
+};
+
+function sendResults() {
+  const p = pending;
+  if (p.ids.length === 0) return;
+  // sent: one clock read per message; the host's admission measures each call's wait by it.
+  port.postMessage({ t: "results", ids: p.ids, outputs: p.outputs, fuels: p.fuels, memoryBytes: p.memoryBytes, times: p.times, sent: monotonicMs(), extra: p.extra } satisfies FromWorker);
+  p.ids = [];
+  p.outputs = [];
+  p.fuels = [];
+  p.memoryBytes = [];
+  p.times = [];
+  p.extra = undefined;
+  p.tenant = undefined;
+}
+
+/** Gives the event loop a turn (messages that arrived are queued), then goes on with `c` first unless a fairer call came. */
+function yieldBefore(c: QueuedCall | undefined) {
+  if (c) queue.putBack(c);
+  const p = pending;
+  if (p.ids.length > 0 && (c === undefined || p.tenant !== c.tenant)) sendResults();
+  yielded = true;
+  setImmediate(drain);
+}
+
+/**
+ * Runs what is queued: calls in fair order, barriers in their place. After YIELD_AFTER_MS of
+ * calls, and before a call of a tenant whose last call was slow, the worker yields (setImmediate)
+ * so messages that arrived meanwhile are queued before it chooses the next call; results of other
+ * tenants go back before that call runs.
+ */
+function drain() {
+  yielded = false;
+  const started = monotonicMs();
+  let ran = false;
+  for (;;) {
+    if (gate) break; // a barrier is loading glue: the rest waits for it (see handle)
+    const next = queue.next();
+    if (!next) break;
+    if ("barrier" in next) {
+      sendResults();
+      handle(next.barrier);
+      continue;
+    }
+    const c = next.call;
+    if (ran && (slow.has(c.tenant) || monotonicMs() - started >= YIELD_AFTER_MS)) return yieldBefore(c);
+    ran = true;
+    const r = runCall(c.id, c.key, c.request);
+    queue.charge(c.tenant, lastCallMs);
+    if (lastCallMs >= YIELD_AFTER_MS) slow.add(c.tenant);
+    else if (slow.size > 0) slow.delete(c.tenant);
+    const p = pending;
+    if (p.ids.length === 0) p.tenant = c.tenant;
+    else if (p.tenant !== c.tenant) p.tenant = null;
+    const i = p.ids.length;
+    p.ids.push(c.id);
+    p.outputs.push(r.output ?? null);
+    p.fuels.push(r.fuel);
+    p.memoryBytes.push(r.memoryBytes);
+    p.times.push(lastCallMs);
+    if (r.error || r.writes || r.logs || r.denied || r.restarted || r.secrets || r.nested || r.emits || r.emitsRefused) (p.extra ??= {})[i] = { error: r.error, writes: r.writes, kvBytes: r.kvBytes, logs: r.logs, denied: r.denied, restarted: r.restarted, startFailed: r.startFailed, secrets: r.secrets, emits: r.emits, emitsRefused: r.emitsRefused, nested: r.nested };
+  }
+  sendResults();
+  queue.prune();
+  if (slow.size > 1024) slow.clear();
+}
+
+/** A message from the pool: calls join the queue; anything else runs now, or as a barrier behind queued calls. */
+function receive(msg: ToWorker) {
+  if (msg.t === "calls") return onCalls(msg);
+  if (queue.empty && !yielded) return handle(msg);
+  queue.barrier(msg);
+  if (!yielded) drain();
 }
 
 /** After `key` went: its tenant keeps only the secrets its other services here are granted. */
@@ -294,7 +401,7 @@ const waiting: ToWorker[] = [];
 
 port.on("message", (msg: ToWorker) => {
   if (gate) waiting.push(msg);
-  else handle(msg);
+  else receive(msg);
 });
 
 function handle(msg: ToWorker) {
@@ -306,13 +413,15 @@ function handle(msg: ToWorker) {
     ).then(() => {
       gate = undefined;
       if (glues.has(url)) handle(msg);
-      while (!gate && waiting.length) handle(waiting.shift()!);
+      // Queued calls and barriers first (they arrived before what waited), then what waited.
+      if (!gate && !yielded) drain();
+      while (!gate && waiting.length) receive(waiting.shift()!);
     });
     return;
   }
   switch (msg.t) {
     case "calls":
-      onCalls(msg);
+      onCalls(msg); // only from a glue load's waiting list
       return;
     case "install": {
       const slot = new Slot(msg);
@@ -404,6 +513,9 @@ function handle(msg: ToWorker) {
     }
     case "secret":
       secrets.update(msg);
+      return;
+    case "ping":
+      port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
       return;
     case "reload-kv": {
       const slot = slots.get(msg.key);

@@ -7,3 +7,4 @@ export { DEFAULT_LIMITS, MAX_LIMITS, resolveLimits, type ServiceLimits } from ".
 export { checkName } from "./names.ts";
 export { EventBudget } from "./event-budget.ts";
 export { DEFAULT_SUPERVISION, type SupervisionSettings } from "./supervision.ts";
+export { DEFAULT_FAIRNESS, fairnessSettings, type FairnessSettings, type PlacementStats } from "./placement.ts";

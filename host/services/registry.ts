@@ -1,5 +1,6 @@
 // The services that are registered (callable, listed), tenant by tenant, and the worker each
-// tenant's services run on. A service is registered only once its record and event are durable.
+// tenant's services run on (placement.ts may move a tenant between calls; deploys, kills and swaps
+// of a tenant wait while it moves). A service is registered only once its record and event are durable.
 //
 // Isolation: every lookup is by (tenant, service); a tenant asking for another tenant's service
 // gets NOT_FOUND, the same answer as for a service that does not exist.
@@ -11,6 +12,8 @@ export class Registry {
   private readonly tenantWorker = new Map<string, number>();
   /** Names being deployed or killed right now: a deploy of one is ALREADY_EXISTS. */
   private readonly busy = new Set<string>();
+  /** Tenants being moved to another worker (placement.ts): settles when the move has ended. */
+  private readonly moves = new Map<string, Promise<void>>();
 
   /** The hot path's lookup: names are not checked (a registered name is valid by construction). */
   find(tenant: string, service: string): ServiceRecord | undefined {
@@ -88,5 +91,41 @@ export class Registry {
     let w = this.tenantWorker.get(tenant);
     if (w === undefined) this.tenantWorker.set(tenant, (w = leastLoaded()));
     return w;
+  }
+
+  /** Every tenant that has been given a worker, with it. */
+  placements(): IterableIterator<[string, number]> {
+    return this.tenantWorker.entries();
+  }
+
+  /** The tenant's services run on `worker` from now on (placement.ts, once they are installed there). */
+  placeTenant(tenant: string, worker: number): void {
+    this.tenantWorker.set(tenant, worker);
+    for (const rec of this.services(tenant)) rec.worker = worker;
+  }
+
+  /** A deploy or kill of one of the tenant's services is under way (a name of it is claimed). */
+  claimedIn(tenant: string): boolean {
+    const prefix = `${tenant}/`;
+    for (const key of this.busy) if (key.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /** Marks the tenant as moving until `done` settles (it must never reject). */
+  moving(tenant: string, done: Promise<void>): void {
+    this.moves.set(tenant, done);
+    void done.then(() => {
+      if (this.moves.get(tenant) === done) this.moves.delete(tenant);
+    });
+  }
+
+  isMoving(tenant: string): boolean {
+    return this.moves.has(tenant);
+  }
+
+  /** Resolves once no move of the tenant is under way: what touches its worker waits for this. */
+  async settled(tenant: string): Promise<void> {
+    let m: Promise<void> | undefined;
+    while ((m = this.moves.get(tenant))) await m;
   }
 }

@@ -34,6 +34,8 @@ import { backingOff, countCrash, crashLoopFailure, isCrash, noCrashes, supervisi
 import { checkTag, resolveServiceMeta, type ServiceMeta } from "./service-meta.ts";
 import { GuestEvents } from "./guest-events.ts";
 import { settleNested, type NestedParts } from "./nested-calls.ts";
+import { Placement, type FairnessSettings, type PlacementStats } from "./placement.ts";
+import type { TenantLoad } from "../runtime/index.ts";
 
 export interface SupervisorOptions {
   pool: WorkerPool;
@@ -55,6 +57,8 @@ export interface SupervisorOptions {
   admission?: Partial<AdmissionSettings>;
   /** Each service's circuit breaker (governance/circuit-breaker.ts); default DEFAULT_BREAKER. */
   breaker?: Partial<BreakerSettings>;
+  /** Where tenants run and when they move (placement.ts); the pool must be built with the same settings. */
+  fairness: FairnessSettings;
 }
 
 export class Supervisor {
@@ -103,6 +107,7 @@ export class Supervisor {
     this.guestEvents = new GuestEvents((e) => o.events.append(e));
     this.nested = { registry: this.registry, kv: o.kv, governor, accounting: this.accounting, denials: this.denials, guestEvents: this.guestEvents, restoreKv: (rec) => this.restoreKv(rec), onLog: o.onLog };
     this.supervision = supervisionSettings(o.supervision);
+    this.placement = new Placement({ registry: this.registry, pool: o.pool, governor, idle: (rec) => this.idle(rec) }, o.fairness);
     this.swaps = new Swaps({
       registry: this.registry, persistence: this.persistence, artifacts: o.artifacts, pool: o.pool, kv: this.kv, governor, denials: this.denials, defaults: o.defaults,
       record: (e) => this.persistence.record(e), idle: (rec) => this.idle(rec), restoreKv: (rec) => this.restoreKv(rec), track: (op) => this.track(op),
@@ -112,6 +117,26 @@ export class Supervisor {
 
   private readonly swaps: Swaps;
   private readonly supervision: SupervisionSettings;
+  private readonly placement: Placement;
+
+  /** The pool's load report (placement.ts): heavy tenants move off shared workers. */
+  onLoad(loads: TenantLoad[]): void {
+    this.placement.onLoad(loads);
+  }
+
+  /** The pool saw a long call still running (placement.ts). */
+  onLongCall(tenant: string, worker: number, ms: number): void {
+    this.placement.onLongCall(tenant, worker, ms);
+  }
+
+  placementStats(): PlacementStats {
+    return this.placement.counters();
+  }
+
+  workerOf(tenant: string): { worker: number; isolated: boolean } | undefined {
+    const worker = this.registry.workerOf(tenant);
+    return worker === undefined ? undefined : { worker, isolated: this.o.pool.isIsolated(worker) };
+  }
 
   /** Replaces a running service's code in place (swap.ts): same name, same kv, no call lost. */
   swap(req: SwapRequest): Promise<SwapResult> {
@@ -200,6 +225,7 @@ export class Supervisor {
   private async install(tenant: string, service: string, key: string, req: DeployRequest, limits: ServiceLimits, capabilities: string[], meta: ServiceMeta): Promise<DeployResult> {
     const language = req.language;
     const { artifact, warnings } = await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(service, language), limits, req.compiler);
+    if (this.registry.isMoving(tenant)) await this.registry.settled(tenant); // placement: a move of the tenant ends first
     const worker = this.registry.workerFor(tenant, () => this.o.pool.leastLoaded());
     this.o.pool.setQuota(worker, tenant, this.governor.workerQuota(tenant));
     // What the start code was denied is written before the deploy answers (later re-installs: in the background).
@@ -581,6 +607,9 @@ export class Supervisor {
   private async killNow(tenantName: string, serviceName: string, actor?: string): Promise<void> {
     const tenant = checkName("tenant", tenantName);
     const service = checkName("service", serviceName);
+    // Placement: a move of the tenant ends first. Only then: a kill otherwise takes the name in the
+    // same tick, so calls sent right after it get NOT_FOUND.
+    if (this.registry.isMoving(tenant)) await this.registry.settled(tenant);
     const rec = this.registry.get(tenant, service);
     if (rec.switching) throw new SoloError("UNAVAILABLE", `a swap or rollback of service ${service} is under way; kill it when it has ended`, { tenant, service, retryAfterMs: 1000 });
     // New calls get NOT_FOUND, a deploy of the name ALREADY_EXISTS, while the kill runs.

@@ -206,6 +206,9 @@ export class Swaps {
   /** Steps 2-6 (see the top of this file); resolves to the switch time in ms. */
   private async switchTo(rec: ServiceRecord, t: Target, event: EventInput): Promise<number> {
     const { pool } = this.p;
+    // Placement may be moving the tenant to another worker: the swap runs where it ends up. No new
+    // move starts meanwhile (the service is switching).
+    if (this.p.registry.isMoving(rec.tenant)) await this.p.registry.settled(rec.tenant);
     const fresh = rec.failure !== undefined || !rec.built;
     const denials = this.p.denials;
     const spec: InstallSpec = {

@@ -60,7 +60,14 @@ test("calls past capacity are refused at once with retryAfterMs, load_shed event
     await t.host.deploy({ tenant: "acme", service: "spin", source: fixture("spin.as.ts"), language: "assemblyscript" });
     // 40 callers, one call each in flight, ~2 ms a call: ~80 ms of queue without admission.
     const started = performance.now();
+    // The limit admission measured while the load lasted (it lifts again once the queue is short).
+    const limits: number[] = [];
+    const sampler = setInterval(() => {
+      const limit = t.host.stats().admission[0]?.limit;
+      if (typeof limit === "number") limits.push(limit);
+    }, 10);
     const tally = await drive(t.host, "acme", "spin", 40, 1500);
+    clearInterval(sampler);
     const seconds = (performance.now() - started) / 1000;
     console.log(`  overload: ${tally.ok} served, ${tally.overloaded} refused in ${seconds.toFixed(2)} s; p99 time to refuse ${p99(tally.refuseMs).toFixed(3)} ms; admission ${JSON.stringify(t.host.stats().admission)}`);
     assert.equal(tally.other, [], "every answer is a success or an overloaded refusal with retryAfterMs");
@@ -68,7 +75,7 @@ test("calls past capacity are refused at once with retryAfterMs, load_shed event
     assert.ok(tally.ok > 0, "calls were served meanwhile");
     const lane = t.host.stats().admission[0]!;
     assert.is(lane.refused, tally.overloaded);
-    assert.ok(lane.limit !== null && lane.limit >= 2, `the worker's measured limit: ${lane.limit}`);
+    assert.ok(limits.length > 0 && Math.min(...limits) >= 2, `the worker's measured limits: ${limits.slice(0, 20).join(", ")}`);
     assert.is(t.host.status("acme", "spin").errors.UNAVAILABLE, tally.overloaded, "refusals are counted in status");
     // /metrics counts every refusal (events are sampled, metrics are not).
     assert.match(await t.host.metrics(), new RegExp(`^solo_calls_shed_total\\{tenant="acme"\\} ${tally.overloaded}$`, "m"));
