@@ -17,9 +17,13 @@
 // than 90% of the time grows the limit by a quarter whatever the waits say (answers were slow to
 // turn into new calls, e.g. on a busy machine, and the limit starved the worker).
 //
-// Fairness: at the limit, a tenant is admitted only while it holds fewer than its fair share of
-// the worker's calls in flight (limit / tenants with calls there, at least 1). A tenant sending
-// ten times more is refused ten times more often, and gets about one share, not ten.
+// Fairness: at the limit, a tenant is admitted only while it holds less than its fair share of
+// the worker's time: its calls in flight times how long its calls run (a moving average per
+// tenant), against the sum of that over the tenants with calls there, over how many they are.
+// Counting calls alone would refuse a tenant of many short calls while a neighbour's few long
+// ones fill the worker; weighed by run time, the tenant that fills the worker is the one refused.
+// A tenant sending ten times more is refused about ten times more often, and gets about one
+// share, not ten. A tenant with no call in flight is always let in with one.
 //
 // load_shed events are sampled: at most one per tenant per second, carrying how many calls were
 // refused since its last one, and at most `eventsPerSecond` for all tenants together (the rest
@@ -63,8 +67,10 @@ export class AdmissionLane {
   inflight = 0;
   /** Calls in flight allowed; Infinity until the worker has been over capacity. */
   limit = Infinity;
-  /** Each tenant's calls in flight here; entries at 0 stay until the next revision (a delete and re-insert per call costs more than the lookup). */
-  readonly tenants = new Map<string, number>();
+  /** Each tenant's calls in flight here and how long they run; entries at 0 calls stay until the next revision (a delete and re-insert per call costs more than the lookup). */
+  readonly tenants = new Map<string, TenantLoad>();
+  /** How long calls here run, moving average (ms): a new tenant's guess. */
+  runMs = 0;
   /** Tenants with calls in flight here. */
   active = 0;
   /** Wait at the worker, moving average (ms): the retry hint. */
@@ -80,6 +86,16 @@ export class AdmissionLane {
   refused = 0;
   constructor(readonly worker: number) {}
 }
+
+/** One tenant's calls on one worker. */
+interface TenantLoad {
+  inflight: number;
+  /** How long its calls run, moving average (ms); the lane's average until one answered. */
+  runMs: number;
+}
+
+/** A call's run time counts at least this (ms): a tenant of empty calls still holds a share. */
+const MIN_RUN_MS = 0.01;
 
 /** A worker's admission, as status and bench show it. */
 export interface LaneStatus {
@@ -146,14 +162,20 @@ export class Admission {
   admit(worker: number, tenant: string, service: string): AdmissionLane | SoloError {
     if (!this.settings.enabled) return OPEN_LANE;
     const lane = this.lanes[worker] ?? this.newLane(worker);
-    const mine = lane.tenants.get(tenant) ?? 0;
-    if (lane.inflight >= lane.limit) {
-      const share = Math.max(1, Math.floor(lane.limit / (lane.active + (mine === 0 ? 1 : 0))));
-      if (mine >= share) return this.refuse(lane, tenant, service, mine, share);
+    let mine = lane.tenants.get(tenant);
+    if (mine === undefined) lane.tenants.set(tenant, (mine = { inflight: 0, runMs: lane.runMs }));
+    if (lane.inflight >= lane.limit && mine.inflight > 0) {
+      // At the limit: the share of the worker's time this tenant holds, against an equal share.
+      // Walks the lane's tenants, only when the worker is over capacity.
+      let total = 0;
+      for (const t of lane.tenants.values()) if (t.inflight > 0) total += t.inflight * Math.max(MIN_RUN_MS, t.runMs);
+      const held = (mine.inflight * Math.max(MIN_RUN_MS, mine.runMs)) / total;
+      const share = 1 / lane.active;
+      if (held >= share) return this.refuse(lane, tenant, service, mine.inflight, held, share);
     }
     lane.inflight++;
-    if (mine === 0) lane.active++;
-    lane.tenants.set(tenant, mine + 1);
+    if (mine.inflight === 0) lane.active++;
+    mine.inflight++;
     if (lane.inflight > lane.peak) lane.peak = lane.inflight;
     return lane;
   }
@@ -165,11 +187,12 @@ export class Admission {
   done(lane: AdmissionLane, tenant: string, waitMs: number | undefined, at?: number, runMs = 0): void {
     if (lane === OPEN_LANE) return;
     lane.inflight--;
-    const n = (lane.tenants.get(tenant) ?? 1) - 1;
-    if (n === 0) lane.active--;
-    lane.tenants.set(tenant, n);
+    const mine = lane.tenants.get(tenant);
+    if (mine !== undefined && --mine.inflight === 0) lane.active--;
     if (waitMs !== undefined) {
       lane.busy += runMs;
+      lane.runMs += (runMs - lane.runMs) / 16;
+      if (mine !== undefined) mine.runMs += (runMs - mine.runMs) / 8;
       this.observe(lane, waitMs, at ?? this.now());
     }
   }
@@ -219,7 +242,7 @@ export class Admission {
       lane.limit = Math.ceil(lane.limit * 1.1) + 1;
       if (lane.limit >= 2 * lane.peak + s.minInflight) lane.limit = Infinity;
     }
-    if (lane.tenants.size > 2 * lane.active + 16) for (const [t, n] of lane.tenants) if (n === 0) lane.tenants.delete(t);
+    if (lane.tenants.size > 2 * lane.active + 16) for (const [t, n] of lane.tenants) if (n.inflight === 0) lane.tenants.delete(t);
     lane.minQ = Infinity;
     lane.busy = 0;
     lane.shed = 0;
@@ -227,7 +250,7 @@ export class Admission {
     lane.end = now + s.intervalMs;
   }
 
-  private refuse(lane: AdmissionLane, tenant: string, service: string, mine: number, share: number): SoloError {
+  private refuse(lane: AdmissionLane, tenant: string, service: string, mine: number, held: number, share: number): SoloError {
     lane.refused++;
     lane.shed++;
     const retryAfterMs = Math.min(10_000, Math.max(1, Math.ceil(Math.max(lane.delayMs, this.settings.targetMs))));
@@ -236,8 +259,8 @@ export class Admission {
     this.count(tenant, { tenant, service, worker: lane.worker, limit: lane.limit, inflight: lane.inflight, tenantInflight: mine, waitMs, retryAfterMs });
     return new SoloError(
       "UNAVAILABLE",
-      `the host is over capacity: calls on this worker wait ${waitMs} ms on average without running (target ${this.settings.targetMs} ms) and tenant ${tenant} already has ${mine} of its ${lane.inflight} calls in flight (its fair share: ${share}); retry after details.retryAfterMs, or send fewer calls at once`,
-      { tenant, service, reason: "overloaded", retryAfterMs, inflight: mine, fairShare: share },
+      `the host is over capacity: calls on this worker wait ${waitMs} ms on average without running (target ${this.settings.targetMs} ms) and tenant ${tenant}'s ${mine} calls in flight already hold ${pct(held)} of the worker's time (its fair share: ${pct(share)}); retry after details.retryAfterMs, or send fewer or shorter calls at once`,
+      { tenant, service, reason: "overloaded", retryAfterMs, inflight: mine, share: round2(held), fairShare: round2(share) },
     );
   }
 
@@ -288,3 +311,6 @@ export class Admission {
     this.timer.unref();
   }
 }
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const pct = (x: number) => `${Math.round(x * 100)}%`;

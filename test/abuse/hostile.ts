@@ -74,8 +74,20 @@ export async function arena(options: Partial<HostOptions> = {}): Promise<Arena> 
     ...t,
     async good() {
       const msg = `hello ${n++} ünïcødé`;
-      const r = await t.host.call("good", "echo", msg);
-      assert.is(r.output, msg, "the well-behaved tenant answers correctly");
+      // A well-behaved client honours load shedding: while an attack holds the one worker, its
+      // calls pile up, admission may refuse some with UNAVAILABLE (reason "overloaded") and a
+      // retry hint, and the client retries after it. Any other failure fails the test.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const r = await t.host.call("good", "echo", msg);
+          assert.is(r.output, msg, "the well-behaved tenant answers correctly");
+          return;
+        } catch (err) {
+          const e = err as { code?: string; details?: { reason?: string; retryAfterMs?: number } };
+          if (e.code !== "UNAVAILABLE" || e.details?.reason !== "overloaded" || attempt === 100) throw err;
+          await new Promise((r) => setTimeout(r, e.details?.retryAfterMs ?? 5));
+        }
+      }
     },
   };
 }
