@@ -47,12 +47,21 @@ function clock(at: number | string = Date.now()): string {
   return new Date(at).toTimeString().slice(0, 8);
 }
 
-/** An event's data in one line: scalars as k=v, the rest as short JSON. */
+/**
+ * An event's data in one readable line: scalars as k=v (a hash cut to 12 characters), lists of
+ * scalars comma-separated, small objects as JSON, big ones as {...} (--json has them whole).
+ */
 function summary(data: Record<string, unknown> | undefined): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(data ?? {})) {
     if (v === undefined) continue;
-    const text = typeof v === "string" ? (/\s/.test(v) || v === "" ? JSON.stringify(v) : v) : JSON.stringify(v);
+    let text: string;
+    if (typeof v === "string") text = /^[0-9a-f]{64}$/.test(v) ? v.slice(0, 12) : /[\s"=]/.test(v) || v === "" ? JSON.stringify(v) : v;
+    else if (Array.isArray(v) && v.every((x) => typeof x !== "object" || x === null)) text = v.join(",");
+    else {
+      text = JSON.stringify(v);
+      if (typeof v === "object" && v !== null && text.length > 80) text = "{...}";
+    }
     parts.push(`${k}=${text.length > 160 ? text.slice(0, 157) + "..." : text}`);
   }
   return parts.length ? " " + parts.join(" ") : "";
