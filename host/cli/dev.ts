@@ -127,6 +127,7 @@ export async function dev(file: string, o: DevOptions): Promise<number> {
   };
 
   let exists: boolean | undefined; // unknown until the first build
+  let started = false;
   let lastHash: string | undefined;
   let version: number | undefined;
 
@@ -134,7 +135,8 @@ export async function dev(file: string, o: DevOptions): Promise<number> {
   const update = async (): Promise<void> => {
     const s = read();
     if (s === undefined || s.hash === lastHash) return;
-    const first = lastHash === undefined;
+    const first = !started;
+    started = true;
     lastHash = s.hash;
     const params = { tenant: o.tenant, service, source: s.source, language: s.language, file: basename(file), ...(caps && { capabilities: caps }) };
     try {
@@ -175,6 +177,9 @@ export async function dev(file: string, o: DevOptions): Promise<number> {
       // Setup faults at start (no such tenant, a token that may not deploy) end dev; later, and
       // for the guest's own faults, the user fixes and saves again.
       if (first && !GUEST_FAULTS.has(e.code)) throw e;
+      // Not the guest's fault (the server away, another swap under way): the same content may
+      // be tried again by saving it again.
+      if (!GUEST_FAULTS.has(e.code)) lastHash = undefined;
       const keeps = version !== undefined ? `version ${version} serves on` : "nothing deployed yet";
       if (json) printJson({ kind: "failed", error: e.toJSON(), ...(version !== undefined && { version }) });
       else {
