@@ -208,6 +208,32 @@ ${EXIT_CODES_HELP}`)
       .option("--cap <list>", "guest capabilities, comma-separated (default log,clock,random,kv)"),
   ).action(act(async (file, o) => (await import("./swap.ts")).replace(file, o)));
 
+  // The dev loop (issue 15): new (local), dev (a server).
+  solo
+    .command("new")
+    .description("make a service folder NAME/: the guest, a test that runs it with solo run (node --test), a README")
+    .argument("<name>", "the folder to make; its last part is the service's name")
+    .option("--lang <lang>", "ts (TypeScript), as (AssemblyScript) or js (JavaScript)", "ts")
+    .option("--json", "print {dir,service,language,files} as one JSON line")
+    .addHelpText("after", `\nAn existing folder that is not empty is refused: ALREADY_EXISTS on stderr, exit 2.\n${EXIT_CODES_HELP}`)
+    .action(act(async (name, o) => (await import("./new.ts")).newService(name, o)));
+
+  client(
+    solo
+      .command("dev")
+      .description("deploy FILE as TENANT's service (a swap if it exists), then swap it in on every save, printing the service's events until Ctrl-C")
+      .argument("<file>", "the guest's source (.as.ts, .ts, .js, .mjs) or a .wasm")
+      .requiredOption("--tenant <tenant>", "the tenant")
+      .option("--service <name>", "the service name (default: the file name without extensions)")
+      .option("--lang <language>", "the language (default: from the file name)")
+      .option("--cap <list>", "guest capabilities, comma-separated (default log,clock,random,kv; a swap keeps the running version's)")
+      .addHelpText("after", `
+A save that does not build prints FILE:LINE:COLUMN: message and the running version serves on.
+Saving the same content again does nothing. Guest logs are not streamed (the API has none): they
+print where the server runs. --json: one JSON line per step ({"kind":"deployed"|"swapped"|
+"unchanged"|"failed"|"event"|...}). Ctrl-C: exit 0, the service stays deployed.`),
+  ).action(act(async (file, o) => (await import("./dev.ts")).dev(file, o)));
+
   client(
     solo
       .command("audit")
