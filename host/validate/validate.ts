@@ -13,6 +13,7 @@
 import { SoloError } from "../errors.ts";
 import type { Language } from "../compile/index.ts";
 import { LineIndex } from "./lines.ts";
+import { checkContract } from "./contract.ts";
 import { NAME, NUMBER, PRIVATE, REGEX, STRING, TEMPLATE, TEMPLATE_HEAD, decodeName, literalValue, opCode, tokenize, type Tokens } from "./lexer.ts";
 
 export interface Finding {
@@ -84,7 +85,8 @@ export function validateSource(options: ValidateOptions): ValidationReport {
 
   const tokens = tokenize(text);
   const raw: { rule: string; severity: "error" | "warning"; at: number; message: string }[] = [];
-  const steps = check(tokens, options.language, (rule, severity, at, message) => raw.push({ rule, severity, at, message }));
+  const add = (rule: string, severity: "error" | "warning", at: number, message: string) => raw.push({ rule, severity, at, message });
+  const steps = check(tokens, options.language, add) + checkContract(tokens, options.language, add);
   raw.sort((a, b) => a.at - b.at);
   const lines = raw.length > 0 ? new LineIndex(text) : undefined;
   const findings = raw.map((f) => ({ rule: f.rule, severity: f.severity, ...lines!.position(f.at), message: f.message }));
