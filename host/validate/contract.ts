@@ -295,7 +295,10 @@ export function checkContract(t: Tokens, language: Language, add: AddFinding): n
   };
 
   const handle = resolve("handle");
-  if (!handle) {
+  const local = declared.get("handle");
+  if (!handle && local) {
+    add("missing-handle", "error", start[local.at]!, `handle is declared but not exported: write \`export\` before it (\`${sig.handle}\`)`);
+  } else if (!handle) {
     const candidates = new Map<string, number>();
     for (const [name, e] of exported) candidates.set(name, e.at);
     for (const [name, d] of declared) if (!candidates.has(name) && d.kind === "function") candidates.set(name, d.at);
@@ -408,7 +411,7 @@ export function checkContract(t: Tokens, language: Language, add: AddFinding): n
       }
       if (name === "migrate") {
         const p = params[0];
-        if (p?.type !== undefined && (PRIMITIVES.has(p.type) || p.type === "string") && p.type !== "unknown") add("export-signature", "error", start[p.at]!, `migrate's fromVersion is a number, not ${p.type}: \`${expected}\``);
+        if (p?.type !== undefined && (PRIMITIVES.has(p.type) || p.type === "string") && p.type !== "unknown" && p.type !== "number") add("export-signature", "error", start[p.at]!, `migrate's fromVersion is a number, not ${p.type}: \`${expected}\``);
       } else if (params.some((p) => !p.optional)) {
         add("export-signature", "warning", start[params[0]!.at]!, `health is called with no arguments: \`${expected}\``);
       }
