@@ -35,6 +35,10 @@ export const SIGNATURES: Record<"assemblyscript" | "script", Record<"handle" | "
 const CONTRACT = ["handle", "health", "migrate"] as const;
 type ContractName = (typeof CONTRACT)[number];
 
+/** How far a declaration's head is read (tokens): bounds the work per top-level statement. */
+const SCAN = 64;
+/** Words that start a statement: a declaration's head ends before them. */
+const STATEMENT_WORDS = new Set(["let", "const", "var", "function", "export", "import", "class", "return"]);
 /** Words before `(` that start a statement, not a function: `if (x) {` is no function body. */
 const NOT_FUNCTIONS = new Set(["if", "for", "while", "switch", "catch", "with", "return", "typeof", "await", "yield", "new", "in", "of", "void", "delete", "throw", "case", "do", "else"]);
 /** TypeScript return types that are never a string (handle) or are a value health/migrate would drop. */
@@ -155,8 +159,10 @@ export function checkContract(t: Tokens, language: Language, add: AddFinding): n
       const name = nameAt(j + 1);
       if (name === undefined) return undefined;
       // Past a type annotation to `=`, at the same depth.
+      // At most SCAN tokens: a longer annotation is left to the type checker (and text such as
+      // `let let let ...` does not make this quadratic).
       let e = j + 2;
-      while (e < count && !is(e, EQ) && !is(e, SEMI) && !is(e, COMMA) && !(kind[e] === NAME && e > j + 2 && !is(e - 1, COLON) && startsLine(e))) {
+      while (e < count && e < j + 2 + SCAN && !STATEMENT_WORDS.has(nameAt(e) ?? "") && !is(e, EQ) && !is(e, SEMI) && !is(e, COMMA) && !(kind[e] === NAME && e > j + 2 && !is(e - 1, COLON) && startsLine(e))) {
         steps++;
         e = match[e]! > e ? match[e]! + 1 : e + 1;
       }
@@ -180,7 +186,7 @@ export function checkContract(t: Tokens, language: Language, add: AddFinding): n
   /** From a `<`, past its matching `>` (type parameters). */
   const skipAngles = (k: number): number => {
     let depth = 0;
-    for (let i = k; i < count; i++) {
+    for (let i = k; i < count && i < k + SCAN; i++) {
       steps++;
       if (is(i, LT)) depth++;
       else if (is(i, GT)) {

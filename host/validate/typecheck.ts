@@ -30,6 +30,9 @@ const GLOBALS = `declare var console: { log(...data: unknown[]): void; info(...d
 /** Diagnostics another rule already reports: a module other than "solo" (imports-only-solo). */
 const LEFT_TO_OTHER_RULES = new Set([2307]);
 
+/** Larger sources are not checked (a finding says so): ~1 s of checking per 100 KB. */
+const MAX_CHECKED_CHARS = 512 * 1024;
+
 /** Bumped when what a check reports changes for the same source (it is part of the compile key). */
 export const TYPECHECK_VERSION = "1";
 
@@ -94,9 +97,25 @@ export interface TypeCheckOptions {
  * must not return a Promise (what the text rules cannot see: `export const handle = make()`).
  */
 export function typeCheck(options: TypeCheckOptions): Finding[] {
-  const t = load();
   const file = options.file ?? "guest.ts";
   const severity = options.severity ?? "warning";
+  // A source the checker cannot vouch for is a type finding too: under "error" it is refused.
+  const unchecked = (code: string, message: string): Finding[] => [{ rule: "type-check", severity, line: 1, column: 1, message, code, file }];
+  if (options.source.length > MAX_CHECKED_CHARS) {
+    return unchecked("too-large", `not type-checked: the source is over ${MAX_CHECKED_CHARS / 1024} KB of text (a check would take seconds); split it into a smaller guest`);
+  }
+  try {
+    return check(options.source, file, severity);
+  } catch (err) {
+    // TypeScript's parser and checker recurse: a source nested thousands deep exhausts the stack.
+    const why = err instanceof RangeError ? "it nests deeper than the checker can follow; flatten the nesting" : `${(err as Error).name}: ${(err as Error).message}`;
+    return unchecked("gave-up", `not type-checked: the TypeScript checker gave up on this source: ${why}`);
+  }
+}
+
+function check(source: string, file: string, severity: "warning" | "error"): Finding[] {
+  const t = load();
+  const options = { source };
   const guestPath = `${GUEST_DIR}guest.ts`;
   const compilerOptions: TS.CompilerOptions = {
     strict: true, noEmit: true, skipLibCheck: true, target: t.ScriptTarget.ES2020, module: t.ModuleKind.ESNext,

@@ -25,7 +25,10 @@ export interface Finding {
   /** 1-based. */
   column: number;
   message: string;
-  /** Type-check findings: the checker's code (TS2322), or "contract" for an export's type. */
+  /**
+   * Type-check findings: the checker's code (TS2322); "contract" for an export's type; "too-large"
+   * or "gave-up" for a source the checker could not check.
+   */
   code?: string;
   /** Type-check findings: the guest's file name. */
   file?: string;
