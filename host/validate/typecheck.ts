@@ -60,6 +60,7 @@ function load(): TsModule {
 /** Parsed files shared by every check: lib, SDK, globals (keyed by path). */
 const shared = new Map<string, TS.SourceFile>();
 let oldProgram: TS.Program | undefined;
+let compilerOptions: TS.CompilerOptions | undefined;
 
 function sharedFile(t: TsModule, path: string, options: TS.CompilerOptions): TS.SourceFile | undefined {
   let sf = shared.get(path);
@@ -115,16 +116,16 @@ export function typeCheck(options: TypeCheckOptions): Finding[] {
 
 function check(source: string, file: string, severity: "warning" | "error"): Finding[] {
   const t = load();
-  const options = { source };
   const guestPath = `${GUEST_DIR}guest.ts`;
-  const compilerOptions: TS.CompilerOptions = {
+  // One options object for every check: a program is reused only under the same options.
+  const options: TS.CompilerOptions = (compilerOptions ??= {
     strict: true, noEmit: true, skipLibCheck: true, target: t.ScriptTarget.ES2020, module: t.ModuleKind.ESNext,
     moduleResolution: t.ModuleResolutionKind.Bundler, lib: ["lib.es2020.d.ts"], types: [], isolatedModules: true,
     noUnusedLocals: false, allowJs: false, useDefineForClassFields: true,
-  };
-  const guest = t.createSourceFile(guestPath, options.source, { languageVersion: t.ScriptTarget.ES2020 }, true);
+  });
+  const guest = t.createSourceFile(guestPath, source, { languageVersion: t.ScriptTarget.ES2020 }, true);
   const host: TS.CompilerHost = {
-    getSourceFile: (name) => (name === guestPath ? guest : sharedFile(t, name, compilerOptions)),
+    getSourceFile: (name) => (name === guestPath ? guest : sharedFile(t, name, options)),
     getDefaultLibFileName: () => `${LIB_DIR}lib.es2020.d.ts`,
     getDefaultLibLocation: () => LIB_DIR,
     writeFile: () => {},
@@ -132,14 +133,14 @@ function check(source: string, file: string, severity: "warning" | "error"): Fin
     getCanonicalFileName: (f) => f,
     useCaseSensitiveFileNames: () => true,
     getNewLine: () => "\n",
-    fileExists: (name) => name === guestPath || name === SDK_PATH || name === GLOBALS_PATH || (name.startsWith(LIB_DIR) && sharedFile(t, name, compilerOptions) !== undefined),
-    readFile: (name) => (name === guestPath ? options.source : sharedFile(t, name, compilerOptions)?.text),
+    fileExists: (name) => name === guestPath || name === SDK_PATH || name === GLOBALS_PATH || (name.startsWith(LIB_DIR) && sharedFile(t, name, options) !== undefined),
+    readFile: (name) => (name === guestPath ? source : sharedFile(t, name, options)?.text),
     // "solo" is the SDK; nothing else resolves (imports-only-solo says so).
     resolveModuleNameLiterals: (literals) => literals.map((l) => ({
       resolvedModule: l.text === "solo" ? { resolvedFileName: SDK_PATH, extension: t.Extension.Dts, isExternalLibraryImport: false } : undefined,
     })),
   };
-  const program = t.createProgram({ rootNames: [GLOBALS_PATH, guestPath], options: compilerOptions, host, oldProgram });
+  const program = t.createProgram({ rootNames: [GLOBALS_PATH, guestPath], options, host, oldProgram });
   oldProgram = program;
   const syntax = program.getSyntacticDiagnostics(guest);
   if (syntax.length > 0) return [];
