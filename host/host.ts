@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { checkLanguage, languageOf, type Language } from "./compile/index.ts";
-import { validateSource, type ValidationReport } from "./validate/index.ts";
+import { checkTypeCheckMode, validateSource, type TypeCheckMode, type ValidationReport } from "./validate/index.ts";
 import { SoloError } from "./errors.ts";
 import { WorkerPool } from "./runtime/index.ts";
 import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceInfo, type ServiceLimits, type ServiceStatus, type SwapRequest, type SwapResult, type VersionInfo } from "./services/index.ts";
@@ -43,6 +43,12 @@ export interface HostOptions {
   buildTimeoutMs?: number;
   /** Resident memory the builder process may use during one build; default 2 GiB. */
   buildMemoryBytes?: number;
+  /**
+   * TypeScript type-check findings: "warning" (default: kept in the deploy's warnings) or "error"
+   * (every deploy with one is VALIDATION_FAILED, whatever the service asks). Default: the
+   * SOLO_TYPECHECK environment variable, else "warning".
+   */
+  typeCheck?: TypeCheckMode;
   /** How long close() lets calls, deploys and kills in flight finish before it stops them; default 10 s. */
   closeTimeoutMs?: number;
   /**
@@ -101,6 +107,8 @@ export interface DeployOptions {
   limits?: Partial<ServiceLimits>;
   /** For javascript: "quickjs" (default) or "javy" (needs a javy binary on PATH or JAVY_PATH). */
   compiler?: "quickjs" | "javy";
+  /** TypeScript: "error" refuses a source with type errors (VALIDATION_FAILED); default "warning" (kept in warnings). */
+  typeCheck?: TypeCheckMode;
   /**
    * What the service's imports may do (guest capabilities): log, clock, random, kv, emit,
    * secret:NAME, call:SERVICE. Default: log, clock, random, kv. A list replaces the default.
@@ -180,7 +188,8 @@ export class Host {
       timeoutMs: buildLimit("buildTimeoutMs", options.buildTimeoutMs, DEFAULT_BUILD_LIMITS.timeoutMs),
       memoryBytes: buildLimit("buildMemoryBytes", options.buildMemoryBytes, DEFAULT_BUILD_LIMITS.memoryBytes),
     });
-    const artifacts = new ArtifactStore(builder, cacheDir, metrics && ((seconds: number) => telemetry.build("cached", seconds)));
+    const typeCheck = checkTypeCheckMode(options.typeCheck, "typeCheck") ?? checkTypeCheckMode(process.env.SOLO_TYPECHECK, "SOLO_TYPECHECK") ?? "warning";
+    const artifacts = new ArtifactStore(builder, cacheDir, metrics && ((seconds: number) => telemetry.build("cached", seconds)), typeCheck);
     const storage = await Storage.open(join(dataDir, "db"));
     if (metrics) storage.onBatch = (n, seconds) => telemetry.eventsAppended(n, seconds);
     let pool: WorkerPool | undefined;
@@ -321,11 +330,21 @@ export class Host {
     return this.supervisor.deploy({ ...options, language });
   }
 
-  /** Checks source against Solo's rules without deploying it (~1 ms per 10 KB). */
-  validate(options: { source: string | Uint8Array; language?: Language; file?: string }): ValidationReport {
+  /**
+   * Checks source against Solo's rules without deploying it (~1 ms per 10 KB, on this thread);
+   * TypeScript is also type-checked, in the builder process (~20-60 ms warm; the builder's start
+   * and the checker's first load ~2-4 s). Type findings are warnings, or errors under the host's
+   * typeCheck "error" or `typeCheck: "error"` here.
+   */
+  async validate(options: { source: string | Uint8Array; language?: Language; file?: string; typeCheck?: TypeCheckMode }): Promise<ValidationReport> {
     const language = options.language ?? (options.file ? languageOf(options.file) : undefined);
     if (!language) throw new SoloError("INVALID_ARGUMENT", "give a language, or a file name whose extension names one (.as.ts, .ts, .js, .wasm)", { field: "language" });
-    return validateSource({ source: options.source, language: checkLanguage(language), maxSourceBytes: this.defaults.maxSourceBytes });
+    const lang = checkLanguage(language);
+    const mode = checkTypeCheckMode(options.typeCheck) === "error" || this.artifacts.typeCheckMode === "error" ? "error" : "warning";
+    const report = validateSource({ source: options.source, language: lang, maxSourceBytes: this.defaults.maxSourceBytes });
+    if (lang !== "typescript" || report.findings.some((f) => f.rule === "source-size" || f.rule === "utf8")) return report;
+    this.checkOpen();
+    return this.artifacts.check({ language: lang, source: options.source, file: options.file ?? "guest.ts", maxSourceBytes: this.defaults.maxSourceBytes, typeCheck: mode });
   }
 
   /** Runs the service's handle(request) under its fuel, memory and deadline limits. */

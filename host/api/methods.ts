@@ -113,6 +113,7 @@ function deployOptions(p: Params) {
     file: optStr(p, "file"),
     limits: limits(p),
     compiler: optStr(p, "compiler") as "quickjs" | "javy" | undefined,
+    typeCheck: optStr(p, "typeCheck") as "warning" | "error" | undefined,
     capabilities: someList(p, "capabilities"),
     description: optStr(p, "description"),
     tags: someList(p, "tags"),
@@ -152,7 +153,7 @@ export const METHODS: Record<string, Method> = {
     return { services: await s.discover({ tenant: str(p, "tenant"), name: optStr(p, "name"), tag: optStr(p, "tag") }) };
   },
   async Validate(s, p) {
-    return s.validate({ source: source(p), language: optStr(p, "language") as Language | undefined, file: optStr(p, "file") });
+    return s.validate({ source: source(p), language: optStr(p, "language") as Language | undefined, file: optStr(p, "file"), typeCheck: optStr(p, "typeCheck") as "warning" | "error" | undefined });
   },
   async Call(s, p) {
     return s.call(str(p, "tenant"), str(p, "service"), str(p, "request"));

@@ -7,7 +7,7 @@
 // is one job on the builder.
 import { SoloError } from "../errors.ts";
 import { compileKey } from "../compile/index.ts";
-import type { Finding } from "../validate/index.ts";
+import { requireTyped, type Finding, type TypeCheckMode, type ValidationReport } from "../validate/index.ts";
 import type { ArtifactCounters, LifecycleExport, MeterReport, MeteredModule } from "../wasm/index.ts";
 import type { Builder } from "./builder.ts";
 import { recallBuilt } from "./built-index.ts";
@@ -38,6 +38,8 @@ export interface SourceRequest {
   file: string;
   maxSourceBytes: number;
   compiler?: "quickjs" | "javy";
+  /** The service's setting; "error" here or in the store's default makes type findings refuse the deploy. */
+  typeCheck?: TypeCheckMode;
 }
 
 interface Known {
@@ -60,7 +62,18 @@ export class ArtifactStore {
     private readonly cacheDir?: string,
     /** A job answered from the built index (telemetry counts it as a build with outcome "cached"). */
     private readonly onRecall?: (seconds: number) => void,
+    /** The host's typeCheck setting (HostOptions.typeCheck, SOLO_TYPECHECK). */
+    private readonly typeCheck: TypeCheckMode = "warning",
   ) {}
+
+  get typeCheckMode(): TypeCheckMode {
+    return this.typeCheck;
+  }
+
+  /** Host.validate: the source rules and the type check, in the builder (nothing is built or cached). */
+  check(req: { language: SourceRequest["language"]; source: string | Uint8Array; file: string; maxSourceBytes: number; typeCheck: TypeCheckMode }): Promise<ValidationReport> {
+    return this.builder.run({ op: "check", ...req }, { op: "check", language: req.language, file: req.file });
+  }
 
   /** The built index first (built-index.ts); undefined when the builder must run the job. */
   private async recall(job: BuildJob & { op: "source" | "component" }): Promise<BuildOutput | undefined> {
@@ -73,6 +86,14 @@ export class ArtifactStore {
 
   /** Source -> artifact and validation warnings; everything new happens in the builder. */
   async fromSource(req: SourceRequest): Promise<Known> {
+    const typeCheck = req.typeCheck === "error" || this.typeCheck === "error" ? "error" : "warning";
+    const known = await this.built({ ...req, typeCheck });
+    // A build made under "warning" keeps its type findings: under "error" they refuse it.
+    requireTyped(known.warnings, typeCheck);
+    return known;
+  }
+
+  private async built(req: SourceRequest & { typeCheck: TypeCheckMode }): Promise<Known> {
     // No source this long fits (a UTF-16 unit is at least one UTF-8 byte): refuse it before
     // it is hashed or sent anywhere.
     if (req.source.length > req.maxSourceBytes) {
@@ -86,10 +107,10 @@ export class ArtifactStore {
       return known;
     }
     // Diagnostics name the file, and the size rule the limit: only identical requests share a build.
-    const flight = `${key}\0${req.file}\0${req.maxSourceBytes}`;
+    const flight = `${key}\0${req.file}\0${req.maxSourceBytes}\0${req.typeCheck}`;
     let pending = this.inflight.get(flight);
     if (!pending) {
-      const job: BuildJob = { op: "source", language: req.language, source: req.source, file: req.file, key, maxSourceBytes: req.maxSourceBytes, ...(req.compiler && { compiler: req.compiler }) };
+      const job: BuildJob = { op: "source", language: req.language, source: req.source, file: req.file, key, maxSourceBytes: req.maxSourceBytes, ...(req.compiler && { compiler: req.compiler }), typeCheck: req.typeCheck };
       pending = this.recall(job).then((hit) => hit ?? this.builder.run(job, { op: "source", language: req.language, file: req.file })).then(async (out) => {
         const built = { artifact: await this.adopt(out), warnings: out.warnings };
         this.bySource.set(key, built);

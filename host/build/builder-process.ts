@@ -6,7 +6,7 @@ import { ArtifactCache } from "../wasm/index.ts";
 import { runJob } from "./pipeline.ts";
 import { rememberBuilt } from "./built-index.ts";
 import { compileKey } from "../compile/index.ts";
-import type { FromBuilder, ToBuilder } from "./protocol.ts";
+import type { BuildOutput, FromBuilder, ToBuilder } from "./protocol.ts";
 
 let cache: ArtifactCache | undefined;
 let cacheDir: string | undefined;
@@ -27,7 +27,9 @@ process.on("message", (msg: ToBuilder) => {
   }
   const { id, job } = msg;
   runJob(cache!, job).then(
-    async (output) => {
+    async (answer) => {
+      // Only build jobs are remembered; a check job's answer is its report.
+      const output = answer as BuildOutput;
       // What a source built is remembered, so that a host can take it later without this process.
       if (cacheDir && job.op === "source") {
         await rememberBuilt(cacheDir, job, output, job.compiler === "javy" ? compileKey(job.language, `javy\0${job.source}`) : job.key);
@@ -36,7 +38,7 @@ process.on("message", (msg: ToBuilder) => {
         if (job.compiler !== "javy") await rememberBuilt(cacheDir, { op: "component", bytes: output.artifact.component, trustGlue }, output, "");
       }
       if (cacheDir && job.op === "component") await rememberBuilt(cacheDir, job, output, "");
-      send({ t: "done", id, output });
+      send({ t: "done", id, output: answer });
     },
     (err) => send({ t: "failed", id, error: toSoloError(err).toJSON() }),
   );

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { SoloError } from "../errors.ts";
 import { buildCrashed, buildOutOfMemory, buildTimedOut, crashReason, isHeapExhaustion, type JobAbout } from "./build-failures.ts";
 import { residentBytes } from "./process-memory.ts";
-import type { BuildJob, BuildOutput, FromBuilder, ToBuilder } from "./protocol.ts";
+import type { BuildJob, BuildOutput, CheckOutput, FromBuilder, ToBuilder } from "./protocol.ts";
 
 const ENTRY = fileURLToPath(new URL("./builder-process.ts", import.meta.url));
 const TS_REGISTER = new URL("../../bin/ts-register.mjs", import.meta.url).href;
@@ -38,7 +38,7 @@ interface Job {
   id: number;
   job: BuildJob;
   about: JobAbout;
-  resolve: (out: BuildOutput) => void;
+  resolve: (out: BuildOutput | CheckOutput) => void;
   reject: (err: SoloError) => void;
 }
 
@@ -74,9 +74,10 @@ export class Builder {
     return Math.max(0, this.starts - 1);
   }
 
-  run(job: BuildJob, about: JobAbout): Promise<BuildOutput> {
+  run<J extends BuildJob>(job: J, about: JobAbout): Promise<J extends { op: "check" } ? CheckOutput : BuildOutput>;
+  run(job: BuildJob, about: JobAbout): Promise<BuildOutput | CheckOutput> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "the host is closed"));
-    const out = new Promise<BuildOutput>((resolve, reject) => {
+    const out = new Promise<BuildOutput | CheckOutput>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, job, about, resolve, reject });
       this.pump();
     });

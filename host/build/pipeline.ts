@@ -2,11 +2,13 @@
 // metered (-> jco glue), with every cache on disk exactly as a single process would keep it.
 import { SoloError } from "../errors.ts";
 import { compile, compileKey, compileWithJavy } from "../compile/index.ts";
-import { requireValid, type Finding } from "../validate/index.ts";
+import { mergeTypeFindings, requireTyped, requireValid, typeCheck, validateGuest, type Finding } from "../validate/index.ts";
 import type { ArtifactCache, ArtifactCounters, BuiltArtifact } from "../wasm/index.ts";
-import type { BuildJob, BuildOutput } from "./protocol.ts";
+import type { BuildJob, BuildOutput, CheckOutput } from "./protocol.ts";
 
-export async function runJob(cache: ArtifactCache, job: BuildJob): Promise<BuildOutput> {
+export async function runJob(cache: ArtifactCache, job: BuildJob): Promise<BuildOutput | CheckOutput> {
+  // Host.validate: the same checks a deploy runs first, nothing built.
+  if (job.op === "check") return validateGuest({ source: job.source, language: job.language, maxSourceBytes: job.maxSourceBytes, file: job.file, typeCheck: job.typeCheck });
   const before = { ...cache.counters };
   let artifact: BuiltArtifact;
   let warnings: Finding[] = [];
@@ -20,6 +22,11 @@ export async function runJob(cache: ArtifactCache, job: BuildJob): Promise<Build
     case "source": {
       // Validation checks the size first (rule source-size), before anything is compiled.
       warnings = requireValid({ source: job.source, language: job.language, maxSourceBytes: job.maxSourceBytes });
+      // TypeScript: the type check, before the compile (under typeCheck "error" a finding stops
+      // the build here). Its findings are kept as warnings in the build's answer, which is
+      // cached by the compile key (it names the checker's version), so a cached build answers
+      // either setting: ArtifactStore applies "error" to it again.
+      if (job.language === "typescript") warnings = requireTyped(mergeTypeFindings(warnings, typeCheck({ source: job.source, file: job.file })), job.typeCheck);
       const { language, source, file } = job;
       if (job.compiler === "javy") {
         const module = await cache.component(compileKey(language, `javy\0${source}`), () => compileWithJavy(source, file));

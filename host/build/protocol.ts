@@ -2,7 +2,7 @@
 // serialization, so Uint8Arrays cross as they are). The builder answers one job at a time.
 import type { Language } from "../compile/index.ts";
 import type { ErrorCode } from "../errors.ts";
-import type { Finding } from "../validate/index.ts";
+import type { Finding, TypeCheckMode, ValidationReport } from "../validate/index.ts";
 import type { ArtifactCounters, BuiltArtifact } from "../wasm/index.ts";
 
 /** Source languages the builder compiles. */
@@ -10,7 +10,9 @@ export type SourceLanguage = Extract<Language, "assemblyscript" | "typescript" |
 
 export type BuildJob =
   /** Validate, compile (cached by `key`), inspect, meter, and transpile when it has several modules. */
-  | { op: "source"; language: SourceLanguage; source: string; file: string; key: string; maxSourceBytes: number; compiler?: "quickjs" | "javy" }
+  | { op: "source"; language: SourceLanguage; source: string; file: string; key: string; maxSourceBytes: number; compiler?: "quickjs" | "javy"; typeCheck?: TypeCheckMode }
+  /** Validate only (Host.validate): the source rules and, for TypeScript, the type check. */
+  | { op: "check"; language: SourceLanguage; source: string | Uint8Array; file: string; maxSourceBytes: number; typeCheck: TypeCheckMode }
   /** Inspect and meter component bytes; several core modules only when Solo built them (trustGlue). */
   | { op: "component"; bytes: Uint8Array; trustGlue: boolean }
   /** Check and meter a javy module (a WASI command). */
@@ -24,8 +26,11 @@ export interface BuildOutput {
   counters: ArtifactCounters;
 }
 
+/** What a check job answers. */
+export type CheckOutput = ValidationReport;
+
 export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
 
 export type ToBuilder = { t: "init"; cacheDir?: string } | { t: "job"; id: number; job: BuildJob };
 
-export type FromBuilder = { t: "ready" } | { t: "done"; id: number; output: BuildOutput } | { t: "failed"; id: number; error: WireError };
+export type FromBuilder = { t: "ready" } | { t: "done"; id: number; output: BuildOutput | CheckOutput } | { t: "failed"; id: number; error: WireError };

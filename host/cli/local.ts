@@ -89,11 +89,14 @@ export async function validate(file: string, o: { lang?: string; json?: boolean 
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const { validateSource } = await import("../validate/index.ts");
-  const report = validateSource({ source: bytes, language, maxSourceBytes: DEFAULT_LIMITS.maxSourceBytes });
+  // The source rules, and for TypeScript the type check (it loads the checker: ~1 s the first time;
+  // SOLO_TYPECHECK=error makes its findings errors).
+  const { validateGuest, checkTypeCheckMode } = await import("../validate/index.ts");
+  const typeCheck = checkTypeCheckMode(process.env.SOLO_TYPECHECK, "SOLO_TYPECHECK");
+  const report = validateGuest({ source: bytes, language, maxSourceBytes: DEFAULT_LIMITS.maxSourceBytes, file: basename(file), ...(typeCheck && { typeCheck }) });
   if (o.json) printJson(report);
   else {
-    for (const f of report.findings) process.stdout.write(`${basename(file)}:${f.line}:${f.column}: ${f.severity} ${f.rule}: ${f.message}\n`);
+    for (const f of report.findings) process.stdout.write(`${basename(file)}:${f.line}:${f.column}: ${f.severity} ${f.rule}${f.code && f.code !== "contract" ? ` ${f.code}` : ""}: ${f.message}\n`);
     if (report.findings.length === 0) process.stdout.write(`${basename(file)}: no findings\n`);
   }
   return report.ok ? EXIT.ok : EXIT.failed;

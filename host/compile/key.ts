@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { ASC_FLAGS, AS_ENTRIES, JS_ENTRIES } from "./entries.ts";
 import type { Language } from "./languages.ts";
 import { witSource } from "./wit.ts";
+import { typeCheckerVersion } from "../validate/typecheck.ts";
 
 /** A dependency's version, from the package.json above wherever Node resolves it (hoisted or not). */
 function packageVersion(name: string): string {
@@ -46,5 +47,7 @@ export function compileKey(language: Language, source: string | Uint8Array): str
   h.update(language).update("\0").update(source).update("\0").update(sdkVersion());
   if (language === "assemblyscript") h.update(versions.asc).update(ASC_FLAGS.join(" ")).update(AS_ENTRIES);
   else if (language === "typescript" || language === "javascript") h.update(`componentize-qjs ${versions.qjs} sync stubWasi`).update(JS_ENTRIES);
+  // A TypeScript build's answer carries its type-check findings: the checker's version decides them.
+  if (language === "typescript") h.update(`typecheck ${typeCheckerVersion()}`);
   return h.digest("hex");
 }

@@ -4,7 +4,7 @@ import { SoloError } from "../errors.ts";
 import type { Language } from "../compile/index.ts";
 import { isComponent } from "../wasm/index.ts";
 import type { Artifact, ArtifactStore } from "../build/index.ts";
-import type { Finding } from "../validate/index.ts";
+import { checkTypeCheckMode, type Finding } from "../validate/index.ts";
 import type { ServiceLimits } from "./limits.ts";
 
 const EXTENSIONS: Record<Language, string> = { assemblyscript: ".as.ts", typescript: ".ts", javascript: ".js", component: ".wasm", javy: ".wasm" };
@@ -13,7 +13,8 @@ export function defaultFile(service: string, language: Language): string {
   return `${service}${EXTENSIONS[language]}`;
 }
 
-export async function buildArtifact(artifacts: ArtifactStore, language: Language, source: string | Uint8Array, file: string, limits: ServiceLimits, compiler?: string): Promise<{ artifact: Artifact; warnings: Finding[] }> {
+export async function buildArtifact(artifacts: ArtifactStore, language: Language, source: string | Uint8Array, file: string, limits: ServiceLimits, compiler?: string, typeCheck?: unknown): Promise<{ artifact: Artifact; warnings: Finding[] }> {
+  const typeMode = checkTypeCheckMode(typeCheck);
   if (compiler !== undefined && compiler !== "quickjs" && compiler !== "javy") throw new SoloError("INVALID_ARGUMENT", `compiler must be "quickjs" or "javy"`, { field: "compiler" });
   if (compiler === "javy" && language !== "javascript") throw new SoloError("INVALID_ARGUMENT", `compiler "javy" builds JavaScript only`, { field: "compiler" });
   if (language === "javy") {
@@ -27,7 +28,7 @@ export async function buildArtifact(artifacts: ArtifactStore, language: Language
     return { artifact: await artifacts.fromComponent(source, false, file), warnings: [] };
   }
   if (typeof source !== "string") throw new SoloError("INVALID_ARGUMENT", `${language} source must be text`, { field: "source" });
-  return artifacts.fromSource({ language, source, file, maxSourceBytes: limits.maxSourceBytes, ...(compiler && { compiler }) });
+  return artifacts.fromSource({ language, source, file, maxSourceBytes: limits.maxSourceBytes, ...(compiler && { compiler }), ...(typeMode && { typeCheck: typeMode }) });
 }
 
 /** Services Solo compiled from source: their stored components may run through jco glue. */

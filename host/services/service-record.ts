@@ -3,7 +3,7 @@
 import type { ErrorCode } from "../errors.ts";
 import type { Language } from "../compile/index.ts";
 import type { Artifact } from "../build/index.ts";
-import type { Finding } from "../validate/index.ts";
+import type { Finding, TypeCheckMode } from "../validate/index.ts";
 import type { ServiceLimits } from "./limits.ts";
 import type { CircuitBreaker, CircuitStatus } from "../governance/index.ts";
 import { monotonicMs } from "../runtime/protocol.ts";
@@ -20,6 +20,8 @@ export interface DeployRequest {
   limits?: Partial<ServiceLimits>;
   /** For javascript: "quickjs" (default, componentize-qjs) or "javy" (needs a javy binary). */
   compiler?: "quickjs" | "javy";
+  /** TypeScript: "error" refuses a source with type errors (VALIDATION_FAILED); default "warning" (kept in warnings). */
+  typeCheck?: TypeCheckMode;
   /** Who asks: recorded as the events' actor (a token's id; "local" for the in-process operator). */
   actor?: string;
   /** What the guest's imports may do (host/capability/guest.ts); default log, clock, random, kv. */
@@ -126,6 +128,8 @@ export interface SwapRequest {
   /** Default: the running version's capabilities. */
   capabilities?: string[];
   compiler?: "quickjs" | "javy";
+  /** As for deploy: "error" refuses a source with type errors. */
+  typeCheck?: TypeCheckMode;
   /** How long after the switch Solo watches the new version and rolls back by itself (ms, default 30000; 0: no window). */
   rollbackWindowMs?: number;
   /** Within the window, the share of calls that may trap or run out of fuel, memory or time before Solo rolls back (default 0.1). */

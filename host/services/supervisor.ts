@@ -162,7 +162,7 @@ export class Supervisor {
     resolveGuestCapabilities(req.capabilities);
     resolveServiceMeta(req.description, req.tags);
     this.registry.get(checkName("tenant", req.tenant), checkName("service", req.service));
-    await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(req.service, language), limits, req.compiler);
+    await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(req.service, language), limits, req.compiler, req.typeCheck);
     await this.kill(req.tenant, req.service, req.actor);
     return this.deploy(req);
   }
@@ -224,7 +224,7 @@ export class Supervisor {
 
   private async install(tenant: string, service: string, key: string, req: DeployRequest, limits: ServiceLimits, capabilities: string[], meta: ServiceMeta): Promise<DeployResult> {
     const language = req.language;
-    const { artifact, warnings } = await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(service, language), limits, req.compiler);
+    const { artifact, warnings } = await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(service, language), limits, req.compiler, req.typeCheck);
     if (this.registry.isMoving(tenant)) await this.registry.settled(tenant); // placement: a move of the tenant ends first
     const worker = this.registry.workerFor(tenant, () => this.o.pool.leastLoaded());
     this.o.pool.setQuota(worker, tenant, this.governor.workerQuota(tenant));

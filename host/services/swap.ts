@@ -84,7 +84,7 @@ export class Swaps {
       const capabilities = resolveGuestCapabilities(req.capabilities ?? rec.capabilities);
       await this.p.record({ type: "hot_swap_started", tenant: rec.tenant, service: rec.service, actor: req.actor, data: { fromVersion: from, language } });
       try {
-        const { artifact, warnings } = await buildArtifact(this.p.artifacts, language, req.source, req.file ?? defaultFile(rec.service, language), limits, req.compiler);
+        const { artifact, warnings } = await buildArtifact(this.p.artifacts, language, req.source, req.file ?? defaultFile(rec.service, language), limits, req.compiler, req.typeCheck);
         const version = Math.max(...rec.history.map((v) => v.version)) + 1;
         const at = new Date().toISOString();
         const meta: StoredService = {

@@ -72,7 +72,7 @@ export class Session {
   }
 
   /** Checks source without deploying: any live token may. */
-  async validate(options: { source: string | Uint8Array; language?: DeployOptions["language"]; file?: string }): Promise<ValidationReport> {
+  async validate(options: { source: string | Uint8Array; language?: DeployOptions["language"]; file?: string; typeCheck?: DeployOptions["typeCheck"] }): Promise<ValidationReport> {
     await this.live("", "validate");
     return this.host.validate(options);
   }

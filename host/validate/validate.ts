@@ -13,6 +13,8 @@
 import { SoloError } from "../errors.ts";
 import type { Language } from "../compile/index.ts";
 import { LineIndex } from "./lines.ts";
+import { checkContract } from "./contract.ts";
+import { typeCheck } from "./typecheck.ts";
 import { NAME, NUMBER, PRIVATE, REGEX, STRING, TEMPLATE, TEMPLATE_HEAD, decodeName, literalValue, opCode, tokenize, type Tokens } from "./lexer.ts";
 
 export interface Finding {
@@ -23,6 +25,13 @@ export interface Finding {
   /** 1-based. */
   column: number;
   message: string;
+  /**
+   * Type-check findings: the checker's code (TS2322); "contract" for an export's type; "too-large"
+   * or "gave-up" for a source the checker could not check.
+   */
+  code?: string;
+  /** Type-check findings: the guest's file name. */
+  file?: string;
 }
 
 export interface ValidationReport {
@@ -84,7 +93,8 @@ export function validateSource(options: ValidateOptions): ValidationReport {
 
   const tokens = tokenize(text);
   const raw: { rule: string; severity: "error" | "warning"; at: number; message: string }[] = [];
-  const steps = check(tokens, options.language, (rule, severity, at, message) => raw.push({ rule, severity, at, message }));
+  const add = (rule: string, severity: "error" | "warning", at: number, message: string) => raw.push({ rule, severity, at, message });
+  const steps = check(tokens, options.language, add) + checkContract(tokens, options.language, add);
   raw.sort((a, b) => a.at - b.at);
   const lines = raw.length > 0 ? new LineIndex(text) : undefined;
   const findings = raw.map((f) => ({ rule: f.rule, severity: f.severity, ...lines!.position(f.at), message: f.message }));
@@ -258,4 +268,60 @@ export function requireValid(options: ValidateOptions): Finding[] {
     throw new SoloError("VALIDATION_FAILED", `source breaks rule ${f.rule} at ${f.line}:${f.column}: ${f.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""}`, { findings: report.findings });
   }
   return report.findings;
+}
+
+/**
+ * What type-check findings are: "warning" (the default) keeps them as warnings; "error" makes a
+ * deploy with any of them VALIDATION_FAILED. "off" skips the check (validate only).
+ */
+export type TypeCheckMode = "warning" | "error";
+
+/** A typeCheck setting from an agent or the environment; INVALID_ARGUMENT naming `field` otherwise. */
+export function checkTypeCheckMode(value: unknown, field = "typeCheck"): TypeCheckMode | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value === "warning" || value === "error") return value;
+  throw new SoloError("INVALID_ARGUMENT", `${field} must be "warning" or "error", not ${JSON.stringify(value)}`, { field });
+}
+
+/** Findings from the type check (they carry the checker's code). */
+export const isTypeFinding = (f: Finding): boolean => f.code !== undefined;
+
+/**
+ * Under typeCheck "error", throws VALIDATION_FAILED when there are type-check findings (as
+ * errors, with every finding in details); returns the findings otherwise. A cached build keeps
+ * its type findings as warnings, so the same build answers either setting.
+ */
+export function requireTyped(findings: Finding[], mode: TypeCheckMode | undefined): Finding[] {
+  if (mode !== "error") return findings;
+  const typed = findings.filter(isTypeFinding);
+  if (typed.length === 0) return findings;
+  const all = findings.map((f) => (isTypeFinding(f) ? { ...f, severity: "error" as const } : f));
+  const f = typed[0]!;
+  throw new SoloError("VALIDATION_FAILED", `source has type errors and typeCheck is "error": ${f.file ?? "guest"}:${f.line}:${f.column}: ${f.code} ${f.message}${typed.length > 1 ? ` (and ${typed.length - 1} more)` : ""}; fix them, or deploy with typeCheck "warning"`, { findings: all });
+}
+
+/**
+ * The source rules and, for TypeScript, the type check (typecheck.ts: loads the checker on first
+ * use, ~1 s, then ~20-60 ms a small guest). What Host.validate (in the builder process) and
+ * `solo validate` answer. typeCheck "off" skips the type check.
+ */
+export function validateGuest(options: ValidateOptions & { file?: string; typeCheck?: TypeCheckMode | "off" }): ValidationReport {
+  const report = validateSource(options);
+  if (options.language !== "typescript" || options.typeCheck === "off") return report;
+  if (report.findings.some((f) => f.rule === "source-size" || f.rule === "utf8")) return report;
+  const text = typeof options.source === "string" ? options.source : new TextDecoder().decode(options.source);
+  const severity = options.typeCheck ?? "warning";
+  const typed = typeCheck({ source: text, file: options.file, severity });
+  const findings = mergeTypeFindings(report.findings, typed);
+  return { ok: !findings.some((f) => f.severity === "error"), findings };
+}
+
+/**
+ * The source rules' findings and the type check's, in source order. The checker's view of an
+ * export's type is left out where the text rules already said what is wrong with that export.
+ */
+export function mergeTypeFindings(rules: Finding[], typed: Finding[]): Finding[] {
+  const flagged = new Set(rules.filter((f) => f.rule === "export-signature" || f.rule === "missing-handle").map((f) => f.line));
+  const kept = typed.filter((f) => f.code !== "contract" || !flagged.has(f.line));
+  return [...rules, ...kept].sort((a, b) => a.line - b.line || a.column - b.column);
 }

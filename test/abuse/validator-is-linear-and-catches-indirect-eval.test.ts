@@ -3,7 +3,8 @@ import { validateSource } from "../../host/index.ts";
 import { openHost, rejects, test } from "../helpers.ts";
 
 type Lang = "typescript" | "javascript" | "assemblyscript";
-const rules = (source: string, language: Lang = "typescript") => validateSource({ source, language }).findings.map((f) => `${f.rule} ${f.line}:${f.column}`);
+// The cases are fragments, not guests: the contract's missing-handle is not what they test.
+const rules = (source: string, language: Lang = "typescript") => validateSource({ source, language }).findings.filter((f) => f.rule !== "missing-handle").map((f) => `${f.rule} ${f.line}:${f.column}`);
 
 test("eval and Function reached indirectly, as values, members or literal-computed names, are refused", () => {
   const cases: [string, string[]][] = [

@@ -32,8 +32,10 @@ test("a syntax error and a missing handle are reported with positions too", asyn
     const syntax = await rejects(t.host.deploy({ tenant: "a", service: "s", source: "export function handle(r: string): string {\n  return r +;\n}\n", file: "s.as.ts" }), "COMPILE_ERROR");
     const d = (syntax.details?.diagnostics as { line: number }[])[0]!;
     assert.is(d.line, 2);
-    const missing = await rejects(t.host.deploy({ tenant: "a", service: "m", source: "export function other(): void {}\n", file: "m.as.ts" }), "COMPILE_ERROR");
-    assert.match(missing.message, /handle/);
+    // A missing handle is found before the compile, on the guest's own source (not the generated entry).
+    const missing = await rejects(t.host.deploy({ tenant: "a", service: "m", source: "export function other(): void {}\n", file: "m.as.ts" }), "VALIDATION_FAILED");
+    assert.equal((missing.details?.findings as { rule: string; line: number }[]).map((f) => `${f.rule} ${f.line}`), ["missing-handle 1"]);
+    assert.match(missing.message, /must export handle/);
   } finally {
     await t.close();
   }

@@ -52,7 +52,7 @@ export async function fuzzSources(host: Host, options: SourceFuzzOptions): Promi
     const started = performance.now();
     let ok = false;
     try {
-      const report = host.validate({ source: c.source, language: c.language });
+      const report = await host.validate({ source: c.source, language: c.language });
       ok = report.ok;
       if (ok) tally.validated++;
       else tally.refused++;

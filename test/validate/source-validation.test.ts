@@ -66,7 +66,7 @@ test("a deploy with an error finding is VALIDATION_FAILED with the findings; war
     assert.match(e.message, /no-eval at 1:52/);
     await t.host.deploy({ tenant: "a", service: "spinner", source: "let n = 0;\nexport function handle(r: string): string {\n  while (true) { n++; }\n}\n", language: "assemblyscript" });
     assert.equal(t.host.status("a", "spinner").warnings.map((f) => f.rule), ["loop-without-exit"]);
-    assert.equal(t.host.validate({ source: example("counter.ts"), file: "counter.ts" }), { ok: true, findings: [] });
+    assert.equal(await t.host.validate({ source: example("counter.ts"), file: "counter.ts" }), { ok: true, findings: [] });
   } finally {
     await t.close();
   }
