@@ -5,8 +5,11 @@
 //
 // A failed import throws an Error whose message starts with the WIT error case
 // ("access-denied: ...", "limit-exceeded: ..."); uncaught, it fails the call with GUEST_ERROR.
-// Importing this module also gives the guest console, Date.now / new Date() and Math.random,
-// through the log, clock and random imports (QuickJS has none of them without WASI).
+//
+// Nothing here runs at load time, so the bundler keeps only the names a guest uses and drops the
+// solo:agent imports nobody calls; the component then imports just those interfaces (what
+// status.interfaces lists). console, Date and Math.random come from globals/, which the build
+// injects only into a guest that mentions them (host/compile/javascript.ts).
 import * as wlog from "solo:agent/log@0.1.0";
 import * as wkv from "solo:agent/kv@0.1.0";
 import * as wclock from "solo:agent/clock@0.1.0";
@@ -44,41 +47,27 @@ export const log = {
 
 export const kv = {
   /** The value, or undefined when the key is missing. */
-  get: wrap((key) => wkv.get(key)),
-  set: wrap((key, value) => wkv.set(key, value)),
-  delete: wrap((key) => wkv.delete(key)),
+  get: /* @__PURE__ */ wrap((key) => wkv.get(key)),
+  set: /* @__PURE__ */ wrap((key, value) => wkv.set(key, value)),
+  delete: /* @__PURE__ */ wrap((key) => wkv.delete(key)),
   /** Keys that start with prefix, in order. */
-  keys: wrap((prefix = "") => wkv.keys(prefix)),
+  keys: /* @__PURE__ */ wrap((prefix = "") => wkv.keys(prefix)),
 };
 
+// QuickJS hands the guest a WIT u64 as a Number (exact below 2^53): wall-clock milliseconds
+// always fit; monotonic nanoseconds fit for the first ~104 days of the host machine's uptime.
 export const clock = {
   nowMs: () => Number(wclock.nowMs()),
-  monotonicNs: () => wclock.monotonicNs(),
+  monotonicNs: () => BigInt(wclock.monotonicNs()),
 };
 
+// A u64 does not survive QuickJS's Number, so the host answers a QuickJS guest's next-u64 with
+// 53 random bits (host/runtime/glue-sandbox.ts), exact as a Number; two of them make one exact
+// 64-bit BigInt. Costs two imports' fuel.
 export const random = {
-  nextU64: () => wrandom.nextU64(),
+  nextU64: () => (BigInt(wrandom.nextU64()) << 11n) | (BigInt(wrandom.nextU64()) & 0x7ffn),
 };
 
-export const secrets = { get: wrap((name) => wsecrets.get(name)) };
-export const services = { call: wrap((service, request) => wservices.call(service, request)) };
-export const events = { emit: wrap((kind, data) => wevents.emit(kind, typeof data === "string" ? data : JSON.stringify(data))) };
-
-// ---- the globals a JavaScript programmer expects ----
-
-globalThis.console = { log: log.info, info: log.info, debug: log.debug, warn: log.warn, error: log.error };
-
-const HostDate = Date;
-class SoloDate extends HostDate {
-  constructor(...args) {
-    if (args.length === 0) super(clock.nowMs());
-    else super(...args);
-  }
-  static now() {
-    return clock.nowMs();
-  }
-}
-globalThis.Date = SoloDate;
-
-// u64 may arrive as a BigInt or a Number, depending on the binding.
-Math.random = () => Number(BigInt.asUintN(64, BigInt(wrandom.nextU64())) >> 11n) / 9007199254740992;
+export const secrets = { get: /* @__PURE__ */ wrap((name) => wsecrets.get(name)) };
+export const services = { call: /* @__PURE__ */ wrap((service, request) => wservices.call(service, request)) };
+export const events = { emit: /* @__PURE__ */ wrap((kind, data) => wevents.emit(kind, typeof data === "string" ? data : JSON.stringify(data))) };

@@ -45,8 +45,7 @@ export function jsEntry(lifecycle: readonly LifecycleExport[]): string {
   const health = lifecycle.includes("health");
   const migrate = lifecycle.includes("migrate");
   const guest = ["handle as guestHandle", ...(health ? ["health as guestHealth"] : []), ...(migrate ? ["migrate as guestMigrate"] : [])];
-  return `import "solo";
-import { ${guest.join(", ")} } from "guest:main";
+  return `import { ${guest.join(", ")} } from "guest:main";
 export function handle(request) {
   const out = guestHandle(request);
   if (typeof out === "string") return out;
@@ -70,13 +69,31 @@ ${health || migrate ? `function unit(name, out) {
 export const JS_ENTRY = jsEntry([]);
 
 /**
+ * The globals a TS/JS guest may use without importing them, each backed by an import: the
+ * bundler injects the file (guest-sdk/js/globals/) only into a guest whose code mentions one of
+ * its names, so a guest that never logs imports no log. `define` sends the spellings through
+ * globalThis (and `Math.random`, a property) to the injected names.
+ */
+export const JS_GLOBALS: readonly { file: string; define: Record<string, string> }[] = [
+  { file: "console.js", define: { "globalThis.console": "console" } },
+  { file: "date.js", define: { "globalThis.Date": "Date" } },
+  { file: "math-random.js", define: { "Math.random": "__soloMathRandom", "globalThis.Math.random": "__soloMathRandom" } },
+];
+
+/**
  * Bumped whenever how a guest's optional exports are found (assemblyScriptLifecycle,
  * javaScriptLifecycle) changes: it decides the entry and world, so it is part of the key.
  */
 export const LIFECYCLE_DETECTION_VERSION = "1";
 
+/**
+ * Bumped whenever how a TS/JS build picks the interfaces its component imports changes (the
+ * bundle's solo:agent imports, the world written for them: javascript.ts).
+ */
+export const JS_IMPORTS_VERSION = "1";
+
 const COMBINATIONS: LifecycleExport[][] = [[], ["health"], ["migrate"], ["health", "migrate"]];
 
 /** Every entry either compiler may generate, for the compile key. */
 export const AS_ENTRIES = [LIFECYCLE_DETECTION_VERSION, ...COMBINATIONS.map(asEntry)].join("\0");
-export const JS_ENTRIES = [LIFECYCLE_DETECTION_VERSION, ...COMBINATIONS.map(jsEntry)].join("\0");
+export const JS_ENTRIES = [LIFECYCLE_DETECTION_VERSION, JS_IMPORTS_VERSION, JSON.stringify(JS_GLOBALS), ...COMBINATIONS.map(jsEntry)].join("\0");

@@ -2,27 +2,44 @@
 // guest-sdk (~10-30 ms); componentize-qjs builds a QuickJS component from the bundle and
 // pre-initialises it with Wizer (~0.7-1.5 s, ~1.6 MB). The guest's `handle` becomes the world's;
 // a guest that also exports `health` / `migrate` is built for the world with those exports.
+//
+// The bundle keeps only the parts of the guest-sdk the guest uses (the sdk runs nothing at load;
+// console, Date and Math.random are injected only where mentioned), so its solo:agent imports are
+// the interfaces the guest calls. The component is built for a world that imports just those,
+// written next to the WIT for this build: it imports nothing else, and status.interfaces says so.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Message, type Plugin } from "esbuild";
 import { componentize } from "componentize-qjs";
 import { SoloError, type Diagnostic } from "../errors.ts";
-import { LIFECYCLE_EXPORTS, worldFor, type LifecycleExport } from "../wasm/index.ts";
-import { jsEntry } from "./entries.ts";
+import { LIFECYCLE_EXPORTS, LIFECYCLE_SIGNATURES, type LifecycleExport } from "../wasm/index.ts";
+import { WORLD_IMPORTS, worldInterface } from "../wasm/world.ts";
+import { JS_GLOBALS, jsEntry } from "./entries.ts";
+import { witSource } from "./wit.ts";
 
-const SDK = fileURLToPath(new URL("../../guest-sdk/js/index.js", import.meta.url));
-const WIT = fileURLToPath(new URL("../../wit/solo.wit", import.meta.url));
+const SDK_DIR = fileURLToPath(new URL("../../guest-sdk/js/", import.meta.url));
+const SDK = join(SDK_DIR, "index.js");
+const GLOBAL = "solo-global:";
 
-/** Only "solo" may be imported; the WIT interfaces stay external for componentize-qjs. */
+/**
+ * Only "solo" may be imported; the WIT interfaces stay external for componentize-qjs, and
+ * side-effect free, so the bundle drops the ones nothing calls.
+ */
 function soloOnly(file: string, source: string, loader: "ts" | "js"): Plugin {
   return {
     name: "solo-imports",
     setup(b) {
       b.onLoad({ filter: /.*/, namespace: "guest" }, () => ({ contents: source, loader, resolveDir: "/" }));
       b.onResolve({ filter: /.*/ }, (args) => {
-        if (args.kind === "entry-point") return undefined;
+        if (args.kind === "entry-point") {
+          if (args.path.startsWith(GLOBAL)) return { path: join(SDK_DIR, "globals", args.path.slice(GLOBAL.length)), sideEffects: false };
+          return undefined;
+        }
         if (args.path === "guest:main") return { path: file, namespace: "guest" };
-        if (args.path === "solo") return { path: SDK };
-        if (args.path.startsWith("solo:agent/") && args.importer === SDK) return { path: args.path, external: true };
+        if (args.path === "solo") return { path: SDK, sideEffects: false };
+        if (args.path.startsWith("solo:agent/") && args.importer.startsWith(SDK_DIR)) return { path: args.path, external: true, sideEffects: false };
         return { errors: [{ text: `"${args.path}" cannot be imported: a guest may import only "solo"` }] };
       });
     },
@@ -46,6 +63,8 @@ async function run(entry: string, source: string, file: string, language: "types
       bundle: true,
       write: false,
       metafile: true,
+      inject: JS_GLOBALS.map((g) => GLOBAL + g.file),
+      define: Object.assign({}, ...JS_GLOBALS.map((g) => g.define)),
       format: "esm",
       platform: "neutral",
       target: "es2020",
@@ -72,19 +91,39 @@ export async function javaScriptLifecycle(source: string, file: string, language
 }
 
 /** Type-strips and bundles the guest behind Solo's entry; COMPILE_ERROR carries every error's file, line and column. */
-export async function bundle(source: string, file: string, language: "typescript" | "javascript", lifecycle: readonly LifecycleExport[] = []): Promise<string> {
+export async function bundle(source: string, file: string, language: "typescript" | "javascript", lifecycle: readonly LifecycleExport[] = []): Promise<{ js: string; interfaces: string[] }> {
   const out = await run(jsEntry(lifecycle), source, file, language);
-  return out.outputFiles[0]!.text;
+  const imported = Object.values(out.metafile.outputs).flatMap((o) => o.imports).filter((i) => i.external).map((i) => worldInterface(i.path));
+  const interfaces = Object.keys(WORLD_IMPORTS).filter((name) => imported.includes(name));
+  return { js: out.outputFiles[0]!.text, interfaces };
+}
+
+/** The world this build targets: the solo:agent interfaces the bundle calls, and the guest's exports. */
+export function guestWorld(interfaces: readonly string[], lifecycle: readonly LifecycleExport[]): string {
+  return [
+    "world solo-guest {",
+    ...interfaces.map((name) => `  import ${name};`),
+    "  export handle: func(request: string) -> result<string, string>;",
+    ...lifecycle.map((name) => `  export ${LIFECYCLE_SIGNATURES[name].wit};`),
+    "}",
+  ].join("\n");
 }
 
 export async function compileJavaScript(source: string, file: string, language: "typescript" | "javascript"): Promise<Uint8Array> {
   const lifecycle = await javaScriptLifecycle(source, file, language);
-  const js = await bundle(source, file, language, lifecycle);
+  const { js, interfaces } = await bundle(source, file, language, lifecycle);
+  // componentize-qjs reads the WIT from a path: the package plus this build's world, in a
+  // directory of its own (~1 ms), removed after.
+  const dir = mkdtempSync(join(tmpdir(), "solo-wit-"));
   try {
-    const { component } = await componentize({ witPath: WIT, jsSource: js, world: worldFor(lifecycle), sync: true, stubWasi: true });
+    const witPath = join(dir, "solo.wit");
+    writeFileSync(witPath, `${witSource()}\n${guestWorld(interfaces, lifecycle)}\n`);
+    const { component } = await componentize({ witPath, jsSource: js, world: "solo-guest", sync: true, stubWasi: true });
     return new Uint8Array(component);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new SoloError("COMPILE_ERROR", `building the QuickJS component failed: ${message}`, { diagnostics: [{ file, line: 1, column: 1, message }] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -74,7 +74,10 @@ export class GlueSandbox implements GuestInstance {
         keys: guard((p: string) => (charge(p.length + env.kvCount()), result(env.kvKeys(p), (ks) => ks.reduce((n, k) => n + k.length + 8, 0)))),
       },
       "solo:agent/clock": { nowMs: guard(() => (charge(0), env.nowMs())), monotonicNs: guard(() => (charge(0), env.monotonicNs())) },
-      "solo:agent/random": { nextU64: guard(() => (charge(0), env.nextU64())) },
+      // QuickJS turns a u64 into a Number, exact only below 2^53: a QuickJS guest (the only
+      // kind that runs as glue) gets the top 53 random bits, and its SDK joins two draws into
+      // one exact 64-bit BigInt (guest-sdk/js).
+      "solo:agent/random": { nextU64: guard(() => (charge(0), env.nextU64() >> 11n)) },
       "solo:agent/secrets": { get: guard((n: string) => (charge(n.length), result(env.secretGet(n), text))) },
       "solo:agent/services": { call: guard((s: string, r: string) => (charge(s.length + r.length), result(env.serviceCall(s, r, counters), text))) },
       "solo:agent/events": { emit: guard((k: string, d: string) => (charge(k.length + d.length), result(env.emit(k, d), none))) },
