@@ -11,10 +11,13 @@ import { wrapCoreModule } from "./component-new.ts";
 import { ASC_FLAGS, asEntry } from "./entries.ts";
 import { LIFECYCLE_EXPORTS, worldFor, type LifecycleExport } from "../wasm/index.ts";
 import { lineColumn } from "./line-column.ts";
+import { AS_GUEST_PATH, ENTRY_SOURCE, GUEST_SOURCE, SOURCE_MAP_SECTION, codeSectionStart, customSection, type StoredSourceMap } from "../wasm/source-map.ts";
+import { Reader, concat } from "../wasm/binary.ts";
+import { readModuleInfo } from "../wasm/module-info.ts";
 
 const SDK_DIR = fileURLToPath(new URL("../../guest-sdk/assemblyscript/", import.meta.url));
 const ENTRY = "solo-entry.ts";
-const SERVICE = "service.ts";
+const SERVICE = AS_GUEST_PATH;
 
 const sdkCache = new Map<string, string | null>();
 function sdkFile(rel: string): string | null {
@@ -72,11 +75,12 @@ export function assemblyScriptLifecycle(source: string): LifecycleExport[] {
 /** Compiles one AssemblyScript file (named `file` in diagnostics) to a core module. */
 export async function compileAssemblyScriptModule(source: string, file: string, lifecycle: readonly LifecycleExport[] = assemblyScriptLifecycle(source)): Promise<Uint8Array> {
   let binary: Uint8Array | undefined;
+  let map: string | undefined;
   const diagnostics: Diagnostic[] = [];
   const texts: Record<string, string> = { [SERVICE]: source, [ENTRY]: asEntry(lifecycle) };
   let result: { error?: Error | null };
   try {
-    result = await main(source, texts, diagnostics, file, (b) => (binary = b));
+    result = await main(source, texts, diagnostics, file, (b) => (binary = b), (m) => (map = m));
   } catch (err) {
     // Some failures escape asc: its recursive parser runs out of stack on deep nesting.
     const why = err instanceof RangeError && /call stack/.test(err.message) ? "it nests deeper than the compiler can follow; flatten the nesting" : `${(err as Error).name}: ${(err as Error).message}`;
@@ -88,11 +92,37 @@ export async function compileAssemblyScriptModule(source: string, file: string, 
     const first = diagnostics[0]!;
     throw new SoloError("COMPILE_ERROR", `AssemblyScript compile failed: ${first.file}:${first.line}:${first.column}: ${first.message}${diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : ""}`, { diagnostics });
   }
-  return binary;
+  return withSourceMap(binary, map);
 }
 
-/** One asc run over the in-memory files; errors go to `diagnostics`, the module to `out`. */
-function main(source: string, texts: Record<string, string>, diagnostics: Diagnostic[], file: string, out: (binary: Uint8Array) => void) {
+/**
+ * The module with asc's map in SOURCE_MAP_SECTION (wasm/source-map.ts): sources named canonically
+ * (the guest's file is named at run time, as its deploy named it), no contents, offsets made
+ * relative to the code section. ~2-10 KB for a small guest.
+ */
+function withSourceMap(binary: Uint8Array, text: string | undefined): Uint8Array {
+  const codeStart = codeSectionStart(binary);
+  if (text === undefined || codeStart === undefined) return binary;
+  const asc = JSON.parse(text) as { sources: string[]; mappings: string };
+  const sources = asc.sources.map((s) => (s === SERVICE ? GUEST_SOURCE : s === ENTRY ? ENTRY_SOURCE : sdkName(s)));
+  const map: StoredSourceMap = { sources, mappings: asc.mappings, codeStart, ...functionStarts(binary, codeStart) };
+  return concat([binary, customSection(SOURCE_MAP_SECTION, JSON.stringify(map))]);
+}
+
+/** Where each function body starts, relative to the code section, and how many functions are imported. */
+function functionStarts(binary: Uint8Array, codeStart: number): { functions: number[]; firstFunction: number } {
+  const r = new Reader(binary, codeStart);
+  const functions: number[] = [];
+  for (let n = r.u32(), i = 0; i < n; i++) {
+    const size = r.u32();
+    functions.push(r.pos - codeStart);
+    r.skip(size);
+  }
+  return { functions, firstFunction: readModuleInfo(binary).importedFunctions };
+}
+
+/** One asc run over the in-memory files; errors go to `diagnostics`, the module to `out`, its source map to `outMap`. */
+function main(source: string, texts: Record<string, string>, diagnostics: Diagnostic[], file: string, out: (binary: Uint8Array) => void, outMap: (map: string) => void) {
   return asc.main([ENTRY, "--outFile", "out.wasm", ...ASC_FLAGS], {
     readFile(name: string) {
       if (name in texts) return texts[name]!;
@@ -102,6 +132,7 @@ function main(source: string, texts: Record<string, string>, diagnostics: Diagno
     },
     writeFile(name: string, contents: Uint8Array | string) {
       if (name === "out.wasm" && typeof contents !== "string") out(contents);
+      else if (name === "out.wasm.map") outMap(typeof contents === "string" ? contents : new TextDecoder().decode(contents));
     },
     listFiles() {
       return [];

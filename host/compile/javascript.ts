@@ -8,6 +8,10 @@ import { componentize } from "componentize-qjs";
 import { SoloError, type Diagnostic } from "../errors.ts";
 import { LIFECYCLE_EXPORTS, worldFor, type LifecycleExport } from "../wasm/index.ts";
 import { jsEntry } from "./entries.ts";
+import { ENTRY_SOURCE, GUEST_SOURCE, SOURCE_MAP_SECTION, customSection, type StoredSourceMap } from "../wasm/source-map.ts";
+import { concat } from "../wasm/binary.ts";
+
+const ENTRY_FILE = "solo-entry.js";
 
 const SDK = fileURLToPath(new URL("../../guest-sdk/js/index.js", import.meta.url));
 const WIT = fileURLToPath(new URL("../../wit/solo.wit", import.meta.url));
@@ -42,9 +46,13 @@ function diagnostics(messages: Message[], file: string): Diagnostic[] {
 async function run(entry: string, source: string, file: string, language: "typescript" | "javascript") {
   try {
     return await build({
-      stdin: { contents: entry, sourcefile: "solo-entry.js", loader: "js", resolveDir: "/" },
+      stdin: { contents: entry, sourcefile: ENTRY_FILE, loader: "js", resolveDir: "/" },
       bundle: true,
       write: false,
+      outfile: "bundle.js",
+      // The map (no contents, ~1-5 KB) lets a thrown error name the guest's line (wasm/source-map.ts).
+      sourcemap: "external",
+      sourcesContent: false,
       metafile: true,
       format: "esm",
       platform: "neutral",
@@ -67,22 +75,37 @@ async function run(entry: string, source: string, file: string, language: "types
  */
 export async function javaScriptLifecycle(source: string, file: string, language: "typescript" | "javascript"): Promise<LifecycleExport[]> {
   const out = await run(`export * from "guest:main";`, source, file, language);
-  const exports = new Set(Object.values(out.metafile.outputs).flatMap((o) => o.exports));
+  const exports = new Set(Object.values(out.metafile.outputs).flatMap((o) => o.exports ?? []));
   return LIFECYCLE_EXPORTS.filter((name) => exports.has(name));
 }
 
-/** Type-strips and bundles the guest behind Solo's entry; COMPILE_ERROR carries every error's file, line and column. */
-export async function bundle(source: string, file: string, language: "typescript" | "javascript", lifecycle: readonly LifecycleExport[] = []): Promise<string> {
+/**
+ * Type-strips and bundles the guest behind Solo's entry; COMPILE_ERROR carries every error's file,
+ * line and column. `map`: the bundle's source map as SOURCE_MAP_SECTION keeps it.
+ */
+export async function bundle(source: string, file: string, language: "typescript" | "javascript", lifecycle: readonly LifecycleExport[] = []): Promise<{ js: string; map: StoredSourceMap }> {
   const out = await run(jsEntry(lifecycle), source, file, language);
-  return out.outputFiles[0]!.text;
+  const js = out.outputFiles.find((f) => f.path.endsWith(".js"))!.text;
+  const raw = JSON.parse(out.outputFiles.find((f) => f.path.endsWith(".map"))!.text) as { sources: string[]; mappings: string };
+  return { js, map: { sources: raw.sources.map(sourceName), mappings: raw.mappings } };
+}
+
+// esbuild names sources relative to the output: "guest:<file>" (the guest's namespace), the SDK by
+// its path, the entry by its stdin name.
+function sourceName(s: string): string {
+  if (s.startsWith("guest:")) return GUEST_SOURCE;
+  if (s.endsWith(ENTRY_FILE)) return ENTRY_SOURCE;
+  if (s.endsWith("guest-sdk/js/index.js")) return "solo/index.js";
+  return s;
 }
 
 export async function compileJavaScript(source: string, file: string, language: "typescript" | "javascript"): Promise<Uint8Array> {
   const lifecycle = await javaScriptLifecycle(source, file, language);
-  const js = await bundle(source, file, language, lifecycle);
+  const { js, map } = await bundle(source, file, language, lifecycle);
   try {
     const { component } = await componentize({ witPath: WIT, jsSource: js, world: worldFor(lifecycle), sync: true, stubWasi: true });
-    return new Uint8Array(component);
+    // The map rides in the component (a top-level custom section): stored with it, read back with it.
+    return concat([new Uint8Array(component), customSection(SOURCE_MAP_SECTION, JSON.stringify(map))]);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new SoloError("COMPILE_ERROR", `building the QuickJS component failed: ${message}`, { diagnostics: [{ file, line: 1, column: 1, message }] });
