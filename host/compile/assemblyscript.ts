@@ -13,7 +13,11 @@ import { LIFECYCLE_EXPORTS, worldFor, type LifecycleExport } from "../wasm/index
 import { lineColumn } from "./line-column.ts";
 import { AS_GUEST_PATH, ENTRY_SOURCE, GUEST_SOURCE, SOURCE_MAP_SECTION, codeSectionStart, customSection, type StoredSourceMap } from "../wasm/source-map.ts";
 import { Reader, concat } from "../wasm/binary.ts";
+import { decode, newInstruction } from "../wasm/instructions.ts";
 import { readModuleInfo } from "../wasm/module-info.ts";
+
+/** Opcodes after which code may be reached other than by falling through (see functionStarts). */
+const BARRIERS = new Set([0x00, 0x03, 0x05, 0x0b, 0x0c, 0x0e, 0x0f, 0x12, 0x13]);
 
 const SDK_DIR = fileURLToPath(new URL("../../guest-sdk/assemblyscript/", import.meta.url));
 const ENTRY = "solo-entry.ts";
@@ -109,16 +113,36 @@ function withSourceMap(binary: Uint8Array, text: string | undefined): Uint8Array
   return concat([binary, customSection(SOURCE_MAP_SECTION, JSON.stringify(map))]);
 }
 
-/** Where each function body starts, relative to the code section, and how many functions are imported. */
-function functionStarts(binary: Uint8Array, codeStart: number): { functions: number[]; firstFunction: number } {
+/**
+ * Where each function body starts, relative to the code section, how many functions are imported,
+ * and the barriers: every instruction after which code may be reached other than by falling
+ * through (loop, else, end, br, br_table, return, unreachable, return_call*), as deltas.
+ */
+function functionStarts(binary: Uint8Array, codeStart: number): Pick<StoredSourceMap, "functions" | "firstFunction" | "barriers"> {
   const r = new Reader(binary, codeStart);
   const functions: number[] = [];
+  const barriers: number[] = [];
+  const ins = newInstruction();
+  let last = 0;
   for (let n = r.u32(), i = 0; i < n; i++) {
     const size = r.u32();
+    const end = r.pos + size;
     functions.push(r.pos - codeStart);
-    r.skip(size);
+    for (let k = r.u32(), j = 0; j < k; j++) {
+      r.u32();
+      r.byte();
+    }
+    const body = new Reader(binary, r.pos, end);
+    while (!body.done) {
+      decode(body, ins);
+      if (BARRIERS.has(ins.op)) {
+        barriers.push(ins.at - codeStart - last);
+        last = ins.at - codeStart;
+      }
+    }
+    r.pos = end;
   }
-  return { functions, firstFunction: readModuleInfo(binary).importedFunctions };
+  return { functions, firstFunction: readModuleInfo(binary).importedFunctions, barriers };
 }
 
 /** One asc run over the in-memory files; errors go to `diagnostics`, the module to `out`, its source map to `outMap`. */

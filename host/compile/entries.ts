@@ -97,7 +97,7 @@ export const JS_ENTRY = jsEntry([]);
  */
 export const LIFECYCLE_DETECTION_VERSION = "1";
 /** Bumped whenever what a build puts in SOURCE_MAP_SECTION changes: it is part of the component. */
-export const SOURCE_MAP_VERSION = "2";
+export const SOURCE_MAP_VERSION = "3";
 
 const COMBINATIONS: LifecycleExport[][] = [[], ["health"], ["migrate"], ["health", "migrate"]];
 

@@ -44,6 +44,8 @@ interface WasmMaps {
   index: SourceMapIndex;
   codeStart: number;
   offsets?: MeterOffsets;
+  /** StoredSourceMap.barriers as absolute code-relative offsets. */
+  barriers: Uint32Array;
 }
 const wasmMaps = new WeakMap<WebAssembly.Module, WasmMaps | null>();
 
@@ -55,7 +57,10 @@ function mapsOf(module: WebAssembly.Module): WasmMaps | undefined {
     const map = payload && parseStoredSourceMap(new Uint8Array(payload));
     if (map) {
       const [offsets] = WebAssembly.Module.customSections(module, METER_OFFSETS_SECTION);
-      maps = { index: new SourceMapIndex(map), codeStart: map.codeStart ?? 0, ...(offsets && { offsets: new MeterOffsets(new Uint8Array(offsets)) }) };
+      const barriers = new Uint32Array(map.barriers?.length ?? 0);
+      let at = 0;
+      map.barriers?.forEach((d, i) => (barriers[i] = at += d));
+      maps = { index: new SourceMapIndex(map), codeStart: map.codeStart ?? 0, barriers, ...(offsets && { offsets: new MeterOffsets(new Uint8Array(offsets)) }) };
     }
     wasmMaps.set(module, maps);
   }
@@ -80,14 +85,29 @@ export function wasmStack(thrown: unknown, module: WebAssembly.Module, source: G
     if (!pos) return undefined;
     const name = wasmName(m[1], m[2]!);
     // Library code inlined into a guest function (asc -O3 inlines Array#[] and its bounds check):
-    // the guest's line is the last one of its own before it in that function, its caller here.
+    // the guest's line is the last one of its own that falls through to it. When asc moved that
+    // code out of line (a shared tail at the function's end), no line is known: none is named.
     if (pos.source !== GUEST_SOURCE && m[1]?.startsWith(GUEST_PREFIX)) {
       const fn = maps.index.map.functions?.[Number(m[2]) - (maps.index.map.firstFunction ?? 0)];
-      const caller = fn === undefined ? undefined : maps.index.lookupBefore(0, col, fn + maps.codeStart, GUEST_SOURCE);
+      const from = fn === undefined ? undefined : Math.max(fn, lastBefore(maps.barriers, rel) + 1);
+      const caller = from === undefined ? undefined : maps.index.lookupBefore(0, col, from + maps.codeStart, GUEST_SOURCE);
       if (caller) return { pos, name: "<inlined>", caller: { pos: caller, name } };
     }
     return { pos, name };
   });
+}
+
+/** The last value in sorted `xs` below `x`, or -1. */
+function lastBefore(xs: Uint32Array, x: number): number {
+  let lo = 0, hi = xs.length - 1, found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]! < x) {
+      found = xs[mid]!;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
 }
 
 /** What asc calls the guest's functions: "service/handle". */

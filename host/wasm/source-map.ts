@@ -42,6 +42,12 @@ export interface StoredSourceMap {
    */
   functions?: number[];
   firstFunction?: number;
+  /**
+   * A wasm map: code-section-relative offsets (as deltas from the one before) of instructions
+   * after which code may be reached other than by falling through: the search for the guest's
+   * line stops there rather than name a line that did not lead to the trap.
+   */
+  barriers?: number[];
 }
 
 /** A position in a source: 1-based line and column. */
