@@ -17,7 +17,8 @@ import type { BuildJob, BuildOutput, SourceLanguage } from "./protocol.ts";
 export type Runnable =
   /** lifecycle: the optional exports the component declares, for SandboxOptions.lifecycle. */
   | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16"; lifecycle: LifecycleExport[] }
-  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> }
+  /** sourceMap: the bundle's map, for a thrown error's stack (wasm/source-map.ts). */
+  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module>; sourceMap?: string }
   | { kind: "javy"; module: WebAssembly.Module };
 
 export interface Artifact {
@@ -149,7 +150,7 @@ export class ArtifactStore {
     const byName = Object.fromEntries(names.map((name, i) => [name, compiled[i]!]));
     const run: Runnable = b.kind === "core" ? { kind: "core", module: byName.core!, encoding: b.encoding, lifecycle: b.lifecycle }
       : b.kind === "javy" ? { kind: "javy", module: byName.javy! }
-      : { kind: "glue", glueUrl: b.glueUrl!, modules: byName };
+      : { kind: "glue", glueUrl: b.glueUrl!, modules: byName, ...(b.sourceMap && { sourceMap: b.sourceMap }) };
     const artifact: Artifact = { hash: b.hash, component: b.component, run, interfaces: b.interfaces, lifecycle: b.lifecycle, meter: b.meter };
     this.byHash.set(b.hash, artifact);
     return artifact;

@@ -11,10 +11,17 @@ import { wrapCoreModule } from "./component-new.ts";
 import { ASC_FLAGS, asEntry } from "./entries.ts";
 import { LIFECYCLE_EXPORTS, worldFor, type LifecycleExport } from "../wasm/index.ts";
 import { lineColumn } from "./line-column.ts";
+import { AS_GUEST_PATH, ENTRY_SOURCE, GUEST_SOURCE, SOURCE_MAP_SECTION, codeSectionStart, customSection, type StoredSourceMap } from "../wasm/source-map.ts";
+import { Reader, concat } from "../wasm/binary.ts";
+import { decode, newInstruction } from "../wasm/instructions.ts";
+import { readModuleInfo } from "../wasm/module-info.ts";
+
+/** Opcodes after which code may be reached other than by falling through (see functionStarts). */
+const BARRIERS = new Set([0x00, 0x03, 0x05, 0x0b, 0x0c, 0x0e, 0x0f, 0x12, 0x13]);
 
 const SDK_DIR = fileURLToPath(new URL("../../guest-sdk/assemblyscript/", import.meta.url));
 const ENTRY = "solo-entry.ts";
-const SERVICE = "service.ts";
+const SERVICE = AS_GUEST_PATH;
 
 const sdkCache = new Map<string, string | null>();
 function sdkFile(rel: string): string | null {
@@ -72,11 +79,12 @@ export function assemblyScriptLifecycle(source: string): LifecycleExport[] {
 /** Compiles one AssemblyScript file (named `file` in diagnostics) to a core module. */
 export async function compileAssemblyScriptModule(source: string, file: string, lifecycle: readonly LifecycleExport[] = assemblyScriptLifecycle(source)): Promise<Uint8Array> {
   let binary: Uint8Array | undefined;
+  let map: string | undefined;
   const diagnostics: Diagnostic[] = [];
   const texts: Record<string, string> = { [SERVICE]: source, [ENTRY]: asEntry(lifecycle) };
   let result: { error?: Error | null };
   try {
-    result = await main(source, texts, diagnostics, file, (b) => (binary = b));
+    result = await main(source, texts, diagnostics, file, (b) => (binary = b), (m) => (map = m));
   } catch (err) {
     // Some failures escape asc: its recursive parser runs out of stack on deep nesting.
     const why = err instanceof RangeError && /call stack/.test(err.message) ? "it nests deeper than the compiler can follow; flatten the nesting" : `${(err as Error).name}: ${(err as Error).message}`;
@@ -88,11 +96,57 @@ export async function compileAssemblyScriptModule(source: string, file: string, 
     const first = diagnostics[0]!;
     throw new SoloError("COMPILE_ERROR", `AssemblyScript compile failed: ${first.file}:${first.line}:${first.column}: ${first.message}${diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : ""}`, { diagnostics });
   }
-  return binary;
+  return withSourceMap(binary, map);
 }
 
-/** One asc run over the in-memory files; errors go to `diagnostics`, the module to `out`. */
-function main(source: string, texts: Record<string, string>, diagnostics: Diagnostic[], file: string, out: (binary: Uint8Array) => void) {
+/**
+ * The module with asc's map in SOURCE_MAP_SECTION (wasm/source-map.ts): sources named canonically
+ * (the guest's file is named at run time, as its deploy named it), no contents, offsets made
+ * relative to the code section. ~2-10 KB for a small guest.
+ */
+function withSourceMap(binary: Uint8Array, text: string | undefined): Uint8Array {
+  const codeStart = codeSectionStart(binary);
+  if (text === undefined || codeStart === undefined) return binary;
+  const asc = JSON.parse(text) as { sources: string[]; mappings: string };
+  const sources = asc.sources.map((s) => (s === SERVICE ? GUEST_SOURCE : s === ENTRY ? ENTRY_SOURCE : sdkName(s)));
+  const map: StoredSourceMap = { sources, mappings: asc.mappings, codeStart, ...functionStarts(binary, codeStart) };
+  return concat([binary, customSection(SOURCE_MAP_SECTION, JSON.stringify(map))]);
+}
+
+/**
+ * Where each function body starts, relative to the code section, how many functions are imported,
+ * and the barriers: every instruction after which code may be reached other than by falling
+ * through (loop, else, end, br, br_table, return, unreachable, return_call*), as deltas.
+ */
+function functionStarts(binary: Uint8Array, codeStart: number): Pick<StoredSourceMap, "functions" | "firstFunction" | "barriers"> {
+  const r = new Reader(binary, codeStart);
+  const functions: number[] = [];
+  const barriers: number[] = [];
+  const ins = newInstruction();
+  let last = 0;
+  for (let n = r.u32(), i = 0; i < n; i++) {
+    const size = r.u32();
+    const end = r.pos + size;
+    functions.push(r.pos - codeStart);
+    for (let k = r.u32(), j = 0; j < k; j++) {
+      r.u32();
+      r.byte();
+    }
+    const body = new Reader(binary, r.pos, end);
+    while (!body.done) {
+      decode(body, ins);
+      if (BARRIERS.has(ins.op)) {
+        barriers.push(ins.at - codeStart - last);
+        last = ins.at - codeStart;
+      }
+    }
+    r.pos = end;
+  }
+  return { functions, firstFunction: readModuleInfo(binary).importedFunctions, barriers };
+}
+
+/** One asc run over the in-memory files; errors go to `diagnostics`, the module to `out`, its source map to `outMap`. */
+function main(source: string, texts: Record<string, string>, diagnostics: Diagnostic[], file: string, out: (binary: Uint8Array) => void, outMap: (map: string) => void) {
   return asc.main([ENTRY, "--outFile", "out.wasm", ...ASC_FLAGS], {
     readFile(name: string) {
       if (name in texts) return texts[name]!;
@@ -102,6 +156,7 @@ function main(source: string, texts: Record<string, string>, diagnostics: Diagno
     },
     writeFile(name: string, contents: Uint8Array | string) {
       if (name === "out.wasm" && typeof contents !== "string") out(contents);
+      else if (name === "out.wasm.map") outMap(typeof contents === "string" ? contents : new TextDecoder().decode(contents));
     },
     listFiles() {
       return [];

@@ -18,6 +18,10 @@ import { LIFECYCLE_EXPORTS, LIFECYCLE_SIGNATURES, type LifecycleExport } from ".
 import { WORLD_IMPORTS, worldInterface } from "../wasm/world.ts";
 import { JS_GLOBALS, jsEntry } from "./entries.ts";
 import { witSource } from "./wit.ts";
+import { ENTRY_SOURCE, GUEST_SOURCE, SOURCE_MAP_SECTION, customSection, type StoredSourceMap } from "../wasm/source-map.ts";
+import { concat } from "../wasm/binary.ts";
+
+const ENTRY_FILE = "solo-entry.js";
 
 const SDK_DIR = fileURLToPath(new URL("../../guest-sdk/js/", import.meta.url));
 const SDK = join(SDK_DIR, "index.js");
@@ -59,9 +63,13 @@ function diagnostics(messages: Message[], file: string): Diagnostic[] {
 async function run(entry: string, source: string, file: string, language: "typescript" | "javascript") {
   try {
     return await build({
-      stdin: { contents: entry, sourcefile: "solo-entry.js", loader: "js", resolveDir: "/" },
+      stdin: { contents: entry, sourcefile: ENTRY_FILE, loader: "js", resolveDir: "/" },
       bundle: true,
       write: false,
+      outfile: "bundle.js",
+      // The map (no contents, ~1-5 KB) lets a thrown error name the guest's line (wasm/source-map.ts).
+      sourcemap: "external",
+      sourcesContent: false,
       metafile: true,
       inject: JS_GLOBALS.map((g) => GLOBAL + g.file),
       define: Object.assign({}, ...JS_GLOBALS.map((g) => g.define)),
@@ -86,16 +94,22 @@ async function run(entry: string, source: string, file: string, language: "types
  */
 export async function javaScriptLifecycle(source: string, file: string, language: "typescript" | "javascript"): Promise<LifecycleExport[]> {
   const out = await run(`export * from "guest:main";`, source, file, language);
-  const exports = new Set(Object.values(out.metafile.outputs).flatMap((o) => o.exports));
+  const exports = new Set(Object.values(out.metafile.outputs).flatMap((o) => o.exports ?? []));
   return LIFECYCLE_EXPORTS.filter((name) => exports.has(name));
 }
 
-/** Type-strips and bundles the guest behind Solo's entry; COMPILE_ERROR carries every error's file, line and column. */
-export async function bundle(source: string, file: string, language: "typescript" | "javascript", lifecycle: readonly LifecycleExport[] = []): Promise<{ js: string; interfaces: string[] }> {
+/**
+ * Type-strips and bundles the guest behind Solo's entry; COMPILE_ERROR carries every error's file,
+ * line and column. `map`: the bundle's source map as SOURCE_MAP_SECTION keeps it; `interfaces`: the
+ * solo:agent interfaces the bundle calls.
+ */
+export async function bundle(source: string, file: string, language: "typescript" | "javascript", lifecycle: readonly LifecycleExport[] = []): Promise<{ js: string; map: StoredSourceMap; interfaces: string[] }> {
   const out = await run(jsEntry(lifecycle), source, file, language);
   const imported = Object.values(out.metafile.outputs).flatMap((o) => o.imports).filter((i) => i.external).map((i) => worldInterface(i.path));
   const interfaces = Object.keys(WORLD_IMPORTS).filter((name) => imported.includes(name));
-  return { js: out.outputFiles[0]!.text, interfaces };
+  const js = out.outputFiles.find((f) => f.path.endsWith(".js"))!.text;
+  const raw = JSON.parse(out.outputFiles.find((f) => f.path.endsWith(".map"))!.text) as { sources: string[]; mappings: string };
+  return { js, map: { sources: raw.sources.map(sourceName), mappings: raw.mappings }, interfaces };
 }
 
 /** The world this build targets: the solo:agent interfaces the bundle calls, and the guest's exports. */
@@ -109,9 +123,18 @@ export function guestWorld(interfaces: readonly string[], lifecycle: readonly Li
   ].join("\n");
 }
 
+// esbuild names sources relative to the output: "guest:<file>" (the guest's namespace), the SDK by
+// its path, the entry by its stdin name.
+function sourceName(s: string): string {
+  if (s.startsWith("guest:")) return GUEST_SOURCE;
+  if (s.endsWith(ENTRY_FILE)) return ENTRY_SOURCE;
+  if (s.endsWith("guest-sdk/js/index.js")) return "solo/index.js";
+  return s;
+}
+
 export async function compileJavaScript(source: string, file: string, language: "typescript" | "javascript"): Promise<Uint8Array> {
   const lifecycle = await javaScriptLifecycle(source, file, language);
-  const { js, interfaces } = await bundle(source, file, language, lifecycle);
+  const { js, map, interfaces } = await bundle(source, file, language, lifecycle);
   // componentize-qjs reads the WIT from a path: the package plus this build's world, in a
   // directory of its own (~1 ms), removed after.
   const dir = mkdtempSync(join(tmpdir(), "solo-wit-"));
@@ -119,7 +142,8 @@ export async function compileJavaScript(source: string, file: string, language: 
     const witPath = join(dir, "solo.wit");
     writeFileSync(witPath, `${witSource()}\n${guestWorld(interfaces, lifecycle)}\n`);
     const { component } = await componentize({ witPath, jsSource: js, world: "solo-guest", sync: true, stubWasi: true });
-    return new Uint8Array(component);
+    // The map rides in the component (a top-level custom section): stored with it, read back with it.
+    return concat([new Uint8Array(component), customSection(SOURCE_MAP_SECTION, JSON.stringify(map))]);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new SoloError("COMPILE_ERROR", `building the QuickJS component failed: ${message}`, { diagnostics: [{ file, line: 1, column: 1, message }] });

@@ -12,6 +12,7 @@ import type { GuestEnv, WitResult } from "./guest-env.ts";
 import { absent, checkFromVersion, type GuestInstance } from "./guest-instance.ts";
 import { classify, clip, failed, HostFault, startError, type CallOutcome } from "./outcome.ts";
 import { MAX_LOG_BYTES } from "./sandbox.ts";
+import { jsFailure, located, type GuestSource } from "./guest-stack.ts";
 
 export interface Glue {
   instantiate(
@@ -36,7 +37,8 @@ export class GlueSandbox implements GuestInstance {
   readonly lifecycle: { health: boolean; migrate: boolean };
   private lastErrorLog: string | undefined;
 
-  constructor(glue: Glue, modules: Record<string, WebAssembly.Module>, env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: number) {
+  /** source: the deploy's file name and the bundle's map, for a thrown error's stack; none: not mapped. */
+  constructor(glue: Glue, modules: Record<string, WebAssembly.Module>, env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: number, private readonly source?: GuestSource) {
     const counters = this.counters;
     const charge = (units: number) => counters.charge(IMPORT_BASE_FUEL + units);
     // jco has decoded the guest's strings before these run, so they are charged right after; the
@@ -133,7 +135,7 @@ export class GlueSandbox implements GuestInstance {
     } catch (err) {
       const payload = err && typeof err === "object" && "payload" in err ? (err as { payload: unknown }).payload : undefined;
       if (typeof payload === "string" && !counters.growFailed && counters.fuelLeft >= 0n) {
-        return { ok: false, code: "GUEST_ERROR", message: payload, fuel: counters.used(fuelLimit), memoryBytes: this.memoryBytes, trapped: false };
+        return { ...this.guestError(payload, false), fuel: counters.used(fuelLimit), memoryBytes: this.memoryBytes, trapped: false };
       }
       const f = classify(err, { counters, fuelLimit, memoryLimitBytes: memoryCapBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
       return failed(f, fuelLimit, this.memoryBytes, true);
@@ -165,6 +167,17 @@ export class GlueSandbox implements GuestInstance {
   }
 
   /**
+   * What the guest threw (jco's payload: the message, and after JS_STACK_MARKER its QuickJS stack,
+   * put there by the entry Solo bundles): GUEST_ERROR whose first line names the guest's line.
+   */
+  private guestError(payload: string, clipped: boolean): { ok: false; code: "GUEST_ERROR"; message: string; details?: Record<string, unknown> } {
+    const { message, stack } = jsFailure(payload, this.source);
+    const text = stack?.at ? located(stack.at, message) : message;
+    const out = clipped ? clip(text) : text;
+    return stack ? { ok: false, code: "GUEST_ERROR", message: out, details: { stack: stack.frames } } : { ok: false, code: "GUEST_ERROR", message: out };
+  }
+
+  /**
    * One run of an export returning result<_, string>, metered and classified as call is. jco's
    * glue throws the guest's error as a ComponentError whose `payload` is its string.
    */
@@ -179,7 +192,7 @@ export class GlueSandbox implements GuestInstance {
     } catch (err) {
       const payload = err && typeof err === "object" && "payload" in err ? (err as { payload: unknown }).payload : undefined;
       if (typeof payload === "string" && !counters.growFailed && counters.fuelLeft >= 0n) {
-        return { ok: false, code: "GUEST_ERROR", message: clip(payload), fuel: counters.used(fuelLimit), memoryBytes: this.memoryBytes, trapped: false };
+        return { ...this.guestError(payload, true), fuel: counters.used(fuelLimit), memoryBytes: this.memoryBytes, trapped: false };
       }
       const f = classify(err, { counters, fuelLimit, memoryLimitBytes: memoryCapBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
       return failed(f, fuelLimit, this.memoryBytes, true);

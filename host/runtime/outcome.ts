@@ -4,6 +4,7 @@
 // except a failure of the host's own import code (HostFault, INTERNAL) and a SoloError.
 import { SoloError, type ErrorCode } from "../errors.ts";
 import type { Counters } from "./counters.ts";
+import { located, withoutAbortPlace, type GuestStack } from "./guest-stack.ts";
 
 export type CallOutcome =
   | { ok: true; output: string; fuel: number; memoryBytes: number }
@@ -32,6 +33,8 @@ export interface RunState {
   lastErrorLog?: string;
   /** Starting (instantiation and start function) or serving a call. */
   phase: "start" | "call";
+  /** Maps what was thrown to the guest's source (guest-stack.ts); run only for a trap. */
+  trace?: (thrown: unknown) => GuestStack | undefined;
 }
 
 export interface Failure {
@@ -56,8 +59,22 @@ export function classify(thrown: unknown, s: RunState): Failure {
   if (thrown instanceof RangeError && /call stack/i.test(text)) reason = "stack overflow";
   else if (thrown instanceof WebAssembly.Exception) reason = "uncaught WebAssembly exception";
   else if (thrown instanceof GuestFault) reason = text;
-  const message = s.lastErrorLog ? `${s.lastErrorLog} (${reason})` : reason;
-  return { code: "GUEST_TRAP", message: clip(`guest trapped${starting}: ${message}`) };
+  const where = trace(thrown, s);
+  const log = s.lastErrorLog && where?.at ? withoutAbortPlace(s.lastErrorLog) : s.lastErrorLog;
+  const message = `guest trapped${starting}: ${log ? `${log} (${reason})` : reason}`;
+  if (!where) return { code: "GUEST_TRAP", message: clip(message) };
+  // The first line names the guest's own line; details.stack has every frame that maps.
+  return { code: "GUEST_TRAP", message: clip(where.at ? located(where.at, message) : message), details: { stack: where.frames } };
+}
+
+/** The trap's stack in the guest's source; a map that cannot be read leaves the failure as it was. */
+function trace(thrown: unknown, s: RunState): GuestStack | undefined {
+  if (!s.trace) return undefined;
+  try {
+    return s.trace(thrown);
+  } catch {
+    return undefined;
+  }
 }
 
 export function clip(text: string, max = MAX_FAILURE_MESSAGE): string {

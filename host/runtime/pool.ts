@@ -39,6 +39,8 @@ const WORKER_HEAP_MB = 1024;
 export interface InstallSpec {
   key: string;
   run: RunSpec;
+  /** The guest's file as its deploy named it (failures name their place in it). */
+  file?: string;
   limits: InstanceLimits;
   /** The committed kv, read whenever the service is (re)installed. */
   loadKv: () => Promise<[string, string][]>;
@@ -375,7 +377,7 @@ class PoolWorker {
     const kv = await spec.loadKv();
     // Read after the kv, as late as possible; a change after it is sent on its own (postSecret).
     const secrets = this.secretSnapshot(spec);
-    return { t: "install", id: nextId++, key: spec.key, run: spec.run, limits: spec.limits, kv, capabilities: spec.capabilities, ...(secrets && { secrets }) };
+    return { t: "install", id: nextId++, key: spec.key, run: spec.run, ...(spec.file && { file: spec.file }), limits: spec.limits, kv, capabilities: spec.capabilities, ...(secrets && { secrets }) };
   }
 
   /** The current values of the secrets the spec's guest is granted (undefined: none). */
@@ -600,7 +602,7 @@ export class WorkerPool {
     const kv = fresh ? { kv: await spec.loadKv() } : {};
     const w = this.worker(worker);
     const secrets = w.secretSnapshot(spec);
-    const ack = await w.requestAck({ t: "prepare", id: nextId++, key: spec.key, run: spec.run, limits: spec.limits, capabilities: spec.capabilities, ...(health ? { health } : {}), ...kv, ...(secrets && { secrets }) }, undefined);
+    const ack = await w.requestAck({ t: "prepare", id: nextId++, key: spec.key, run: spec.run, ...(spec.file && { file: spec.file }), limits: spec.limits, capabilities: spec.capabilities, ...(health ? { health } : {}), ...kv, ...(secrets && { secrets }) }, undefined);
     // Undefined: the worker was replaced before it answered, so nothing was checked.
     if (!ack) throw new SoloError("UNAVAILABLE", "the worker was replaced while the new version was being prepared; nothing changed; swap again", { retryAfterMs: 1000 });
     if (ack.denied) spec.onDenied?.(ack.denied);

@@ -16,7 +16,8 @@ export interface InstanceLimits {
 /** What to run: one module Solo binds itself, or jco glue over several modules. */
 export type RunSpec =
   | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16"; lifecycle?: LifecycleExport[] }
-  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> }
+  /** sourceMap: the bundle's map (wasm/source-map.ts), for a thrown error's stack. */
+  | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module>; sourceMap?: string }
   | { kind: "javy"; module: WebAssembly.Module };
 
 export interface InstallMessage {
@@ -24,6 +25,8 @@ export interface InstallMessage {
   id: number;
   key: string;
   run: RunSpec;
+  /** The guest's file as its deploy named it: failures name their place in it. */
+  file?: string;
   limits: InstanceLimits;
   kv: [string, string][];
   /** What the guest's imports may do (host/capability/guest.ts); the rest answer access-denied. */

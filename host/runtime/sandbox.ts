@@ -8,6 +8,7 @@ import { Counters, IMPORT_BASE_FUEL, OutOfFuel, startInstance } from "./counters
 import type { GuestEnv, WitResult } from "./guest-env.ts";
 import { absent, checkFromVersion, type GuestInstance } from "./guest-instance.ts";
 import { classify, failed, GuestFault, HostFault, MAX_FAILURE_MESSAGE, startError, type CallOutcome } from "./outcome.ts";
+import { wasmStack, type GuestSource, type GuestStack } from "./guest-stack.ts";
 
 export type { CallOutcome } from "./outcome.ts";
 
@@ -24,6 +25,8 @@ export interface SandboxOptions {
    * right for what Solo compiled, but a hand-made module may export a "health" its component does not.
    */
   lifecycle?: readonly LifecycleExport[];
+  /** The guest's file name, for traps mapped to its source (its maps are in the module); none: traps are not mapped. */
+  source?: GuestSource;
 }
 
 interface Exports {
@@ -56,9 +59,13 @@ export class Sandbox implements GuestInstance {
   private readonly memoryLimitBytes: number;
   /** The last error-level log line, used as a trap's message (AssemblyScript's abort logs it). */
   private lastErrorLog: string | undefined;
+  /** A trap's stack in the guest's source (read from the module's maps only when it traps). */
+  private readonly trace: ((thrown: unknown) => GuestStack | undefined) | undefined;
 
   private constructor(module: WebAssembly.Module, options: SandboxOptions) {
     this.env = options.env;
+    const source = options.source;
+    this.trace = source && ((thrown) => wasmStack(thrown, module, source));
     this.encoding = options.encoding;
     this.memoryLimitBytes = options.memoryLimitBytes;
     const instance = new WebAssembly.Instance(module, this.imports());
@@ -89,7 +96,7 @@ export class Sandbox implements GuestInstance {
     try {
       startInstance(sandbox.exports as unknown as WebAssembly.Exports, counters, options.memoryLimitBytes, sandbox.memoryBytes);
     } catch (err) {
-      throw startError(err, { counters, fuelLimit: options.startFuel, memoryLimitBytes: options.memoryLimitBytes, memoryBytes: sandbox.memoryBytes, lastErrorLog: sandbox.lastErrorLog });
+      throw startError(err, { counters, fuelLimit: options.startFuel, memoryLimitBytes: options.memoryLimitBytes, memoryBytes: sandbox.memoryBytes, lastErrorLog: sandbox.lastErrorLog, trace: sandbox.trace });
     }
     return sandbox;
   }
@@ -124,7 +131,7 @@ export class Sandbox implements GuestInstance {
       if (len > maxResponseBytes) return this.tooLarge(len, maxResponseBytes, counters.used(fuelLimit));
       text = this.readString(at, len);
     } catch (err) {
-      const f = classify(err, { counters, fuelLimit, memoryLimitBytes: memoryCapBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
+      const f = classify(err, { counters, fuelLimit, memoryLimitBytes: memoryCapBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call", trace: this.trace });
       return failed(f, fuelLimit, this.memoryBytes, true);
     }
     const fuel = counters.used(fuelLimit);
@@ -173,7 +180,7 @@ export class Sandbox implements GuestInstance {
         if (keep < len) message += `... (clipped, ${len} chars)`;
       }
     } catch (err) {
-      const f = classify(err, { counters, fuelLimit, memoryLimitBytes: memoryCapBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call" });
+      const f = classify(err, { counters, fuelLimit, memoryLimitBytes: memoryCapBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog, phase: "call", trace: this.trace });
       return failed(f, fuelLimit, this.memoryBytes, true);
     }
     const fuel = counters.used(fuelLimit);

@@ -188,12 +188,14 @@ class Slot {
     return this.sandbox!;
   }
   private create(run: Slot["msg"]["run"], memoryBytes: number, fuel: number): void {
-    if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: memoryBytes, startFuel: fuel, env: this.env, lifecycle: run.lifecycle });
+    // Failures name the guest's file as its deploy did (older callers: the service's name).
+    const file = this.msg.file ?? this.msg.key.slice(this.msg.key.indexOf("/") + 1);
+    if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: memoryBytes, startFuel: fuel, env: this.env, lifecycle: run.lifecycle, source: { file } });
     else if (run.kind === "javy") this.sandbox = new JavySandbox(run.module, this.env, memoryBytes, fuel);
     else {
       const glue = glues.get(run.glueUrl);
       if (!glue) throw new SoloError("INTERNAL", "glue module not loaded");
-      this.sandbox = new GlueSandbox(glue, run.modules, this.env, memoryBytes, fuel);
+      this.sandbox = new GlueSandbox(glue, run.modules, this.env, memoryBytes, fuel, { file, ...(run.sourceMap && { sourceMap: run.sourceMap }) });
     }
   }
 }

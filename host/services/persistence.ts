@@ -138,6 +138,6 @@ function stored(rec: StoredService): StoredService {
     tenant: rec.tenant, service: rec.service, language: rec.language, limits: rec.limits, version: rec.version,
     deployedAt: rec.deployedAt, warnings: rec.warnings, artifact: rec.artifact, kind: rec.kind,
     capabilities: rec.capabilities, description: rec.description ?? "", tags: rec.tags ?? [], ...(rec.sourceHash ? { sourceHash: rec.sourceHash } : {}),
-    ...(rec.previousVersion !== undefined ? { previousVersion: rec.previousVersion } : {}),
+    ...(rec.previousVersion !== undefined ? { previousVersion: rec.previousVersion } : {}), ...(rec.file ? { file: rec.file } : {}),
   };
 }

@@ -7,7 +7,7 @@ import type { ArtifactStore } from "../build/index.ts";
 import type { WorkerPool } from "../runtime/index.ts";
 import { SERVICES, VERSIONS, type KvStore } from "../storage/index.ts";
 import { checkLanguage } from "../compile/index.ts";
-import { builtBySolo } from "./build.ts";
+import { builtBySolo, defaultFile } from "./build.ts";
 import { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
 import { resolveGuestCapabilities } from "../capability/guest.ts";
 import type { Denials } from "./denials.ts";
@@ -52,7 +52,8 @@ export async function recoverServices(p: RecoveryParts): Promise<number> {
       const key = `${tenant}/${service}`;
       p.beforeInstall?.(tenant, worker);
       const onDenied = (denied: string[]) => void p.denials.record(tenant, service, denied);
-      const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key), capabilities: meta.capabilities, onDenied });
+      const file = meta.file ?? defaultFile(service, meta.language);
+      const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, file, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key), capabilities: meta.capabilities, onDenied });
       p.registry.add(newRecord(meta, worker, artifact, memoryBytes, history));
       await p.persistence.record({ type: "service_recovered", tenant, service, data: { version: meta.version, artifact: meta.artifact } }).catch(() => {});
       recovered++;

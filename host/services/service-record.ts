@@ -108,6 +108,8 @@ export interface StoredService {
   capabilities: string[];
   /** sha256 of the source it was built from (hex); absent in records from before versions. */
   sourceHash?: string;
+  /** The guest's file as its deploy named it (failures name their place in it); absent in records from before. */
+  file?: string;
   /** The version it replaced (a swap or a rollback); absent for a first deploy. */
   previousVersion?: number;
   /** For discovery; records stored before lack them ("" and []). */
@@ -256,6 +258,6 @@ export function newRecord(meta: StoredService, worker: number, built: Artifact |
 export function versionOf(meta: StoredService, via: VersionRecord["via"], actor?: string): VersionRecord {
   return {
     version: meta.version, artifact: meta.artifact, sourceHash: meta.sourceHash ?? "", language: meta.language, kind: meta.kind,
-    capabilities: [...meta.capabilities], limits: { ...meta.limits }, at: meta.deployedAt, ...(actor ? { actor } : {}), via,
+    capabilities: [...meta.capabilities], limits: { ...meta.limits }, at: meta.deployedAt, ...(actor ? { actor } : {}), via, ...(meta.file ? { file: meta.file } : {}),
   };
 }

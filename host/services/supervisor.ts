@@ -224,16 +224,17 @@ export class Supervisor {
 
   private async install(tenant: string, service: string, key: string, req: DeployRequest, limits: ServiceLimits, capabilities: string[], meta: ServiceMeta): Promise<DeployResult> {
     const language = req.language;
-    const { artifact, warnings } = await buildArtifact(this.o.artifacts, language, req.source, req.file ?? defaultFile(service, language), limits, req.compiler, req.typeCheck);
+    const file = req.file ?? defaultFile(service, language);
+    const { artifact, warnings } = await buildArtifact(this.o.artifacts, language, req.source, file, limits, req.compiler, req.typeCheck);
     if (this.registry.isMoving(tenant)) await this.registry.settled(tenant); // placement: a move of the tenant ends first
     const worker = this.registry.workerFor(tenant, () => this.o.pool.leastLoaded());
     this.o.pool.setQuota(worker, tenant, this.governor.workerQuota(tenant));
     // What the start code was denied is written before the deploy answers (later re-installs: in the background).
     let startDenials: Promise<void> | undefined;
     const onDenied = (denied: string[]) => void (startDenials = this.denials.record(tenant, service, denied));
-    const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: instanceLimits(limits), loadKv: () => this.kv.load(key), capabilities, onDenied });
+    const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, file, limits: instanceLimits(limits), loadKv: () => this.kv.load(key), capabilities, onDenied });
     await startDenials;
-    const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind, capabilities, ...meta, sourceHash: sourceHash(req.source) }, worker, artifact, memoryBytes);
+    const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind, capabilities, ...meta, sourceHash: sourceHash(req.source), file }, worker, artifact, memoryBytes);
     rec.history[0] = versionOf(rec, "deploy", req.actor ?? "local");
     try {
       await this.persistence.deployed(rec, artifact.component, rec.history[0], { type: "service_deployed", tenant, service, actor: req.actor, data: { version: 1, artifact: artifact.hash, language, interfaces: artifact.interfaces, limits, capabilities, warnings: warnings.length, ...(meta.tags.length ? { tags: meta.tags } : {}) } });

@@ -84,14 +84,15 @@ export class Swaps {
       const capabilities = resolveGuestCapabilities(req.capabilities ?? rec.capabilities);
       await this.p.record({ type: "hot_swap_started", tenant: rec.tenant, service: rec.service, actor: req.actor, data: { fromVersion: from, language } });
       try {
-        const { artifact, warnings } = await buildArtifact(this.p.artifacts, language, req.source, req.file ?? defaultFile(rec.service, language), limits, req.compiler, req.typeCheck);
+        const file = req.file ?? defaultFile(rec.service, language);
+        const { artifact, warnings } = await buildArtifact(this.p.artifacts, language, req.source, file, limits, req.compiler, req.typeCheck);
         const version = Math.max(...rec.history.map((v) => v.version)) + 1;
         const at = new Date().toISOString();
         const meta: StoredService = {
           tenant: rec.tenant, service: rec.service, language, limits, version, deployedAt: at, warnings, artifact: artifact.hash, kind: artifact.run.kind,
-          capabilities, sourceHash: sourceHash(req.source), description: rec.description ?? "", tags: [...(rec.tags ?? [])],
+          capabilities, sourceHash: sourceHash(req.source), description: rec.description ?? "", tags: [...(rec.tags ?? [])], file,
         };
-        const record: VersionRecord = { version, artifact: artifact.hash, sourceHash: meta.sourceHash!, language, kind: meta.kind, capabilities: [...capabilities], limits: { ...limits }, at, actor: req.actor ?? "local", via: "swap" };
+        const record: VersionRecord = { version, artifact: artifact.hash, sourceHash: meta.sourceHash!, language, kind: meta.kind, capabilities: [...capabilities], limits: { ...limits }, at, actor: req.actor ?? "local", via: "swap", file };
         const previous = { meta: storedOf(rec), built: rec.built };
         const switchMs = await this.switchTo(rec, { meta, built: artifact, version: record, component: artifact.component, health: window.health, migrateFrom: from }, {
           type: "hot_swap_succeeded", tenant: rec.tenant, service: rec.service, actor: req.actor,
@@ -174,7 +175,7 @@ export class Swaps {
     const meta: StoredService = {
       tenant: rec.tenant, service: rec.service, language: v.language, limits: { ...v.limits }, version: v.version, deployedAt: v.at, warnings: [],
       artifact: v.artifact, kind: v.kind, capabilities: [...v.capabilities], ...(v.sourceHash ? { sourceHash: v.sourceHash } : {}),
-      description: rec.description ?? "", tags: [...(rec.tags ?? [])],
+      description: rec.description ?? "", tags: [...(rec.tags ?? [])], ...(v.file ? { file: v.file } : {}),
     };
     this.closeWindow(rec);
     const switchMs = await this.switchTo(rec, { meta, built }, {
@@ -212,7 +213,7 @@ export class Swaps {
     const fresh = rec.failure !== undefined || !rec.built;
     const denials = this.p.denials;
     const spec: InstallSpec = {
-      key: rec.key, run: t.built.run, limits: instanceLimits(t.meta.limits), loadKv: () => this.p.kv.load(rec.key), capabilities: t.meta.capabilities,
+      key: rec.key, run: t.built.run, file: t.meta.file ?? defaultFile(rec.service, t.meta.language), limits: instanceLimits(t.meta.limits), loadKv: () => this.p.kv.load(rec.key), capabilities: t.meta.capabilities,
       onDenied: (denied) => void denials.record(rec.tenant, rec.service, denied),
     };
     this.p.pool.setQuota(rec.worker, rec.tenant, this.p.governor.workerQuota(rec.tenant));
@@ -248,6 +249,7 @@ export class Swaps {
       this.closeWindow(rec);
       Object.assign(rec, t.meta, { built: t.built, interfaces: t.built.interfaces, memoryBytes: memoryBytes || rec.memoryBytes });
       rec.sourceHash = t.meta.sourceHash;
+      rec.file = t.meta.file;
       rec.failure = undefined;
       rec.crash = noCrashes();
       this.p.switched?.(rec);
@@ -299,5 +301,6 @@ export function storedOf(rec: ServiceRecord): StoredService {
     tenant: rec.tenant, service: rec.service, language: rec.language, limits: { ...rec.limits }, version: rec.version, deployedAt: rec.deployedAt,
     warnings: rec.warnings, artifact: rec.artifact, kind: rec.kind, capabilities: [...rec.capabilities], ...(rec.sourceHash ? { sourceHash: rec.sourceHash } : {}),
     description: rec.description ?? "", tags: [...(rec.tags ?? [])], ...(rec.previousVersion !== undefined ? { previousVersion: rec.previousVersion } : {}),
+    ...(rec.file ? { file: rec.file } : {}),
   };
 }

@@ -26,6 +26,8 @@ export interface VersionRecord {
   actor?: string;
   /** How it came: the first deploy, or a swap. */
   via: "deploy" | "swap";
+  /** The guest's file as its deploy or swap named it; absent in records from before. */
+  file?: string;
 }
 
 /** What status and versions() say of one version. */

@@ -21,6 +21,10 @@ import { DEFAULT_METER_SETTINGS, meter, type MeterReport, type MeterSettings } f
 import { sha256 } from "./hash.ts";
 import type { LifecycleExport } from "./world.ts";
 import { untrustedGlue } from "./glue-trust.ts";
+import { SOURCE_MAP_SECTION, readCustomSection } from "./source-map.ts";
+
+/** A bundle's map past this is not kept: it travels with every install of the service. */
+const MAX_SOURCE_MAP_BYTES = 1 << 20;
 
 /** Bumped whenever the metering pass changes what it emits. */
 export const METER_VERSION = "5";
@@ -48,6 +52,11 @@ export interface BuiltArtifact {
   modules: Record<string, MeteredModule>;
   /** "glue" only: the jco glue module, a file URL the worker imports. */
   glueUrl?: string;
+  /**
+   * "glue" only: the QuickJS bundle's source map, from the component's SOURCE_MAP_SECTION (JSON).
+   * A "core" module keeps its map inside (the worker reads it from the Module).
+   */
+  sourceMap?: string;
 }
 
 export interface ArtifactCounters {
@@ -113,7 +122,9 @@ export class ArtifactCache {
       return { hash, component, kind: "core", encoding: inspected.stringEncoding, interfaces: inspected.interfaces, lifecycle: inspected.lifecycle, meter: report, modules: { core: { key, bytes } } };
     }
     if (!options.trustGlue) throw untrustedGlue();
-    return { hash, component, kind: "glue", encoding: "utf8", interfaces: inspected.interfaces, lifecycle: inspected.lifecycle, ...(await this.glued(component)) };
+    const map = readCustomSection(component, SOURCE_MAP_SECTION);
+    const sourceMap = map && map.length <= MAX_SOURCE_MAP_BYTES ? new TextDecoder().decode(map) : undefined;
+    return { hash, component, kind: "glue", encoding: "utf8", interfaces: inspected.interfaces, lifecycle: inspected.lifecycle, ...(await this.glued(component)), ...(sourceMap && { sourceMap }) };
   }
 
   /** A Javy module: a WASI preview-1 command (stdin -> stdout) that imports nothing else. */

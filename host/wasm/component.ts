@@ -3,6 +3,7 @@
 // not instantiate anything. O(size).
 import { createHash } from "node:crypto";
 import { Reader, sections, isComponent } from "./binary.ts";
+import { SOURCE_MAP_SECTION } from "./source-map.ts";
 
 export interface ComponentInfo {
   /** Core modules embedded at the top level, in order. */
@@ -90,13 +91,15 @@ export function walkCoreModules(bytes: Uint8Array, out: Uint8Array[] = []): Uint
 
 /**
  * A hash of a component's shape: every section, nested components included, except the data,
- * global and custom sections of its core modules. Two QuickJS guests differ only there (their
- * snapshot heaps), so they share a shape, and jco generates the same glue for both.
+ * global and custom sections of its core modules, and its own source map section. Two QuickJS
+ * guests differ only there (their snapshot heaps, their bundles' maps), so they share a shape, and
+ * jco generates the same glue for both.
  */
 export function shapeKey(bytes: Uint8Array): string {
   const h = createHash("sha256");
   const visit = (b: Uint8Array) => {
     for (const s of sections(b)) {
+      if (s.id === 0 && new Reader(b, s.start, s.end).name() === SOURCE_MAP_SECTION) continue; // each guest's own, like its snapshot
       h.update(`<${s.id}:`);
       if (s.id === SECTION.coreModule) {
         const m = b.subarray(s.start, s.end);

@@ -36,6 +36,7 @@ import { Reader, concat, encodeName, encodeS64, encodeU32, sections, isCoreModul
 import { ensureWasmFeatures } from "./engine.ts";
 import { decode, isBulk, bulkShift, newInstruction, refuse, valueType, type Instruction } from "./instructions.ts";
 import { readModuleInfo } from "./module-info.ts";
+import { METER_OFFSETS_SECTION, SOURCE_MAP_SECTION, codeSectionStart, customSection, encodeMeterOffsets, readCustomSection } from "./source-map.ts";
 
 export const FUEL_GLOBAL = "solo_fuel";
 export const MEMORY_BUDGET_GLOBAL = "solo_memory_budget";
@@ -298,10 +299,18 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
   ];
 
   const out: ArrayLike<number>[] = [bytes.subarray(0, 8)];
+  let written = 8;
   const emit = (id: number, body: ArrayLike<number>[]) => {
     const content = concat(body);
-    out.push([id, ...encodeU32(content.length)], content);
+    const head = [id, ...encodeU32(content.length)];
+    out.push(head, content);
+    written += head.length + content.length;
+    return written - content.length;
   };
+  // A module with a source map (an AssemblyScript guest's) gets the table that takes offsets in
+  // the metered code back to the original's (source-map.ts): one run per copied stretch of code.
+  const oldCode = readCustomSection(bytes, SOURCE_MAP_SECTION) ? codeSectionStart(bytes) : undefined;
+  const runs: number[] | undefined = oldCode !== undefined ? [] : undefined;
   let importsDone = !shared;
   let globalsDone = false;
   let exportsDone = false;
@@ -354,25 +363,36 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
         const r = new Reader(body);
         const n = r.u32();
         const parts: ArrayLike<number>[] = [encodeU32(n + wrappers.size)];
+        let at = parts[0]!.length; // where the next function starts in the section's contents
+        const fnRuns: number[] | undefined = runs && [];
         for (let i = 0; i < n; i++) {
           const size = r.u32();
           const type = info.types[info.functionTypes[importedFuncs + i]!];
           if (!type) throw new Error(`function ${importedFuncs + i} has no type`);
-          const fn = meterFunction(body.subarray(r.pos, r.pos + size), type.params.length, shapes[i]!.hasLoop, g, report, leaves, leafCost(importedFuncs + i) !== undefined, remap, remapFunc);
+          const first = fnRuns?.length ?? 0;
+          const fn = meterFunction(body.subarray(r.pos, r.pos + size), type.params.length, shapes[i]!.hasLoop, g, report, leaves, leafCost(importedFuncs + i) !== undefined, remap, remapFunc, fnRuns && { runs: fnRuns, base: bytes.byteOffset + oldCode! });
           r.skip(size);
-          parts.push(encodeU32(fn.length), fn);
+          const size2 = encodeU32(fn.length);
+          at += size2.length;
+          if (fnRuns) for (let k = first; k < fnRuns.length; k += 3) fnRuns[k]! += at;
+          at += fn.length;
+          parts.push(size2, fn);
         }
         for (const f of wrappers.keys()) {
           const fn = wrapper(f, info.types[info.functionTypes[f]!]!.params.length, leafCost(f)!, g);
           parts.push(encodeU32(fn.length), fn);
         }
-        emit(10, parts);
+        const start = emit(10, parts);
+        if (runs && fnRuns) for (let k = 0; k < fnRuns.length; k += 3) runs.push(fnRuns[k]! + start, fnRuns[k + 1]!, fnRuns[k + 2]!);
         break;
       }
-      default: out.push(bytes.subarray(s.headerStart, s.end));
+      default:
+        out.push(bytes.subarray(s.headerStart, s.end));
+        written += s.end - s.headerStart;
     }
   }
   flushBefore(-1);
+  if (runs && runs.length > 0) out.push(customSection(METER_OFFSETS_SECTION, encodeMeterOffsets(runs)));
   return { bytes: concat(out), report };
 }
 
@@ -408,8 +428,12 @@ function capTables(body: Uint8Array, maxEntries: number): Uint8Array {
 
 interface Globals { fuel: number; budget: number; failed: number }
 
-/** Rewrites one function body (locals + expression). A leaf gets no charges of its own. */
-function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Globals, report: MeterReport, leaves: ReturnType<typeof leafCosts>, leaf: boolean, remap?: (idx: number) => number, remapFunc?: (f: number) => number): Uint8Array {
+/**
+ * Rewrites one function body (locals + expression). A leaf gets no charges of its own. `trace`:
+ * pushes [start in the returned bytes, start relative to `base` in the original, length] for each
+ * run of original code it copies.
+ */
+function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Globals, report: MeterReport, leaves: ReturnType<typeof leafCosts>, leaf: boolean, remap?: (idx: number) => number, remapFunc?: (f: number) => number, trace?: { runs: number[]; base: number }): Uint8Array {
   const leafCost = leaves.cost;
   report.functions++;
   if (leaf) report.leafFunctions++;
@@ -564,7 +588,16 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
   closeSegment();
   const head = new Reader(body);
   head.u32();
-  return concat([encodeU32(localDecls + ourDecls.length / 2), body.subarray(head.pos, declsEnd), ourDecls, ...out]);
+  const prefix = [encodeU32(localDecls + ourDecls.length / 2), body.subarray(head.pos, declsEnd), ourDecls];
+  if (trace) {
+    // Copied code is the only part of `out` that is a view of `body`.
+    let pos = prefix.reduce((n, c) => n + c.length, 0);
+    for (const c of out) {
+      if (c instanceof Uint8Array && c.buffer === body.buffer && c.length > 0) trace.runs.push(pos, c.byteOffset - trace.base, c.length);
+      pos += c.length;
+    }
+  }
+  return concat([...prefix, ...out]);
 }
 
 /** A leaf's stand-in in tables and ref.func: charges the leaf's whole cost, checks, calls it. */
