@@ -74,6 +74,8 @@ export interface PoolOptions {
   secretsFor?: (tenant: string, names: string[]) => SecretSnapshot;
   /** Metrics (host/telemetry); default NOOP_TELEMETRY. Host.open reports restarts itself (onRestart). */
   telemetry?: Telemetry;
+  /** The worker's entry module (default worker-entry.mjs, which loads worker.ts through the TypeScript hooks); `solo run` passes its prebuilt copy. */
+  entry?: URL;
 }
 
 /** The secret names a capability list grants ("secret:NAME"). */
@@ -107,7 +109,7 @@ class PoolWorker {
   /** Secret changes made meanwhile: sent after the re-installs, so the newest value is last. */
   private pendingSecrets: ToWorker[] = [];
 
-  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"]) {
+  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], private readonly entry: URL = ENTRY) {
     this.start();
   }
 
@@ -115,7 +117,7 @@ class PoolWorker {
     const watch = new SharedArrayBuffer(WATCH.size * 8);
     this.state = new Float64Array(watch);
     this.lastError = undefined;
-    this.worker = new Worker(ENTRY, { workerData: { watch }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    this.worker = new Worker(this.entry, { workerData: { watch }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     this.worker.unref(); // held (ref) only while it has work, so an idle pool never keeps a process alive
     this.worker.on("message", (msg: FromWorker) => this.onMessage(msg));
     const w = this.worker;
@@ -380,7 +382,7 @@ export class WorkerPool {
   constructor(private readonly options: PoolOptions = {}) {
     const size = Math.max(1, options.size ?? availableParallelism());
     const onLost = (key: string, err: SoloError) => this.options.onLost?.(key, err);
-    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, (w, code) => this.onDeath(w, code), onLost, options.secretsFor));
+    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, (w, code) => this.onDeath(w, code), onLost, options.secretsFor, options.entry));
     this.watchdog = setInterval(() => this.checkDeadlines(), options.watchdogMs ?? 10);
     this.watchdog.unref();
   }
