@@ -2,7 +2,7 @@
 // the host or the gRPC client, is imported when that verb runs, so `solo --help`, usage errors
 // and `solo validate` start without loading the server side. bin/solo.mjs runs `run`, `validate`
 // and help from a prebuilt copy of this module (bin/cli-bundle.mjs) and every other verb from
-// source; a verb added here needs nothing more: its flags get SOLO_* variables (withEnv) and it
+// source; a verb added here needs nothing more: its flags get SOLO_* variables (SoloCommand) and it
 // runs from source.
 //
 //   local:   run, validate, certs issue, token attenuate (no server)
@@ -60,17 +60,23 @@ const TRUE = new Set(["1", "true", "yes", "on"]);
 const FALSE = new Set(["0", "false", "no", "off", ""]);
 
 /**
- * Gives every flag of `cmd` and its subcommands a SOLO_* variable (flags that name one already keep
- * theirs). Commander reads the variables of flags that take a value; an on/off flag would be set
- * by any value at all (SOLO_JSON=0 meaning on), so those are read in onOffFromEnv.
+ * commander's Command, with a SOLO_* variable for every flag it is given (flags that name one keep
+ * theirs), in whatever way a verb adds it. Commander reads the variables of flags that take a
+ * value; an on/off flag would be set by any value at all (SOLO_JSON=0 meaning on), so those are
+ * read in onOffFromEnv.
  */
-function withEnv(cmd: Command): void {
-  for (const opt of cmd.options) {
-    if (!opt.long || opt.envVar || opt.long === "--version") continue;
-    if (opt.required || opt.optional) opt.env(envName(opt.long));
-    else opt.description += ` (env: ${envName(opt.long)}=1)`;
+class SoloCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new SoloCommand(name);
   }
-  for (const sub of cmd.commands) withEnv(sub);
+
+  override addOption(option: Option): this {
+    if (option.long && !option.envVar && option.long !== "--version") {
+      if (option.required || option.optional) option.env(envName(option.long));
+      else if (!option.negate) option.description += ` (env: ${envName(option.long)}=1)`;
+    }
+    return super.addOption(option);
+  }
 }
 
 /** The on/off flags of the verb about to run, from their variables when not given on the command line. */
@@ -89,7 +95,7 @@ function onOffFromEnv(cmd: Command): void {
 
 /** Builds the program; `setCode` receives the verb's exit code. */
 export function program(setCode: (code: number) => void, ctx: RunContext = {}): Command {
-  const solo = new Command("solo")
+  const solo = new SoloCommand("solo")
     .description("Solo: deploy and run sandboxed WebAssembly services (docs/API.md, docs/OPERATIONS.md)")
     .version(VERSION, "-V, --version", "print the version")
     .exitOverride()
@@ -332,7 +338,6 @@ audit exit codes: 0 healthy, 3 degraded, 4 failing (1: the audit could not run; 
     .addHelpText("after", EXIT_CODES_HELP)
     .action(act(async (name, o) => (await import("./certs.ts")).certsIssue(name, o)));
 
-  withEnv(solo);
   return solo;
 }
 

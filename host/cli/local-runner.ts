@@ -12,6 +12,7 @@ import { SoloError } from "../errors.ts";
 import { WorkerPool } from "../runtime/pool.ts";
 import type { CallResult } from "../runtime/protocol.ts";
 import { buildArtifact } from "../services/build.ts";
+import { ensureWasmFeatures } from "../wasm/engine.ts";
 import { instanceLimits } from "../services/instance-limits.ts";
 import { resolveLimits, type ServiceLimits } from "../services/limits.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -43,6 +44,7 @@ export class LocalRun {
 
   /** Builds (or reads back) the guest and starts its instance; a failure is the deploy's SoloError. */
   static async open(o: LocalRunOptions): Promise<LocalRun> {
+    ensureWasmFeatures(); // before this thread compiles the guest's modules (QuickJS needs extended-const)
     const limits = resolveLimits(o.limits);
     const key = `run/${o.service}`;
     // The thread starts now and loads while the artifact is read and compiled.
