@@ -33,7 +33,8 @@ defaults: --fuel ${DEFAULT_LIMITS.fuel}  --memory ${DEFAULT_LIMITS.memoryBytes} 
 
 requests: --input or --input-file for one; with --stdin, or when neither is given and standard
   input is not a terminal, each line of standard input is a request, run in order against one
-  instance (its kv carries from one to the next); no lines at all run one empty request.
+  instance (its kv carries from one to the next); no lines at all run one empty request. In a
+  script whose standard input is not meant for the guest, give --input "" (or </dev/null).
 state: kv starts empty and is dropped at exit; --data DIR keeps it between runs (RocksDB in
   DIR/run, one store per file name without extensions: counter.as.ts -> counter).
 
