@@ -2,7 +2,6 @@
 // its build back from the user's cache, cacheDir()) and runs it on one worker thread without a
 // Host (local-runner.ts); validate loads only host/validate. Both are light to import: the
 // network verbs import languageFlag from here.
-import { createInterface } from "node:readline";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { LANGUAGES, languageOf, type Language } from "../compile/languages.ts";
@@ -98,6 +97,7 @@ export async function run(file: string, o: RunOptions, ctx: RunContext = {}): Pr
       let lines = 0;
       // One line at a time, each answered before the next is read: a caller may hold a pipe open
       // and talk to the instance.
+      const { createInterface } = await import("node:readline");
       for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
         lines++;
         await one(line);
