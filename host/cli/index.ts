@@ -152,10 +152,10 @@ ${EXIT_CODES_HELP}`)
     .option("--input-file <file>", "read the request from a file")
     .option("--stdin", "one request per line of standard input, in order, against one instance (the default when no request is given and standard input is not a terminal)")
     .option("--data <dir>", "keep the guest's kv between runs in DIR/run (default: in memory, dropped at exit)")
-    .option("--fuel <n>", `fuel units for the call (default ${DEFAULT_LIMITS.fuel})`)
+    .option("--fuel <n>", `fuel units per call (default ${DEFAULT_LIMITS.fuel})`)
     .option("--memory <bytes>", `linear memory (default ${DEFAULT_LIMITS.memoryBytes})`)
     .option("--deadline <ms>", `wall-clock deadline (default ${DEFAULT_LIMITS.deadlineMs})`)
-    .option("--json", "print {output,fuel,memoryBytes} or {error} as one JSON line")
+    .option("--json", "print {output,fuel,memoryBytes} or {error} as one JSON line per request")
     .addHelpText("after", RUN_HELP + "\n" + EXIT_CODES_HELP)
     .action(act(async (file, o) => (await import("./local.ts")).run(file, o, ctx)));
 
