@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const register = join(here, "..", "bin", "ts-register.mjs");
-const all = ["meter-overhead.ts", "calls.ts", "service-calls.ts", "javascript.ts", "events.ts", "capability.ts", "secrets.ts", "swap.ts", "noisy-neighbour.ts", "api-grpc.ts", "api-ws.ts", "telemetry.ts", "crash.ts", "overload.ts", "fuzz.ts", "soak.ts", "typecheck.ts"];
+const all = ["cli.ts", "meter-overhead.ts", "calls.ts", "service-calls.ts", "javascript.ts", "events.ts", "capability.ts", "secrets.ts", "swap.ts", "noisy-neighbour.ts", "api-grpc.ts", "api-ws.ts", "telemetry.ts", "crash.ts", "overload.ts", "fuzz.ts", "soak.ts", "typecheck.ts"];
 const chosen = process.argv.slice(2);
 const benches = chosen.length ? all.filter((b) => chosen.some((c) => b.includes(c))) : all;
 let failed = 0;

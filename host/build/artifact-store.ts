@@ -6,7 +6,8 @@
 // A repeat deploy of a known source costs one hash of the source and a map lookup; anything new
 // is one job on the builder.
 import { SoloError } from "../errors.ts";
-import { compileKey } from "../compile/index.ts";
+// compile/key.ts, not the folder's index: `solo run` bundles what it imports, and the index reaches the compilers.
+import { compileKey } from "../compile/key.ts";
 import { requireTyped, type Finding, type TypeCheckMode, type ValidationReport } from "../validate/index.ts";
 import type { ArtifactCounters, LifecycleExport, MeterReport, MeteredModule } from "../wasm/index.ts";
 import type { Builder } from "./builder.ts";

@@ -1,6 +1,7 @@
 // What every verb shares: the exit codes, how a failure is printed (one JSON line on stdout with
 // --json, `CODE: message` on stderr without), and the small parsers for flag values. Light on
 // purpose: importing it must not load the host or a transport.
+import { readFileSync } from "node:fs";
 import { SoloError, toSoloError } from "../errors.ts";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -9,10 +10,30 @@ export const EXIT_CODES_HELP = `
 exit codes:
   0  success
   1  a Solo error: CODE: message on stderr, or {"error":{"code","message","details"}} on stdout with --json
-  2  a usage error (unknown command or flag, a bad flag value); the command's help follows on stderr`;
+  2  a usage error (unknown command or flag, a bad flag value; the command's help follows on
+     stderr), or a file that cannot be read (one line naming it)`;
 
 /** A bad command line: exit 2 with the command's help. */
 export class UsageError extends Error {}
+
+/**
+ * A file named on the command line that cannot be read: exit 2 like a usage error, but one line
+ * naming the file (`NOT_FOUND: cannot read x.ts: no such file`), or its JSON line with --json;
+ * no help, which would bury the one line that matters.
+ */
+export class FileError extends SoloError {}
+
+const FILE_PROBLEMS: Record<string, string> = { ENOENT: "no such file", EISDIR: "it is a directory", EACCES: "permission denied", ENOTDIR: "a part of the path is not a directory" };
+
+/** A file the user named (a source, --input-file, a key file); a FileError when it cannot be read. */
+export function readLocalFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    throw new FileError(code === "ENOENT" ? "NOT_FOUND" : "INVALID_ARGUMENT", `cannot read ${file}: ${FILE_PROBLEMS[code] ?? (err as Error).message}`, { file });
+  }
+}
 
 /** Prints a failure as the output contract says and answers exit code 1. */
 export function printFailure(err: unknown, json: boolean): number {

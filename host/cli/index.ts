@@ -1,16 +1,28 @@
 // The `solo` command line (commander). This module only parses: each verb's module, and with it
 // the host or the gRPC client, is imported when that verb runs, so `solo --help`, usage errors
-// and `solo validate` start without loading the server side.
+// and `solo validate` start without loading the server side. bin/solo.mjs runs `run`, `validate`
+// and help from a prebuilt copy of this module (bin/cli-bundle.mjs) and every other verb from
+// source; a verb added here needs nothing more: its flags get SOLO_* variables (SoloCommand) and it
+// runs from source.
 //
 //   local:   run, validate, certs issue, token attenuate (no server)
 //   server:  start
 //   client:  deploy, call, status, list, discover, kill, events, usage, token grant, token revoke,
 //            secret put|ls|rm|get|rotate
 //            swap, rollback, versions, replace, audit
+import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_LIMITS } from "../services/limits.ts";
-import { EXIT, EXIT_CODES_HELP, UsageError, printFailure } from "./common.ts";
-import { RUN_HELP } from "./local.ts";
+import { EXIT, EXIT_CODES_HELP, FileError, UsageError, printFailure } from "./common.ts";
+import { RUN_HELP, type RunContext } from "./local.ts";
+
+/** package.json's version: `solo --version` (bin/solo.mjs answers it before loading this). */
+export const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+const ENV_HELP = `
+environment: every flag can be set by a variable: SOLO_ and the flag's name in capitals with
+_ for - (--fuel -> SOLO_FUEL, --input-file -> SOLO_INPUT_FILE); an on/off flag takes 1 or 0
+(SOLO_JSON=1). A flag on the command line wins over its variable (docs/OPERATIONS.md).`;
 
 type Action = (...args: any[]) => Promise<number> | number;
 
@@ -39,25 +51,76 @@ function path(cmd: Command): string {
   return names.join(" ");
 }
 
+/** SOLO_<FLAG>: --fuel -> SOLO_FUEL, --input-file -> SOLO_INPUT_FILE. */
+export function envName(flag: string): string {
+  return `SOLO_${flag.replace(/^--/, "").replace(/-/g, "_").toUpperCase()}`;
+}
+
+const TRUE = new Set(["1", "true", "yes", "on"]);
+const FALSE = new Set(["0", "false", "no", "off", ""]);
+
+/**
+ * commander's Command, with a SOLO_* variable for every flag it is given (flags that name one keep
+ * theirs), in whatever way a verb adds it. Commander reads the variables of flags that take a
+ * value; an on/off flag would be set by any value at all (SOLO_JSON=0 meaning on), so those are
+ * read in onOffFromEnv.
+ */
+class SoloCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new SoloCommand(name);
+  }
+
+  override addOption(option: Option): this {
+    if (option.long && !option.envVar && option.long !== "--version") {
+      if (option.required || option.optional) option.env(envName(option.long));
+      else if (!option.negate) option.description += ` (env: ${envName(option.long)}=1)`;
+    }
+    return super.addOption(option);
+  }
+}
+
+/** The on/off flags of the verb about to run, from their variables when not given on the command line. */
+function onOffFromEnv(cmd: Command): void {
+  for (const opt of cmd.options) {
+    if (!opt.long || opt.envVar || opt.required || opt.optional || opt.negate) continue;
+    const name = envName(opt.long);
+    const value = process.env[name];
+    const attr = opt.attributeName();
+    if (value === undefined || cmd.getOptionValueSource(attr) === "cli") continue;
+    const v = value.trim().toLowerCase();
+    if (!TRUE.has(v) && !FALSE.has(v)) throw new UsageError(`${name} must be 1 or 0 (true/false, yes/no, on/off); got ${JSON.stringify(value)}`);
+    cmd.setOptionValueWithSource(attr, TRUE.has(v) ? true : undefined, "env");
+  }
+}
+
 /** Builds the program; `setCode` receives the verb's exit code. */
-export function program(setCode: (code: number) => void): Command {
-  const solo = new Command("solo")
+export function program(setCode: (code: number) => void, ctx: RunContext = {}): Command {
+  const solo = new SoloCommand("solo")
     .description("Solo: deploy and run sandboxed WebAssembly services (docs/API.md, docs/OPERATIONS.md)")
+    .version(VERSION, "-V, --version", "print the version")
     .exitOverride()
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
-    .addHelpText("after", EXIT_CODES_HELP);
+    .addHelpText("after", EXIT_CODES_HELP + "\n" + ENV_HELP);
 
-  // A verb's errors: a usage error goes back through commander (message, help, exit 2); any
-  // other failure is printed per the output contract (exit 1).
+  // A verb's errors: a usage error goes back through commander (message, help, exit 2); a file
+  // that cannot be read is one line and exit 2; any other failure is printed per the output
+  // contract (exit 1).
   const act = (fn: Action) =>
     async function (this: Command, ...args: unknown[]) {
-      const opts = this.opts() as { json?: boolean };
       try {
-        setCode(await fn(...args.slice(0, -1)));
+        onOffFromEnv(this);
+        const opts = this.opts() as { json?: boolean };
+        try {
+          setCode(await fn(...args.slice(0, -1)));
+        } catch (err) {
+          if (!(err instanceof FileError)) throw err;
+          printFailure(err, opts.json === true);
+          setCode(EXIT.usage);
+        }
       } catch (err) {
         if (err instanceof UsageError) this.error(`${path(this)}: ${err.message}`, { exitCode: EXIT.usage, code: "solo.usage" });
-        setCode(printFailure(err, opts.json === true));
+        setCode(printFailure(err, (this.opts() as { json?: boolean }).json === true));
       }
     };
 
@@ -82,17 +145,19 @@ ${EXIT_CODES_HELP}`)
 
   solo
     .command("run")
-    .description("compile and run one guest once, locally, and print its output")
+    .description("compile and run a guest locally, for one request or one per line of standard input, and print its output")
     .argument("<file>", "the guest's source (.as.ts, .ts, .js, .mjs) or a .wasm")
     .option("--lang <language>", "assemblyscript, typescript, javascript, component or javy (default: from the file name)")
     .option("--input <text>", "the request (default empty)")
     .option("--input-file <file>", "read the request from a file")
-    .option("--fuel <n>", `fuel units for the call (default ${DEFAULT_LIMITS.fuel})`)
+    .option("--stdin", "one request per line of standard input, in order, against one instance (the default when no request is given and standard input is not a terminal)")
+    .option("--data <dir>", "keep the guest's kv between runs in DIR/run (default: in memory, dropped at exit)")
+    .option("--fuel <n>", `fuel units per call (default ${DEFAULT_LIMITS.fuel})`)
     .option("--memory <bytes>", `linear memory (default ${DEFAULT_LIMITS.memoryBytes})`)
     .option("--deadline <ms>", `wall-clock deadline (default ${DEFAULT_LIMITS.deadlineMs})`)
-    .option("--json", "print {output,fuel,memoryBytes} or {error} as one JSON line")
+    .option("--json", "print {output,fuel,memoryBytes} or {error} as one JSON line per request")
     .addHelpText("after", RUN_HELP + "\n" + EXIT_CODES_HELP)
-    .action(act(async (file, o) => (await import("./local.ts")).run(file, o)));
+    .action(act(async (file, o) => (await import("./local.ts")).run(file, o, ctx)));
 
   solo
     .command("validate")
@@ -303,10 +368,10 @@ audit exit codes: 0 healthy, 3 degraded, 4 failing (1: the audit could not run; 
 }
 
 /** Runs `solo` with argv (without node and the script); answers the exit code. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], ctx: RunContext = {}): Promise<number> {
   let code: number = EXIT.ok;
   try {
-    await program((c) => (code = c)).parseAsync(argv, { from: "user" });
+    await program((c) => (code = c), ctx).parseAsync(argv, { from: "user" });
     return code;
   } catch (err) {
     // Help asked for exits 0; help shown for a bad or missing command, or any parse error, 2.

@@ -1,8 +1,7 @@
 // `solo secret put|ls|rm|get|rotate`. A value is read from standard input (or --value, which shows
 // in ps: for scripts and tests) and is never printed, except by `get`, an admin's explicit ask.
-import { readFileSync } from "node:fs";
 import type { SecretInfo } from "../vault/index.ts";
-import { EXIT, UsageError, printJson } from "./common.ts";
+import { EXIT, UsageError, printJson, readLocalFile } from "./common.ts";
 import { withClient, type ConnectOptions } from "./connect.ts";
 
 /** More than any value the server takes (64 KiB): a larger input is refused there, not read whole. */
@@ -67,13 +66,7 @@ export async function get(tenant: string, name: string, o: ConnectOptions): Prom
 
 export async function rotate(o: ConnectOptions & { newKeyFile?: string }): Promise<number> {
   let newKey: string | undefined;
-  if (o.newKeyFile !== undefined) {
-    try {
-      newKey = readFileSync(o.newKeyFile, "utf8").trim();
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  }
+  if (o.newKeyFile !== undefined) newKey = readLocalFile(o.newKeyFile).toString("utf8").trim();
   return withClient(o, async (c) => {
     const r = await c.rotateSecrets(newKey);
     if (o.json) printJson(r);

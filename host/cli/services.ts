@@ -1,12 +1,11 @@
 // The service verbs over the network: deploy, call, status, list, discover, kill, usage. Each answers the
 // same as a Host session; --json prints the answer as one JSON line (call: exactly what
 // `solo run --json` prints), without it a short human form.
-import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { isCoreModule } from "../wasm/binary.ts";
 import type { ServiceStatus } from "../services/service-record.ts";
 import type { TenantUsage } from "../governance/quotas.ts";
-import { EXIT, UsageError, list, positiveInt, printJson, quotaPairs } from "./common.ts";
+import { EXIT, UsageError, list, positiveInt, printJson, quotaPairs, readLocalFile } from "./common.ts";
 import { withClient, type ConnectOptions } from "./connect.ts";
 import { languageFlag } from "./local.ts";
 
@@ -40,12 +39,8 @@ export async function deploy(file: string, o: DeployOptions): Promise<number> {
   for (const [flag, field, value] of flags) if (value !== undefined) limits[field] = positiveInt(flag, value)!;
   if (o.compiler !== undefined && o.compiler !== "quickjs" && o.compiler !== "javy") throw new UsageError(`--compiler must be quickjs or javy`);
   let source: string | Uint8Array;
-  try {
-    const bytes = readFileSync(file);
-    source = language === "component" || language === "javy" ? new Uint8Array(bytes) : bytes.toString("utf8");
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const bytes = readLocalFile(file);
+  source = language === "component" || language === "javy" ? new Uint8Array(bytes) : bytes.toString("utf8");
   if (o.lang === undefined && language === "component" && isCoreModule(source as Uint8Array)) language = "javy";
   const capabilities = list(o.cap);
   // The API cannot tell an empty list from none given (a default): refuse it rather than widen it.
@@ -84,13 +79,7 @@ export function progress(what: string): () => void {
 export async function call(tenant: string, service: string, request: string | undefined, o: ConnectOptions & { inputFile?: string }): Promise<number> {
   if (request !== undefined && o.inputFile !== undefined) throw new UsageError("give REQUEST or --input-file, not both");
   let input = request ?? "";
-  if (o.inputFile !== undefined) {
-    try {
-      input = readFileSync(o.inputFile, "utf8");
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  }
+  if (o.inputFile !== undefined) input = readLocalFile(o.inputFile).toString("utf8");
   return withClient(o, async (c) => {
     const reply = await c.call(tenant, service, input);
     if (o.json) printJson({ output: reply.output, fuel: reply.fuel, memoryBytes: reply.memoryBytes });

@@ -1,11 +1,10 @@
 // The hot swap verbs over the network: swap, rollback, versions, replace. Each answers what a
 // session answers; --json prints the answer as one JSON line, without it one line per fact.
-import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { isCoreModule } from "../wasm/binary.ts";
 import type { SwapResult } from "../services/service-record.ts";
 import type { VersionInfo } from "../services/versions.ts";
-import { EXIT, UsageError, durationMs, list, printJson } from "./common.ts";
+import { EXIT, UsageError, durationMs, list, printJson, readLocalFile } from "./common.ts";
 import { withClient, type ConnectOptions } from "./connect.ts";
 import { languageFlag } from "./local.ts";
 import { progress, serviceName } from "./services.ts";
@@ -30,12 +29,8 @@ export interface ReplaceOptions extends ConnectOptions {
 function readSource(file: string, lang: string | undefined): { source: string | Uint8Array; language: string } {
   let language: string = languageFlag(lang, file);
   let source: string | Uint8Array;
-  try {
-    const bytes = readFileSync(file);
-    source = language === "component" || language === "javy" ? new Uint8Array(bytes) : bytes.toString("utf8");
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const bytes = readLocalFile(file);
+  source = language === "component" || language === "javy" ? new Uint8Array(bytes) : bytes.toString("utf8");
   if (lang === undefined && language === "component" && isCoreModule(source as Uint8Array)) language = "javy";
   return { source, language };
 }

@@ -93,6 +93,8 @@ export interface PoolOptions {
   /** A call charged this long (see charged) is reported when it answers (default 20 ms). */
   longCallMs?: number;
   onLongCall?: (tenant: string, worker: number, ms: number) => void;
+  /** The worker's entry module (default worker-entry.mjs, which loads worker.ts through the TypeScript hooks); `solo run` passes its prebuilt copy. */
+  entry?: URL;
 }
 
 /** One tenant's load on one worker over the last window. */
@@ -168,7 +170,7 @@ class PoolWorker {
   longCallMs = Infinity;
   onLongCall: PoolOptions["onLongCall"];
 
-  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0) {
+  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, private readonly entry: URL = ENTRY) {
     this.start();
   }
 
@@ -177,7 +179,7 @@ class PoolWorker {
     this.state = new Float64Array(watch);
     this.lastError = undefined;
     this.loaded = false;
-    this.worker = new Worker(ENTRY, { workerData: { watch, nice: this.nice }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    this.worker = new Worker(this.entry, { workerData: { watch, nice: this.nice }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     this.worker.unref(); // held (ref) only while it has work, so an idle pool never keeps a process alive
     this.worker.on("message", (msg: FromWorker) => this.onMessage(msg));
     const w = this.worker;
@@ -466,7 +468,7 @@ export class WorkerPool {
   }
 
   private newWorker(index: number, nice: number): PoolWorker {
-    const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice);
+    const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice, this.options.entry);
     w.longCallMs = this.options.longCallMs ?? 20;
     w.onLongCall = this.options.onLongCall;
     if (nice !== 0) void this.ready(index).catch(() => {}); // marks it loaded (isLoaded)

@@ -26,6 +26,9 @@ function solo(...args: string[]): Promise<Result> {
     () =>
       new Promise<Result>((resolve, reject) => {
         const child = spawn(process.execPath, [SOLO, ...args], { cwd, env: { ...process.env, XDG_CACHE_HOME: join(TEST_CACHE, "xdg") } });
+        // No request given and standard input not a terminal: solo run reads requests from it
+        // until it ends (none: one empty request).
+        child.stdin.end();
         let stdout = "";
         let stderr = "";
         child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
