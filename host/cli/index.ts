@@ -165,6 +165,7 @@ ${EXIT_CODES_HELP}`)
     .argument("<file>")
     .option("--lang <language>", "the language (default: from the file name)")
     .option("--json", "print the report {ok, findings} as one JSON line")
+    .option("--types <mode>", "TypeScript type checks: warning (default), error, or off (skips loading the checker: ~1 s the first time)")
     .addHelpText("after", EXIT_CODES_HELP)
     .action(act(async (file, o) => (await import("./local.ts")).validate(file, o)));
 

@@ -129,13 +129,15 @@ function print(r: CallResult, json: boolean): boolean {
   return true;
 }
 
-export async function validate(file: string, o: { lang?: string; json?: boolean }): Promise<number> {
+export async function validate(file: string, o: { lang?: string; json?: boolean; types?: string }): Promise<number> {
   const bytes = new Uint8Array(readLocalFile(file));
   const language = languageFlag(o.lang, file);
   // The source rules, and for TypeScript the type check (it loads the checker: ~1 s the first time;
   // SOLO_TYPECHECK=error makes its findings errors).
   const { validateGuest, checkTypeCheckMode } = await import("../validate/index.ts");
-  const typeCheck = checkTypeCheckMode(process.env.SOLO_TYPECHECK, "SOLO_TYPECHECK");
+  // --types (SOLO_TYPES) wins over SOLO_TYPECHECK, the server's setting.
+  if (o.types !== undefined && !["warning", "error", "off"].includes(o.types)) throw new UsageError(`--types must be warning, error or off, not ${JSON.stringify(o.types)}`);
+  const typeCheck = o.types === "off" ? "off" : checkTypeCheckMode(o.types ?? process.env.SOLO_TYPECHECK, o.types === undefined ? "SOLO_TYPECHECK" : "--types");
   const report = validateGuest({ source: bytes, language, maxSourceBytes: DEFAULT_LIMITS.maxSourceBytes, file: basename(file), ...(typeCheck && { typeCheck }) });
   if (o.json) printJson(report);
   else {

@@ -109,7 +109,7 @@ test("HostOptions.typeCheck \"error\" refuses for every service; a bad setting i
   }
 });
 
-test("solo validate prints type findings with their code; SOLO_TYPECHECK=error makes them errors (exit 1)", () => {
+test("solo validate prints type findings with their code; SOLO_TYPECHECK=error makes them errors (exit 1); --types warning|error|off wins", () => {
   const dir = mkdtempSync(join(tmpdir(), "solo-validate-"));
   try {
     writeFileSync(join(dir, "wrong.ts"), WRONG);
@@ -119,6 +119,16 @@ test("solo validate prints type findings with their code; SOLO_TYPECHECK=error m
     const strict = spawnSync(process.execPath, [join(ROOT, "bin", "solo.mjs"), "validate", join(dir, "wrong.ts")], { encoding: "utf8", env: { ...process.env, SOLO_TYPECHECK: "error" } });
     assert.is(strict.status, 1, strict.stderr);
     assert.match(strict.stdout, "wrong.ts:3:9: error type-check TS2322");
+    // --types wins over SOLO_TYPECHECK; off skips the checker, leaving the contract and source rules.
+    const flag = spawnSync(process.execPath, [join(ROOT, "bin", "solo.mjs"), "validate", join(dir, "wrong.ts"), "--types", "warning"], { encoding: "utf8", env: { ...process.env, SOLO_TYPECHECK: "error" } });
+    assert.is(flag.status, 0, flag.stderr);
+    assert.match(flag.stdout, "wrong.ts:3:9: warning type-check TS2322");
+    const off = spawnSync(process.execPath, [join(ROOT, "bin", "solo.mjs"), "validate", join(dir, "wrong.ts"), "--types", "off"], { encoding: "utf8" });
+    assert.is(off.status, 0, off.stderr);
+    assert.not.match(off.stdout, "TS2322");
+    const bad = spawnSync(process.execPath, [join(ROOT, "bin", "solo.mjs"), "validate", join(dir, "wrong.ts"), "--types", "strict"], { encoding: "utf8" });
+    assert.is(bad.status, 2);
+    assert.match(bad.stderr, "--types must be warning, error or off");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
