@@ -8,7 +8,7 @@
 import { SoloError } from "../errors.ts";
 import { compileKey } from "../compile/index.ts";
 import type { Finding } from "../validate/index.ts";
-import type { ArtifactCounters, LifecycleExport, MeterReport, MeteredModule } from "../wasm/index.ts";
+import type { ArtifactCounters, ComponentPlan, LifecycleExport, MeterReport, MeteredModule } from "../wasm/index.ts";
 import type { Builder } from "./builder.ts";
 import { recallBuilt } from "./built-index.ts";
 import type { BuildJob, BuildOutput, SourceLanguage } from "./protocol.ts";
@@ -17,6 +17,8 @@ import type { BuildJob, BuildOutput, SourceLanguage } from "./protocol.ts";
 export type Runnable =
   /** lifecycle: the optional exports the component declares, for SandboxOptions.lifecycle. */
   | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16"; lifecycle: LifecycleExport[] }
+  /** Several core modules Solo wires itself: modules[i] is the plan's module i. */
+  | { kind: "component"; plan: ComponentPlan; modules: WebAssembly.Module[] }
   | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module> }
   | { kind: "javy"; module: WebAssembly.Module };
 
@@ -128,6 +130,7 @@ export class ArtifactStore {
     const byName = Object.fromEntries(names.map((name, i) => [name, compiled[i]!]));
     const run: Runnable = b.kind === "core" ? { kind: "core", module: byName.core!, encoding: b.encoding, lifecycle: b.lifecycle }
       : b.kind === "javy" ? { kind: "javy", module: byName.javy! }
+      : b.kind === "component" ? { kind: "component", plan: b.plan!, modules: names.map((_, i) => byName[String(i)]!) }
       : { kind: "glue", glueUrl: b.glueUrl!, modules: byName };
     const artifact: Artifact = { hash: b.hash, component: b.component, run, interfaces: b.interfaces, lifecycle: b.lifecycle, meter: b.meter };
     this.byHash.set(b.hash, artifact);

@@ -33,6 +33,8 @@ interface BuiltIndex {
   lifecycle: LifecycleExport[];
   meter: MeterReport;
   glueUrl?: string;
+  /** "component" only: the plan of its graph. */
+  plan?: BuiltArtifact["plan"];
   /** The component's file: components/<component>.wasm, or for javy the module's. */
   component: string;
   /** Metered module name -> its key (metered/<key>.wasm). */
@@ -41,8 +43,8 @@ interface BuiltIndex {
 }
 
 export function indexKey(job: IndexedJob): string {
-  if (job.op === "component") return sha256("built-index-1", METER_VERSION, "component", sha256(job.bytes), job.trustGlue ? "trusted" : "");
-  return sha256("built-index-1", METER_VERSION, job.key, job.file, String(job.maxSourceBytes), job.compiler ?? "");
+  if (job.op === "component") return sha256("built-index-2", METER_VERSION, "component", sha256(job.bytes), job.trustGlue ? "trusted" : "");
+  return sha256("built-index-2", METER_VERSION, job.key, job.file, String(job.maxSourceBytes), job.compiler ?? "");
 }
 
 /** The builder's side: remembers what a source job answered (best effort: a failed write only costs a later build). */
@@ -50,7 +52,7 @@ export async function rememberBuilt(dir: string, job: IndexedJob, out: BuildOutp
   const a = out.artifact;
   const index: BuiltIndex = {
     hash: a.hash, kind: a.kind, encoding: a.encoding, interfaces: a.interfaces, lifecycle: a.lifecycle, meter: a.meter,
-    ...(a.glueUrl ? { glueUrl: a.glueUrl } : {}), component: componentKey,
+    ...(a.glueUrl ? { glueUrl: a.glueUrl } : {}), ...(a.plan ? { plan: a.plan } : {}), component: componentKey,
     modules: Object.fromEntries(Object.entries(a.modules).map(([name, m]) => [name, m.key])), warnings: out.warnings,
   };
   try {
@@ -84,8 +86,9 @@ export async function recallBuilt(dir: string, job: IndexedJob): Promise<BuildOu
     }
     const artifact: BuiltArtifact = {
       hash: index.hash, component, kind: index.kind, encoding: index.encoding, interfaces: index.interfaces, lifecycle: index.lifecycle,
-      meter: index.meter, modules, ...(index.glueUrl ? { glueUrl: index.glueUrl } : {}),
+      meter: index.meter, modules, ...(index.glueUrl ? { glueUrl: index.glueUrl } : {}), ...(index.plan ? { plan: index.plan } : {}),
     };
+    if (index.kind === "component" && !index.plan) return undefined;
     return { artifact, warnings: index.warnings, counters: { compiles: 0, compileHits: 1, meters: 0, meterHits: Object.keys(modules).length } };
   } catch {
     return undefined;

@@ -15,6 +15,7 @@ import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker
 import { Sandbox } from "./sandbox.ts";
 import type { CallOutcome } from "./outcome.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
+import { ComponentSandbox } from "./component-sandbox.ts";
 import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
 import { memoryQuotaError, setTenantQuota, tenantOf, type TenantState } from "./tenant-quota.ts";
@@ -174,6 +175,7 @@ class Slot {
   private create(run: Slot["msg"]["run"], memoryBytes: number, fuel: number): void {
     if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: memoryBytes, startFuel: fuel, env: this.env, lifecycle: run.lifecycle });
     else if (run.kind === "javy") this.sandbox = new JavySandbox(run.module, this.env, memoryBytes, fuel);
+    else if (run.kind === "component") this.sandbox = new ComponentSandbox(run.plan, run.modules, this.env, memoryBytes, fuel);
     else {
       const glue = glues.get(run.glueUrl);
       if (!glue) throw new SoloError("INTERNAL", "glue module not loaded");
