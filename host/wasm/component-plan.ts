@@ -8,7 +8,7 @@
 // refusal for uploads).
 import { Reader, sections } from "./binary.ts";
 import { defType, describeFuncType, type TypeDef } from "./component-types.ts";
-import { readModuleInfo } from "./module-info.ts";
+import { readModuleInfo, type ModuleInfo } from "./module-info.ts";
 import { LIFECYCLE_EXPORTS, LIFECYCLE_SIGNATURES, worldInterface, type LifecycleExport } from "./world.ts";
 
 /** A core function, table, memory or global as the plan names it. */
@@ -165,6 +165,7 @@ class Planner {
   readonly steps: PlanStep[] = [];
   tables = 0;
   topExports = new Map<string, Item>();
+  private readonly infos = new Map<number, ModuleInfo>();
 
   constructor(private readonly coreModules: readonly Uint8Array[]) {}
 
@@ -392,8 +393,10 @@ class Planner {
 
   /** Whether an exported core function's whole body is `unreachable`. */
   private trapsAtOnce(item: { step: number; name: string }): boolean {
-    const bytes = this.coreModules[this.steps[item.step]!.module]!;
-    const info = readModuleInfo(bytes);
+    const module = this.steps[item.step]!.module;
+    const bytes = this.coreModules[module]!;
+    let info = this.infos.get(module);
+    if (!info) this.infos.set(module, (info = readModuleInfo(bytes)));
     const e = info.exports.find((x) => x.name === item.name && x.kind === "function");
     if (!e || e.index < info.importedFunctions) return false;
     const code = sections(bytes).find((x) => x.id === 10);
