@@ -8,8 +8,8 @@
 // refusal for uploads).
 import { Reader, sections } from "./binary.ts";
 import { defType, describeFuncType, type TypeDef } from "./component-types.ts";
-import { readModuleInfo, type ModuleInfo } from "./module-info.ts";
-import { LIFECYCLE_EXPORTS, LIFECYCLE_SIGNATURES, worldInterface, type LifecycleExport } from "./world.ts";
+import { formatType, I32, readModuleInfo, sameType, type FuncType, type ModuleInfo } from "./module-info.ts";
+import { LIFECYCLE_EXPORTS, LIFECYCLE_SIGNATURES, WORLD_EXPORTS, WORLD_IMPORTS, worldInterface, type LifecycleExport } from "./world.ts";
 
 /** A core function, table, memory or global as the plan names it. */
 export type PlanItem =
@@ -158,8 +158,11 @@ export function planComponent(bytes: Uint8Array, coreModules: readonly Uint8Arra
     if (l) plan[name as LifecycleExport] = l;
   }
   void top;
+  planner.checkCoreTypes(plan);
   return plan;
 }
+
+const POST_RETURN: FuncType = { params: [I32], results: [] };
 
 class Planner {
   readonly steps: PlanStep[] = [];
@@ -391,12 +394,54 @@ class Planner {
     throw new PlanUnsupported(`a call between the component's inner components (${callee.t === "export" ? callee.name : callee.t}) that is not a stub`);
   }
 
+  /**
+   * The host functions Solo binds and the core functions it calls must have the core types the
+   * canonical ABI gives the world (the engine would pass them anything: a guest's mistake would
+   * surface as the host's own failure).
+   */
+  checkCoreTypes(plan: ComponentPlan): void {
+    for (const step of this.steps) {
+      const info = this.info(step.module);
+      for (const imp of info.imports) {
+        const arg = step.args[imp.module];
+        const item = arg?.t === "bag" ? arg.items[imp.name] : undefined;
+        if (item?.t !== "host") continue;
+        const want = WORLD_IMPORTS[worldInterface(item.iface)!]?.[item.name];
+        if (!want) throw new PlanUnsupported(`${item.iface} has no function "${item.name}"`);
+        if (imp.kind !== "function" || !sameType(imp.type, want)) throw new PlanUnsupported(`${item.iface} ${item.name} is imported as ${formatType(imp.type)}; the world lowers it to ${formatType(want)}`);
+      }
+    }
+    const lifts: [string, PlanLift, FuncType][] = [["handle", plan.handle, WORLD_EXPORTS.handle!]];
+    for (const name of LIFECYCLE_EXPORTS) if (plan[name]) lifts.push([name, plan[name]!, LIFECYCLE_SIGNATURES[name].core]);
+    for (const [name, l, core] of lifts) {
+      this.expectFunc(l.func, core, `"${name}"`);
+      if (l.realloc) this.expectFunc(l.realloc, WORLD_EXPORTS.cabi_realloc!, `the realloc of "${name}"`);
+      if (l.postReturn) this.expectFunc(l.postReturn, POST_RETURN, `the post-return of "${name}"`);
+      if (l.memory.t !== "export" || this.exportOf(l.memory)?.kind !== "memory") throw new PlanUnsupported(`the memory of "${name}" is not a memory of the component's own`);
+    }
+  }
+
+  private exportOf(item: { step: number; name: string }) {
+    return this.info(this.steps[item.step]!.module).exports.find((e) => e.name === item.name);
+  }
+
+  private expectFunc(item: PlanItem, want: FuncType, what: string): void {
+    const e = item.t === "export" ? this.exportOf(item) : undefined;
+    if (!e || e.kind !== "function") throw new PlanUnsupported(`${what} is not a core function of the component's own`);
+    if (!sameType(e.type, want)) throw new PlanUnsupported(`${what} has core type ${formatType(e.type)}; the world's lifting needs ${formatType(want)}`);
+  }
+
+  private info(module: number): ModuleInfo {
+    let info = this.infos.get(module);
+    if (!info) this.infos.set(module, (info = readModuleInfo(this.coreModules[module]!)));
+    return info;
+  }
+
   /** Whether an exported core function's whole body is `unreachable`. */
   private trapsAtOnce(item: { step: number; name: string }): boolean {
     const module = this.steps[item.step]!.module;
     const bytes = this.coreModules[module]!;
-    let info = this.infos.get(module);
-    if (!info) this.infos.set(module, (info = readModuleInfo(bytes)));
+    const info = this.info(module);
     const e = info.exports.find((x) => x.name === item.name && x.kind === "function");
     if (!e || e.index < info.importedFunctions) return false;
     const code = sections(bytes).find((x) => x.id === 10);
