@@ -6,7 +6,16 @@ import * as assert from "uvu/assert";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { writeFileSync } from "node:fs";
 import { Host } from "../../host/index.ts";
+import { compileJavaScript } from "../../host/compile/javascript.ts";
+import { ComponentSandbox } from "../../host/runtime/component-sandbox.ts";
+import { GlueSandbox, type Glue } from "../../host/runtime/glue-sandbox.ts";
+import { witOk, type GuestEnv } from "../../host/runtime/index.ts";
+import { DEFAULT_METER_SETTINGS, ensureWasmFeatures, meter, planComponent } from "../../host/wasm/index.ts";
+import { walkCoreModules } from "../../host/wasm/component.ts";
+import { transpileComponent } from "../../host/wasm/transpile.ts";
 import { rejects, test } from "../helpers.ts";
 
 const GUEST = `import { kv, log } from "solo";
@@ -71,6 +80,39 @@ test("an uploaded component whose graph Solo's binding does not cover is VALIDAT
     assert.not.ok(existsSync(join(dir, "cache", "glue")), "jco never saw it");
   } finally {
     await host.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const env: GuestEnv = {
+  log: () => {}, kvGet: () => witOk(undefined), kvSet: () => witOk(undefined), kvDelete: () => witOk(undefined), kvKeys: () => witOk([]), kvCount: () => 0,
+  secretGet: () => ({ ok: false, kind: "access-denied", message: "" }), serviceCall: () => ({ ok: false, kind: "access-denied", message: "" }),
+  emit: () => witOk(undefined), nextU64: () => 1n, nowMs: () => 0n, monotonicNs: () => 0n, randomFill: (t) => void t.fill(1),
+};
+
+test("the same metered modules charge the same fuel and hold the same memory on Solo's binding as through jco's glue", async () => {
+  ensureWasmFeatures();
+  const dir = mkdtempSync(join(tmpdir(), "solo-noglue-"));
+  try {
+    const source = `export function handle(request: string): string {\n  let s = "";\n  for (let i = 0; i < Number(request); i++) s += String(i % 10);\n  if (s.length > 50) throw new Error("too long: " + s.length);\n  return s;\n}\n`;
+    const component = await compileJavaScript(source, "count.ts", "typescript");
+    const shared = { ...DEFAULT_METER_SETTINGS, sharedCounters: true };
+    const t = await transpileComponent(component);
+    writeFileSync(join(dir, "package.json"), '{"type":"module"}');
+    writeFileSync(join(dir, "guest.js"), t.glue);
+    const glue = (await import(pathToFileURL(join(dir, "guest.js")).href)) as Glue;
+    const old = new GlueSandbox(glue, Object.fromEntries(Object.entries(t.modules).map(([n, b]) => [n, new WebAssembly.Module(meter(b, shared).bytes)])), env, 64 << 20, 50_000_000);
+    const walked = walkCoreModules(component);
+    const now = new ComponentSandbox(planComponent(component, walked), walked.map((b) => new WebAssembly.Module(meter(b, shared).bytes)), env, 64 << 20, 50_000_000);
+    for (const request of ["3", "40", "60"]) {
+      const a = old.call(request, 50_000_000, 1 << 20);
+      const b = now.call(request, 50_000_000, 1 << 20);
+      assert.equal(b, a, `handle(${request})`);
+    }
+    const tight = [old.call("40", 20_000, 1 << 20), now.call("40", 20_000, 1 << 20)];
+    assert.is(tight[1]!.ok ? "ok" : tight[1]!.code, "FUEL_EXHAUSTED");
+    assert.equal(tight[1], tight[0], "running out of fuel is the same failure");
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
