@@ -57,6 +57,13 @@ export interface ComponentPlan {
 export class PlanUnsupported extends Error {}
 
 const HANDLE_TYPE = "func(string) -> result<string, string>";
+/**
+ * Core instances and component instantiations a plan may have (a QuickJS guest: 11 and 7). A
+ * component may instantiate its nested ones several times at every level: this keeps the work
+ * and the instance count bounded.
+ */
+const MAX_STEPS = 256;
+const MAX_INSTANTIATIONS = 256;
 
 // ---- evaluation values ----
 
@@ -172,8 +179,11 @@ class Planner {
 
   constructor(private readonly coreModules: readonly Uint8Array[]) {}
 
+  private instantiations = 0;
+
   /** Evaluates one instantiation of `def`, its imports answered by `arg`. */
   instantiate(def: ComponentDef, arg: (name: string) => Item, top = false): Scope {
+    if (++this.instantiations > MAX_INSTANTIATIONS) throw new PlanUnsupported(`more than ${MAX_INSTANTIATIONS} component instantiations`);
     const s: Scope = { coreFuncs: [], coreTables: [], coreMemories: [], coreGlobals: [], coreModules: [], coreInstances: [], funcs: [], instances: [], components: [], types: [], parent: def.parent };
     let moduleAt = 0;
     let componentAt = 0;
@@ -250,6 +260,7 @@ class Planner {
         if (!inst) throw new PlanUnsupported("an unknown core instance");
         args[name] = inst.t === "step" ? { t: "step", step: inst.step } : { t: "bag", items: inst.items };
       }
+      if (this.steps.length >= MAX_STEPS) throw new PlanUnsupported(`more than ${MAX_STEPS} core instances`);
       this.steps.push({ module, args });
       return { t: "step", step: this.steps.length - 1 };
     }
