@@ -165,7 +165,12 @@ export function planComponent(bytes: Uint8Array, coreModules: readonly Uint8Arra
     if (l) plan[name as LifecycleExport] = l;
   }
   void top;
-  planner.checkCoreTypes(plan);
+  try {
+    planner.checkCoreTypes(plan);
+  } catch (err) {
+    if (err instanceof PlanUnsupported) throw err;
+    throw new PlanUnsupported(`a core module of the component cannot be read: ${(err as Error).message}`);
+  }
   return plan;
 }
 
