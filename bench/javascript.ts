@@ -1,6 +1,8 @@
 // TypeScript guests on QuickJS: deploy latency (cold and cached), fuel-metering overhead on
 // CPU-bound JS (the same component metered and plain, one process, alternating, after warm-up),
-// instantiate time from compiled modules, and RSS per instance.
+// instantiate time from compiled modules, RSS per instance, and Solo's own component binding
+// (ComponentSandbox) against jco's glue (GlueSandbox): instantiate and echo call overhead as the
+// worker sees them, old / new as a ratio, and echo through the Host API.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +10,9 @@ import { pathToFileURL } from "node:url";
 import { Host } from "../host/index.ts";
 import { compileJavaScript } from "../host/compile/javascript.ts";
 import { GlueSandbox, type Glue } from "../host/runtime/glue-sandbox.ts";
-import { DEFAULT_METER_SETTINGS, ensureWasmFeatures, meter } from "../host/wasm/index.ts";
+import { ComponentSandbox } from "../host/runtime/component-sandbox.ts";
+import { DEFAULT_METER_SETTINGS, ensureWasmFeatures, meter, planComponent } from "../host/wasm/index.ts";
+import { walkCoreModules } from "../host/wasm/component.ts";
 import { transpileComponent } from "../host/wasm/transpile.ts";
 import { median, quietEnv, report, round } from "./common.ts";
 
@@ -112,8 +116,78 @@ try {
   const perInstance = (process.memoryUsage().rss - before) / N;
   console.log(`instantiate p50 ${median(inst).toFixed(2)} ms; RSS per instance ${(perInstance / 1048576).toFixed(2)} MiB (${Math.round(1073741824 / perInstance)} instances per GB); linear memory ${(keep[0]!.memoryBytes / 1048576).toFixed(2)} MiB`);
 
+  // 4. Solo's binding against jco's glue, for an echo guest: the same metered modules, one process.
+  const echoSource = `export function handle(request: string): string { return request; }\n`;
+  const echo = await compileJavaScript(echoSource, "echo.ts", "typescript");
+  const echoGlue = await transpileComponent(echo);
+  const echoDir = join(dir, "echo-glue");
+  mkdirSync(echoDir, { recursive: true });
+  writeFileSync(join(echoDir, "package.json"), '{"type":"module"}');
+  writeFileSync(join(echoDir, "guest.js"), echoGlue.glue);
+  const eg = (await import(pathToFileURL(join(echoDir, "guest.js")).href)) as Glue;
+  const shared = { ...DEFAULT_METER_SETTINGS, sharedCounters: true };
+  const glueModules = Object.fromEntries(Object.entries(echoGlue.modules).map(([n, b]) => [n, new WebAssembly.Module(meter(b, shared).bytes)]));
+  const walked = walkCoreModules(echo);
+  let s0 = performance.now();
+  const plan = planComponent(echo, walked);
+  const planMs = performance.now() - s0;
+  const planModules = walked.map((b) => new WebAssembly.Module(meter(b, shared).bytes));
+  const oldOne = () => new GlueSandbox(eg, glueModules, quietEnv(), 256 * 1024 * 1024, 1_000_000_000);
+  const newOne = () => new ComponentSandbox(plan, planModules, quietEnv(), 256 * 1024 * 1024, 1_000_000_000);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const instOld: number[] = [];
+  const instNew: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    // Alternating, each after a collection when --expose-gc is on (else GC lands in either).
+    gc?.();
+    s0 = performance.now();
+    oldOne();
+    instOld.push(performance.now() - s0);
+    gc?.();
+    s0 = performance.now();
+    newOne();
+    instNew.push(performance.now() - s0);
+  }
+  const o = oldOne();
+  const n = newOne();
+  const callOld: number[] = [];
+  const callNew: number[] = [];
+  for (let i = 0; i < 200; i++) o.call("warm", 1_000_000_000, 1 << 20), n.call("warm", 1_000_000_000, 1 << 20);
+  for (let i = 0; i < 3000; i++) {
+    s0 = performance.now();
+    o.call("ping", 1_000_000_000, 1 << 20);
+    callOld.push((performance.now() - s0) * 1000);
+    s0 = performance.now();
+    n.call("ping", 1_000_000_000, 1 << 20);
+    callNew.push((performance.now() - s0) * 1000);
+  }
+  const echoFuel = [o.call("ping", 1e9, 1 << 20), n.call("ping", 1e9, 1 << 20)].map((r) => (r.ok ? r.fuel : -1));
+  console.log(`echo instantiate p50: glue ${median(instOld).toFixed(2)} ms, Solo's binding ${median(instNew).toFixed(2)} ms, ratio old/new ${(median(instOld) / median(instNew)).toFixed(2)} (plan made once at build: ${planMs.toFixed(0)} ms)`);
+  console.log(`echo call in the worker p50: glue ${median(callOld).toFixed(1)} us, Solo's binding ${median(callNew).toFixed(1)} us, ratio old/new ${(median(callOld) / median(callNew)).toFixed(2)} (fuel per call: glue ${echoFuel[0]}, binding ${echoFuel[1]})`);
+
+  // 5. Echo through the Host API (the worker runs Solo's binding now).
+  const apiHost = await Host.open({ dataDir: join(dir, "data3"), cacheDir, workers: 1 });
+  await apiHost.deploy({ tenant: "b", service: "echo", source: echoSource, language: "typescript" });
+  for (let i = 0; i < 300; i++) await apiHost.call("b", "echo", "warm");
+  const api: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    s0 = performance.now();
+    await apiHost.call("b", "echo", "ping");
+    api.push((performance.now() - s0) * 1000);
+  }
+  const apiKind = apiHost.versions("b", "echo")[0]!.kind;
+  await apiHost.close();
+  console.log(`echo through Host API p50 ${median(api).toFixed(1)} us (runs as ${apiKind})`);
+
   report({
     bench: "javascript",
+    echoInstantiateGlueMs: round(median(instOld), 2),
+    echoInstantiateBindingMs: round(median(instNew), 2),
+    echoInstantiateRatio: round(median(instOld) / median(instNew), 2),
+    echoCallGlueUs: round(median(callOld), 1),
+    echoCallBindingUs: round(median(callNew), 1),
+    echoCallRatio: round(median(callOld) / median(callNew), 2),
+    echoHostApiUs: round(median(api), 1),
     deployColdMs: Math.round(coldMs),
     deployNewSourceWarmHostMs: Math.round(secondMs),
     deployCachedMs: round(median(cached), 1),
@@ -124,7 +198,7 @@ try {
     instantiateMs: round(median(inst), 2),
     rssPerInstanceMiB: round(perInstance / 1048576, 2),
     instancesPerGB: Math.round(1073741824 / perInstance),
-    goal: { ratio: 1.1, deployColdMs: 1000, deployCachedMs: 10, instancesPerGB: 1000 },
+    goal: { ratio: 1.1, deployColdMs: 1000, deployCachedMs: 10, instancesPerGB: 1000, echoInstantiateBindingMs: 1, echoCallBindingUs: 10 },
   });
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { SoloError } from "../errors.ts";
 // compile/key.ts, not the folder's index: `solo run` bundles what it imports, and the index reaches the compilers.
 import { compileKey } from "../compile/key.ts";
 import { requireTyped, type Finding, type TypeCheckMode, type ValidationReport } from "../validate/index.ts";
-import type { ArtifactCounters, LifecycleExport, MeterReport, MeteredModule } from "../wasm/index.ts";
+import type { ArtifactCounters, ComponentPlan, LifecycleExport, MeterReport, MeteredModule } from "../wasm/index.ts";
 import type { Builder } from "./builder.ts";
 import { recallBuilt } from "./built-index.ts";
 import type { BuildJob, BuildOutput, SourceLanguage } from "./protocol.ts";
@@ -18,6 +18,8 @@ import type { BuildJob, BuildOutput, SourceLanguage } from "./protocol.ts";
 export type Runnable =
   /** lifecycle: the optional exports the component declares, for SandboxOptions.lifecycle. */
   | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16"; lifecycle: LifecycleExport[] }
+  /** Several core modules Solo wires itself: modules[i] is the plan's module i. sourceMap: the bundle's map, for a thrown error's stack (wasm/source-map.ts). */
+  | { kind: "component"; plan: ComponentPlan; modules: WebAssembly.Module[]; sourceMap?: string }
   /** sourceMap: the bundle's map, for a thrown error's stack (wasm/source-map.ts). */
   | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module>; sourceMap?: string }
   | { kind: "javy"; module: WebAssembly.Module };
@@ -151,6 +153,7 @@ export class ArtifactStore {
     const byName = Object.fromEntries(names.map((name, i) => [name, compiled[i]!]));
     const run: Runnable = b.kind === "core" ? { kind: "core", module: byName.core!, encoding: b.encoding, lifecycle: b.lifecycle }
       : b.kind === "javy" ? { kind: "javy", module: byName.javy! }
+      : b.kind === "component" ? { kind: "component", plan: b.plan!, modules: names.map((_, i) => byName[String(i)]!), ...(b.sourceMap && { sourceMap: b.sourceMap }) }
       : { kind: "glue", glueUrl: b.glueUrl!, modules: byName, ...(b.sourceMap && { sourceMap: b.sourceMap }) };
     const artifact: Artifact = { hash: b.hash, component: b.component, run, interfaces: b.interfaces, lifecycle: b.lifecycle, meter: b.meter };
     this.byHash.set(b.hash, artifact);

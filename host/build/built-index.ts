@@ -35,6 +35,8 @@ interface BuiltIndex {
   glueUrl?: string;
   /** A glue artifact's bundle map (BuiltArtifact.sourceMap). */
   sourceMap?: string;
+  /** "component" only: the plan of its graph. */
+  plan?: BuiltArtifact["plan"];
   /** The component's file: components/<component>.wasm, or for javy the module's. */
   component: string;
   /** Metered module name -> its key (metered/<key>.wasm). */
@@ -52,7 +54,7 @@ export async function rememberBuilt(dir: string, job: IndexedJob, out: BuildOutp
   const a = out.artifact;
   const index: BuiltIndex = {
     hash: a.hash, kind: a.kind, encoding: a.encoding, interfaces: a.interfaces, lifecycle: a.lifecycle, meter: a.meter,
-    ...(a.glueUrl ? { glueUrl: a.glueUrl } : {}), ...(a.sourceMap ? { sourceMap: a.sourceMap } : {}), component: componentKey,
+    ...(a.glueUrl ? { glueUrl: a.glueUrl } : {}), ...(a.sourceMap ? { sourceMap: a.sourceMap } : {}), ...(a.plan ? { plan: a.plan } : {}), component: componentKey,
     modules: Object.fromEntries(Object.entries(a.modules).map(([name, m]) => [name, m.key])), warnings: out.warnings,
   };
   try {
@@ -86,8 +88,9 @@ export async function recallBuilt(dir: string, job: IndexedJob): Promise<BuildOu
     }
     const artifact: BuiltArtifact = {
       hash: index.hash, component, kind: index.kind, encoding: index.encoding, interfaces: index.interfaces, lifecycle: index.lifecycle,
-      meter: index.meter, modules, ...(index.glueUrl ? { glueUrl: index.glueUrl } : {}), ...(typeof index.sourceMap === "string" ? { sourceMap: index.sourceMap } : {}),
+      meter: index.meter, modules, ...(index.glueUrl ? { glueUrl: index.glueUrl } : {}), ...(typeof index.sourceMap === "string" ? { sourceMap: index.sourceMap } : {}), ...(index.plan ? { plan: index.plan } : {}),
     };
+    if (index.kind === "component" && !index.plan) return undefined;
     return { artifact, warnings: index.warnings, counters: { compiles: 0, compileHits: 1, meters: 0, meterHits: Object.keys(modules).length } };
   } catch {
     return undefined;

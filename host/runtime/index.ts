@@ -1,5 +1,6 @@
 export { WorkerPool, type InstallSpec, type PoolOptions, type TenantLoad } from "./pool.ts";
 export { Sandbox, type CallOutcome, type SandboxOptions } from "./sandbox.ts";
+export { ComponentSandbox } from "./component-sandbox.ts";
 export type { GuestEnv, WitResult } from "./guest-env.ts";
 export { ok as witOk, fail as witFail } from "./guest-env.ts";
 export type { InstanceLimits, CallResult, RunSpec, WorkerQuota } from "./protocol.ts";

@@ -1,7 +1,7 @@
 // Messages between the host thread and its worker threads. Calls travel in batches: one
 // postMessage carries every call queued in one tick, and one reply carries their results.
 import type { ErrorCode } from "../errors.ts";
-import type { LifecycleExport, LogLevel } from "../wasm/index.ts";
+import type { ComponentPlan, LifecycleExport, LogLevel } from "../wasm/index.ts";
 import type { KvLimits, KvWrite } from "./kv-view.ts";
 
 export interface InstanceLimits {
@@ -13,9 +13,11 @@ export interface InstanceLimits {
   kv: KvLimits;
 }
 
-/** What to run: one module Solo binds itself, or jco glue over several modules. */
+/** What to run: one module or a component's modules that Solo binds itself, or jco glue over several modules. */
 export type RunSpec =
   | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16"; lifecycle?: LifecycleExport[] }
+  /** sourceMap: the bundle's map (wasm/source-map.ts), for a thrown error's stack. */
+  | { kind: "component"; plan: ComponentPlan; modules: WebAssembly.Module[]; sourceMap?: string }
   /** sourceMap: the bundle's map (wasm/source-map.ts), for a thrown error's stack. */
   | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module>; sourceMap?: string }
   | { kind: "javy"; module: WebAssembly.Module };

@@ -3,11 +3,12 @@
 // WebAssembly.Module: ~0.1-0.5 ms for a small AssemblyScript guest; a call costs one JS->wasm
 // crossing plus the string copies. Lives until it traps or is dropped.
 import { SoloError } from "../errors.ts";
-import { LOG_LEVELS, WIT_ERROR_KINDS, importModuleName, type LifecycleExport } from "../wasm/world.ts";
-import { Counters, IMPORT_BASE_FUEL, OutOfFuel, startInstance } from "./counters.ts";
-import type { GuestEnv, WitResult } from "./guest-env.ts";
+import type { LifecycleExport } from "../wasm/world.ts";
+import { Counters, startInstance } from "./counters.ts";
+import type { GuestEnv } from "./guest-env.ts";
 import { absent, checkFromVersion, type GuestInstance } from "./guest-instance.ts";
-import { classify, failed, GuestFault, HostFault, MAX_FAILURE_MESSAGE, startError, type CallOutcome } from "./outcome.ts";
+import { classify, failed, GuestFault, MAX_FAILURE_MESSAGE, startError, type CallOutcome } from "./outcome.ts";
+import { WorldBinding, type BindingState } from "./world-binding.ts";
 import { wasmStack, type GuestSource, type GuestStack } from "./guest-stack.ts";
 
 export type { CallOutcome } from "./outcome.ts";
@@ -38,37 +39,29 @@ interface Exports {
   migrate?(fromVersion: number): number;
 }
 
-/**
- * The longest string an import takes (the largest kv value or request any limit allows): past it
- * the call traps before the host decodes anything (V8 cannot hold strings much over 512 MB).
- */
-export const MAX_ARGUMENT_BYTES = 64 * 1024 * 1024;
-
-/** The longest log line kept; longer ones are cut before they are decoded. */
-export const MAX_LOG_BYTES = 8192;
-
-const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
-const utf8Encoder = new TextEncoder();
+export { MAX_ARGUMENT_BYTES, MAX_LOG_BYTES } from "./world-binding.ts";
 
 export class Sandbox implements GuestInstance {
-  env: GuestEnv;
   readonly lifecycle: { health: boolean; migrate: boolean };
   private readonly exports: Exports;
   private readonly counters: Counters;
   private readonly encoding: "utf8" | "utf16";
   private readonly memoryLimitBytes: number;
-  /** The last error-level log line, used as a trap's message (AssemblyScript's abort logs it). */
-  private lastErrorLog: string | undefined;
+  /** env, counters and the last error log line, shared with the import binding. */
+  private readonly state: BindingState;
+  private readonly binding: WorldBinding;
   /** A trap's stack in the guest's source (read from the module's maps only when it traps). */
   private readonly trace: ((thrown: unknown) => GuestStack | undefined) | undefined;
 
   private constructor(module: WebAssembly.Module, options: SandboxOptions) {
-    this.env = options.env;
     const source = options.source;
     this.trace = source && ((thrown) => wasmStack(thrown, module, source));
     this.encoding = options.encoding;
     this.memoryLimitBytes = options.memoryLimitBytes;
-    const instance = new WebAssembly.Instance(module, this.imports());
+    // The counters are the module's own, known once it is instantiated; imports read them when called.
+    this.state = { env: options.env, counters: new Counters(), lastErrorLog: undefined };
+    this.binding = new WorldBinding(this.state, options.encoding, () => this.exports.memory, () => this.exports.cabi_realloc);
+    const instance = new WebAssembly.Instance(module, this.binding.imports() as WebAssembly.Imports);
     this.exports = instance.exports as unknown as Exports;
     const has = (name: LifecycleExport) => {
       const f = this.exports[name];
@@ -77,6 +70,23 @@ export class Sandbox implements GuestInstance {
     this.lifecycle = { health: has("health"), migrate: has("migrate") };
     // Only benchmarks run an unmetered module (their baseline): it gets counters nobody reads.
     this.counters = Counters.of(instance.exports) ?? new Counters();
+    this.state.counters = this.counters;
+  }
+
+  get env(): GuestEnv {
+    return this.state.env;
+  }
+
+  set env(env: GuestEnv) {
+    this.state.env = env;
+  }
+
+  private get lastErrorLog(): string | undefined {
+    return this.state.lastErrorLog;
+  }
+
+  private set lastErrorLog(line: string | undefined) {
+    this.state.lastErrorLog = line;
   }
 
   /**
@@ -192,162 +202,15 @@ export class Sandbox implements GuestInstance {
     return { ok: false, code: "RESOURCE_EXHAUSTED", message: `response is over ${max} bytes (at least ${size}); return less or raise limits.maxResponseBytes`, details: { limitBytes: max }, fuel, memoryBytes: this.memoryBytes, trapped: false };
   }
 
-  // ---- guest memory, every access bounds-checked: a bad pointer is the guest's fault ----
-
   private view(ptr: number, size: number): DataView {
-    const buf = this.exports.memory.buffer;
-    if (ptr < 0 || ptr + size > buf.byteLength) throw new GuestFault(`the guest gave the host a pointer outside its memory (${ptr}+${size} > ${buf.byteLength})`);
-    return new DataView(buf, ptr, size);
-  }
-
-  private bytes(ptr: number, size: number): Uint8Array {
-    const buf = this.exports.memory.buffer;
-    if (ptr < 0 || ptr + size > buf.byteLength) throw new GuestFault(`the guest gave the host a pointer outside its memory (${ptr}+${size} > ${buf.byteLength})`);
-    return new Uint8Array(buf, ptr, size);
-  }
-
-  /** Bytes a string of `len` units occupies in guest memory. */
-  private size(len: number): number {
-    return this.encoding === "utf16" ? len * 2 : len;
+    return this.binding.view(ptr, size);
   }
 
   private writeString(s: string): [number, number] {
-    const ex = this.exports;
-    if (this.encoding === "utf16") {
-      const len = s.length;
-      const ptr = ex.cabi_realloc(0, 0, 2, len * 2);
-      if (ptr & 1) throw new GuestFault("cabi_realloc returned a misaligned pointer for a UTF-16 string");
-      const target = this.bytes(ptr, len * 2);
-      const units = new Uint16Array(target.buffer, target.byteOffset, len);
-      for (let i = 0; i < len; i++) units[i] = s.charCodeAt(i);
-      return [ptr, len];
-    }
-    const encoded = utf8Encoder.encode(s);
-    const ptr = ex.cabi_realloc(0, 0, 1, encoded.length);
-    this.bytes(ptr, encoded.length).set(encoded);
-    return [ptr, encoded.length];
+    return this.binding.writeString(s);
   }
 
   private readString(ptr: number, len: number): string {
-    const b = this.bytes(ptr, this.size(len));
-    if (this.encoding === "utf16") {
-      // Code units as they are, lone surrogates included (a decoder would turn them into U+FFFD
-      // and make two different kv keys one): kv refuses strings that are not well-formed.
-      if (len < 32 && (ptr & 1) === 0) return String.fromCharCode.apply(null, new Uint16Array(b.buffer, ptr, len) as unknown as number[]);
-      return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf16le");
-    }
-    return utf8Decoder.decode(b);
-  }
-
-  /** Charges a host import: its base cost plus the bytes it will touch, before touching them. */
-  private charge(units: number) {
-    this.counters.charge(IMPORT_BASE_FUEL + units);
-  }
-
-  /** A string argument: charged by its size, then bounds-checked and decoded. */
-  private arg(ptr: number, len: number): string {
-    len >>>= 0; // an i32 from the guest: its length is unsigned
-    this.charge(this.size(len));
-    if (this.size(len) > MAX_ARGUMENT_BYTES) throw new GuestFault(`a string argument of ${this.size(len)} bytes is over the host's limit of ${MAX_ARGUMENT_BYTES}`);
-    return this.readString(ptr, len);
-  }
-
-  private writeU8(at: number, v: number) {
-    this.view(at, 1).setUint8(0, v);
-  }
-
-  private writeU32(at: number, v: number) {
-    this.view(at, 4).setUint32(0, v, true);
-  }
-
-  /** Writes a string (ptr @at, len @at+4). Allocation happens first: it may move the buffer. */
-  private writeStringAt(at: number, s: string) {
-    this.charge(s.length * 2);
-    const [ptr, len] = this.writeString(s);
-    this.writeU32(at, ptr);
-    this.writeU32(at + 4, len);
-  }
-
-  /** Writes result<T, error> at ret: tag @0, payload @4 (written by okPayload). */
-  private writeResult<T>(ret: number, r: WitResult<T>, okPayload?: (value: T, at: number) => void) {
-    if (r.ok) {
-      if (okPayload) okPayload(r.value, ret + 4);
-      this.writeU8(ret, 0);
-      return;
-    }
-    this.writeStringAt(ret + 8, r.message);
-    this.writeU8(ret + 4, WIT_ERROR_KINDS.indexOf(r.kind));
-    this.writeU8(ret, 1);
-  }
-
-  /** Every import: a fault of the host's own code is a HostFault, never mistaken for the guest's. */
-  private guard<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
-    return (...args: A) => {
-      try {
-        return fn(...args);
-      } catch (err) {
-        if (err instanceof OutOfFuel || err instanceof GuestFault || err instanceof HostFault) throw err;
-        // A trap inside the guest's own cabi_realloc, called back from here, is the guest's.
-        if (err instanceof WebAssembly.RuntimeError || err instanceof RangeError) throw err;
-        throw new HostFault(err);
-      }
-    };
-  }
-
-  private imports(): WebAssembly.Imports {
-    const arg = (ptr: number, len: number) => this.arg(ptr, len);
-    const g = <A extends unknown[], R>(fn: (...args: A) => R) => this.guard(fn);
-    return {
-      [importModuleName("log")]: {
-        log: g((level: number, ptr: number, len: number) => {
-          len >>>= 0;
-          // Charged in full, decoded only up to MAX_LOG_BYTES.
-          this.charge(this.size(len));
-          const keep = Math.min(len, this.encoding === "utf16" ? MAX_LOG_BYTES / 2 : MAX_LOG_BYTES);
-          let message = this.readString(ptr, keep);
-          if (keep < len) message += ` ... (clipped, ${this.size(len)} bytes)`;
-          const name = LOG_LEVELS[level] ?? "info";
-          if (name === "error") this.lastErrorLog = message;
-          this.env.log(name, message);
-        }),
-      },
-      [importModuleName("kv")]: {
-        get: g((kp: number, kl: number, ret: number) =>
-          this.writeResult(ret, this.env.kvGet(arg(kp, kl)), (v, at) => {
-            if (v === undefined) this.writeU8(at, 0);
-            else {
-              this.writeStringAt(at + 4, v);
-              this.writeU8(at, 1);
-            }
-          })),
-        set: g((kp: number, kl: number, vp: number, vl: number, ret: number) => this.writeResult(ret, this.env.kvSet(arg(kp, kl), arg(vp, vl)))),
-        delete: g((kp: number, kl: number, ret: number) => this.writeResult(ret, this.env.kvDelete(arg(kp, kl)))),
-        keys: g((pp: number, pl: number, ret: number) => {
-          this.charge(this.env.kvCount()); // the scan looks at every key: charged before it runs
-          this.writeResult(ret, this.env.kvKeys(arg(pp, pl)), (keys, at) => {
-            this.charge(keys.length * 8);
-            const list = this.exports.cabi_realloc(0, 0, 4, keys.length * 8);
-            keys.forEach((k, i) => this.writeStringAt(list + i * 8, k));
-            this.writeU32(at, list);
-            this.writeU32(at + 4, keys.length);
-          });
-        }),
-      },
-      [importModuleName("clock")]: {
-        "now-ms": g(() => (this.charge(0), this.env.nowMs())),
-        "monotonic-ns": g(() => (this.charge(0), this.env.monotonicNs())),
-      },
-      [importModuleName("random")]: { "next-u64": g(() => (this.charge(0), this.env.nextU64())) },
-      [importModuleName("secrets")]: {
-        get: g((np: number, nl: number, ret: number) => this.writeResult(ret, this.env.secretGet(arg(np, nl)), (v, at) => this.writeStringAt(at, v))),
-      },
-      [importModuleName("services")]: {
-        call: g((sp: number, sl: number, rp: number, rl: number, ret: number) =>
-          this.writeResult(ret, this.env.serviceCall(arg(sp, sl), arg(rp, rl), this.counters), (v, at) => this.writeStringAt(at, v))),
-      },
-      [importModuleName("events")]: {
-        emit: g((kp: number, kl: number, dp: number, dl: number, ret: number) => this.writeResult(ret, this.env.emit(arg(kp, kl), arg(dp, dl)))),
-      },
-    };
+    return this.binding.readString(ptr, len);
   }
 }

@@ -16,6 +16,7 @@ import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker
 import { Sandbox } from "./sandbox.ts";
 import type { CallOutcome } from "./outcome.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
+import { ComponentSandbox } from "./component-sandbox.ts";
 import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
 import { memoryQuotaError, setTenantQuota, tenantOf, type TenantState } from "./tenant-quota.ts";
@@ -192,6 +193,7 @@ class Slot {
     const file = this.msg.file ?? this.msg.key.slice(this.msg.key.indexOf("/") + 1);
     if (run.kind === "core") this.sandbox = Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: memoryBytes, startFuel: fuel, env: this.env, lifecycle: run.lifecycle, source: { file } });
     else if (run.kind === "javy") this.sandbox = new JavySandbox(run.module, this.env, memoryBytes, fuel);
+    else if (run.kind === "component") this.sandbox = new ComponentSandbox(run.plan, run.modules, this.env, memoryBytes, fuel, { file, ...(run.sourceMap && { sourceMap: run.sourceMap }) });
     else {
       const glue = glues.get(run.glueUrl);
       if (!glue) throw new SoloError("INTERNAL", "glue module not loaded");

@@ -24,7 +24,7 @@ export async function buildArtifact(artifacts: ArtifactStore, language: Language
   if (language === "component") {
     if (!(source instanceof Uint8Array)) throw new SoloError("INVALID_ARGUMENT", "a component must be given as bytes", { field: "source" });
     if (!isComponent(source)) throw new SoloError("VALIDATION_FAILED", "source is not a WebAssembly component (a core module must be wrapped with `wasm-tools component new` against wit/solo.wit)");
-    // Uploaded bytes: a multi-module component would run jco glue made from them; refused.
+    // Uploaded bytes: a multi-module component runs from Solo's own plan of its graph, never jco glue.
     return { artifact: await artifacts.fromComponent(source, false, file), warnings: [] };
   }
   if (typeof source !== "string") throw new SoloError("INVALID_ARGUMENT", `${language} source must be text`, { field: "source" });

@@ -25,6 +25,7 @@ import { SOURCE_MAP_SECTION, readCustomSection } from "./source-map.ts";
 
 /** A bundle's map past this is not kept: it travels with every install of the service. */
 const MAX_SOURCE_MAP_BYTES = 1 << 20;
+import { planComponent, PlanUnsupported, type ComponentPlan } from "./component-plan.ts";
 
 /** Bumped whenever the metering pass changes what it emits. */
 export const METER_VERSION = "5";
@@ -40,7 +41,8 @@ export interface BuiltArtifact {
   /** sha256 of the component bytes. */
   hash: string;
   component: Uint8Array;
-  kind: "core" | "glue" | "javy";
+  /** "component": several core modules Solo wires itself from `plan`; "glue": through jco's glue. */
+  kind: "core" | "component" | "glue" | "javy";
   /** The string encoding a "core" artifact's canon lift uses. */
   encoding: "utf8" | "utf16";
   interfaces: string[];
@@ -48,12 +50,14 @@ export interface BuiltArtifact {
   lifecycle: LifecycleExport[];
   /** What metering instrumented, summed over the artifact's modules (opaque to the host). */
   meter: MeterReport;
-  /** Metered modules by the name the runtime asks for: "core" / "javy", or the glue's names. */
+  /** Metered modules by the name the runtime asks for: "core" / "javy", the plan's indices ("0", "1" ...), or the glue's names. */
   modules: Record<string, MeteredModule>;
+  /** "component" only: how its core modules are instantiated and wired (plain data). */
+  plan?: ComponentPlan;
   /** "glue" only: the jco glue module, a file URL the worker imports. */
   glueUrl?: string;
   /**
-   * "glue" only: the QuickJS bundle's source map, from the component's SOURCE_MAP_SECTION (JSON).
+   * "glue" and "component": the QuickJS bundle's source map, from the component's SOURCE_MAP_SECTION (JSON).
    * A "core" module keeps its map inside (the worker reads it from the Module).
    */
   sourceMap?: string;
@@ -111,8 +115,9 @@ export class ArtifactCache {
   }
 
   /**
-   * Inspects and meters a component. A multi-module one ("glue") is accepted only when
-   * trustGlue says Solo built it from source: its glue runs as host code.
+   * Inspects and meters a component. A multi-module one runs from Solo's own plan of its graph
+   * ("component"); one whose graph the plan does not cover needs jco's glue ("glue"), accepted
+   * only when trustGlue says Solo built it from source: the glue runs as host code.
    */
   async artifact(component: Uint8Array, options: { trustGlue: boolean }): Promise<BuiltArtifact> {
     const hash = sha256(component);
@@ -121,10 +126,20 @@ export class ArtifactCache {
       const { key, bytes, report } = this.metered(inspected.module, this.settings);
       return { hash, component, kind: "core", encoding: inspected.stringEncoding, interfaces: inspected.interfaces, lifecycle: inspected.lifecycle, meter: report, modules: { core: { key, bytes } } };
     }
-    if (!options.trustGlue) throw untrustedGlue();
+    // A QuickJS bundle's source map rides in the component (SOURCE_MAP_SECTION).
     const map = readCustomSection(component, SOURCE_MAP_SECTION);
     const sourceMap = map && map.length <= MAX_SOURCE_MAP_BYTES ? new TextDecoder().decode(map) : undefined;
-    return { hash, component, kind: "glue", encoding: "utf8", interfaces: inspected.interfaces, lifecycle: inspected.lifecycle, ...(await this.glued(component)), ...(sourceMap && { sourceMap }) };
+    const walked = walkCoreModules(component);
+    let plan: ComponentPlan;
+    try {
+      plan = planComponent(component, walked);
+    } catch (err) {
+      if (!(err instanceof PlanUnsupported)) throw err;
+      if (!options.trustGlue) throw untrustedGlue(err.message);
+      return { hash, component, kind: "glue", encoding: "utf8", interfaces: inspected.interfaces, lifecycle: inspected.lifecycle, ...(await this.glued(component)), ...(sourceMap && { sourceMap }) };
+    }
+    const lifecycle = inspected.lifecycle.filter((name) => plan[name]);
+    return { hash, component, kind: "component", encoding: plan.handle.encoding, interfaces: inspected.interfaces, lifecycle, plan, ...this.sharedMetered(walked.map((bytes, i) => [String(i), bytes])), ...(sourceMap && { sourceMap }) };
   }
 
   /** A Javy module: a WASI preview-1 command (stdin -> stdout) that imports nothing else. */
@@ -152,19 +167,27 @@ export class ArtifactCache {
     const walked = walkCoreModules(component);
     const layout = this.layouts.get(shape) ?? this.readLayout(shape) ?? (await this.makeLayout(shape, component, walked));
     this.layouts.set(shape, layout);
+    const named: [string, Uint8Array][] = Object.entries(layout.names).map(([name, from]) => {
+      const bytes = typeof from === "number" ? walked[from] : new Uint8Array(readFileSync(join(layout.dir, from)));
+      if (!bytes) throw new SoloError("VALIDATION_FAILED", `the component has no core module ${from} where its shape needs one`);
+      return [name, bytes];
+    });
+    return { ...this.sharedMetered(named), glueUrl: pathToFileURL(join(layout.dir, `${GLUE_NAME}.js`)).href };
+  }
+
+  /** Checks and meters the modules of one component with shared counters; the report sums theirs. */
+  private sharedMetered(named: [string, Uint8Array][]): { modules: Record<string, MeteredModule>; meter: MeterReport } {
     const shared = { ...this.settings, sharedCounters: true };
     const modules: Record<string, MeteredModule> = {};
     const sum: Record<string, unknown> = {};
-    for (const [name, from] of Object.entries(layout.names)) {
-      const bytes = typeof from === "number" ? walked[from] : new Uint8Array(readFileSync(join(layout.dir, from)));
-      if (!bytes) throw new SoloError("VALIDATION_FAILED", `the component has no core module ${from} where its shape needs one`);
+    for (const [name, bytes] of named) {
       checkShape(readModuleInfo(bytes), this.limits);
       const m = this.metered(bytes, shared);
       modules[name] = { key: m.key, bytes: m.bytes };
       // The report's fields belong to the meter; numbers add up, whatever they are.
       for (const [k, v] of Object.entries(m.report)) if (typeof v === "number") sum[k] = ((sum[k] as number | undefined) ?? 0) + v;
     }
-    return { modules, meter: sum as unknown as MeterReport, glueUrl: pathToFileURL(join(layout.dir, `${GLUE_NAME}.js`)).href };
+    return { modules, meter: sum as unknown as MeterReport };
   }
 
   /**

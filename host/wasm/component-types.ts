@@ -19,11 +19,12 @@ const PRIMITIVES: Record<number, string> = {
 type ValType = string | number;
 
 /** What one index of the type space holds, as far as a signature needs it. */
-type TypeDef =
+export type TypeDef =
   | { kind: "func"; params: ValType[]; result: ValType | undefined }
   | { kind: "result"; ok: ValType | undefined; err: ValType | undefined }
   | { kind: "same"; of: number }
-  | { kind: "other"; what: string };
+  /** `defined`: a resource type defined right here (its handles belong to this instance). */
+  | { kind: "other"; what: string; defined?: true };
 
 /** What one index of the function space is. */
 type FuncDef = { kind: "lift"; type: number } | { kind: "same"; of: number } | { kind: "import"; type: number } | { kind: "other" };
@@ -112,7 +113,15 @@ function describeFunc(index: number, funcs: FuncDef[], types: TypeDef[]): string
   return undefined;
 }
 
-function resolve(index: number, types: TypeDef[]): TypeDef | undefined {
+/** A function type's WIT-style signature, or undefined when it is not a function type this reader follows. */
+export function describeFuncType(index: number, types: readonly (TypeDef | undefined)[]): string | undefined {
+  const t = resolve(index, types);
+  if (!t || t.kind !== "func") return undefined;
+  const params = t.params.map((p) => valType(p, types, 0)).join(", ");
+  return t.result === undefined ? `func(${params})` : `func(${params}) -> ${valType(t.result, types, 0)}`;
+}
+
+function resolve(index: number, types: readonly (TypeDef | undefined)[]): TypeDef | undefined {
   for (let hops = 0; hops < 100; hops++) {
     const t = types[index];
     if (!t || t.kind !== "same") return t;
@@ -121,7 +130,7 @@ function resolve(index: number, types: TypeDef[]): TypeDef | undefined {
   return undefined;
 }
 
-function valType(v: ValType, types: TypeDef[], depth: number): string {
+function valType(v: ValType, types: readonly (TypeDef | undefined)[], depth: number): string {
   if (typeof v === "string") return v;
   const t = resolve(v, types);
   if (!t || depth > 20) return "?";
@@ -210,7 +219,7 @@ function vec(r: Reader, each: (r: Reader) => void): number {
   return n;
 }
 
-function defType(r: Reader): TypeDef {
+export function defType(r: Reader): TypeDef {
   const b = r.byte();
   if (PRIMITIVES[b]) return { kind: "other", what: PRIMITIVES[b]! };
   switch (b) {
@@ -285,12 +294,12 @@ function defType(r: Reader): TypeDef {
     case 0x3f:
       r.byte();
       optional(r, (r) => r.u32());
-      return { kind: "other", what: "a resource" };
+      return { kind: "other", what: "a resource", defined: true };
     case 0x3e:
       r.byte();
       r.u32();
       optional(r, (r) => r.u32());
-      return { kind: "other", what: "a resource" };
+      return { kind: "other", what: "a resource", defined: true };
     default:
       throw new Unreadable(`type ${b}`);
   }

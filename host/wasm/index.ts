@@ -4,6 +4,7 @@ export { untrustedGlue } from "./glue-trust.ts";
 export { inspectComponent, checkModule, DEFAULT_INSPECT_LIMITS, type InspectLimits, type Inspected } from "./inspect.ts";
 export { meter, DEFAULT_METER_SETTINGS, type MeterSettings, type MeterReport, FUEL_GLOBAL, PAGE } from "./meter.ts";
 export { readComponent, type ComponentInfo } from "./component.ts";
+export { planComponent, PlanUnsupported, type ComponentPlan } from "./component-plan.ts";
 export { readModuleInfo, type ModuleInfo } from "./module-info.ts";
 export { ensureWasmFeatures, extendedConstEnabled } from "./engine.ts";
 export { isComponent, isCoreModule } from "./binary.ts";

@@ -71,13 +71,13 @@ test("a TypeScript syntax error is COMPILE_ERROR with the right line and column"
   }
 });
 
-test("a precompiled QuickJS component (several core modules) is refused as language component: deploy its source", async () => {
+test("a precompiled QuickJS component (several core modules) deploys as language component and runs on Solo's own binding", async () => {
   const component = await compileJavaScript(example("echo.ts"), "echo.ts", "typescript");
   const t = await openHost();
   try {
-    const e = await rejects(t.host.deploy({ tenant: "a", service: "pre", source: component, file: "echo.wasm" }), "VALIDATION_FAILED");
-    assert.match(e.message, /deploy the TypeScript or JavaScript source instead/);
-    assert.equal(t.host.list("a"), []);
+    await t.host.deploy({ tenant: "a", service: "pre", source: component, file: "echo.wasm" });
+    assert.is(t.host.versions("a", "pre")[0]!.kind, "component", "wired from Solo's plan, not jco's glue");
+    assert.is((await t.host.call("a", "pre", "uploaded")).output, "uploaded");
   } finally {
     await t.close();
   }

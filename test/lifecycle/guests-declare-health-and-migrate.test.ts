@@ -8,9 +8,9 @@ const CASES = [
   { language: "assemblyscript", name: "both", source: AS_BOTH, lifecycle: ["health", "migrate"], kind: "core" },
   { language: "assemblyscript", name: "migrate only", source: AS_MIGRATE_ONLY, lifecycle: ["migrate"], kind: "core" },
   { language: "assemblyscript", name: "neither", source: AS_NEITHER, lifecycle: [], kind: "core" },
-  { language: "typescript", name: "both", source: TS_BOTH, lifecycle: ["health", "migrate"], kind: "glue" },
-  { language: "typescript", name: "migrate only", source: TS_MIGRATE_ONLY, lifecycle: ["migrate"], kind: "glue" },
-  { language: "typescript", name: "neither", source: TS_NEITHER, lifecycle: [], kind: "glue" },
+  { language: "typescript", name: "both", source: TS_BOTH, lifecycle: ["health", "migrate"], kind: "component" },
+  { language: "typescript", name: "migrate only", source: TS_MIGRATE_ONLY, lifecycle: ["migrate"], kind: "component" },
+  { language: "typescript", name: "neither", source: TS_NEITHER, lifecycle: [], kind: "component" },
 ] as const;
 
 test("the built artifact lists the optional exports the guest has, and its instances say the same", async () => {

@@ -4,6 +4,7 @@
 // can set what the guest reads and see what it writes.
 import { ArtifactStore, Builder, DEFAULT_BUILD_LIMITS, type Artifact } from "../../host/build/index.ts";
 import { GlueSandbox, type Glue } from "../../host/runtime/glue-sandbox.ts";
+import { ComponentSandbox } from "../../host/runtime/component-sandbox.ts";
 import type { GuestInstance } from "../../host/runtime/guest-instance.ts";
 import { Sandbox, witOk, type GuestEnv } from "../../host/runtime/index.ts";
 import { ensureWasmFeatures } from "../../host/wasm/index.ts";
@@ -143,6 +144,7 @@ export const FUEL = 50_000_000;
 export async function instantiate(artifact: Artifact, env: GuestEnv): Promise<GuestInstance> {
   const run = artifact.run;
   if (run.kind === "core") return Sandbox.create(run.module, { encoding: run.encoding, memoryLimitBytes: MEMORY, startFuel: FUEL, env, lifecycle: run.lifecycle });
+  if (run.kind === "component") return new ComponentSandbox(run.plan, run.modules, env, MEMORY, FUEL);
   if (run.kind === "glue") return new GlueSandbox((await import(run.glueUrl)) as Glue, run.modules, env, MEMORY, FUEL);
   throw new Error(`no ${run.kind} guests here`);
 }
