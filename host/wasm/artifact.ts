@@ -23,7 +23,7 @@ import type { LifecycleExport } from "./world.ts";
 import { untrustedGlue } from "./glue-trust.ts";
 
 /** Bumped whenever the metering pass changes what it emits. */
-export const METER_VERSION = "5";
+export const METER_VERSION = "6";
 
 /** A metered core module: its cache key (the host compiles each key once) and its bytes. */
 export interface MeteredModule {
