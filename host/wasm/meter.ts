@@ -27,10 +27,23 @@
 // exception handling, typed references, GC, several memories, 64-bit memories), plus function
 // bodies and nesting past a bound.
 //
-// Placement (see docs/ARCHITECTURE.md): a function with loops keeps the counter in a local and
-// writes it back to the global before calls, branches out of the function and returns; a function
-// without loops charges the global directly (cheaper around calls). Everything is appended
-// (globals, exports, locals), so no function index moves. O(bytes); cache the result.
+// Placement (see docs/ARCHITECTURE.md; it moves no fuel figure, only where the counter lives):
+// - Threaded (the default): every function that is neither a leaf nor in a table / ref.func takes
+//   the counter as an extra last i64 parameter and returns what is left as an extra last result,
+//   so a call between such functions is two register moves, not a store and a load of the global
+//   (an interpreter makes many small calls: QuickJS's overhead went from ~1.21x to ~1.11x).
+//   Exports and the start function keep their signature through a wrapper (global in, threaded
+//   body, global out). Functions in tables keep theirs (call_indirect cannot pass the counter, and
+//   a wrapper there would add a call to every indirect call): they load the global on entry and
+//   write it back before returning or calling what is not threaded. Around imports, tables and
+//   leaves whose trap path reads the counter, it is written to the global before and reloaded
+//   after; a trap for fuel writes it to the global first, so the host reads it below zero.
+// - Unthreaded, for a module with a tail call that could not keep its meaning (return_call_indirect,
+//   return_call to an import or between the two kinds): a function with loops keeps the counter
+//   in a local and writes it back before calls, branches out of the function and returns; one
+//   without loops charges the global directly.
+// New types, wrappers and locals are appended, so no function or type index moves (a threaded
+// function's own locals move up by one, past the new parameter). O(bytes); cache the result.
 import { SoloError } from "../errors.ts";
 import { Reader, concat, encodeName, encodeS64, encodeU32, sections, isCoreModule } from "./binary.ts";
 import { ensureWasmFeatures } from "./engine.ts";
@@ -268,15 +281,10 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
   for (const f of [...surveyed.referenced].sort((a, b) => a - b)) {
     if (leafCost(f) !== undefined) wrappers.set(f, importedFuncs + shapes.length + wrappers.size);
   }
-  // Threading: every function that is neither a leaf nor reached through a table or ref.func
-  // takes the counter as an extra last parameter and returns it as an extra last result, so calls
-  // between them move it in registers, not through the global. Exports and the start function
-  // keep their signature through a wrapper that loads the global, calls the threaded body and
-  // stores it back (once per call from the host). Functions in tables keep their signature (a
-  // call_indirect cannot pass the counter, and a wrapper there would add a call to every indirect
-  // call): they load the global on entry and write it back before they return or call anything
-  // that is not threaded. A module whose tail calls could not keep their meaning threaded
-  // (return_call_indirect, return_call to an import or across the two kinds) is not threaded.
+  // Threading (the top comment): non-leaves outside tables and ref.func take and return the
+  // counter; exports and the start function reach them through a wrapper. (Threading table
+  // functions too, with an unthreaded copy for the table, made QuickJS's module a third bigger
+  // and measured no faster.) Tail calls decide whether the module can be threaded at all.
   const candidate = (f: number) => f >= importedFuncs && leafCost(f) === undefined && !surveyed.referenced.has(f);
   const threadable = shapes.every((sh, i) => !sh.tailIndirect && sh.tailCalls.every((f) => f >= importedFuncs && (leafCost(f) !== undefined || candidate(f) === candidate(importedFuncs + i))));
   const threaded = (f: number) => threadable && candidate(f);
