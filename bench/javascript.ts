@@ -3,7 +3,7 @@
 // instantiate time from compiled modules, RSS per instance, and Solo's own component binding
 // (ComponentSandbox) against jco's glue (GlueSandbox): instantiate and echo call overhead as the
 // worker sees them, old / new as a ratio, and echo through the Host API.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -19,18 +19,8 @@ import { median, quietEnv, report, round } from "./common.ts";
 ensureWasmFeatures();
 const dir = mkdtempSync(join(tmpdir(), "solo-bench-js-"));
 
-// A CPU-bound guest: string building, objects, arrays, a hash.
-const CPU = `
-export function handle(request: string): string {
-  const n = Number(request);
-  const rows: { id: number; name: string; score: number }[] = [];
-  for (let i = 0; i < n; i++) rows.push({ id: i, name: "row" + i, score: (i * 7919) % 1000 });
-  rows.sort((a, b) => a.score - b.score || a.id - b.id);
-  let h = 2166136261;
-  for (const r of rows) for (let k = 0; k < r.name.length; k++) h = Math.imul(h ^ r.name.charCodeAt(k), 16777619) >>> 0;
-  return String(h);
-}
-`;
+// A CPU-bound guest (bench/guests/rows.ts): string building, objects, arrays, a hash.
+const CPU = readFileSync(new URL("./guests/rows.ts", import.meta.url), "utf8");
 
 try {
   // 1. Deploy latency through the Host: cold (nothing cached) and cached (same source again).

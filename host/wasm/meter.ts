@@ -27,10 +27,23 @@
 // exception handling, typed references, GC, several memories, 64-bit memories), plus function
 // bodies and nesting past a bound.
 //
-// Placement (see docs/ARCHITECTURE.md): a function with loops keeps the counter in a local and
-// writes it back to the global before calls, branches out of the function and returns; a function
-// without loops charges the global directly (cheaper around calls). Everything is appended
-// (globals, exports, locals), so no function index moves. O(bytes); cache the result.
+// Placement (see docs/ARCHITECTURE.md; it moves no fuel figure, only where the counter lives):
+// - Threaded (the default): every function that is neither a leaf nor in a table / ref.func takes
+//   the counter as an extra last i64 parameter and returns what is left as an extra last result,
+//   so a call between such functions is two register moves, not a store and a load of the global
+//   (an interpreter makes many small calls: QuickJS's overhead went from ~1.21x to ~1.11x).
+//   Exports and the start function keep their signature through a wrapper (global in, threaded
+//   body, global out). Functions in tables keep theirs (call_indirect cannot pass the counter, and
+//   a wrapper there would add a call to every indirect call): they load the global on entry and
+//   write it back before returning or calling what is not threaded. Around imports, tables and
+//   leaves whose trap path reads the counter, it is written to the global before and reloaded
+//   after; a trap for fuel writes it to the global first, so the host reads it below zero.
+// - Unthreaded, for a module with a tail call that could not keep its meaning (return_call_indirect,
+//   return_call to an import or between the two kinds): a function with loops keeps the counter
+//   in a local and writes it back before calls, branches out of the function and returns; one
+//   without loops charges the global directly.
+// New types, wrappers and locals are appended, so no function or type index moves (a threaded
+// function's own locals move up by one, past the new parameter). O(bytes); cache the result.
 import { SoloError } from "../errors.ts";
 import { Reader, concat, encodeName, encodeS64, encodeU32, sections, isCoreModule } from "./binary.ts";
 import { ensureWasmFeatures } from "./engine.ts";
@@ -70,6 +83,8 @@ export const DEFAULT_METER_SETTINGS: MeterSettings = { maxMemoryPages: 16384, ma
 
 export interface MeterReport {
   functions: number;
+  /** Functions that take the counter as a last parameter and return it as a last result. */
+  threadedFunctions: number;
   /** Loop-free functions that call only such functions: charged at their call sites instead. */
   leafFunctions: number;
   loops: number;
@@ -83,7 +98,7 @@ const rank = (id: number) => SECTION_ORDER.indexOf(id);
 const I64 = 0x7e;
 const I32 = 0x7f;
 const OP = {
-  unreachable: 0x00, if: 0x04, else: 0x05, end: 0x0b, localGet: 0x20, localSet: 0x21, localTee: 0x22,
+  unreachable: 0x00, block: 0x02, if: 0x04, else: 0x05, end: 0x0b, return: 0x0f, call: 0x10, localGet: 0x20, localSet: 0x21, localTee: 0x22,
   globalGet: 0x23, globalSet: 0x24, memoryGrow: 0x40, i32Const: 0x41, i64Const: 0x42,
   i32Ne: 0x47, i32GtU: 0x4b, i32Sub: 0x6b, i64LtS: 0x53, i64Sub: 0x7d, i64ShrU: 0x88, i64ExtendI32U: 0xad,
 } as const;
@@ -267,14 +282,34 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
   for (const f of [...surveyed.referenced].sort((a, b) => a - b)) {
     if (leafCost(f) !== undefined) wrappers.set(f, importedFuncs + shapes.length + wrappers.size);
   }
-  const remapFunc = wrappers.size ? (f: number) => wrappers.get(f) ?? f : undefined;
+  // Threading (the top comment): non-leaves outside tables and ref.func take and return the
+  // counter; exports and the start function reach them through a wrapper. (Threading table
+  // functions too, with an unthreaded copy for the table, made QuickJS's module a third bigger
+  // and measured no faster.) Tail calls decide whether the module can be threaded at all.
+  const candidate = (f: number) => f >= importedFuncs && leafCost(f) === undefined && !surveyed.referenced.has(f);
+  const threadable = shapes.every((sh, i) => !sh.tailIndirect && sh.tailCalls.every((f) => f >= importedFuncs && (leafCost(f) !== undefined || candidate(f) === candidate(importedFuncs + i))));
+  const threaded = (f: number) => threadable && candidate(f);
+  const types = new TypeTable(info.types);
+  const entryWrappers = new Map<number, number>();
+  if (threadable) {
+    const entries = [...surveyed.entries, ...(info.start !== undefined ? [info.start] : [])];
+    for (const f of [...new Set(entries)].sort((a, b) => a - b)) {
+      if (threaded(f)) entryWrappers.set(f, importedFuncs + shapes.length + wrappers.size + entryWrappers.size);
+    }
+  }
+  const threadedType = (f: number) => types.threaded(info.functionTypes[f]!);
+  // The type section comes first: every new type is made now.
+  for (let i = 0; i < shapes.length; i++) {
+    if (threaded(importedFuncs + i)) { threadedType(importedFuncs + i); types.block(info.functionTypes[importedFuncs + i]!); }
+  }
+  const remapFunc = wrappers.size || entryWrappers.size ? (f: number) => wrappers.get(f) ?? entryWrappers.get(f) ?? f : undefined;
   const shared = settings.sharedCounters === true;
   const fuelIndex = shared ? importedGlobals : importedGlobals + definedGlobals;
   const g: Globals = { fuel: fuelIndex, budget: fuelIndex + 1, failed: fuelIndex + 2 };
   const instantiateIndex = importedGlobals + definedGlobals + 3;
   // With shared counters, three globals are imported after the module's own imported globals.
   const remap = shared ? (idx: number) => (idx >= importedGlobals ? idx + 3 : idx) : undefined;
-  const report: MeterReport = { functions: 0, leafFunctions: 0, loops: 0, chargePoints: 0, growSites: 0 };
+  const report: MeterReport = { functions: 0, threadedFunctions: 0, leafFunctions: 0, loops: 0, chargePoints: 0, growSites: 0 };
 
   const instantiateGlobal = [I64, 0, OP.i64Const, ...encodeS64(BigInt(surveyed.instantiateFuel)), OP.end];
   const newGlobals = shared ? [instantiateGlobal] : [
@@ -290,7 +325,7 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
       [...encodeName(GROW_FAILED_GLOBAL), 3, ...encodeU32(g.failed)],
     ]),
     [...encodeName(INSTANTIATE_FUEL_GLOBAL), 3, ...encodeU32(instantiateIndex)],
-    ...(info.start !== undefined ? [[...encodeName(START_EXPORT), 0, ...encodeU32(info.start)]] : []),
+    ...(info.start !== undefined ? [[...encodeName(START_EXPORT), 0, ...encodeU32(remapFunc ? remapFunc(info.start) : info.start)]] : []),
   ];
   const newImports = !shared ? [] : [
     [...encodeName(COUNTER_MODULE), ...encodeName(SHARED.fuel), 3, I64, 1],
@@ -337,9 +372,13 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
     if (s.id !== 0) flushBefore(s.id);
     let body: Uint8Array = bytes.subarray(s.start, s.end);
     switch (s.id) {
-      case 3:
-        emit(3, appended(body, [...wrappers.keys()].map((f) => encodeU32(info.functionTypes[f]!))));
+      case 1: emit(1, appended(body, types.added)); break;
+      case 3: {
+        const own = shapes.map((_, i) => encodeU32(threaded(importedFuncs + i) ? threadedType(importedFuncs + i) : info.functionTypes[importedFuncs + i]!));
+        const added = [...wrappers.keys(), ...entryWrappers.keys()].map((f) => encodeU32(info.functionTypes[f]!));
+        emit(3, [encodeU32(own.length + added.length), ...own, ...added]);
         break;
+      }
       case 2:
         emit(2, appended(body, newImports));
         importsDone = true;
@@ -352,7 +391,7 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
         globalsDone = true;
         break;
       case 7:
-        if (remap) body = remapExports(body, remap);
+        if (remap || remapFunc) body = remapExports(body, remap, remapFunc);
         emit(7, appended(body, newExports));
         exportsDone = true;
         break;
@@ -362,7 +401,7 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
       case 10: {
         const r = new Reader(body);
         const n = r.u32();
-        const parts: ArrayLike<number>[] = [encodeU32(n + wrappers.size)];
+        const parts: ArrayLike<number>[] = [encodeU32(n + wrappers.size + entryWrappers.size)];
         let at = parts[0]!.length; // where the next function starts in the section's contents
         const fnRuns: number[] | undefined = runs && [];
         for (let i = 0; i < n; i++) {
@@ -370,7 +409,11 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
           const type = info.types[info.functionTypes[importedFuncs + i]!];
           if (!type) throw new Error(`function ${importedFuncs + i} has no type`);
           const first = fnRuns?.length ?? 0;
-          const fn = meterFunction(body.subarray(r.pos, r.pos + size), type.params.length, shapes[i]!.hasLoop, g, report, leaves, leafCost(importedFuncs + i) !== undefined, remap, remapFunc, fnRuns && { runs: fnRuns, base: bytes.byteOffset + oldCode! });
+          const f = importedFuncs + i;
+          const fn = meterFunction(body.subarray(r.pos, r.pos + size), {
+            params: type.params.length, hasLoop: shapes[i]!.hasLoop, leaf: leafCost(f) !== undefined, local: threadable,
+            threaded: threaded(f) ? types.block(info.functionTypes[f]!) : undefined, calleeThreaded: threaded,
+          }, g, report, leaves, remap, remapFunc, fnRuns && { runs: fnRuns, base: bytes.byteOffset + oldCode! });
           r.skip(size);
           const size2 = encodeU32(fn.length);
           at += size2.length;
@@ -380,6 +423,10 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
         }
         for (const f of wrappers.keys()) {
           const fn = wrapper(f, info.types[info.functionTypes[f]!]!.params.length, leafCost(f)!, g);
+          parts.push(encodeU32(fn.length), fn);
+        }
+        for (const f of entryWrappers.keys()) {
+          const fn = entryWrapper(f, info.types[info.functionTypes[f]!]!.params.length, g);
           parts.push(encodeU32(fn.length), fn);
         }
         const start = emit(10, parts);
@@ -428,15 +475,32 @@ function capTables(body: Uint8Array, maxEntries: number): Uint8Array {
 
 interface Globals { fuel: number; budget: number; failed: number }
 
+/** How one function is rewritten. */
+interface FunctionPlan {
+  params: number;
+  hasLoop: boolean;
+  /** Charged at its call sites instead: no charges of its own. */
+  leaf: boolean;
+  /** Keep the counter in a local even without loops (in a threaded module, where calls pass it on). */
+  local: boolean;
+  /** Threaded: the block type of the original results (the body is wrapped in such a block). */
+  threaded?: number[];
+  /** Whether a callee takes and returns the counter. */
+  calleeThreaded: (f: number) => boolean;
+}
+
 /**
  * Rewrites one function body (locals + expression). A leaf gets no charges of its own. `trace`:
  * pushes [start in the returned bytes, start relative to `base` in the original, length] for each
  * run of original code it copies.
  */
-function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Globals, report: MeterReport, leaves: ReturnType<typeof leafCosts>, leaf: boolean, remap?: (idx: number) => number, remapFunc?: (f: number) => number, trace?: { runs: number[]; base: number }): Uint8Array {
+function meterFunction(body: Uint8Array, plan: FunctionPlan, g: Globals, report: MeterReport, leaves: ReturnType<typeof leafCosts>, remap?: (idx: number) => number, remapFunc?: (f: number) => number, trace?: { runs: number[]; base: number }): Uint8Array {
+  const { params, leaf, calleeThreaded } = plan;
+  const threaded = plan.threaded !== undefined;
   const leafCost = leaves.cost;
   report.functions++;
   if (leaf) report.leafFunctions++;
+  if (threaded) report.threadedFunctions++;
   const r = new Reader(body);
   const localDecls = r.u32();
   let locals = params;
@@ -445,18 +509,28 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
     valueType(r);
   }
   const declsEnd = r.pos;
-  // Our locals go after the function's own: the cached counter (i64), then two i32 scratch
-  // locals (a grow's delta or a bulk length; a grow's result).
-  const fuelLocal = locals;
-  const scratch = cached ? locals + 1 : locals;
+  // The counter lives in a local: in a threaded function it is the extra last parameter (so the
+  // function's own locals move up by one); in a function with loops of an unthreaded module it
+  // is an i64 local after the function's own. Then two i32 scratch locals (a grow's delta or a
+  // bulk length; a grow's result). A loop-free function of an unthreaded module charges the global.
+  const cached = !leaf && (threaded || plan.hasLoop || plan.local);
+  const shift = threaded ? 1 : 0;
+  const fuelLocal = threaded ? params : locals;
+  const scratch = threaded ? locals + 1 : cached ? locals + 1 : locals;
   const result = scratch + 1;
-  const ourDecls = cached ? [1, I64, 2, I32] : [2, I32];
+  const ourDecls = cached && !threaded ? [1, I64, 2, I32] : [2, I32];
 
   const out: ArrayLike<number>[] = [];
   let copyFrom = declsEnd;
   const flush = (to: number) => {
     if (to > copyFrom) out.push(body.subarray(copyFrom, to));
     copyFrom = to;
+  };
+  /** Replaces the instruction just decoded (from `at` to r.pos) with `code`. */
+  const replace = (at: number, code: number[]) => {
+    flush(at);
+    out.push(code);
+    copyFrom = r.pos;
   };
 
   // Open segment: where its charge goes in `out`, and how many instructions it has so far.
@@ -476,7 +550,9 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
   // such functions are cut at every branch target too (basic blocks), so that a branchy loop
   // body (an interpreter's dispatch) is charged for the arm it takes, not for all of them.
   // Those extra charges are unchecked; the checks at entries and loop headers bound the overrun.
-  const fine = cached && !leaf;
+  // (Loop-free functions keep one charge per segment, both arms of an `if` included, threaded or
+  // not, so threading moves no fuel figure.)
+  const fine = plan.hasLoop && !leaf;
   const fuelGet = encodeU32(g.fuel);
   const local = encodeU32(fuelLocal);
   const check = cached
@@ -503,10 +579,19 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
     if (shift === 0) return [OP.localTee, ...s, ...charge];
     return [OP.localTee, ...s, OP.localGet, ...s, OP.i32Const, ...encodeS64(BigInt(BULK_FREE)), OP.i32GtU, OP.if, EMPTY, ...charge, OP.end];
   };
+  // Where the counter is written to the global: before code that reads it there (imports, tables,
+  // unthreaded callees) and, in an unthreaded function, before returns.
   const writeBack = cached ? [OP.localGet, ...local, OP.globalSet, ...fuelGet] : [];
+  const returnsCounter = threaded ? [OP.localGet, ...local] : [];
+  // A threaded callee from a caller that is not threaded (a leaf's trap path): from the global and back.
+  const passIn = cached ? [OP.localGet, ...local] : [OP.globalGet, ...fuelGet];
+  const takeOut = cached ? [OP.localSet, ...local] : [OP.globalSet, ...fuelGet];
 
+  // A threaded body is wrapped in a block with the original results, which every branch to the
+  // function's label now targets; after it, the counter joins the results.
+  if (threaded) out.push([OP.block, ...plan.threaded!]);
   if (!leaf) {
-    openSegment(true);
+    openSegment(!threaded);
     segment.cost += (locals - params) >> LOCALS_PER_UNIT_SHIFT; // zeroing the declared locals
   }
   // Control stack: 0 = function, 1 = block/if, 2 = loop.
@@ -529,15 +614,28 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
       case 0x03: control.push(2); report.loops++; flush(r.pos); openSegment(false); break;
       case 0x0b: {
         const kind = control.pop();
-        if (kind === 0) { flush(at); out.push(writeBack); break; }
+        if (kind === 0) {
+          // The function's end: in a threaded one it closes the wrapping block first.
+          flush(at);
+          if (threaded) out.push([OP.end], returnsCounter);
+          else out.push(writeBack);
+          break;
+        }
         if (kind === 2 || fine) { flush(r.pos); openSegment(false, kind === 2); } // a branch target
         break;
       }
       case 0x0c: case 0x0d:
-        if (cached && targetsFunction(ins.index)) { flush(at); out.push(writeBack); }
+        if (!threaded && cached && targetsFunction(ins.index)) { flush(at); out.push(writeBack); }
         break;
-      case 0x0e: case 0x0f:
-        if (cached) { flush(at); out.push(writeBack); }
+      case 0x0e:
+        if (!threaded && cached) { flush(at); out.push(writeBack); }
+        break;
+      case 0x0f:
+        flush(at);
+        out.push(threaded ? returnsCounter : writeBack);
+        break;
+      case 0x20: case 0x21: case 0x22:
+        if (shift && ins.index >= params) replace(at, [op, ...encodeU32(ins.index + shift)]);
         break;
       case 0x10: case 0x11: {
         const inline = op === 0x10 ? leafCost(ins.index) : undefined;
@@ -545,6 +643,16 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
           segment.cost += inline; // a leaf's whole body, charged here; no counter traffic...
           // ...unless a trap path in it may reach code that reads the counter.
           if (cached && leaves.escapes(ins.index)) { flush(at); out.push(writeBack); }
+          break;
+        }
+        if (op === 0x10 && calleeThreaded(ins.index)) {
+          // The counter goes in as the last argument and comes back as the last result.
+          flush(at);
+          out.push(passIn);
+          flush(r.pos);
+          out.push(takeOut);
+          if (leaf) break; // a leaf's trap path
+          openSegment(false, !fine);
           break;
         }
         if (cached) { flush(at); out.push(writeBack); }
@@ -556,28 +664,26 @@ function meterFunction(body: Uint8Array, params: number, cached: boolean, g: Glo
         // A tail call into a leaf: the leaf's body is charged in this segment, like a call.
         const inline = op === 0x12 ? leafCost(ins.index) : undefined;
         if (inline !== undefined) segment.cost += inline;
+        if (threaded) {
+          // Only direct tail calls are threaded (a module with others is not). Into a threaded
+          // callee the counter rides along; into a leaf (bounded, no recursion) it becomes a call.
+          if (inline === undefined) { flush(at); out.push(returnsCounter); break; }
+          if (leaves.escapes(ins.index)) replace(at, [...writeBack, OP.call, ...encodeU32(ins.index), ...returnsCounter, OP.return]);
+          else replace(at, [OP.call, ...encodeU32(ins.index), ...returnsCounter, OP.return]);
+          break;
+        }
         if (cached) { flush(at); out.push(writeBack); }
         break;
       }
       case 0x23: case 0x24:
-        if (remap && remap(ins.index) !== ins.index) {
-          flush(at);
-          out.push([op, ...encodeU32(remap(ins.index))]);
-          copyFrom = r.pos;
-        }
+        if (remap && remap(ins.index) !== ins.index) replace(at, [op, ...encodeU32(remap(ins.index))]);
         break;
       case 0xd2:
-        if (remapFunc && remapFunc(ins.index) !== ins.index) {
-          flush(at);
-          out.push([op, ...encodeU32(remapFunc(ins.index))]);
-          copyFrom = r.pos;
-        }
+        if (remapFunc && remapFunc(ins.index) !== ins.index) replace(at, [op, ...encodeU32(remapFunc(ins.index))]);
         break;
       case 0x40:
         report.growSites++;
-        flush(at);
-        copyFrom = r.pos;
-        out.push(growCheck(scratch, result, g));
+        replace(at, growCheck(scratch, result, g));
         break;
       case 0xfc:
         if (isBulk(ins)) { flush(at); out.push(bulkCharge(bulkShift(ins))); }
@@ -607,6 +713,45 @@ function wrapper(leaf: number, params: number, cost: number, g: Globals): Uint8A
   for (let i = 0; i < params; i++) args.push(OP.localGet, ...encodeU32(i));
   return concat([[0, OP.globalGet, ...fuel, OP.i64Const, ...encodeS64(BigInt(cost)), OP.i64Sub, OP.globalSet, ...fuel,
     OP.globalGet, ...fuel, OP.i64Const, 0, OP.i64LtS, OP.if, EMPTY, OP.unreachable, OP.end, ...args, 0x10, ...encodeU32(leaf), OP.end]]);
+}
+
+/** An entry's stand-in with the original signature: the global in, the threaded body, the global out. Free. */
+function entryWrapper(f: number, params: number, g: Globals): Uint8Array {
+  const fuel = encodeU32(g.fuel);
+  const args: number[] = [];
+  for (let i = 0; i < params; i++) args.push(OP.localGet, ...encodeU32(i));
+  return concat([[0, ...args, OP.globalGet, ...fuel, OP.call, ...encodeU32(f), OP.globalSet, ...fuel, OP.end]]);
+}
+
+/** The module's function types plus the ones threading adds (appended: no index moves). */
+class TypeTable {
+  readonly added: number[][] = [];
+  private readonly threadedOf = new Map<number, number>();
+  private readonly blockOf = new Map<number, number[]>();
+  constructor(private readonly types: { params: number[]; results: number[] }[]) {}
+  private add(params: number[], results: number[]): number {
+    this.added.push([0x60, ...encodeU32(params.length), ...params, ...encodeU32(results.length), ...results]);
+    return this.types.length + this.added.length - 1;
+  }
+  /** (params) -> (results) becomes (params, i64) -> (results, i64). */
+  threaded(t: number): number {
+    let idx = this.threadedOf.get(t);
+    if (idx === undefined) {
+      const { params, results } = this.types[t]!;
+      this.threadedOf.set(t, (idx = this.add([...params, I64], [...results, I64])));
+    }
+    return idx;
+  }
+  /** The block type of a body that yields the original results. */
+  block(t: number): number[] {
+    let bt = this.blockOf.get(t);
+    if (!bt) {
+      const { results } = this.types[t]!;
+      bt = results.length === 0 ? [EMPTY] : results.length === 1 ? [results[0]!] : encodeS64(BigInt(this.add([], results)));
+      this.blockOf.set(t, bt);
+    }
+    return bt;
+  }
 }
 
 // memory.grow with the delta on the stack -> the same result, refused past the budget; a grow
@@ -663,7 +808,7 @@ function remapGlobals(body: Uint8Array, remap: Remap, remapFunc?: Remap): Uint8A
   return concat(out);
 }
 
-function remapExports(body: Uint8Array, remap: (idx: number) => number): Uint8Array {
+function remapExports(body: Uint8Array, remap: Remap, remapFunc: Remap): Uint8Array {
   const r = new Reader(body);
   const n = r.u32();
   const out: ArrayLike<number>[] = [encodeU32(n)];
@@ -673,7 +818,7 @@ function remapExports(body: Uint8Array, remap: (idx: number) => number): Uint8Ar
     const kind = r.byte();
     const head = copyFrom(r, at);
     const idx = r.u32();
-    out.push(head, encodeU32(kind === 3 ? remap(idx) : idx));
+    out.push(head, encodeU32(kind === 3 && remap ? remap(idx) : kind === 0 && remapFunc ? remapFunc(idx) : idx));
   }
   return concat(out);
 }
@@ -731,6 +876,10 @@ interface FunctionShape {
   calls: number[];
   /** Callees of trap paths (`call f; unreachable`): they run, but never return here. */
   trapCalls: number[];
+  /** Callees of return_call. */
+  tailCalls: number[];
+  /** Has return_call_indirect. */
+  tailIndirect: boolean;
 }
 
 /** The most a leaf may cost: bigger bodies are metered like any other function. */
@@ -750,7 +899,7 @@ function shapeOf(body: Uint8Array, settings: MeterSettings, referenced: Set<numb
   if (locals > MAX_LOCALS) {
     throw new SoloError("VALIDATION_FAILED", `a function declares ${locals} locals; the limit is ${MAX_LOCALS}`, { item: "function", limit: "locals", value: locals, max: MAX_LOCALS });
   }
-  const shape: FunctionShape = { instructions: 0, hasLoop: false, dynamic: false, calls: [], trapCalls: [] };
+  const shape: FunctionShape = { instructions: 0, hasLoop: false, dynamic: false, calls: [], trapCalls: [], tailCalls: [], tailIndirect: false };
   const ins = newInstruction();
   let depth = 1;
   // The engine zeroes every local on entry: work the instruction count does not see.
@@ -770,7 +919,11 @@ function shapeOf(body: Uint8Array, settings: MeterSettings, referenced: Set<numb
       // so it does not stop the caller from being a leaf.
       if (!(op === 0x10 && r.bytes[r.pos] === 0x00)) shape.calls.push(ins.index);
       else shape.trapCalls.push(ins.index);
-    } else if (op === 0x11 || op === 0x13 || isBulk(ins)) shape.dynamic = true;
+      if (op === 0x12) shape.tailCalls.push(ins.index);
+    } else if (op === 0x11 || op === 0x13 || isBulk(ins)) {
+      shape.dynamic = true;
+      if (op === 0x13) shape.tailIndirect = true;
+    }
     else if (op === 0xd2) referenced.add(ins.index);
   }
   return shape;

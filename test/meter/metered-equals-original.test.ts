@@ -1,8 +1,8 @@
 // Differential metering: a metered module and its original, given enough fuel, compute the same
-// results, traps, memory and globals. Checked on the AssemblyScript bench guests (compiled with
-// host/compile), on the QuickJS-built TypeScript examples (run through jco's glue, as the host
-// runs them) and on random programs generated as WebAssembly text (loops, br_table, calls,
-// call_indirect, recursion, memory ops). Seeds are fixed (FUZZ_SEED overrides; printed).
+// results, traps, memory and globals. Checked on every bench guest (the AssemblyScript ones
+// compiled with host/compile, the TypeScript one on QuickJS), on the QuickJS-built TypeScript
+// examples (run through jco's glue, as the host runs them) and on random programs generated as
+// WebAssembly text (loops, br_table, calls, call_indirect, recursion, memory ops). Seeds are fixed (FUZZ_SEED overrides; printed).
 import fc from "fast-check";
 import { createHash } from "node:crypto";
 import { transpile } from "@bytecodealliance/jco";
@@ -211,9 +211,9 @@ interface GlueModule {
   instantiate(getCoreModule: (name: string) => WebAssembly.Module, imports: Record<string, Record<string, unknown>>, instantiateCore: (m: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance): { handle(request: string): unknown };
 }
 
-/** Compiles (cached) and transpiles an example; loads jco's glue from a temp dir, as the host does. */
-async function quickjsGuest(name: string, dir: string) {
-  const source = readFileSync(join(ROOT, "examples", name), "utf8");
+/** Compiles (cached) and transpiles an example (or a bench guest); loads jco's glue from a temp dir, as the host does. */
+async function quickjsGuest(name: string, dir: string, folder = "examples") {
+  const source = readFileSync(join(ROOT, folder, name), "utf8");
   const component = await compiled("typescript", source, name);
   const { files } = (await transpile(component, { name: "guest", instantiation: "sync", noTypescript: true, base64Cutoff: 0 })) as unknown as { files: Record<string, Uint8Array> };
   const out = join(dir, name.replace(/\W/g, "_"));
@@ -291,6 +291,21 @@ test("QuickJS examples: metered and original give the same replies, errors, kv, 
       assert.ok(BigInt(b.fuelUsed) > 0n, `${name}: the metered run used fuel`);
       assert.equal(JSON.stringify({ ...b, fuelUsed: 0 }), JSON.stringify({ ...a, fuelUsed: 0 }), `${name}: ${JSON.stringify(requests)}`);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("QuickJS bench guest rows: metered and original give the same replies and memory", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "solo-diff-"));
+  try {
+    const g = await quickjsGuest("rows.ts", dir, join("bench", "guests"));
+    const requests = ["3000", "1", "0", "-5", "abc", ...fc.sample(fc.integer({ min: 0, max: 400 }).map(String), { seed: SEED, numRuns: 4 })];
+    const a = runGlue(g, "plain", requests);
+    const b = runGlue(g, "metered", requests);
+    assert.ok(BigInt(b.fuelUsed) > 0n, "the metered run used fuel");
+    assert.equal(JSON.stringify({ ...b, fuelUsed: 0 }), JSON.stringify({ ...a, fuelUsed: 0 }), JSON.stringify(requests));
+    assert.ok(a.out.some((o) => typeof o === "object" && o !== null && "value" in o), "at least one call answered");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
