@@ -30,13 +30,23 @@ export function handle(request: string): string {
 }
 `;
 
-/** Start code that grows memory by `pages` 64 KiB pages before any call (a start that needs memory). */
-export function startGrows(pages: number): string {
-  return `
-const grown = memory.grow(${pages});
+/** Start code that costs: ~2M loop turns of fuel and 40 pages (2.5 MiB) of memory, before any call. */
+export const COSTLY_START = `
+let spun: u32 = 0;
+for (let i: u32 = 0; i < 2000000; i++) spun = (spun * 31 + i) ^ (spun >>> 7);
+const grown = memory.grow(40);
 
 export function handle(request: string): string {
-  return "grown from " + grown.toString() + " pages: " + request;
+  return request + " " + spun.toString() + " " + grown.toString();
 }
 `;
+
+/** Start code that traps (an index out of range) before any call. */
+export const TRAPPING_START = `
+const parts = "a".split(",");
+const boom = parts[5];
+
+export function handle(request: string): string {
+  return boom + request;
 }
+`;
