@@ -120,7 +120,7 @@ export interface CallResult {
   logs?: [LogLevel, string][];
   /** Imports the call was denied, each once ("kv.get", "secrets.get(db)"); absent when none. */
   denied?: string[];
-  /** The instance was re-created for this call (the one before had trapped). */
+  /** The instance was made for this call (the one before had trapped or was evicted, or a cached deploy made none). */
   restarted?: boolean;
   /** The failure is the instance's start code failing (not the call): it never ran handle. */
   startFailed?: boolean;
