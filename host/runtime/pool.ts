@@ -672,7 +672,9 @@ export class WorkerPool {
 
   /** Runs the service's health check on its running instance; rejects with what failed. */
   async health(worker: number, key: string, health?: HealthRequest): Promise<void> {
-    await this.worker(worker).request({ t: "health", id: nextId++, key, ...(health ? { health } : {}) });
+    const w = this.worker(worker);
+    await w.request({ t: "health", id: nextId++, key, ...(health ? { health } : {}) });
+    w.dormant.delete(key); // the check made its instance if it had none
   }
 
   async uninstall(worker: number, key: string): Promise<void> {

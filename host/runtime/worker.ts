@@ -135,6 +135,8 @@ class Slot {
   constructor(readonly msg: Omit<InstallMessage, "t" | "kv"> & { kv?: [string, string][] }, kv?: KvView) {
     this.tenant = tenantOf(msg.key);
     this.kv = kv ?? new KvView(msg.kv ?? [], msg.limits.kv, this.tenant);
+    // The slot keeps its message for as long as the service is here (a dormant one too): not its kv twice.
+    delete msg.kv;
     // The capability check is chosen here, once per install: a granted import costs nothing more.
     const g = guestGrants(msg.capabilities);
     const tenantName = msg.key.slice(0, msg.key.indexOf("/"));

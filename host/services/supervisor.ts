@@ -238,11 +238,14 @@ export class Supervisor {
     // An artifact whose start code already ran under limits no larger is not instantiated to prove it again.
     const iLimits = instanceLimits(limits);
     const lazy = this.proofs.find(artifact.hash, capabilities, iLimits);
-    const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: iLimits, loadKv: () => this.kv.load(key), capabilities, onDenied }, lazy);
+    let memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, limits: iLimits, loadKv: () => this.kv.load(key), capabilities, onDenied }, lazy);
     await startDenials;
     if (!lazy) {
       if (!denied) this.proofs.record(artifact.hash, capabilities, iLimits, memoryBytes);
-    } else if (!this.o.pool.isLive(worker, key)) this.proofs.skipped++;
+    } else if (!this.o.pool.isLive(worker, key)) {
+      this.proofs.skipped++;
+      memoryBytes = lazy.memoryBytes; // what its instance will start with (status says 0 until it has one)
+    }
     const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind, capabilities, ...meta, sourceHash: sourceHash(req.source) }, worker, artifact, memoryBytes);
     rec.history[0] = versionOf(rec, "deploy", req.actor ?? "local");
     try {
