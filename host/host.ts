@@ -99,7 +99,7 @@ export interface InstanceStats {
   live: number;
   /** Instances made (a deploy, a re-creation after a trap or an eviction), since the host opened. */
   created: number;
-  /** Instances dropped for idleness (idleMs), the live cap (maxLiveInstances) or the tenant's memory quota. */
+  /** Instances dropped for idleness (idleMs) or past the live cap (maxLiveInstances). */
   evicted: number;
   /** Deploys that made no instance: their artifact's start code had already run under limits no larger. */
   deploysWithoutStart: number;

@@ -178,7 +178,7 @@ export interface AckMessage {
   fuel?: number;
   /** An install made no instance (lazy): the service's first call will. */
   dormant?: boolean;
-  /** Services whose instance this request's instantiation evicted (the live cap, or the tenant's memory quota). */
+  /** Services whose instance this request's instantiation evicted (the live cap). */
   evicted?: string[];
   /** The worker's counters, when they changed since its last message. */
   instances?: InstanceCounts;
