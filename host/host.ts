@@ -87,6 +87,28 @@ export interface HostOptions {
    * halfOpenCalls (3) trial calls; enabled: false turns it off.
    */
   breaker?: Partial<BreakerSettings>;
+  /**
+   * Scale to zero: an instance not called for this long is dropped; the service stays deployed
+   * (its record, kv copy and compiled module) and its next call re-creates the instance, start code
+   * included, within that call's deadline. Default 60 s; 0 keeps instances until their service goes.
+   */
+  idleMs?: number;
+  /** Live instances one worker keeps at most; past it the least recently called one is dropped (default 0: no cap). */
+  maxLiveInstances?: number;
+}
+
+/** Host.stats().instances. */
+export interface InstanceStats {
+  /** Services deployed (every tenant, failed ones included). */
+  services: number;
+  /** Instances alive now, over every worker (as of each worker's last message). */
+  live: number;
+  /** Instances made (a deploy, a re-creation after a trap or an eviction), since the host opened. */
+  created: number;
+  /** Instances dropped for idleness (idleMs) or past the live cap (maxLiveInstances). */
+  evicted: number;
+  /** Deploys that made no instance: their artifact's start code had already run under limits no larger. */
+  deploysWithoutStart: number;
 }
 
 export interface GuestLog {
@@ -131,6 +153,16 @@ export interface DiscoverOptions {
 
 /** A swap: the new version's source; what it leaves out (language, limits, capabilities) stays as it is. */
 export type SwapOptions = Omit<SwapRequest, "language"> & { language?: Language };
+
+/** Default HostOptions.idleMs. */
+export const DEFAULT_IDLE_MS = 60_000;
+
+/** A count or duration given at open that may be 0 (off): a whole number, 0 or more. */
+function zeroOrMore(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) throw new SoloError("INVALID_ARGUMENT", `${name} must be a whole number, 0 or more (0 turns it off); got ${String(value)}`, { field: name });
+  return value;
+}
 
 /** A build limit given at open: a positive whole number. */
 function buildLimit(name: string, value: number | undefined, fallback: number): number {
@@ -178,6 +210,8 @@ export class Host {
     const defaults = resolveLimits(options.defaults, DEFAULT_LIMITS);
     const quotas: TenantQuotas = { ...quotasFromEnv(), ...checkQuotas(options.quotas, "quotas") };
     const closeTimeoutMs = buildLimit("closeTimeoutMs", options.closeTimeoutMs, 10_000);
+    const idleMs = zeroOrMore("idleMs", options.idleMs, DEFAULT_IDLE_MS);
+    const maxLiveInstances = zeroOrMore("maxLiveInstances", options.maxLiveInstances, 0);
     const metrics = options.metrics === false ? undefined : new Metrics(options.metrics ?? {});
     const telemetry: Telemetry = metrics ?? NOOP_TELEMETRY;
     const cacheDir = options.cacheDir ?? join(dataDir, "artifacts");
@@ -209,6 +243,7 @@ export class Host {
         size: options.workers, onRestart, onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names), telemetry,
         isolated: fairness.isolatedWorkers, isolatedNice: fairness.nice, loadWindowMs: fairness.loadWindowMs, longCallMs: fairness.heavyCallMs,
         onLoad: (loads) => supervisor?.onLoad(loads), onLongCall: (tenant, worker, ms) => supervisor?.onLongCall(tenant, worker, ms),
+        idleMs, maxLiveInstances,
       });
       const workers = pool;
       vault.onChange = (tenant, name, value, seq) => workers.updateSecret(tenant, name, value, seq);
@@ -508,11 +543,13 @@ export class Host {
   /**
    * Counters of the artifact cache, the worker pool, the builder process, admission and placement
    * (`workers`: the shared workers; `placement.isolatedWorkers`: the isolated ones started for heavy tenants).
+   * `instances`: deployed services beside live instances (scale to zero): `live` now, `created` and
+   * `evicted` ever, `deploysWithoutStart` (cached deploys that made no instance).
    */
-  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderStarts: number; builderRestarts: number; retentionFailures: number; admission: LaneStatus[]; placement: PlacementStats } {
+  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderStarts: number; builderRestarts: number; retentionFailures: number; admission: LaneStatus[]; placement: PlacementStats; instances: InstanceStats } {
     return {
       artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderStarts: this.builder.started, builderRestarts: this.builder.restarts, retentionFailures: this.retention?.failures ?? 0,
-      admission: this.supervisor.admissionStatus(), placement: this.supervisor.placementStats(),
+      admission: this.supervisor.admissionStatus(), placement: this.supervisor.placementStats(), instances: this.supervisor.instanceStats(),
     };
   }
 

@@ -1,5 +1,5 @@
 // The public surface of Solo's host.
-export { Host, type HostOptions, type DeployOptions, type SwapOptions, type DiscoverOptions, type GuestLog } from "./host.ts";
+export { Host, DEFAULT_IDLE_MS, type HostOptions, type DeployOptions, type SwapOptions, type DiscoverOptions, type GuestLog, type InstanceStats } from "./host.ts";
 export { SoloError, ERROR_CODES, toSoloError, type ErrorCode, type Diagnostic } from "./errors.ts";
 export { DEFAULT_LIMITS, MAX_LIMITS, type ServiceLimits, type DeployResult, type CallReply, type ServiceStatus, type ServiceInfo, type SwapResult, type VersionInfo } from "./services/index.ts";
 export { DEFAULT_QUOTAS, QUOTA_ENV, type TenantQuotas, type TenantUsage, type QuotaName } from "./governance/index.ts";

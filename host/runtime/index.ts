@@ -1,7 +1,7 @@
-export { WorkerPool, type InstallSpec, type PoolOptions, type TenantLoad } from "./pool.ts";
+export { WorkerPool, type InstallSpec, type LazyStart, type PoolOptions, type TenantLoad } from "./pool.ts";
 export { Sandbox, type CallOutcome, type SandboxOptions } from "./sandbox.ts";
 export { ComponentSandbox } from "./component-sandbox.ts";
 export type { GuestEnv, WitResult } from "./guest-env.ts";
 export { ok as witOk, fail as witFail } from "./guest-env.ts";
-export type { InstanceLimits, CallResult, RunSpec, WorkerQuota } from "./protocol.ts";
+export type { InstanceLimits, InstanceCounts, CallResult, RunSpec, WorkerQuota } from "./protocol.ts";
 export type { KvWrite, KvLimits } from "./kv-view.ts";

@@ -20,7 +20,7 @@ import { availableParallelism } from "node:os";
 import type { Telemetry } from "../telemetry/index.ts";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
-import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstanceLimits, type RunSpec, type SecretSnapshot, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
+import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type RunSpec, type SecretSnapshot, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 
@@ -95,7 +95,14 @@ export interface PoolOptions {
   onLongCall?: (tenant: string, worker: number, ms: number) => void;
   /** The worker's entry module (default worker-entry.mjs, which loads worker.ts through the TypeScript hooks); `solo run` passes its prebuilt copy. */
   entry?: URL;
+  /** Scale to zero: an instance not called for this long is dropped, its next call re-creates it (0: never). */
+  idleMs?: number;
+  /** Live instances one worker keeps at most; past it the least recently used goes (0: no cap). */
+  maxLiveInstances?: number;
 }
+
+/** A cached deploy's or a re-install's start: no instance until the first call (InstallMessage.lazy). */
+export type LazyStart = NonNullable<InstallMessage["lazy"]>;
 
 /** One tenant's load on one worker over the last window. */
 export interface TenantLoad {
@@ -154,6 +161,11 @@ class PoolWorker {
   loaded = false;
   /** This worker's share of a thread over the last window. */
   load = 0;
+  /** Installed services with no live instance (evicted, or installed lazily and not called since). */
+  readonly dormant = new Set<string>();
+  /** The thread's instance counters as of its last message, and what earlier threads created and evicted. */
+  instances: InstanceCounts = { live: 0, created: 0, evicted: 0 };
+  readonly past = { created: 0, evicted: 0 };
   private queue: PendingCall[] = [];
   private flushScheduled = false;
   /** When the current tick's first call was queued (monotonicMs). */
@@ -170,7 +182,7 @@ class PoolWorker {
   longCallMs = Infinity;
   onLongCall: PoolOptions["onLongCall"];
 
-  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, private readonly entry: URL = ENTRY) {
+  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, private readonly entry: URL = ENTRY, private readonly scale: { idleMs?: number; maxLive?: number } = {}) {
     this.start();
   }
 
@@ -179,7 +191,7 @@ class PoolWorker {
     this.state = new Float64Array(watch);
     this.lastError = undefined;
     this.loaded = false;
-    this.worker = new Worker(this.entry, { workerData: { watch, nice: this.nice }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    this.worker = new Worker(this.entry, { workerData: { watch, nice: this.nice, idleMs: this.scale.idleMs ?? 0, maxLive: this.scale.maxLive ?? 0 }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     this.worker.unref(); // held (ref) only while it has work, so an idle pool never keeps a process alive
     this.worker.on("message", (msg: FromWorker) => this.onMessage(msg));
     const w = this.worker;
@@ -262,11 +274,21 @@ class PoolWorker {
   }
 
   private onMessage(msg: FromWorker) {
+    if (msg.instances) this.instances = msg.instances;
+    if (msg.t === "evicted") {
+      for (const key of msg.keys) if (this.installed.has(key)) this.dormant.add(key);
+      return;
+    }
     if (msg.t === "results") {
+      // Liveness in the order it happened: an eviction comes before the result at its position.
+      const evicted = msg.evicted;
+      let e = 0;
       for (let i = 0; i < msg.ids.length; i++) {
+        if (evicted) for (; e < evicted.length && msg.evictedAt![e]! <= i; e++) this.dormant.add(evicted[e]!);
         const id = msg.ids[i]!;
         const call = this.calls.get(id);
         if (!call) continue;
+        if (this.dormant.size > 0 && !msg.extra?.[i]?.startFailed) this.dormant.delete(call.key);
         this.calls.delete(id);
         // Its run time, and the time it waited (queued, then for the calls sent back with it):
         // admission measures capacity by the wait.
@@ -298,8 +320,10 @@ class PoolWorker {
         }
         call.resolve(result);
       }
+      if (evicted) for (; e < evicted.length; e++) this.dormant.add(evicted[e]!);
       if (this.calls.size === 0) this.holdIfBusy();
     } else {
+      if (msg.evicted) for (const key of msg.evicted) this.dormant.add(key);
       const ack = this.acks.get(msg.id);
       if (!ack) return;
       this.acks.delete(msg.id);
@@ -323,6 +347,9 @@ class PoolWorker {
     this.queue = [];
     this.paused = true;
     void old.terminate();
+    this.past.created += this.instances.created;
+    this.past.evicted += this.instances.evicted;
+    this.instances = { live: 0, created: 0, evicted: 0 };
     try {
       this.start();
     } catch (err) {
@@ -358,7 +385,8 @@ class PoolWorker {
     // Quotas first, then installs, before any queued call, so every call finds its instance.
     for (const [tenant, quota] of this.quotas) this.worker.postMessage({ t: "quota", tenant, quota } satisfies ToWorker);
     const specs = [...this.installed.values()];
-    const messages = await Promise.all(specs.map((spec) => this.installMessage(spec).catch((err: Error) => err)));
+    // Services with no live instance come back without one too: their next call makes it.
+    const messages = await Promise.all(specs.map((spec) => this.installMessage(spec, this.dormant.has(spec.key) ? { memoryBytes: 0 } : undefined).catch((err: Error) => err)));
     specs.forEach((spec, i) => {
       const msg = messages[i]!;
       const lost = (err: SoloError) => {
@@ -375,11 +403,11 @@ class PoolWorker {
     this.flush();
   }
 
-  private async installMessage(spec: InstallSpec): Promise<ToWorker & { id: number }> {
+  private async installMessage(spec: InstallSpec, lazy?: LazyStart): Promise<ToWorker & { id: number }> {
     const kv = await spec.loadKv();
     // Read after the kv, as late as possible; a change after it is sent on its own (postSecret).
     const secrets = this.secretSnapshot(spec);
-    return { t: "install", id: nextId++, key: spec.key, run: spec.run, ...(spec.file && { file: spec.file }), limits: spec.limits, kv, capabilities: spec.capabilities, ...(secrets && { secrets }) };
+    return { t: "install", id: nextId++, key: spec.key, run: spec.run, ...(spec.file && { file: spec.file }), limits: spec.limits, kv, capabilities: spec.capabilities, ...(secrets && { secrets }), ...(lazy && { lazy }) };
   }
 
   /** The current values of the secrets the spec's guest is granted (undefined: none). */
@@ -406,8 +434,11 @@ class PoolWorker {
     else this.worker.postMessage(msg);
   }
 
-  async sendInstall(spec: InstallSpec): Promise<number | undefined> {
-    return this.request(await this.installMessage(spec), spec);
+  async sendInstall(spec: InstallSpec, lazy?: LazyStart): Promise<number | undefined> {
+    const ack = await this.requestAck(await this.installMessage(spec, lazy), spec);
+    if (ack?.dormant) this.dormant.add(spec.key);
+    else this.dormant.delete(spec.key);
+    return ack?.memoryBytes;
   }
 
   /** Settles every call (error `why`) and request (rejected); later ones settle at once the same way. */
@@ -468,7 +499,7 @@ export class WorkerPool {
   }
 
   private newWorker(index: number, nice: number): PoolWorker {
-    const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice, this.options.entry);
+    const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice, this.options.entry, { idleMs: this.options.idleMs, maxLive: this.options.maxLiveInstances });
     w.longCallMs = this.options.longCallMs ?? 20;
     w.onLongCall = this.options.onLongCall;
     if (nice !== 0) void this.ready(index).catch(() => {}); // marks it loaded (isLoaded)
@@ -579,10 +610,13 @@ export class WorkerPool {
     this.options.onLoad?.(loads);
   }
 
-  /** Creates the service's instance on a worker; resolves to its memory bytes at start. */
-  async install(worker: number, spec: InstallSpec): Promise<number> {
+  /**
+   * Creates the service's instance on a worker; resolves to its memory bytes at start. `lazy`:
+   * its start code is proven, so the instance is made by its first call (0 bytes now).
+   */
+  async install(worker: number, spec: InstallSpec, lazy?: LazyStart): Promise<number> {
     const w = this.worker(worker);
-    const bytes = await w.sendInstall(spec);
+    const bytes = await w.sendInstall(spec, lazy);
     w.installed.set(spec.key, spec);
     return bytes ?? 0;
   }
@@ -626,6 +660,7 @@ export class WorkerPool {
   async activate(worker: number, spec: InstallSpec): Promise<void> {
     const w = this.worker(worker);
     w.installed.set(spec.key, spec);
+    w.dormant.delete(spec.key);
     try {
       await w.requestAck({ t: "activate", id: nextId++, key: spec.key });
     } catch (err) {
@@ -641,12 +676,15 @@ export class WorkerPool {
 
   /** Runs the service's health check on its running instance; rejects with what failed. */
   async health(worker: number, key: string, health?: HealthRequest): Promise<void> {
-    await this.worker(worker).request({ t: "health", id: nextId++, key, ...(health ? { health } : {}) });
+    const w = this.worker(worker);
+    await w.request({ t: "health", id: nextId++, key, ...(health ? { health } : {}) });
+    w.dormant.delete(key); // the check made its instance if it had none
   }
 
   async uninstall(worker: number, key: string): Promise<void> {
     const w = this.worker(worker);
     w.installed.delete(key);
+    w.dormant.delete(key);
     await w.request({ t: "uninstall", id: nextId++, key });
   }
 
@@ -662,6 +700,22 @@ export class WorkerPool {
 
   call(worker: number, key: string, request: string): Promise<CallResult> {
     return new Promise((resolve) => this.worker(worker).enqueue({ id: nextId++, key, request, resolve, attempts: 1, at: 0 }));
+  }
+
+  /** Whether the service installed on `worker` has a live instance now (false: evicted, or not called since a lazy install). */
+  isLive(worker: number, key: string): boolean {
+    return !this.workers[worker]?.dormant.has(key);
+  }
+
+  /** Instances over every worker: live now (as of each worker's last message), created and evicted ever. */
+  instanceCounts(): InstanceCounts {
+    const sum: InstanceCounts = { live: 0, created: 0, evicted: 0 };
+    for (const w of this.workers) {
+      sum.live += w.instances.live;
+      sum.created += w.past.created + w.instances.created;
+      sum.evicted += w.past.evicted + w.instances.evicted;
+    }
+    return sum;
   }
 
   /** Each worker: whether it has a thread, and calls posted to it and not answered (queued or running). Read at a scrape or an audit. */

@@ -35,7 +35,20 @@ export interface InstallMessage {
   capabilities: readonly string[];
   /** The current values of the secrets the service is granted (and no others). */
   secrets?: SecretSnapshot;
+  /**
+   * Make no instance now: the service's first call does (a cached deploy whose start code is
+   * proven, or a re-install of a service that had no live instance). `memoryBytes`: what its start
+   * left in memory when proven; if the tenant's quota leaves less, the worker instantiates now, so
+   * the deploy answers the quota's error as before. 0: no check.
+   */
+  lazy?: { memoryBytes: number };
 }
+
+/** A worker's instance counters: live now, and created and evicted since its thread started. */
+export interface InstanceCounts { live: number; created: number; evicted: number }
+
+/** Instances the worker dropped for idleness (HostOptions.idleMs); sent after the results before it. */
+export interface EvictedMessage { t: "evicted"; keys: string[]; instances: InstanceCounts }
 
 /**
  * Secret values as of the vault's change number `seq`: null for a name not stored; names in
@@ -112,7 +125,7 @@ export interface CallResult {
   logs?: [LogLevel, string][];
   /** Imports the call was denied, each once ("kv.get", "secrets.get(db)"); absent when none. */
   denied?: string[];
-  /** The instance was re-created for this call (the one before had trapped). */
+  /** The instance was made for this call (the one before had trapped or was evicted, or a cached deploy made none). */
   restarted?: boolean;
   /** The failure is the instance's start code failing (not the call): it never ran handle. */
   startFailed?: boolean;
@@ -168,6 +181,12 @@ export interface AckMessage {
   kvBytes?: number;
   /** A migrate or health check's fuel. */
   fuel?: number;
+  /** An install made no instance (lazy): the service's first call will. */
+  dormant?: boolean;
+  /** Services whose instance this request's instantiation evicted (the live cap). */
+  evicted?: string[];
+  /** The worker's counters, when they changed since its last message. */
+  instances?: InstanceCounts;
 }
 /**
  * A batch of results as parallel arrays; what only some calls have (an error, kv writes, logs, denials)
@@ -183,9 +202,17 @@ export interface ResultsMessage {
   memoryBytes: number[];
   /** When the results were sent (monotonicMs): the pool turns it and `times` into CallResult.waitMs. */
   sent: number;
+  /**
+   * Services whose instance was evicted while these calls ran (to make room for another), each
+   * before the result at the same position of `evictedAt`.
+   */
+  evicted?: string[];
+  evictedAt?: number[];
+  /** The worker's counters, when they changed since its last message. */
+  instances?: InstanceCounts;
   extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "restarted" | "startFailed" | "secrets" | "emits" | "emitsRefused" | "nested">>;
 }
-export type FromWorker = AckMessage | ResultsMessage;
+export type FromWorker = AckMessage | ResultsMessage | EvictedMessage;
 
 /**
  * Layout of the Float64Array each worker shares with the host, for the deadline watchdog. Doubles,

@@ -1,6 +1,9 @@
 // A worker thread that runs guest instances. Each installed service has one Sandbox and a copy of
 // its kv. Calls run to completion one after another, in fair order between tenants (call-queue.ts);
 // fuel bounds each, and the host's watchdog terminates the thread if a call outlives its deadline.
+// Scale to zero: an instance not called for idleMs, or the least recently used one past maxLive,
+// is dropped; the service keeps its slot (its kv copy, grants, emit budget) and its next call
+// re-creates the instance from the compiled module, as after a trap.
 import { randomFillSync } from "node:crypto";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
@@ -12,7 +15,7 @@ import type { LogLevel } from "../wasm/index.ts";
 import { fail, type GuestEnv, type WitResult } from "./guest-env.ts";
 import { CAPABILITY_NAME, guestGrants } from "../capability/guest.ts";
 import { KvView } from "./kv-view.ts";
-import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type HealthRequest, type InstallMessage, type InstanceLimits, type PrepareMessage, type ResultsMessage, type ToWorker, type WireError } from "./protocol.ts";
+import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type PrepareMessage, type ResultsMessage, type ToWorker, type WireError } from "./protocol.ts";
 import { Sandbox } from "./sandbox.ts";
 import type { CallOutcome } from "./outcome.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
@@ -28,7 +31,7 @@ import { EmitBudget, emitFrom } from "./guest-events.ts";
 ensureWasmFeatures();
 
 const port = parentPort!;
-const { watch, nice } = workerData as { watch: SharedArrayBuffer; nice?: number };
+const { watch, nice, idleMs = 0, maxLive = 0 } = workerData as { watch: SharedArrayBuffer; nice?: number; idleMs?: number; maxLive?: number };
 // An isolated worker (heavy tenants, services/placement.ts) runs at a lower OS priority: on Linux
 // the nice value is per thread, so light tenants' threads and the API thread come first. It can
 // never be raised back without privileges, so only threads that stay isolated are lowered.
@@ -45,9 +48,16 @@ const MAX_LOG_CHARS = 8192;
 /** Distinct denied imports reported per call (more would only repeat the lesson). */
 const MAX_DENIED_PER_CALL = 20;
 
+/** When the running outer call, install or check started: what `Slot.lastUsed` is set to. */
+let clockMs = 0;
+/** Counts outer calls, installs and checks: a slot used by the running one is never evicted. */
+let epoch = 0;
+
 /** Puts `running` (a call id, or minus an install's id) under the watchdog's deadline. */
 function watchStart(running: number, deadlineMs: number) {
   const now = monotonicMs();
+  clockMs = now;
+  epoch++;
   state[WATCH.running] = running;
   state[WATCH.started] = now;
   state[WATCH.deadline] = now + deadlineMs;
@@ -78,8 +88,35 @@ function randomFill(target: Uint8Array): void {
   randomFillSync(target);
 }
 
+/**
+ * Live instances of running services, least recently used first (Set order: touch moves a slot to
+ * the end), so the idle sweep stops at the first slot used recently. A version prepared by a swap
+ * is not here until it is activated: nothing evicts it.
+ */
+const lru = new Set<Slot>();
+const counts: InstanceCounts = { live: 0, created: 0, evicted: 0 };
+let countsChanged = false;
+/** Services evicted since the worker's last message, and the pending result each came before. */
+let evictedKeys: string[] = [];
+let evictedAt: number[] = [];
+
+/** Evicts the least recently used instance not in use by the running call chain; false if none. */
+function evictOne(): boolean {
+  for (const s of lru) {
+    if (s.usedIn === epoch) continue;
+    s.evict();
+    return true;
+  }
+  return false;
+}
+
 class Slot {
   sandbox: GuestInstance | undefined;
+  /** In `slots` (a running service, not a prepared version): its instance may be evicted. */
+  serving = false;
+  /** clockMs and epoch of the last call, install or check that used the instance. */
+  lastUsed = 0;
+  usedIn = 0;
   logs: [LogLevel, string][] = [];
   /** Imports denied in the running call or install, each once; undefined (no array) when none. */
   denied: string[] | undefined;
@@ -99,6 +136,8 @@ class Slot {
   constructor(readonly msg: Omit<InstallMessage, "t" | "kv"> & { kv?: [string, string][] }, kv?: KvView) {
     this.tenant = tenantOf(msg.key);
     this.kv = kv ?? new KvView(msg.kv ?? [], msg.limits.kv, this.tenant);
+    // The slot keeps its message for as long as the service is here (a dormant one too): not its kv twice.
+    delete msg.kv;
     // The capability check is chosen here, once per install: a granted import costs nothing more.
     const g = guestGrants(msg.capabilities);
     const tenantName = msg.key.slice(0, msg.key.indexOf("/"));
@@ -163,14 +202,37 @@ class Slot {
     this.tenant.memoryBytes += bytes - this.mem;
     this.mem = bytes;
   }
-  /** The instance goes (trapped, or the service is uninstalled): its memory leaves the tenant's sum. */
+  /** The instance goes (trapped, evicted, or the service is uninstalled): its memory leaves the tenant's sum. */
   drop(): void {
+    if (this.sandbox) {
+      counts.live--;
+      countsChanged = true;
+    }
     this.sandbox = undefined;
+    lru.delete(this);
     this.measure(0);
+  }
+  /** Dropped to save memory (idle, or room for another): the next call re-creates it. */
+  evict(): void {
+    this.drop();
+    counts.evicted++;
+    evictedKeys.push(this.msg.key);
+    evictedAt.push(pending.ids.length);
+  }
+  /** The running call, install or check uses the instance: most recently used, not evictable meanwhile. */
+  touch(): void {
+    this.lastUsed = clockMs;
+    this.usedIn = epoch;
+    if (this.serving) {
+      lru.delete(this);
+      lru.add(this);
+    }
   }
   /** The instance, created if there is none (`installing`: for the service's install). */
   instance(installing = false): GuestInstance {
     if (!this.sandbox) {
+      // The live cap: the least recently used instance goes first (never one of the running chain).
+      if (maxLive > 0) while (counts.live >= maxLive && evictOne());
       const run = this.msg.run;
       // Instantiation and start code run with the service's own fuel and memory limits (memory:
       // at most what the tenant's quota leaves).
@@ -184,8 +246,12 @@ class Slot {
         if (e.code === "MEMORY_LIMIT" && memoryBytes < this.limits.memoryBytes) throw memoryQuotaError(this.tenant, Number(e.details?.memoryBytes ?? 0), others, installing);
         throw e;
       }
+      counts.live++;
+      counts.created++;
+      countsChanged = true;
       this.measure(this.sandbox!.memoryBytes);
     }
+    this.touch();
     return this.sandbox!;
   }
   private create(run: Slot["msg"]["run"], memoryBytes: number, fuel: number): void {
@@ -321,7 +387,7 @@ function sendResults() {
   const p = pending;
   if (p.ids.length === 0) return;
   // sent: one clock read per message; the host's admission measures each call's wait by it.
-  port.postMessage({ t: "results", ids: p.ids, outputs: p.outputs, fuels: p.fuels, memoryBytes: p.memoryBytes, times: p.times, sent: monotonicMs(), extra: p.extra } satisfies FromWorker);
+  send({ t: "results", ids: p.ids, outputs: p.outputs, fuels: p.fuels, memoryBytes: p.memoryBytes, times: p.times, sent: monotonicMs(), extra: p.extra } satisfies FromWorker);
   p.ids = [];
   p.outputs = [];
   p.fuels = [];
@@ -330,6 +396,42 @@ function sendResults() {
   p.extra = undefined;
   p.tenant = undefined;
 }
+
+/** Posts to the host, with the evictions and the counters it has not heard of yet. */
+function send(msg: FromWorker): void {
+  if (evictedKeys.length > 0) {
+    if (msg.t === "results") {
+      msg.evicted = evictedKeys;
+      msg.evictedAt = evictedAt;
+    } else if (msg.t === "ack") msg.evicted = evictedKeys;
+    else msg.keys = evictedKeys;
+    evictedKeys = [];
+    evictedAt = [];
+  }
+  if (countsChanged) {
+    msg.instances = { ...counts };
+    countsChanged = false;
+  }
+  port.postMessage(msg);
+}
+
+/**
+ * Drops the instances no call, install or check used for idleMs. The LRU set is in order of last
+ * use, so the sweep stops at the first recent one: it costs the evictions, not the services.
+ */
+function sweepIdle(): void {
+  const before = monotonicMs() - idleMs;
+  let any = false;
+  for (const s of lru) {
+    if (s.lastUsed > before) break;
+    // Results of calls that ran before go first: the host applies what it hears in order.
+    if (!any) sendResults();
+    any = true;
+    s.evict();
+  }
+  if (any) send({ t: "evicted", keys: [], instances: counts });
+}
+if (idleMs > 0) setInterval(sweepIdle, Math.max(5, idleMs / 2)).unref();
 
 /** Gives the event loop a turn (messages that arrived are queued), then goes on with `c` first unless a fairer call came. */
 function yieldBefore(c: QueuedCall | undefined) {
@@ -413,7 +515,7 @@ function handle(msg: ToWorker) {
     const url = msg.run.glueUrl;
     gate = import(url).then(
       (glue: Glue) => void glues.set(url, glue),
-      (err: Error) => port.postMessage({ t: "ack", id: msg.id, error: { code: "INTERNAL", message: `cannot load the component's glue: ${err.message}` } } satisfies FromWorker),
+      (err: Error) => send({ t: "ack", id: msg.id, error: { code: "INTERNAL", message: `cannot load the component's glue: ${err.message}` } } satisfies FromWorker),
     ).then(() => {
       gate = undefined;
       if (glues.has(url)) handle(msg);
@@ -432,8 +534,11 @@ function handle(msg: ToWorker) {
       // Instantiation and the start function run under the service's deadline, like a call.
       watchStart(-msg.id, msg.limits.deadlineMs);
       try {
+        // Lazy: the first call makes the instance, unless the tenant's quota leaves less than the
+        // proven start needed (then it is made now, to answer the quota's error at deploy).
+        const lazy = msg.lazy !== undefined && msg.lazy.memoryBytes <= slot.memoryCap();
         // Past the tenant's memory quota a new service is refused: RESOURCE_EXHAUSTED.
-        const sandbox = slot.instance(true);
+        const sandbox = lazy ? undefined : slot.instance(true);
         // A re-install over a running one (a swap whose worker restarted mid-way): the old goes.
         const old = slots.get(msg.key);
         if (old) {
@@ -441,12 +546,14 @@ function handle(msg: ToWorker) {
           old.kv.dispose();
         }
         slots.set(msg.key, slot);
-        port.postMessage({ t: "ack", id: msg.id, memoryBytes: sandbox.memoryBytes, denied: slot.denied } satisfies FromWorker);
+        slot.serving = true;
+        if (sandbox) slot.touch(); // now in the LRU set
+        send({ t: "ack", id: msg.id, memoryBytes: sandbox?.memoryBytes ?? 0, denied: slot.denied, ...(lazy && { dormant: true }) } satisfies FromWorker);
       } catch (err) {
         slot.drop();
         slot.kv.dispose();
         keepGrantedSecrets(msg.key);
-        port.postMessage({ t: "ack", id: msg.id, error: wire(err), denied: slot.denied } satisfies FromWorker);
+        send({ t: "ack", id: msg.id, error: wire(err), denied: slot.denied } satisfies FromWorker);
       } finally {
         slot.denied = undefined;
         watchEnd();
@@ -468,11 +575,11 @@ function handle(msg: ToWorker) {
       watchEnd();
       if (outcome.ok) {
         const writes = slot.kv.commit();
-        port.postMessage({ t: "ack", id: msg.id, fuel: outcome.fuel, ...(writes ? { writes, kvBytes: slot.kv.totalBytes } : {}) } satisfies FromWorker);
+        send({ t: "ack", id: msg.id, fuel: outcome.fuel, ...(writes ? { writes, kvBytes: slot.kv.totalBytes } : {}) } satisfies FromWorker);
       } else {
         slot.kv.begin();
         dropPrepared(msg.key);
-        port.postMessage({ t: "ack", id: msg.id, fuel: outcome.fuel, error: failureOf(outcome, "migrate") } satisfies FromWorker);
+        send({ t: "ack", id: msg.id, fuel: outcome.fuel, error: failureOf(outcome, "migrate") } satisfies FromWorker);
       }
       return;
     }
@@ -484,16 +591,19 @@ function handle(msg: ToWorker) {
       slots.get(msg.key)?.drop();
       slot.kv.setLimits(slot.limits.kv);
       slots.set(msg.key, slot);
-      port.postMessage({ t: "ack", id: msg.id, memoryBytes: slot.sandbox.memoryBytes } satisfies FromWorker);
+      slot.serving = true;
+      clockMs = monotonicMs();
+      slot.touch();
+      send({ t: "ack", id: msg.id, memoryBytes: slot.sandbox.memoryBytes } satisfies FromWorker);
       return;
     }
     case "abort":
       dropPrepared(msg.key);
-      port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
+      send({ t: "ack", id: msg.id } satisfies FromWorker);
       return;
     case "health": {
       const slot = slots.get(msg.key);
-      if (!slot) return port.postMessage({ t: "ack", id: msg.id, error: { code: "NOT_FOUND", message: `service ${msg.key} is not running` } } satisfies FromWorker);
+      if (!slot) return send({ t: "ack", id: msg.id, error: { code: "NOT_FOUND", message: `service ${msg.key} is not running` } } satisfies FromWorker);
       watchStart(-msg.id, slot.limits.deadlineMs);
       let error: WireError | undefined;
       try {
@@ -502,7 +612,7 @@ function handle(msg: ToWorker) {
         error = wire(err);
       }
       watchEnd();
-      port.postMessage({ t: "ack", id: msg.id, ...(error ? { error } : {}) } satisfies FromWorker);
+      send({ t: "ack", id: msg.id, ...(error ? { error } : {}) } satisfies FromWorker);
       return;
     }
     case "uninstall": {
@@ -512,19 +622,19 @@ function handle(msg: ToWorker) {
       slot?.kv.dispose();
       slots.delete(msg.key);
       keepGrantedSecrets(msg.key);
-      port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
+      send({ t: "ack", id: msg.id } satisfies FromWorker);
       return;
     }
     case "secret":
       secrets.update(msg);
       return;
     case "ping":
-      port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
+      send({ t: "ack", id: msg.id } satisfies FromWorker);
       return;
     case "reload-kv": {
       const slot = slots.get(msg.key);
       slot?.kv.reset(msg.kv);
-      port.postMessage({ t: "ack", id: msg.id } satisfies FromWorker);
+      send({ t: "ack", id: msg.id } satisfies FromWorker);
       return;
     }
   }
@@ -546,7 +656,7 @@ function failureOf(outcome: Extract<CallOutcome, { ok: false }>, phase: "health"
 }
 
 function notPrepared(id: number): void {
-  port.postMessage({ t: "ack", id, error: { code: "UNAVAILABLE", message: "the new version is no longer prepared on its worker (the worker was replaced meanwhile); swap again" } } satisfies FromWorker);
+  send({ t: "ack", id, error: { code: "UNAVAILABLE", message: "the new version is no longer prepared on its worker (the worker was replaced meanwhile); swap again" } } satisfies FromWorker);
 }
 
 function dropPrepared(key: string): void {
@@ -607,14 +717,14 @@ function prepare(msg: PrepareMessage): void {
     const unhealthy = checkHealth(slot, sandbox, msg.health);
     if (unhealthy) {
       slot.drop();
-      port.postMessage({ t: "ack", id: msg.id, error: unhealthy, denied: slot.denied } satisfies FromWorker);
+      send({ t: "ack", id: msg.id, error: unhealthy, denied: slot.denied } satisfies FromWorker);
     } else {
       prepared.set(msg.key, slot);
-      port.postMessage({ t: "ack", id: msg.id, memoryBytes: sandbox.memoryBytes, denied: slot.denied } satisfies FromWorker);
+      send({ t: "ack", id: msg.id, memoryBytes: sandbox.memoryBytes, denied: slot.denied } satisfies FromWorker);
     }
   } catch (err) {
     slot.drop();
-    port.postMessage({ t: "ack", id: msg.id, error: swapError(err), denied: slot.denied } satisfies FromWorker);
+    send({ t: "ack", id: msg.id, error: swapError(err), denied: slot.denied } satisfies FromWorker);
   } finally {
     slot.denied = undefined;
     watchEnd();

@@ -195,7 +195,8 @@ export class Placement {
         return spec ? [spec] : []; // a failed service has no instance: only its record moves
       });
       pool.setQuota(to, tenant, governor.workerQuota(tenant));
-      const made = await Promise.allSettled(specs.map((spec) => pool.install(to, spec)));
+      // A service with no live instance moves without one (scale to zero): its next call makes it.
+      const made = await Promise.allSettled(specs.map((spec) => pool.install(to, spec, pool.isLive(from, spec.key) ? undefined : { memoryBytes: 0 })));
       const failure = made.find((m) => m.status === "rejected");
       if (failure) {
         // The tenant stays whole on its worker: what was made on the new one goes.

@@ -52,6 +52,11 @@ export class Registry {
     return this.busy.has(key);
   }
 
+  /** How many services the tenant has registered (a deploy's quota check; no sort). */
+  count(tenant: string): number {
+    return this.tenants.get(tenant)?.size ?? 0;
+  }
+
   services(tenant: string): ServiceRecord[] {
     const services = this.tenants.get(tenant);
     if (!services) return [];

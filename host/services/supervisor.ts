@@ -11,7 +11,7 @@ import { NOOP_TELEMETRY, type Telemetry } from "../telemetry/index.ts";
 import { checkLanguage } from "../compile/index.ts";
 import type { LogLevel } from "../wasm/index.ts";
 import type { ArtifactStore } from "../build/index.ts";
-import type { CallResult, WorkerPool } from "../runtime/index.ts";
+import type { CallResult, InstanceCounts, WorkerPool } from "../runtime/index.ts";
 import { QUOTAS, type KvStore, type Storage } from "../storage/index.ts";
 import type { EventStore } from "../events/index.ts";
 import { checkName } from "./names.ts";
@@ -36,6 +36,7 @@ import { GuestEvents } from "./guest-events.ts";
 import { settleNested, type NestedParts } from "./nested-calls.ts";
 import { Placement, type FairnessSettings, type PlacementStats } from "./placement.ts";
 import type { TenantLoad } from "../runtime/index.ts";
+import { StartProofs } from "./start-proofs.ts";
 
 export interface SupervisorOptions {
   pool: WorkerPool;
@@ -83,6 +84,8 @@ export class Supervisor {
   private readonly admission: Admission;
   private readonly breaker: BreakerSettings;
   private readonly telemetry: Telemetry;
+  /** Artifacts whose start code ran (start-proofs.ts): their deploys make no instance. */
+  private readonly proofs = new StartProofs();
 
   constructor(private readonly o: SupervisorOptions) {
     this.breaker = breakerSettings(o.breaker);
@@ -203,7 +206,7 @@ export class Supervisor {
         if (req.limits?.fuel !== undefined) throw quotaError(tenant, "fuelPerCall", quotas.fuelPerCall, limits.fuel, `the deploy asks for limits.fuel ${limits.fuel}`);
         limits.fuel = quotas.fuelPerCall;
       }
-      const full = this.governor.startDeploy(tenant, this.registry.services(tenant).length);
+      const full = this.governor.startDeploy(tenant, this.registry.count(tenant));
       if (full) throw full;
       counted = true;
       return await this.install(tenant, service, key, req, limits, capabilities, meta);
@@ -231,9 +234,19 @@ export class Supervisor {
     this.o.pool.setQuota(worker, tenant, this.governor.workerQuota(tenant));
     // What the start code was denied is written before the deploy answers (later re-installs: in the background).
     let startDenials: Promise<void> | undefined;
-    const onDenied = (denied: string[]) => void (startDenials = this.denials.record(tenant, service, denied));
-    const memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, file, limits: instanceLimits(limits), loadKv: () => this.kv.load(key), capabilities, onDenied });
+    let denied = false;
+    const onDenied = (names: string[]) => void ((denied = true), (startDenials = this.denials.record(tenant, service, names)));
+    // An artifact whose start code already ran under limits no larger is not instantiated to prove it again.
+    const iLimits = instanceLimits(limits);
+    const lazy = this.proofs.find(artifact.hash, capabilities, iLimits);
+    let memoryBytes = await this.o.pool.install(worker, { key, run: artifact.run, file, limits: iLimits, loadKv: () => this.kv.load(key), capabilities, onDenied }, lazy);
     await startDenials;
+    if (!lazy) {
+      if (!denied) this.proofs.record(artifact.hash, capabilities, iLimits, memoryBytes);
+    } else if (!this.o.pool.isLive(worker, key)) {
+      this.proofs.skipped++;
+      memoryBytes = lazy.memoryBytes; // what its instance will start with (status says 0 until it has one)
+    }
     const rec = newRecord({ tenant, service, language, limits, version: 1, deployedAt: new Date().toISOString(), warnings, artifact: artifact.hash, kind: artifact.run.kind, capabilities, ...meta, sourceHash: sourceHash(req.source), file }, worker, artifact, memoryBytes);
     rec.history[0] = versionOf(rec, "deploy", req.actor ?? "local");
     try {
@@ -293,7 +306,7 @@ export class Supervisor {
     let memory = 0;
     let busiest = 0;
     for (const rec of services) {
-      memory += rec.memoryBytes;
+      memory += this.liveBytes(rec);
       if (rec.inflight > busiest) busiest = rec.inflight;
     }
     return {
@@ -580,16 +593,37 @@ export class Supervisor {
   }
 
   status(tenantName: string, serviceName: string): ServiceStatus {
-    return statusOf(this.registry.get(checkName("tenant", tenantName), checkName("service", serviceName)));
+    return this.statusNow(this.registry.get(checkName("tenant", tenantName), checkName("service", serviceName)));
   }
 
   list(tenantName: string): ServiceStatus[] {
-    return this.registry.services(checkName("tenant", tenantName)).map(statusOf);
+    return this.registry.services(checkName("tenant", tenantName)).map((rec) => this.statusNow(rec));
   }
 
   /** Every service of every tenant (the audit's and the metrics' view). */
   everyService(): ServiceStatus[] {
-    return [...this.registry.all()].map(statusOf);
+    return [...this.registry.all()].map((rec) => this.statusNow(rec));
+  }
+
+  /** A service's status; memoryBytes is what its live instance holds (0 when it has none: evicted, or not called since a cached deploy). */
+  private statusNow(rec: ServiceRecord): ServiceStatus {
+    const s = statusOf(rec);
+    s.memoryBytes = this.liveBytes(rec);
+    return s;
+  }
+
+  private liveBytes(rec: ServiceRecord): number {
+    return this.o.pool.isLive(rec.worker, rec.key) ? rec.memoryBytes : 0;
+  }
+
+  /**
+   * Deployed services beside the instances that hold memory: live now, created and evicted ever
+   * (workers' counts as of their last message), and deploys that made no instance (start-proofs.ts).
+   */
+  instanceStats(): InstanceCounts & { services: number; deploysWithoutStart: number } {
+    let services = 0;
+    for (const _ of this.registry.all()) services++;
+    return { services, ...this.o.pool.instanceCounts(), deploysWithoutStart: this.proofs.skipped };
   }
 
   /** The tenant's services with their metadata, filtered by name and tag, and by `may` (a session's token). */
