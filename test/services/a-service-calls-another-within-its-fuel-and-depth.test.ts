@@ -84,7 +84,8 @@ test("a callee that traps reaches its caller as unavailable: GUEST_TRAP, is re-c
   await deploy("t6", "a", ["call:b"]);
   assert.is(await ask("t6", "a", "call:b:calls"), "1");
   assert.is(await ask("t6", "a", "call:b:calls"), "2");
-  assert.match(await ask("t6", "a", "call:b:trap"), /^unavailable: GUEST_TRAP: guest trapped/);
+  // The callee's trap names its own line (b.as.ts), then what happened.
+  assert.match(await ask("t6", "a", "call:b:trap"), /^unavailable: GUEST_TRAP: b\.as\.ts:\d+:\d+ \(handle\): guest trapped/);
   assert.is(await ask("t6", "a", "call:b:calls"), "1", "a fresh instance of b served the next call");
   assert.is(t.host.status("t6", "b").errors.GUEST_TRAP, 1);
   const crashed = await eventsOf(t.host, "t6", "service_crashed", "b");
