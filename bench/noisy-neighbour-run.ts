@@ -30,7 +30,7 @@ export interface NoisyFigures {
   p50Ratio: number;
   /** Every B call that did not answer its request (must be 0). */
   bFailures: string[];
-  /** A's answers by error code (every call of A fails: FUEL_EXHAUSTED, MEMORY_LIMIT). */
+  /** A's answers by error code (every call of A fails: FUEL_EXHAUSTED, MEMORY_LIMIT; refusals as UNAVAILABLE:reason). */
   aCodes: Record<string, number>;
   aCalls: number;
 }
@@ -95,8 +95,14 @@ export async function runNoisy(host: Host, o: NoisyOptions = {}): Promise<NoisyF
         await host.call("a", service, "x");
         aCodes.OK = (aCodes.OK ?? 0) + 1;
       } catch (err) {
-        const code = err instanceof SoloError ? err.code : String(err);
+        // A refusal is counted with its reason (UNAVAILABLE:circuit-open, UNAVAILABLE:overloaded).
+        const reason = err instanceof SoloError && err.code === "UNAVAILABLE" ? err.details?.reason : undefined;
+        const code = err instanceof SoloError ? (typeof reason === "string" ? `${err.code}:${reason}` : err.code) : String(err);
         aCodes[code] = (aCodes[code] ?? 0) + 1;
+        // A refusal (load shedding, a breaker, a crash loop) answers at once: wait its hint, as a
+        // client across a network would, instead of retrying in a loop that never yields.
+        const retry = err instanceof SoloError ? err.details?.retryAfterMs : undefined;
+        if (typeof retry === "number") await new Promise((r) => setTimeout(r, Math.min(retry, 1000)));
       }
     }
   };

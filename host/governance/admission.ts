@@ -82,6 +82,9 @@ export class AdmissionLane {
   /** This interval: ms its calls ran, and calls refused (together: did shedding leave the worker idle?). */
   busy = 0;
   shed = 0;
+  /** The longest call answered this interval and the last (ms): a wait one call explains is not a queue. */
+  maxRun = 0;
+  prevMaxRun = 0;
   /** Calls refused here, ever. */
   refused = 0;
   constructor(readonly worker: number) {}
@@ -191,6 +194,7 @@ export class Admission {
     if (mine !== undefined && --mine.inflight === 0) lane.active--;
     if (waitMs !== undefined) {
       lane.busy += runMs;
+      if (runMs > lane.maxRun) lane.maxRun = runMs;
       lane.runMs += (runMs - lane.runMs) / 16;
       if (mine !== undefined) mine.runMs += (runMs - mine.runMs) / 8;
       this.observe(lane, waitMs, at ?? this.now());
@@ -236,8 +240,11 @@ export class Admission {
     else if (minQ >= s.targetMs) {
       // A standing queue all interval long: the limit that would have kept it near the target.
       // Only if calls did queue behind others: with minInflight or fewer in flight, a long wait
-      // is the thread's own latency (a busy machine), and no limit would have shortened it.
-      if (lane.peak > s.minInflight) lane.limit = Math.max(s.minInflight, Math.floor((Math.min(lane.limit, lane.peak) * s.targetMs) / minQ));
+      // is the thread's own latency (a busy machine), and no limit would have shortened it. Nor
+      // when one call ran about as long as the least wait: calls waited behind that call (a
+      // neighbour's long call, which placement moves away), not in a queue a limit would shorten.
+      const headOfLine = Math.max(lane.maxRun, lane.prevMaxRun) >= minQ / 2;
+      if (lane.peak > s.minInflight && !headOfLine) lane.limit = Math.max(s.minInflight, Math.floor((Math.min(lane.limit, lane.peak) * s.targetMs) / minQ));
     } else if (lane.limit !== Infinity) {
       lane.limit = Math.ceil(lane.limit * 1.1) + 1;
       if (lane.limit >= 2 * lane.peak + s.minInflight) lane.limit = Infinity;
@@ -246,6 +253,8 @@ export class Admission {
     lane.minQ = Infinity;
     lane.busy = 0;
     lane.shed = 0;
+    lane.prevMaxRun = lane.maxRun;
+    lane.maxRun = 0;
     lane.peak = lane.inflight;
     lane.end = now + s.intervalMs;
   }

@@ -63,8 +63,8 @@ test("calls past capacity are refused at once with retryAfterMs, load_shed event
     // The limit admission measured while the load lasted (it lifts again once the queue is short).
     const limits: number[] = [];
     const sampler = setInterval(() => {
-      const limit = t.host.stats().admission[0]?.limit;
-      if (typeof limit === "number") limits.push(limit);
+      // Placement may move the spinning tenant to an isolated worker meanwhile: every lane counts.
+      for (const lane of t.host.stats().admission) if (typeof lane.limit === "number") limits.push(lane.limit);
     }, 10);
     const tally = await drive(t.host, "acme", "spin", 40, 1500);
     clearInterval(sampler);
@@ -73,8 +73,7 @@ test("calls past capacity are refused at once with retryAfterMs, load_shed event
     assert.equal(tally.other, [], "every answer is a success or an overloaded refusal with retryAfterMs");
     assert.ok(tally.overloaded > 0, "some calls were refused");
     assert.ok(tally.ok > 0, "calls were served meanwhile");
-    const lane = t.host.stats().admission[0]!;
-    assert.is(lane.refused, tally.overloaded);
+    assert.is(t.host.stats().admission.reduce((n, lane) => n + lane.refused, 0), tally.overloaded);
     assert.ok(limits.length > 0 && Math.min(...limits) >= 2, `the worker's measured limits: ${limits.slice(0, 20).join(", ")}`);
     assert.is(t.host.status("acme", "spin").errors.UNAVAILABLE, tally.overloaded, "refusals are counted in status");
     // /metrics counts every refusal (events are sampled, metrics are not).
