@@ -1,15 +1,20 @@
 // The host side of the storage worker: one RocksDB in <dataDir>/db, reached by messages.
 // Writes made in one tick of the host thread travel as one message and land in one synced
 // batch with whatever else the worker has queued (group commit). A write resolves once durable.
+// Event bodies are written as UTF-8 into one buffer per message as they come (~0.1 us each) and
+// the buffer is transferred, not copied: joining and cloning 1024 bodies at once cost ~2-4 ms of
+// this thread in one go.
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
 import type { FaultPlan } from "./faults.ts";
 import type { KvWrite } from "./kv-store.ts";
-import type { EventQuery, IncrementalReport, IndexEntry, Meta, RecordValue, StorageRequest, VerifiedPoint, VerifyReport } from "./protocol.ts";
+import type { EventQuery, IncrementalReport, IndexEntry, Meta, RecordValue, StorageRequest, VerifiedPoint, VerifyReport, WriteRequest } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 /** Events per message to the worker: bigger chunks cost fewer messages, smaller ones overlap more. */
 const CHUNK = 1024;
+/** The smallest event buffer; the next one is sized from the last message's bytes. */
+const MIN_BYTES = 16 * 1024;
 
 interface Waiter {
   resolve: (v: unknown) => void;
@@ -19,7 +24,10 @@ interface Waiter {
 export class Storage {
   private readonly waiters = new Map<number, Waiter>();
   private nextId = 1;
-  private events: string[] = [];
+  /** Bodies of the events queued, UTF-8, each followed by "\n"; `used` bytes of it so far. */
+  private bytes: Buffer = Buffer.allocUnsafeSlow(MIN_BYTES);
+  private used = 0;
+  private count = 0;
   private index: string[] = [];
   private kv: [string, KvWrite[]][] = [];
   private records: [string, RecordValue][] = [];
@@ -66,12 +74,12 @@ export class Storage {
     return new Storage(worker);
   }
 
-  private request<T>(req: StorageRequest): Promise<T> {
+  private request<T>(req: StorageRequest, transfer?: ArrayBuffer[]): Promise<T> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.waiters.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, req });
+      this.worker.postMessage({ id, req }, transfer);
     });
   }
 
@@ -84,14 +92,18 @@ export class Storage {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
     if (w.event) {
       const [body, index] = w.event;
-      this.events.push(body);
+      // A UTF-16 unit is at most 3 UTF-8 bytes, so this room always fits the body.
+      if (this.used + 3 * body.length + 1 > this.bytes.length) this.grow(3 * body.length + 1);
+      this.used += this.bytes.write(body, this.used);
+      this.bytes[this.used++] = 10;
+      this.count++;
       this.index.push(index[0], index[1], index[2]);
     }
     if (w.kv) this.kv.push(w.kv);
     if (w.records) this.records.push(...w.records);
     const current = this.batch;
     // A full chunk goes now, so the worker writes it while this thread makes the next one.
-    if (current && this.events.length >= CHUNK) {
+    if (current && this.count >= CHUNK) {
       this.flush();
       return current.promise;
     }
@@ -108,19 +120,29 @@ export class Storage {
     return this.batch.promise;
   }
 
+  private grow(need: number) {
+    const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.bytes.length, this.used + need));
+    this.bytes.copy(bigger, 0, 0, this.used);
+    this.bytes = bigger;
+  }
+
   private flush() {
     const batch = this.batch;
     if (!batch) return;
-    const write = { events: this.events.join("\n"), index: this.index, kv: this.kv, records: this.records };
+    // Without the last "\n"; the buffer goes to the worker (transferred: this thread loses it).
+    const count = this.count;
+    const bytes = count > 0 ? new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.used - 1) : null;
+    const write: WriteRequest = { events: bytes, index: this.index, kv: this.kv, records: this.records };
+    if (bytes) this.bytes = Buffer.allocUnsafeSlow(Math.max(MIN_BYTES, this.used + (this.used >> 2)));
+    this.used = 0;
+    this.count = 0;
     this.batch = undefined;
-    this.events = [];
     this.index = [];
     this.kv = [];
     this.records = [];
-    const events = write.index.length / 3;
     const onBatch = this.onBatch;
-    const done = onBatch && events > 0 && batch.started > 0 ? () => (onBatch(events, (performance.now() - batch.started) / 1000), batch.resolve()) : batch.resolve;
-    this.request<void>({ t: "write", write }).then(done, batch.reject);
+    const done = onBatch && count > 0 && batch.started > 0 ? () => (onBatch(count, (performance.now() - batch.started) / 1000), batch.resolve()) : batch.resolve;
+    this.request<void>({ t: "write", write }, bytes ? [bytes.buffer as ArrayBuffer] : undefined).then(done, batch.reject);
   }
 
   meta(): Promise<Meta> {

@@ -101,15 +101,18 @@ async function flush() {
     let lastId = meta.lastId;
     for (const { write } of group) {
       if (write.events) {
-        // The message's NDJSON is stored as it came: one batch record, no re-encoding.
-        const bodies = write.events.split("\n");
+        // The message's NDJSON bytes are stored as they came: one batch record, no re-encoding.
+        // The text is for the chain and the index (offsets in UTF-16 units, as they always were).
+        const bytes = write.events;
+        const events = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+        const bodies = events.split("\n");
         const firstId = idOf(bodies[0]!);
         const { hashes, head } = chainBatch(prev, bodies);
         prev = head;
         lastId = idOf(bodies[bodies.length - 1]!);
-        ops.push({ type: "put", key: batchKey(firstId), value: write.events });
+        ops.push({ type: "put", key: batchKey(firstId), value: bytes, valueEncoding: "view" });
         ops.push({ type: "put", key: hashKey(firstId), value: hashes });
-        for (const [prefix, value] of batchIndex(write.events, bodies, write.index)) ops.push({ type: "put", key: prefix + firstId, value });
+        for (const [prefix, value] of batchIndex(events, bodies, write.index)) ops.push({ type: "put", key: prefix + firstId, value });
       }
       for (const [scope, writes] of write.kv) {
         const p = kvRange(scope).gte;
