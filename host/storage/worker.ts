@@ -92,6 +92,27 @@ function queueWrite(id: number, write: WriteRequest) {
   }
 }
 
+/** The lines of a message's event segments, as text. */
+function linesOf(segments: Uint8Array[]): string[] {
+  const lines: string[] = [];
+  for (const seg of segments) {
+    const buf = Buffer.from(seg.buffer, seg.byteOffset, seg.byteLength);
+    for (let from = 0; from < buf.length;) {
+      const end = buf.indexOf(10, from);
+      lines.push(buf.toString("utf8", from, end));
+      from = end + 1;
+    }
+  }
+  return lines;
+}
+
+/** The batch record: the segments' lines joined by "\n" (without the last one); a copy only when there are several. */
+function batchBytes(segments: Uint8Array[]): Uint8Array {
+  if (segments.length === 1) return segments[0]!.subarray(0, -1);
+  const total = segments.reduce((n, s) => n + s.byteLength, 0);
+  return Buffer.concat(segments, total - 1);
+}
+
 async function flush() {
   while (pending.length > 0) {
     const group = pending;
@@ -102,17 +123,16 @@ async function flush() {
     for (const { write } of group) {
       if (write.events) {
         // The message's NDJSON bytes are stored as they came: one batch record, no re-encoding.
-        // The text is for the chain and the index (offsets in UTF-16 units, as they always were).
-        const bytes = write.events;
-        const events = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
-        const bodies = events.split("\n");
+        // Each body is decoded on its own for the chain and the index: one 370 KB string costs
+        // ~1.3 ms to make, 1024 small ones a fraction of that.
+        const bodies = linesOf(write.events);
         const firstId = idOf(bodies[0]!);
         const { hashes, head } = chainBatch(prev, bodies);
         prev = head;
         lastId = idOf(bodies[bodies.length - 1]!);
-        ops.push({ type: "put", key: batchKey(firstId), value: bytes, valueEncoding: "view" });
+        ops.push({ type: "put", key: batchKey(firstId), value: batchBytes(write.events), valueEncoding: "view" });
         ops.push({ type: "put", key: hashKey(firstId), value: hashes });
-        for (const [prefix, value] of batchIndex(events, bodies, write.index)) ops.push({ type: "put", key: prefix + firstId, value });
+        for (const [prefix, value] of batchIndex(bodies, write.index)) ops.push({ type: "put", key: prefix + firstId, value });
       }
       for (const [scope, writes] of write.kv) {
         const p = kvRange(scope).gte;
