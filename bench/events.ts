@@ -2,8 +2,8 @@
 // API thread's event-loop delay measured throughout; durable appends/s with group commit (many
 // in flight) vs one synced write at a time vs an unsynced raw batch baseline; filter queries on
 // 1M events; subscribe fan-out to 100 subscribers.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { RocksLevel } from "@nxtedition/rocksdb";
@@ -17,6 +17,40 @@ const SECONDS = Number(process.env.SOLO_BENCH_EVENTS_SECONDS ?? 5);
 const GOAL = { durableAppendsPerSec: 100_000, maxApiStallMs: 5 };
 const dir = mkdtempSync(join(tmpdir(), "solo-bench-events-"));
 const data = { request: "x".repeat(120), fuel: 12345, memoryBytes: 65536, note: "a typical payload of a few hundred bytes" };
+
+/**
+ * Linux only: the longest time the API thread spent on a CPU between two ticks of a 1 ms timer,
+ * read from /proc/thread-self/schedstat (ns on a CPU, ns waiting for one). On a shared machine
+ * the event-loop delay also counts the time the OS kept the thread off every CPU; this counts
+ * only the thread's own work (its slices, GC), so it tells the two apart. Null elsewhere.
+ */
+function onCpuSampler(): { stop(): { maxMs: number; p99Ms: number; offCpuMaxMs: number } | null } {
+  const read = (): [number, number] | null => {
+    try {
+      const [run, wait] = readFileSync("/proc/thread-self/schedstat", "utf8").split(" ");
+      return [Number(run), Number(wait)];
+    } catch {
+      return null;
+    }
+  };
+  let prev = read();
+  const runs: number[] = [];
+  let offCpuMax = 0;
+  const timer = prev && setInterval(() => {
+    const cur = read()!;
+    runs.push((cur[0] - prev![0]) / 1e6);
+    offCpuMax = Math.max(offCpuMax, (cur[1] - prev![1]) / 1e6);
+    prev = cur;
+  }, 1);
+  return {
+    stop() {
+      if (!timer) return null;
+      clearInterval(timer);
+      runs.sort((a, b) => a - b);
+      return { maxMs: runs[runs.length - 1] ?? 0, p99Ms: runs[Math.floor(runs.length * 0.99)] ?? 0, offCpuMaxMs: offCpuMax };
+    },
+  };
+}
 
 /** `inflight` appenders in a loop, each awaiting its append; started 100 per turn of the loop. */
 async function appendMany(store: EventStore, n: number, inflight: number, type: (i: number) => EventType = () => "guest_event") {
@@ -83,7 +117,9 @@ try {
     perSecondMaxMs.push(round(second.max / 1e6, 1));
     second.reset();
   }, 1000);
+  const onCpu = onCpuSampler();
   const load = await offer(store, RATE, SECONDS);
+  const cpu = onCpu.stop();
   clearInterval(sampler);
   whole.disable();
   second.disable();
@@ -93,6 +129,7 @@ try {
   if (load.failed > 0) throw new Error(`${load.failed} appends failed`);
   console.log(`sustained load: ${load.issued} appends offered at ${Math.round(load.issued / load.issueSecs)}/s over ${load.issueSecs.toFixed(1)} s (asked ${RATE}/s); ${Math.round(sustained)} durable appends/s until the last was durable (${load.secs.toFixed(1)} s)`);
   console.log(`  API-thread event-loop delay during it: p99 ${stallP99Ms.toFixed(1)} ms, max ${stallMs.toFixed(1)} ms (goal <= ${GOAL.maxApiStallMs} ms); max per second ${perSecondMaxMs.join(", ")} ms`);
+  if (cpu) console.log(`  the API thread's own work between 1 ms ticks: p99 ${cpu.p99Ms.toFixed(1)} ms, max ${cpu.maxMs.toFixed(1)} ms; the longest it waited for a CPU: ${cpu.offCpuMaxMs.toFixed(1)} ms (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs)`);
 
   // 2. Throughput: group commit, 4000 appends in flight, as fast as they become durable.
   const closed = monitorEventLoopDelay({ resolution: 1 });
@@ -186,6 +223,10 @@ try {
     maxApiStallMs: round(stallMs, 1),
     p99ApiStallMs: round(stallP99Ms, 1),
     maxApiStallPerSecondMs: perSecondMaxMs,
+    maxApiOnCpuMs: cpu && round(cpu.maxMs, 1),
+    p99ApiOnCpuMs: cpu && round(cpu.p99Ms, 1),
+    maxApiWaitForCpuMs: cpu && round(cpu.offCpuMaxMs, 1),
+    loadAverage: round(loadavg()[0]!, 1),
     throughputMaxApiStallMs: round(closed.max / 1e6, 1),
     tenantQueryP50Ms: round(median(tenantLat)),
     rareTypeQueryP50Ms: round(median(typeLat)),
