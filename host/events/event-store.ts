@@ -66,7 +66,6 @@ export class EventStore {
   private settling: Group[] = [];
   private draining = false;
   private slice = 256;
-  private sliceStarted = 0;
 
   private constructor(
     private readonly storage: Storage,
@@ -128,24 +127,18 @@ export class EventStore {
     this.settling.push(g);
     if (!this.draining) {
       this.draining = true;
-      this.sliceStarted = 0;
       setImmediate(this.drain);
     }
   }
 
   /**
-   * Settles the next slice of finished appends, in order. The slice adapts to what the last turn
-   * of the loop took (this slice, the continuations it woke, the rest of the turn): halved past
+   * Settles the next slice of finished appends, in order. The slice adapts to what the last one
+   * cost: this loop and the continuations it woke (a microtask queued after them runs once they
+   * have), not the rest of the turn nor time the thread spent preempted between turns. Halved past
    * SLICE_MS, grown by a quarter under half of it.
    */
   private readonly drain = () => {
-    const now = performance.now();
-    if (this.sliceStarted > 0) {
-      const took = now - this.sliceStarted;
-      if (took > SLICE_MS) this.slice = Math.max(MIN_SLICE, this.slice >> 1);
-      else if (took < SLICE_MS / 2) this.slice = Math.min(MAX_SLICE, this.slice + (this.slice >> 2));
-    }
-    this.sliceStarted = now;
+    const started = performance.now();
     let left = this.slice;
     while (left > 0 && this.settling.length > 0) {
       const g = this.settling[0]!;
@@ -164,6 +157,12 @@ export class EventStore {
       g.next = end;
       if (end === g.events.length) this.settling.shift();
     }
+    const full = left === 0;
+    queueMicrotask(() => {
+      const took = performance.now() - started;
+      if (took > SLICE_MS) this.slice = Math.max(MIN_SLICE, this.slice >> 1);
+      else if (full && took < SLICE_MS / 2) this.slice = Math.min(MAX_SLICE, this.slice + (this.slice >> 2));
+    });
     if (this.settling.length > 0) setImmediate(this.drain);
     else this.draining = false;
   };
