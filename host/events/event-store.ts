@@ -6,7 +6,7 @@
 // A group commit acknowledges up to ~1024 appends at once. Resolving them all in one go would run
 // every caller's continuation (often its next append) in one microtask drain: 10-70 ms of this
 // thread. So durable appends are settled (subscribers told, promises resolved) in slices, one per
-// turn of the event loop, sized to keep a turn near SLICE_MS.
+// turn of the event loop, each sized so that it and what it wakes cost about SLICE_MS.
 import { SoloError, toSoloError } from "../errors.ts";
 import type { KvWrite, RecordValue, Storage, VerifyReport } from "../storage/index.ts";
 import { IdGenerator } from "./ids.ts";
@@ -15,7 +15,7 @@ import { EVENT_TYPES, type EventFilter, type EventInput, type SoloEvent } from "
 
 const PAGE = 500;
 const TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
-/** What one turn of the loop may take, settling appends and whatever their callers do next. */
+/** What one slice may cost: settling appends and whatever their callers do next. */
 const SLICE_MS = 2;
 const MIN_SLICE = 32;
 const MAX_SLICE = 4096;
