@@ -16,7 +16,7 @@ import { EVENT_TYPES, type EventFilter, type EventInput, type SoloEvent } from "
 const PAGE = 500;
 const TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 /** What one slice may cost: settling appends and whatever their callers do next. */
-const SLICE_MS = 2;
+const SLICE_MS = 1;
 const MIN_SLICE = 32;
 const MAX_SLICE = 4096;
 
