@@ -9,10 +9,13 @@ const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 export class IdGenerator {
   private time = 0;
   private random = "";
+  /** The encoded time of `time` (10 characters), made once per millisecond. */
+  private prefix = "";
 
   constructor(last: string | null) {
     if (last) {
       this.time = decodeTime(last);
+      this.prefix = encodeTime(this.time, 10);
       this.random = last.slice(10);
     }
   }
@@ -20,6 +23,7 @@ export class IdGenerator {
   next(now = Date.now()): string {
     if (now > this.time) {
       this.time = now;
+      this.prefix = encodeTime(now, 10);
       const bytes = randomBytes(16);
       let r = "";
       for (let i = 0; i < 16; i++) r += ALPHABET[bytes[i]! & 31];
@@ -27,6 +31,6 @@ export class IdGenerator {
     } else {
       this.random = incrementBase32(this.random);
     }
-    return encodeTime(this.time, 10) + this.random;
+    return this.prefix + this.random;
   }
 }

@@ -8,32 +8,30 @@ import { serviceIndex, tenantIndex, typeIndex } from "../storage/layout.ts";
 const INLINE = 2;
 
 /**
- * The index entries of one batch: [key prefix (the batch's first id completes the key), value].
- * `index` holds tenant, service ("" if none), type of each event, flattened.
+ * The index entries of one batch (its `bodies`, in order): [key prefix (the batch's first id
+ * completes the key), value]. `index` holds tenant, service ("" if none), type of each event,
+ * flattened. Offsets count UTF-16 units of the batch's text (its bodies joined by "\n").
  */
-export function batchIndex(events: string, bodies: string[], index: string[]): [prefix: string, value: string][] {
-  const positions = new Map<string, string[]>();
-  const add = (k: string, where: string) => {
+export function batchIndex(bodies: string[], index: string[]): [prefix: string, value: string][] {
+  const positions = new Map<string, number[]>();
+  const add = (k: string, i: number) => {
     const list = positions.get(k);
-    if (list) list.push(where);
-    else positions.set(k, [where]);
+    if (list) list.push(i);
+    else positions.set(k, [i]);
   };
-  let at = 0;
   for (let i = 0; i < bodies.length; i++) {
-    const where = `${at}:${bodies[i]!.length}`;
-    at += bodies[i]!.length + 1;
     const tenant = index[3 * i]!;
     const service = index[3 * i + 1]!;
-    add(tenantIndex(tenant), where);
-    if (service) add(serviceIndex(tenant, service), where);
-    add(typeIndex(index[3 * i + 2]!), where);
+    add(tenantIndex(tenant), i);
+    if (service) add(serviceIndex(tenant, service), i);
+    add(typeIndex(index[3 * i + 2]!), i);
   }
-  return [...positions].map(([prefix, list]) => [prefix, entryValue(list, events)]);
-}
-
-function entryValue(where: string[], batch: string): string {
-  if (where.length > INLINE) return where.join(",");
-  return "=" + where.map((w) => slice(batch, w)).join("\n");
+  const at: number[] = new Array(bodies.length);
+  for (let i = 0, o = 0; i < bodies.length; i++) {
+    at[i] = o;
+    o += bodies[i]!.length + 1;
+  }
+  return [...positions].map(([prefix, list]) => [prefix, list.length > INLINE ? list.map((i) => `${at[i]}:${bodies[i]!.length}`).join(",") : "=" + list.map((i) => bodies[i]).join("\n")]);
 }
 
 function slice(batch: string, where: string): string {

@@ -12,8 +12,11 @@ export type IndexEntry = [tenant: string, service: string, type: string];
 export type RecordValue = string | Uint8Array | null;
 
 export interface WriteRequest {
-  /** Event bodies (JSON, fields in canonical order), in id order, joined by "\n". */
-  events: string;
+  /**
+   * Event bodies (JSON, fields in canonical order), in id order, as UTF-8 lines each ending in
+   * "\n", in segments that each hold whole lines (transferred buffers); null: no events.
+   */
+  events: Uint8Array[] | null;
   /** tenant, service ("" if none), type of each event, flattened. */
   index: string[];
   kv: [scope: string, writes: KvWrite[]][];

@@ -1,15 +1,20 @@
 // The host side of the storage worker: one RocksDB in <dataDir>/db, reached by messages.
 // Writes made in one tick of the host thread travel as one message and land in one synced
 // batch with whatever else the worker has queued (group commit). A write resolves once durable.
+// Event bodies are written as UTF-8 into 64 KB segments as they come (~0.1-0.3 us each) and the
+// segments are transferred, not copied: joining 1024 bodies into one string and cloning it cost
+// ~2-4 ms of this thread in one go (a 370 KB string alone takes ~1.3 ms to make).
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
 import type { FaultPlan } from "./faults.ts";
 import type { KvWrite } from "./kv-store.ts";
-import type { EventQuery, IncrementalReport, IndexEntry, Meta, RecordValue, StorageRequest, VerifiedPoint, VerifyReport } from "./protocol.ts";
+import type { EventQuery, IncrementalReport, IndexEntry, Meta, RecordValue, StorageRequest, VerifiedPoint, VerifyReport, WriteRequest } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 /** Events per message to the worker: bigger chunks cost fewer messages, smaller ones overlap more. */
 const CHUNK = 1024;
+/** Bytes of a segment of event bodies (a bigger body gets a segment of its own size). */
+const SEGMENT = 64 * 1024;
 
 interface Waiter {
   resolve: (v: unknown) => void;
@@ -19,7 +24,11 @@ interface Waiter {
 export class Storage {
   private readonly waiters = new Map<number, Waiter>();
   private nextId = 1;
-  private events: string[] = [];
+  /** Bodies of the events queued, UTF-8, each followed by "\n": full segments, then `bytes` up to `used`. */
+  private segments: Uint8Array[] = [];
+  private bytes: Buffer = Buffer.allocUnsafeSlow(SEGMENT);
+  private used = 0;
+  private count = 0;
   private index: string[] = [];
   private kv: [string, KvWrite[]][] = [];
   private records: [string, RecordValue][] = [];
@@ -66,12 +75,12 @@ export class Storage {
     return new Storage(worker);
   }
 
-  private request<T>(req: StorageRequest): Promise<T> {
+  private request<T>(req: StorageRequest, transfer?: ArrayBuffer[]): Promise<T> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.waiters.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, req });
+      this.worker.postMessage({ id, req }, transfer);
     });
   }
 
@@ -84,14 +93,18 @@ export class Storage {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
     if (w.event) {
       const [body, index] = w.event;
-      this.events.push(body);
+      // A UTF-16 unit is at most 3 UTF-8 bytes, so this room always fits the body.
+      if (this.used + 3 * body.length + 1 > this.bytes.length) this.nextSegment(3 * body.length + 1);
+      this.used += this.bytes.write(body, this.used);
+      this.bytes[this.used++] = 10;
+      this.count++;
       this.index.push(index[0], index[1], index[2]);
     }
     if (w.kv) this.kv.push(w.kv);
     if (w.records) this.records.push(...w.records);
     const current = this.batch;
     // A full chunk goes now, so the worker writes it while this thread makes the next one.
-    if (current && this.events.length >= CHUNK) {
+    if (current && this.count >= CHUNK) {
       this.flush();
       return current.promise;
     }
@@ -108,19 +121,32 @@ export class Storage {
     return this.batch.promise;
   }
 
+  private nextSegment(need: number) {
+    if (this.used > 0) this.segments.push(new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.used));
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(SEGMENT, need));
+    this.used = 0;
+  }
+
   private flush() {
     const batch = this.batch;
     if (!batch) return;
-    const write = { events: this.events.join("\n"), index: this.index, kv: this.kv, records: this.records };
+    // The segments go to the worker transferred: this thread loses them, nothing is copied.
+    const count = this.count;
+    let segments: Uint8Array[] | null = null;
+    if (count > 0) {
+      this.nextSegment(0);
+      segments = this.segments;
+      this.segments = [];
+    }
+    const write: WriteRequest = { events: segments, index: this.index, kv: this.kv, records: this.records };
+    this.count = 0;
     this.batch = undefined;
-    this.events = [];
     this.index = [];
     this.kv = [];
     this.records = [];
-    const events = write.index.length / 3;
     const onBatch = this.onBatch;
-    const done = onBatch && events > 0 && batch.started > 0 ? () => (onBatch(events, (performance.now() - batch.started) / 1000), batch.resolve()) : batch.resolve;
-    this.request<void>({ t: "write", write }).then(done, batch.reject);
+    const done = onBatch && count > 0 && batch.started > 0 ? () => (onBatch(count, (performance.now() - batch.started) / 1000), batch.resolve()) : batch.resolve;
+    this.request<void>({ t: "write", write }, segments?.map((b) => b.buffer as ArrayBuffer)).then(done, batch.reject);
   }
 
   meta(): Promise<Meta> {

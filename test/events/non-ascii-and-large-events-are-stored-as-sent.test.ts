@@ -1,0 +1,46 @@
+import { test } from "../helpers.ts";
+import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EventStore, type SoloEvent } from "../../host/events/index.ts";
+import { Storage } from "../../host/storage/index.ts";
+
+test("events with text outside ASCII, lone surrogates and 200 KB payloads, appended in one batch: get, filtered queries and verify see them as sent, also after a reopen", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "solo-utf8-"));
+  const big = "é".repeat(100_000); // 200 KB of UTF-8: more than the first buffer of a message holds
+  try {
+    let storage = await Storage.open(join(dir, "db"));
+    let store = await EventStore.open(storage);
+    // One tick: one batch, so the index offsets of the later events count the earlier ones' text.
+    const made = await Promise.all([
+      store.append({ type: "guest_event", tenant: "ü", service: "s", data: { text: "😀 grüße" } }),
+      store.append({ type: "guest_event", tenant: "b", data: { big } }),
+      store.append({ type: "guest_event", tenant: "ü", service: "s", data: { lone: "\ud83d", text: "日本" } }),
+      store.append({ type: "service_deployed", tenant: "ü", service: "s", data: { n: 3 } }),
+      store.append({ type: "guest_event", tenant: "c", data: { text: "\u2028\u0000\"\\" } }),
+    ]);
+    const check = async (label: string) => {
+      // As stored: an event without a service has no service field.
+      const plain = (es: SoloEvent[]) => es.map((e) => JSON.parse(JSON.stringify(e)) as SoloEvent);
+      for (const e of made) assert.equal(await store.get(e.id), plain([e])[0], `${label}: get ${e.id}`);
+      assert.equal(await store.list({ tenant: "ü" }), plain([made[0]!, made[2]!, made[3]!]), `${label}: by tenant (offsets into the batch)`);
+      assert.equal(await store.list({ tenant: "ü", service: "s", type: "service_deployed" }), plain([made[3]!]), `${label}: by service and type`);
+      assert.equal(await store.list({ tenant: "b" }), plain([made[1]!]), `${label}: an inline index entry`);
+      assert.equal(await store.list({ tenant: "c" }), plain([made[4]!]), `${label}: escapes`);
+      assert.equal(await store.list({ after: made[0]!.id }), plain(made.slice(1)), `${label}: the whole batch after an id`);
+      assert.equal(await store.verify(), { ok: true, checked: made.length }, `${label}: the chain hashes the stored text`);
+    };
+    await check("before a reopen");
+    await storage.close();
+    storage = await Storage.open(join(dir, "db"));
+    store = await EventStore.open(storage);
+    assert.is(store.lastId(), made[4]!.id);
+    await check("after a reopen");
+    await storage.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
