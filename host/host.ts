@@ -565,6 +565,7 @@ export class Host {
       // What was waiting on a build or a worker now fails; its failure event is still written.
       await this.supervisor.drain(2_000);
       this.log.close();
+      this.logBook.closeAll();
       await this.storage.close();
     })();
     return this.stopping;

@@ -120,6 +120,12 @@ class Reader implements LogFeed {
     this.wake?.();
   }
 
+  /** No more live lines; what is queued is still read. */
+  end(): void {
+    this.done = true;
+    this.wake?.();
+  }
+
   abort(err: SoloError): void {
     this.error ??= err;
     this.close();
@@ -196,6 +202,12 @@ export class LogBook {
       rs.add(reader);
     }
     return reader;
+  }
+
+  /** Ends every live reader (the host closes): each gets the lines it has, then the end. */
+  closeAll(): void {
+    for (const rs of [...this.readers.values()]) for (const r of [...rs]) r.end();
+    this.readers.clear();
   }
 
   /** Live readers now (for tests and metrics). */

@@ -161,7 +161,7 @@ export class Session {
    * service the token covers (a token narrowed to services sees only theirs).
    */
   async logs(tenant: string, service?: string, options: Omit<LogsOptions, "services"> = {}): Promise<LogFeed> {
-    const a = await this.check(tenant, "read", service);
+    const a = service === undefined ? await this.checkTenant(tenant, "read") : await this.check(tenant, "read", service);
     const services = service === undefined && a.services && !a.admin ? a.services : undefined;
     return this.host.logs(tenant, service, { follow: options?.follow, tail: options?.tail, ...(services && { services }) });
   }
