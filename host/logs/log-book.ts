@@ -86,7 +86,11 @@ function toLine(e: Entry): LogLine {
 }
 
 class Reader implements LogFeed {
-  private queue: LogLine[] = [];
+  /** Kept lines first (already LogLines), then live entries in a ring of QUEUE_LINES. */
+  private first: LogLine[];
+  private queue: (Entry | undefined)[] | undefined;
+  private head = 0;
+  private size = 0;
   private dropped = 0;
   private done = false;
   private error: SoloError | undefined;
@@ -99,24 +103,40 @@ class Reader implements LogFeed {
     first: LogLine[],
     private readonly follow: boolean,
   ) {
-    this.queue = first;
+    this.first = first;
     if (!follow) this.done = true;
   }
 
+  /** A live line: queued as the shared entry (made a LogLine only when read); the oldest goes when full. */
   offer(e: Entry): void {
     if (this.done || (this.services && !this.services.has(e.service))) return;
-    if (this.queue.length >= QUEUE_LINES) {
-      this.queue.shift();
+    const q = (this.queue ??= new Array(QUEUE_LINES));
+    if (this.size === QUEUE_LINES) {
+      this.head = (this.head + 1) % QUEUE_LINES;
+      this.size--;
       this.dropped++;
     }
-    this.queue.push(toLine(e));
+    q[(this.head + this.size) % QUEUE_LINES] = e;
+    this.size++;
     this.wake?.();
+  }
+
+  private shift(): LogLine | undefined {
+    if (this.first.length) return this.first.shift();
+    if (this.size === 0) return undefined;
+    const e = this.queue![this.head]!;
+    this.queue![this.head] = undefined;
+    this.head = (this.head + 1) % QUEUE_LINES;
+    this.size--;
+    return toLine(e);
   }
 
   close(): void {
     if (this.follow && !this.done) this.onClose(this);
     this.done = true;
-    this.queue = [];
+    this.first = [];
+    this.queue = undefined;
+    this.size = 0;
     this.wake?.();
   }
 
@@ -136,10 +156,10 @@ class Reader implements LogFeed {
       if (this.dropped > 0) {
         const n = this.dropped;
         this.dropped = 0;
-        const first = this.queue[0];
-        return { done: false, value: { tenant: this.tenant, service: first?.service ?? "", level: "warn", message: `${n} log lines dropped: this reader fell ${QUEUE_LINES} lines behind`, at: new Date().toISOString(), dropped: n } };
+        const next = this.size ? this.queue![this.head] : undefined;
+        return { done: false, value: { tenant: this.tenant, service: next?.service ?? "", level: "warn", message: `${n} log lines dropped: this reader fell ${QUEUE_LINES} lines behind`, at: new Date().toISOString(), dropped: n } };
       }
-      const line = this.queue.shift();
+      const line = this.shift();
       if (line) return { done: false, value: line };
       if (this.error) {
         const err = this.error;
