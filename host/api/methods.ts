@@ -331,6 +331,16 @@ export async function openLogs(s: Session, p: Params): Promise<LogFeed> {
             throw err;
           });
           if (r.done) clearInterval(timer);
+          else {
+            // Checked before each line too, so nothing logged after a revocation is sent.
+            try {
+              s.whoami();
+            } catch (err) {
+              clearInterval(timer);
+              feed.close();
+              throw toSoloError(err);
+            }
+          }
           return r;
         },
         return: async () => {
