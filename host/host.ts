@@ -19,6 +19,7 @@ import { SecretAccessLog, Vault, type RotationReport, type SecretInfo } from "./
 import { Metrics, NOOP_TELEMETRY, type MetricsOptions, type Telemetry } from "./telemetry/index.ts";
 import { Auditor, type AuditOptions, type AuditReport } from "./audit/index.ts";
 import { toSoloError } from "./errors.ts";
+import { LogBook, type LogFeed, type LogsOptions } from "./logs/index.ts";
 
 export interface HostOptions {
   /** Where Solo keeps its state (artifacts now; the event log and kv with the storage issue). */
@@ -180,6 +181,8 @@ export class Host {
   private readonly denials: DenialLog;
   /** The whole event log, every tenant, read-only: the operator's view. Tenants use events(). */
   readonly eventStore: EventLogView;
+  /** Guest log lines kept in memory (logs/log-book.ts): a ring per service, and live readers. */
+  private logBook!: LogBook;
 
   private constructor(
     readonly dataDir: string,
@@ -247,7 +250,11 @@ export class Host {
       });
       const workers = pool;
       vault.onChange = (tenant, name, value, seq) => workers.updateSecret(tenant, name, value, seq);
-      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: options.onLog, supervision: options.supervision, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor), admission: options.admission, breaker: options.breaker, fairness, telemetry });
+      const logBook = new LogBook();
+      supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: (l) => {
+        logBook.add(l.tenant, l.service, l.level, l.message);
+        options.onLog?.(l);
+      }, supervision: options.supervision, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor), admission: options.admission, breaker: options.breaker, fairness, telemetry });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();
       const capabilities = await Capabilities.open({ storage, events, keyFile: join(dataDir, "capability.key"), now: options.clock });
@@ -277,6 +284,7 @@ export class Host {
       });
       const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults, capabilities, options.denialEvents, vault, telemetry, metrics, auditor);
       host.closeTimeoutMs = closeTimeoutMs;
+      host.logBook = logBook;
       if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
         host.retention = startRetention(events, options.retention);
       }
@@ -425,7 +433,18 @@ export class Host {
 
   async kill(tenant: string, service: string, actor?: string): Promise<void> {
     this.checkOpen();
-    return this.supervisor.kill(tenant, service, actor);
+    await this.supervisor.kill(tenant, service, actor);
+    this.logBook.forget(tenant, service);
+  }
+
+  /**
+   * The service's (or, without one, every service's of the tenant) last `tail` log lines kept in
+   * memory (default all kept: at most 200 a service), then lines logged later while `follow`.
+   * Close what you open; a reader too slow for its lines gets a `dropped` line instead of them.
+   */
+  logs(tenant: string, service?: string, options: LogsOptions = {}): LogFeed {
+    this.checkOpen();
+    return this.logBook.open(checkName("tenant", tenant), service === undefined ? undefined : checkName("service", service), options);
   }
 
   /**
@@ -583,6 +602,7 @@ export class Host {
       // What was waiting on a build or a worker now fails; its failure event is still written.
       await this.supervisor.drain(2_000);
       this.log.close();
+      this.logBook.closeAll();
       await this.storage.close();
     })();
     return this.stopping;

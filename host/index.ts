@@ -6,6 +6,7 @@ export { DEFAULT_QUOTAS, QUOTA_ENV, type TenantQuotas, type TenantUsage, type Qu
 export { LANGUAGES, languageOf, type Language } from "./compile/index.ts";
 export { EVENT_TYPES, type EventType, type SoloEvent, type EventFilter, type Retention, type Subscription, type SubscribeOptions } from "./events/index.ts";
 export type { VerifyReport } from "./storage/index.ts";
+export type { LogLine, LogsOptions, LogFeed } from "./logs/index.ts";
 export { MAX_SECRET_BYTES, MAX_SECRETS_PER_TENANT, type SecretInfo, type RotationReport } from "./vault/index.ts";
 export { validateSource, type Finding, type ValidationReport } from "./validate/index.ts";
 export { AUDIT_THRESHOLDS, type AuditComponent, type AuditOptions, type AuditReport, type AuditStatus } from "./audit/index.ts";

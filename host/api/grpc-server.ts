@@ -14,7 +14,8 @@ import type { AuditReport } from "../audit/index.ts";
 import { RateBucket, rateLimited } from "./edge-limits.ts";
 import { STATUS } from "./error-mapping.ts";
 import { ERROR_TRAILER, SERVICE_NAME, encodeErrorDetail, loadSoloProto, plain } from "./grpc-wire.ts";
-import { METHODS, openEvents, type EventFeed, type Params } from "./methods.ts";
+import { METHODS, openEvents, openLogs, type EventFeed, type Params } from "./methods.ts";
+import type { LogFeed } from "../logs/index.ts";
 import type { Listener, ListenerOptions } from "./server.ts";
 
 /** A gRPC status carrying the SoloError: status from its code, message, and the trailer. */
@@ -188,6 +189,47 @@ export async function startGrpc(o: ListenerOptions & { insecure?: boolean }): Pr
       stop(toSoloError(err));
     } finally {
       streams.delete(onShutdown);
+      feed.close();
+    }
+  };
+
+  // Log lines: the same shape as Events, without an id to resume at (lines are kept in memory only).
+  handlers.Logs = async (call: grpc.ServerWritableStream<unknown, unknown>) => {
+    const refused = admit(call) ?? undecodable("Logs", call.request);
+    if (refused) return void call.emit("error", grpcStatus(refused));
+    let feed: LogFeed;
+    try {
+      feed = await openLogs(session(call), params("Logs", call.request));
+    } catch (err) {
+      return void call.emit("error", grpcStatus(err));
+    }
+    let ended = false;
+    const stop = (err?: SoloError) => {
+      if (ended) return;
+      ended = true;
+      feed.close();
+      if (err && !call.cancelled) call.emit("error", grpcStatus(err));
+    };
+    streams.add(stop);
+    call.on("cancelled", () => stop());
+    try {
+      if (call.cancelled) return stop();
+      for await (const l of feed) {
+        if (ended) break;
+        if (!call.write({ ...l, dropped: l.dropped ?? 0 })) await new Promise<void>((resolve) => {
+          const done = () => { call.off("drain", done); call.off("cancelled", done); resolve(); };
+          call.on("drain", done);
+          call.on("cancelled", done);
+        });
+      }
+      if (!ended) {
+        ended = true;
+        call.end();
+      }
+    } catch (err) {
+      stop(toSoloError(err));
+    } finally {
+      streams.delete(stop);
       feed.close();
     }
   };

@@ -7,6 +7,7 @@ import { attenuate, tokenId, type Permission } from "../capability/index.ts";
 import type { Session } from "../session/index.ts";
 import type { Language } from "../compile/index.ts";
 import { EVENT_TYPES, type EventFilter, type EventType, type SoloEvent } from "../events/index.ts";
+import type { LogFeed } from "../logs/index.ts";
 
 export type Params = Record<string, unknown>;
 export type Method = (session: Session, params: Params) => Promise<unknown>;
@@ -293,3 +294,68 @@ export async function openEvents(s: Session, p: Params): Promise<EventFeed> {
 
 /** How often an idle live stream checks that its token still works. */
 const TOKEN_RECHECK_MS = 1_000;
+
+/**
+ * The Logs method: a service's guest log lines kept in memory (`tail`, default all kept), then
+ * live ones when `follow`. Without a service, every service of the tenant the token covers.
+ * Like a followed Events stream it lives only as long as its token.
+ */
+export async function openLogs(s: Session, p: Params): Promise<LogFeed> {
+  const tenant = str(p, "tenant");
+  const service = optStr(p, "service");
+  const t = p.tail;
+  let tail: number | undefined;
+  if (t !== undefined && t !== null && t !== "") {
+    tail = typeof t === "string" && /^\d+$/.test(t) ? Number(t) : (t as number);
+    if (typeof tail !== "number" || !Number.isSafeInteger(tail) || tail < 0) throw new SoloError("INVALID_ARGUMENT", "tail must be a whole number of lines", { field: "tail" });
+  }
+  if (p.follow !== undefined && p.follow !== null && typeof p.follow !== "boolean") throw new SoloError("INVALID_ARGUMENT", "follow must be true or false", { field: "follow" });
+  const feed = await s.logs(tenant, service, { follow: p.follow === true, ...(tail !== undefined && { tail }) });
+  if (p.follow !== true) return feed;
+  const timer = setInterval(() => {
+    try {
+      s.whoami();
+    } catch (err) {
+      clearInterval(timer);
+      feed.abort(toSoloError(err));
+    }
+  }, TOKEN_RECHECK_MS);
+  timer.unref();
+  return {
+    [Symbol.asyncIterator]: () => {
+      const it = feed[Symbol.asyncIterator]();
+      return {
+        next: async () => {
+          const r = await it.next().catch((err) => {
+            clearInterval(timer);
+            throw err;
+          });
+          if (r.done) clearInterval(timer);
+          else {
+            // Checked before each line too, so nothing logged after a revocation is sent.
+            try {
+              s.whoami();
+            } catch (err) {
+              clearInterval(timer);
+              feed.close();
+              throw toSoloError(err);
+            }
+          }
+          return r;
+        },
+        return: async () => {
+          clearInterval(timer);
+          return it.return ? it.return() : { done: true, value: undefined };
+        },
+      };
+    },
+    close: () => {
+      clearInterval(timer);
+      feed.close();
+    },
+    abort: (err) => {
+      clearInterval(timer);
+      feed.abort(err);
+    },
+  };
+}

@@ -1,7 +1,7 @@
 // REST: `POST /v1/<Method>` with the params as a JSON body answers the method's JSON, the same
 // METHODS every transport calls. Errors answer STATUS[code].http with {"error": SoloError}.
 // `POST /v1/Events` streams newline-delimited JSON (one event a line) until the stored events
-// end, or, with follow, until the client goes. `GET /healthz` answers {"ok":true}. `GET /metrics`
+// end, or, with follow, until the client goes; `POST /v1/Logs` streams log lines the same way. `GET /healthz` answers {"ok":true}. `GET /metrics`
 // answers the Prometheus text of the host's metrics to a token with `read` (its tenant's series
 // and the host-wide ones) or `admin` (everything); without one, 401 like any request.
 //
@@ -16,7 +16,7 @@ import { SoloError, toSoloError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { clip, RateBucket, rateLimited, type EdgeLimits } from "./edge-limits.ts";
 import { STATUS } from "./error-mapping.ts";
-import { METHODS, openEvents, type Params } from "./methods.ts";
+import { METHODS, openEvents, openLogs, type Params } from "./methods.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../telemetry/index.ts";
 
 export interface RestState {
@@ -138,8 +138,8 @@ export async function handleRest(state: RestState, req: IncomingMessage, res: Se
     const m = /^\/v1\/([A-Za-z]+)$/.exec(url.pathname);
     const name = m?.[1];
     const method = name && Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
-    if (!name || (!method && name !== "Events")) {
-      throw new SoloError("NOT_FOUND", `no such path ${clip(url.pathname)}; use POST /v1/<Method> with Method one of ${[...Object.keys(METHODS), "Events"].join(", ")}, or GET /healthz, or GET /metrics`);
+    if (!name || (!method && name !== "Events" && name !== "Logs")) {
+      throw new SoloError("NOT_FOUND", `no such path ${clip(url.pathname)}; use POST /v1/<Method> with Method one of ${[...Object.keys(METHODS), "Events", "Logs"].join(", ")}, or GET /healthz, or GET /metrics`);
     }
     if (req.method !== "POST") throw new SoloError("INVALID_ARGUMENT", `use POST /v1/${name} with the params as a JSON body`);
     if (url.search) throw new SoloError("INVALID_ARGUMENT", "give params in the JSON body, not the URL (a token in a URL ends up in logs)", { field: "query" });
@@ -148,7 +148,7 @@ export async function handleRest(state: RestState, req: IncomingMessage, res: Se
     await session.authenticate();
     const params = await readParams(state, req);
     if (method) return sendJson(res, 200, await method(session, params));
-    await streamEvents(session, params, res);
+    await streamEvents(name === "Logs" ? await openLogs(session, params) : await openEvents(session, params), res);
   } catch (err) {
     sendError(res, err, err instanceof TooBig ? 413 : undefined);
   } finally {
@@ -164,9 +164,8 @@ async function serveMetrics(state: RestState, req: IncomingMessage, res: ServerR
   res.end(req.method === "HEAD" ? undefined : text);
 }
 
-/** Events as NDJSON; waits for the socket to drain, so a slow reader holds no more than a chunk. */
-async function streamEvents(session: ReturnType<Host["session"]>, params: Params, res: ServerResponse): Promise<void> {
-  const feed = await openEvents(session, params);
+/** Events (or log lines) as NDJSON; waits for the socket to drain, so a slow reader holds no more than a chunk. */
+async function streamEvents(feed: AsyncIterable<unknown> & { close(): void }, res: ServerResponse): Promise<void> {
   const gone = () => feed.close();
   res.on("close", gone);
   // The client may have gone while the feed opened: 'close' has fired already and will not again.

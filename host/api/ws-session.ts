@@ -3,7 +3,8 @@
 // Authorization header; once, before any other request, on a socket opened without the header),
 // Events (a subscription: answers
 // {subscription}, then `event` notifications, and `end` when a stored-only stream is done or the
-// subscription failed) and Unsubscribe {subscription}. Every error carries the SoloError as
+// subscription failed), Logs (the same, with `log` notifications {subscription, line}) and
+// Unsubscribe {subscription}. Every error carries the SoloError as
 // `error.data`. Nothing a client sends crashes the server: bad frames get an error reply.
 //
 // What a socket may cost the server: a socket opened without a token may send only small frames
@@ -16,7 +17,9 @@ import { SoloError, toSoloError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import type { Session } from "../session/index.ts";
 import { clip, RateBucket, rateLimited, type EdgeLimits } from "./edge-limits.ts";
-import { METHODS, openEvents, type EventFeed, type Params } from "./methods.ts";
+import { METHODS, openEvents, openLogs, type EventFeed, type Params } from "./methods.ts";
+import type { LogFeed, LogLine } from "../logs/index.ts";
+import type { SoloEvent } from "../events/index.ts";
 
 /** JSON-RPC 2.0 error codes. */
 export const RPC = { PARSE: -32700, INVALID_REQUEST: -32600, NO_METHOD: -32601, INVALID_PARAMS: -32602, SERVER: -32000 } as const;
@@ -45,7 +48,9 @@ type Id = string | number | null;
 const MAX_ID = 128;
 
 interface Sub {
-  feed: EventFeed;
+  feed: EventFeed | LogFeed;
+  /** Events: `event` notifications; Logs: `log` ones. */
+  kind: "event" | "log";
   /** Unsubscribed or the socket went: send nothing more for it. */
   closed: boolean;
 }
@@ -218,7 +223,8 @@ export class WsSession {
   private async dispatch(method: string, params: Params): Promise<unknown> {
     if (method === "Authenticate") return this.authenticate(params);
     this.requests++;
-    if (method === "Events") return this.subscribe(params);
+    if (method === "Events") return this.subscribe(params, "event");
+    if (method === "Logs") return this.subscribe(params, "log");
     if (method === "Unsubscribe") {
       const id = params.subscription;
       const sub = typeof id === "string" ? this.subs.get(id) : undefined;
@@ -253,17 +259,17 @@ export class WsSession {
     return { tokenId: a.tokenId, tenant: a.tenant, admin: a.admin, actor: session.actor };
   }
 
-  private async subscribe(params: Params): Promise<Subscribed> {
+  private async subscribe(params: Params, kind: Sub["kind"]): Promise<Subscribed> {
     if (this.subs.size >= this.limits.maxStreamsPerConnection) {
       throw new SoloError("RESOURCE_EXHAUSTED", `this connection has ${this.subs.size} subscriptions open, the most allowed; Unsubscribe one or open another connection`, { reason: "streams", limit: this.limits.maxStreamsPerConnection });
     }
-    const feed = await openEvents(this.session, params);
+    const feed = kind === "event" ? await openEvents(this.session, params) : await openLogs(this.session, params);
     if (this.ws.readyState !== this.ws.OPEN) {
       feed.close();
       throw new SoloError("UNAVAILABLE", "the connection closed");
     }
     const id = `s${++this.nextSub}`;
-    const sub: Sub = { feed, closed: false };
+    const sub: Sub = { feed, kind, closed: false };
     this.subs.set(id, sub);
     return new Subscribed(id, sub);
   }
@@ -276,12 +282,15 @@ export class WsSession {
   private async pump(id: string, sub: Sub): Promise<void> {
     let error: SoloError | undefined;
     try {
-      for await (const event of sub.feed) {
+      for await (const item of sub.feed as AsyncIterable<SoloEvent | LogLine>) {
         if (sub.closed) break;
-        const text = JSON.stringify({ jsonrpc: "2.0", method: "event", params: { subscription: id, event } });
+        const event = item as SoloEvent;
+        const text = JSON.stringify({ jsonrpc: "2.0", method: sub.kind, params: sub.kind === "event" ? { subscription: id, event } : { subscription: id, line: item } });
         const dropAt = this.hardBuffer / 2;
         if (this.ws.bufferedAmount > dropAt) {
-          error = new SoloError("RESOURCE_EXHAUSTED", `subscription ${id} dropped: over ${dropAt} bytes wait to be read on this connection; read faster, then subscribe again with after=${event.id}`, { reason: "slow_subscriber", resumeAfter: event.id });
+          error = sub.kind === "log"
+            ? new SoloError("RESOURCE_EXHAUSTED", `subscription ${id} dropped: over ${dropAt} bytes wait to be read on this connection; read faster, then subscribe again`, { reason: "slow_subscriber" })
+            : new SoloError("RESOURCE_EXHAUSTED", `subscription ${id} dropped: over ${dropAt} bytes wait to be read on this connection; read faster, then subscribe again with after=${event.id}`, { reason: "slow_subscriber", resumeAfter: event.id });
           break;
         }
         if (this.ws.readyState !== this.ws.OPEN) break;
@@ -309,7 +318,7 @@ class Subscribed {
 
 class NoMethod extends SoloError {
   constructor(method: string) {
-    super("NOT_FOUND", `no method ${clip(method)}; methods are ${["Authenticate", ...Object.keys(METHODS), "Events", "Unsubscribe"].join(", ")}`, { field: "method" });
+    super("NOT_FOUND", `no method ${clip(method)}; methods are ${["Authenticate", ...Object.keys(METHODS), "Events", "Logs", "Unsubscribe"].join(", ")}`, { field: "method" });
   }
 }
 

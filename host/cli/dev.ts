@@ -1,11 +1,9 @@
 // `solo dev FILE --tenant T [--service S]`: the edit loop against a running server. FILE is
 // deployed (or swapped in, when the service exists), then swapped in again on every save that
-// changes its content; the service's events stream to the terminal meanwhile. A save that does
+// changes its content; the service's log lines and events stream to the terminal meanwhile
+// (`HH:MM:SS log LEVEL message`, `HH:MM:SS event TYPE ...`). A save that does
 // not build prints its errors as FILE:LINE:COLUMN: message and changes nothing on the server.
 // Ctrl-C ends it (exit 0) and leaves the service deployed.
-//
-// Guest logs: the API has no stream of them (a server prints them on its own stderr, `solo start`
-// as `[tenant/service] level: message`), so dev shows the service's events, not its logs.
 import { createHash } from "node:crypto";
 import { watch, readFileSync, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
@@ -13,7 +11,7 @@ import { encodeTime } from "ulid";
 import { toSoloError, type SoloError } from "../errors.ts";
 import type { SoloEvent } from "../events/types.ts";
 import type { DeployResult, SwapResult } from "../services/service-record.ts";
-import type { SoloClient, EventStream } from "../client/types.ts";
+import type { SoloClient, EventStream, LogStream } from "../client/types.ts";
 import { isCoreModule } from "../wasm/binary.ts";
 import { EXIT, UsageError, list, printJson } from "./common.ts";
 import { connect, type ConnectOptions } from "./connect.ts";
@@ -112,6 +110,7 @@ export async function dev(file: string, o: DevOptions): Promise<number> {
   const client: SoloClient = await connect(o);
   let stopping = false;
   let stream: EventStream | undefined;
+  let logStream: LogStream | undefined;
   let watcher: FSWatcher | undefined;
   let timer: NodeJS.Timeout | undefined;
   let finish!: (code: number) => void;
@@ -210,7 +209,7 @@ export async function dev(file: string, o: DevOptions): Promise<number> {
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
-    say("watching", { file: path, tenant: o.tenant, service }, `solo dev: watching ${file} for ${who}; Ctrl-C to stop (the service stays deployed). The service's events follow; its logs print where the server runs (the API has no log stream).`);
+    say("watching", { file: path, tenant: o.tenant, service }, `solo dev: watching ${file} for ${who}; Ctrl-C to stop (the service stays deployed). The service's log lines and events follow.`);
 
     // The directory, not the file: editors that save by rename replace the file a watch would hold.
     const name = basename(path);
@@ -240,6 +239,20 @@ export async function dev(file: string, o: DevOptions): Promise<number> {
       }
     })();
 
+    // Log lines from now on (tail 0: not the ones kept from before dev started).
+    logStream = client.logs({ tenant: o.tenant, service, follow: true, tail: 0 });
+    void (async () => {
+      try {
+        for await (const l of logStream as LogStream) say("log", { line: l }, `${clock(l.at)} log ${l.level} ${l.message}`);
+      } catch (err) {
+        // Not fatal, like events: builds and swaps go on without log lines.
+        if (!stopping) {
+          const e = toSoloError(err);
+          say("logs-ended", { error: e.toJSON() }, `${clock()} no more log lines: ${e.code}: ${e.message}`, true);
+        }
+      }
+    })();
+
     await kick().catch(finishWith);
     const code = await finished;
     if (failure !== undefined) throw failure;
@@ -251,6 +264,7 @@ export async function dev(file: string, o: DevOptions): Promise<number> {
     clearTimeout(timer);
     watcher?.close();
     stream?.close();
+    logStream?.close();
     await client.close().catch(() => {});
   }
 }

@@ -7,7 +7,7 @@
 //
 //   local:   run, validate, certs issue, token attenuate (no server)
 //   server:  start
-//   client:  deploy, call, status, list, discover, kill, events, usage, token grant, token revoke,
+//   client:  deploy, call, status, list, discover, kill, events, logs, usage, token grant, token revoke,
 //            secret put|ls|rm|get|rotate
 //            swap, rollback, versions, replace, audit
 import { readFileSync } from "node:fs";
@@ -241,6 +241,16 @@ ${EXIT_CODES_HELP}`)
       .option("--limit <n>", "at most this many stored events"),
   ).action(act(async (tenant, o) => (await import("./events.ts")).events(tenant, o)));
 
+  client(
+    solo
+      .command("logs")
+      .description("TENANT's guest log lines kept by the server (the last 200 a service; every service the token covers when SERVICE is omitted)")
+      .argument("<tenant>")
+      .argument("[service]")
+      .option("--follow", "keep printing new lines until Ctrl-C")
+      .option("--tail <n>", "only the last N kept lines (0: only new ones with --follow)"),
+  ).action(act(async (tenant, service, o) => (await import("./logs.ts")).logs(tenant, service, o)));
+
   // Hot swap (issue 11): swap, rollback, versions, replace.
   client(
     solo
@@ -287,7 +297,7 @@ ${EXIT_CODES_HELP}`)
   client(
     solo
       .command("dev")
-      .description("deploy FILE as TENANT's service (a swap if it exists), then swap it in on every save, printing the service's events until Ctrl-C")
+      .description("deploy FILE as TENANT's service (a swap if it exists), then swap it in on every save, printing the service's log lines and events until Ctrl-C")
       .argument("<file>", "the guest's source (.as.ts, .ts, .js, .mjs) or a .wasm")
       .requiredOption("--tenant <tenant>", "the tenant")
       .option("--service <name>", "the service name (default: the file name without extensions)")
@@ -295,9 +305,9 @@ ${EXIT_CODES_HELP}`)
       .option("--cap <list>", "guest capabilities, comma-separated (default log,clock,random,kv; a swap keeps the running version's)")
       .addHelpText("after", `
 A save that does not build prints FILE:LINE:COLUMN: message and the running version serves on.
-Saving the same content again does nothing. Guest logs are not streamed (the API has none): they
-print where the server runs. --json: one JSON line per step ({"kind":"deployed"|"swapped"|
-"unchanged"|"failed"|"event"|...}). Ctrl-C: exit 0, the service stays deployed.`),
+Saving the same content again does nothing. The service's log lines print as
+"HH:MM:SS log LEVEL message". --json: one JSON line per step ({"kind":"deployed"|"swapped"|
+"unchanged"|"failed"|"event"|"log"|...}). Ctrl-C: exit 0, the service stays deployed.`),
   ).action(act(async (file, o) => (await import("./dev.ts")).dev(file, o)));
 
   client(

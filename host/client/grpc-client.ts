@@ -12,7 +12,8 @@ import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { AuditReport, AuditStatus } from "../audit/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
-import type { DeployParams, EventStream, EventsParams, SoloClient, SwapParams } from "./types.ts";
+import type { DeployParams, EventStream, EventsParams, LogStream, LogsParams, SoloClient, SwapParams } from "./types.ts";
+import type { LogLine } from "../logs/index.ts";
 
 export interface GrpcConnectOptions {
   /** HOST:PORT, as `solo start` prints it. */
@@ -217,6 +218,35 @@ export class GrpcClient implements SoloClient {
       try {
         // A Node stream: reading it one message at a time gives backpressure to the server.
         for await (const m of call as AsyncIterable<Record<string, unknown>>) yield toEvent(m);
+      } catch (err) {
+        if (!closed) throw fromGrpc(err, address);
+      } finally {
+        close();
+      }
+    }
+    return { [Symbol.asyncIterator]: () => read(), close };
+  }
+
+  /** Like events(): opens at once, iterate once; close() cancels it on the server too. */
+  logs(p: LogsParams): LogStream {
+    const call = (this.stub.Logs as (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<unknown>).call(this.stub, { tenant: p.tenant, service: p.service, follow: p.follow, tail: p.tail }, this.metadata());
+    this.streams.add(call);
+    let closed = false;
+    call.on("error", () => {});
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      this.streams.delete(call);
+      call.cancel();
+    };
+    const address = this.address;
+    async function* read(): AsyncGenerator<LogLine> {
+      try {
+        for await (const m of call as AsyncIterable<Record<string, unknown>>) {
+          const l: LogLine = { tenant: m.tenant as string, service: m.service as string, level: m.level as LogLine["level"], message: m.message as string, at: m.at as string };
+          if (m.dropped) l.dropped = m.dropped as number;
+          yield l;
+        }
       } catch (err) {
         if (!closed) throw fromGrpc(err, address);
       } finally {

@@ -6,6 +6,7 @@ import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
 import type { AuditReport } from "../audit/index.ts";
+import type { LogLine } from "../logs/index.ts";
 
 export interface DeployParams {
   tenant: string;
@@ -42,6 +43,21 @@ export interface EventsParams {
   limit?: number;
 }
 
+export interface LogsParams {
+  tenant: string;
+  /** One service; omitted: every service of the tenant the token covers. */
+  service?: string;
+  /** Keep the stream open for lines logged later. */
+  follow?: boolean;
+  /** How many kept lines first (default: all kept, at most 200 a service); 0: none. */
+  tail?: number;
+}
+
+/** A stream of guest log lines: iterate it; close() ends it. */
+export interface LogStream extends AsyncIterable<LogLine> {
+  close(): void;
+}
+
 /** A stream of events: iterate it; close() ends it (the server stops sending). */
 export interface EventStream extends AsyncIterable<SoloEvent> {
   close(): void;
@@ -74,6 +90,8 @@ export interface SoloClient {
   audit(p?: { full?: boolean }): Promise<AuditReport>;
   /** Events of a tenant (admin: every tenant when tenant is omitted), then live ones if follow. */
   events(p: EventsParams): EventStream;
+  /** A service's guest log lines kept by the server (`tail`), then live ones if follow (needs `read`). */
+  logs(p: LogsParams): LogStream;
   close(): Promise<void>;
   // Hot swap (issue 11)
   swap(p: SwapParams): Promise<SwapResult>;

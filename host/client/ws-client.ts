@@ -12,7 +12,8 @@ import type { Granted, Permission } from "../capability/index.ts";
 import type { TenantQuotas, TenantUsage } from "../governance/index.ts";
 import type { AuditReport } from "../audit/index.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
-import type { DeployParams, EventsParams, EventStream, SoloClient, SwapParams } from "./types.ts";
+import type { DeployParams, EventsParams, EventStream, LogStream, LogsParams, SoloClient, SwapParams } from "./types.ts";
+import type { LogLine } from "../logs/index.ts";
 
 export interface WsClientOptions {
   /** The server's HTTP address (https://HOST:PORT, as `solo start` prints it) or a wss:// URL. */
@@ -51,7 +52,7 @@ function sourceParams(source: string | Uint8Array): Record<string, string> {
 export class WsClient implements SoloClient {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
-  private readonly streams = new Map<string, WsEventStream>();
+  private readonly streams = new Map<string, WsEventStream<SoloEvent | LogLine>>();
   private closing: Promise<void> | undefined;
   private lost: SoloError | undefined;
 
@@ -129,7 +130,7 @@ export class WsClient implements SoloClient {
   }
 
   private onMessage(text: string): void {
-    let msg: { id?: unknown; result?: unknown; error?: { message?: unknown; data?: unknown }; method?: unknown; params?: { subscription?: unknown; event?: SoloEvent; error?: unknown } };
+    let msg: { id?: unknown; result?: unknown; error?: { message?: unknown; data?: unknown }; method?: unknown; params?: { subscription?: unknown; event?: SoloEvent; line?: LogLine; error?: unknown } };
     try {
       msg = JSON.parse(text);
     } catch {
@@ -155,6 +156,7 @@ export class WsClient implements SoloClient {
     const stream = this.streams.get(sub);
     if (!stream) return;
     if (msg.method === "event" && msg.params?.event) stream.push(msg.params.event);
+    else if (msg.method === "log" && msg.params?.line) stream.push(msg.params.line);
     else if (msg.method === "end") {
       this.streams.delete(sub);
       stream.finish(msg.params?.error ? errorFromWire(msg.params.error) : undefined);
@@ -237,14 +239,23 @@ export class WsClient implements SoloClient {
   }
 
   events(p: EventsParams): EventStream {
-    const stream = new WsEventStream((id) => {
+    return this.subscribe<SoloEvent>("Events", { ...p });
+  }
+
+  logs(p: LogsParams): LogStream {
+    return this.subscribe<LogLine>("Logs", { ...p });
+  }
+
+  /** An Events or Logs subscription. */
+  private subscribe<T extends SoloEvent | LogLine>(method: "Events" | "Logs", params: Record<string, unknown>): WsEventStream<T> {
+    const stream = new WsEventStream<T>((id) => {
       this.streams.delete(id);
       this.request("Unsubscribe", { subscription: id }).catch(() => {});
     });
-    this.request<{ subscription: string }>("Events", { ...p }, (r) => {
+    this.request<{ subscription: string }>(method, params, (r) => {
       // Registered as the answer is read: the first event may be in the very next frame.
       const id = (r as { subscription: string }).subscription;
-      this.streams.set(id, stream);
+      this.streams.set(id, stream as WsEventStream<SoloEvent | LogLine>);
       stream.subscribed(id);
     }).catch((err: SoloError) => stream.finish(err));
     return stream;
@@ -281,10 +292,10 @@ export class WsClient implements SoloClient {
   }
 }
 
-/** Events as they arrive, queued until read; ends at `end`, close(), or a lost connection. */
-class WsEventStream implements EventStream {
-  private readonly queue: SoloEvent[] = [];
-  private waiter: { resolve(r: IteratorResult<SoloEvent>): void; reject(e: SoloError): void } | undefined;
+/** Events (or log lines) as they arrive, queued until read; ends at `end`, close(), or a lost connection. */
+class WsEventStream<T> implements AsyncIterable<T> {
+  private readonly queue: T[] = [];
+  private waiter: { resolve(r: IteratorResult<T>): void; reject(e: SoloError): void } | undefined;
   private done = false;
   private error: SoloError | undefined;
   private id: string | undefined;
@@ -297,7 +308,7 @@ class WsEventStream implements EventStream {
     if (this.closed) this.unsubscribe(id);
   }
 
-  push(e: SoloEvent): void {
+  push(e: T): void {
     if (this.done) return;
     if (this.waiter) {
       const w = this.waiter;
@@ -327,7 +338,7 @@ class WsEventStream implements EventStream {
     this.finish();
   }
 
-  next(): Promise<IteratorResult<SoloEvent>> {
+  next(): Promise<IteratorResult<T>> {
     const e = this.queue.shift();
     if (e) return Promise.resolve({ value: e, done: false });
     if (this.done) {
@@ -341,12 +352,12 @@ class WsEventStream implements EventStream {
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
-  return(): Promise<IteratorResult<SoloEvent>> {
+  return(): Promise<IteratorResult<T>> {
     this.close();
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<SoloEvent> {
+  [Symbol.asyncIterator](): AsyncIterator<T> {
     return this;
   }
 }

@@ -17,6 +17,7 @@ import type { DenialLog } from "./denials.ts";
 import type { DeployOptions, DiscoverOptions, Host, SwapOptions } from "../host.ts";
 import type { RotationReport, SecretInfo } from "../vault/index.ts";
 import type { AuditOptions, AuditReport } from "../audit/index.ts";
+import type { LogFeed, LogsOptions } from "../logs/index.ts";
 
 export class Session {
   /** The token's id. */
@@ -153,6 +154,16 @@ export class Session {
   async subscribe(tenant: string, filter: Omit<EventFilter, "tenant"> = {}, options: SubscribeOptions = {}): Promise<Subscription> {
     await this.checkEvents(tenant, filter);
     return this.host.subscribe(tenant, filter, options);
+  }
+
+  /**
+   * The guest log lines of the tenant's service (needs `read` on it); without a service, every
+   * service the token covers (a token narrowed to services sees only theirs).
+   */
+  async logs(tenant: string, service?: string, options: Omit<LogsOptions, "services"> = {}): Promise<LogFeed> {
+    const a = service === undefined ? await this.checkTenant(tenant, "read") : await this.check(tenant, "read", service);
+    const services = service === undefined && a.services && !a.admin ? a.services : undefined;
+    return this.host.logs(tenant, service, { follow: options?.follow, tail: options?.tail, ...(services && { services }) });
   }
 
   async event(tenant: string, id: string): Promise<SoloEvent> {

@@ -1,8 +1,9 @@
 // `solo dev` against one real `solo start`: it deploys the file, swaps it in on each save that
 // changes it, prints a save that does not build as FILE:LINE:COLUMN while the running version
-// answers on, streams the service's events, and ends with exit 0 on Ctrl-C, the service left
-// deployed. Run again on a service that exists, it swaps at start (or does nothing if the file
-// is what runs).
+// answers on, streams the service's log lines and events, and ends with exit 0 on Ctrl-C, the
+// service left deployed. Run again on a service that exists, it swaps at start (or does nothing if
+// the file is what runs). `solo logs --follow` prints the kept lines, then one logged after it
+// started.
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -23,8 +24,11 @@ const solo = (...args: string[]) => soloIn(args, { env });
 const children: ChildProcess[] = [];
 
 /** `solo dev ARGS` as a child process; `until(re)` waits for its output (stdout + stderr) to match. */
-function dev(args: string[]) {
-  const child = spawn(process.execPath, [SOLO, "dev", ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+const dev = (args: string[]) => running(["dev", ...args]);
+
+/** `solo ARGS` left running (dev, logs --follow). */
+function running(args: string[]) {
+  const child = spawn(process.execPath, [SOLO, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
   children.push(child);
   let stdout = "";
   let stderr = "";
@@ -45,11 +49,11 @@ function dev(args: string[]) {
     /** Resolves with the match once the output matches; rejects if the process exits first. A guard of two minutes only keeps a hang from blocking the run. */
     until(re: RegExp): Promise<RegExpMatchArray> {
       return new Promise((resolve, reject) => {
-        const guard = setTimeout(() => reject(new Error(`solo dev printed no ${re} in 120 s; stdout: ${stdout}\nstderr: ${stderr}`)), 120_000);
+        const guard = setTimeout(() => reject(new Error(`solo ${args[0]} printed no ${re} in 120 s; stdout: ${stdout}\nstderr: ${stderr}`)), 120_000);
         const check = () => {
           const m = (stdout + "\n" + stderr).match(re);
           if (m) return clearTimeout(guard), resolve(m);
-          if (exitCode !== undefined) return clearTimeout(guard), reject(new Error(`solo dev exited (${exitCode}) before printing ${re}; stdout: ${stdout}\nstderr: ${stderr}`));
+          if (exitCode !== undefined) return clearTimeout(guard), reject(new Error(`solo ${args[0]} exited (${exitCode}) before printing ${re}; stdout: ${stdout}\nstderr: ${stderr}`));
           waiters.push(check);
         };
         check();
@@ -74,6 +78,8 @@ test("solo dev: v1 deployed, a save swaps in v2, a broken save prints FILE:3:COL
   await d.until(/^solo dev: watching .*svc\.ts for demo\/svc/m);
   await d.until(/^\d\d:\d\d:\d\d deployed demo\/svc version 1 \(typescript, capabilities clock,kv,log,random\)$/m);
   assert.is((await solo("call", "demo", "svc", "hi")).stdout, "v1: hi\n");
+  // The call's log line, as dev prints it.
+  await d.until(/^\d\d:\d\d:\d\d log info hi$/m);
 
   writeFileSync(FILE, guest("v2"));
   await d.until(/^\d\d:\d\d:\d\d swapped demo\/svc to version 2 \(from 1\) in \d+\.\d ms$/m);
@@ -97,6 +103,23 @@ test("solo dev: v1 deployed, a save swaps in v2, a broken save prints FILE:3:COL
   const status = await solo("status", "demo", "svc", "--json");
   assert.is(JSON.parse(status.stdout).state, "running");
   assert.is(JSON.parse(status.stdout).version, 2);
+});
+
+test("solo logs --follow prints the kept lines, then a line logged after it started; Ctrl-C exits 0; --tail 1 --json prints the last one", async () => {
+  const l = running(["logs", "demo", "svc", "--follow"]);
+  // A kept line printed means the stream is open: what is logged from now on follows.
+  await l.until(/^\d{4}-\d\d-\d\dT[\d:.]+Z demo\/svc info hi$/m);
+  await solo("call", "demo", "svc", "later");
+  await l.until(/^\S+ demo\/svc info later$/m);
+  assert.is(await l.interrupt(), 0, l.stderr());
+
+  const last = await solo("logs", "demo", "svc", "--tail", "1", "--json");
+  assert.is(last.code, 0, last.stderr);
+  const line = JSON.parse(last.stdout);
+  assert.equal({ tenant: line.tenant, service: line.service, level: line.level, message: line.message }, { tenant: "demo", service: "svc", level: "info", message: "later" });
+  const bad = await solo("logs", "demo", "svc", "--tail", "x");
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--tail must be a whole number/);
 });
 
 test("solo dev on a service that exists swaps at start (--json lines); a file that already runs is left as it is", async () => {

@@ -1,6 +1,6 @@
-// A live event stream lives only as long as its token: revoked or expired while the stream is
-// open, it ends with UNAUTHENTICATED (over gRPC and over WebSocket), and nothing written after
-// that reaches it.
+// A live event (or log) stream lives only as long as its token: revoked or expired while the
+// stream is open, it ends with UNAUTHENTICATED (over gRPC and over WebSocket), and nothing written
+// after that reaches it.
 import * as assert from "uvu/assert";
 import { GrpcClient } from "../../host/client/index.ts";
 import { WsClient, wsUrl } from "../../host/client/ws-client.ts";
@@ -18,13 +18,13 @@ const transports: [string, (token: string) => Promise<SoloClient>][] = [
 ];
 
 /** Reads the stream until it ends (or 20 s pass: then it did not end); what it saw and how it ended. */
-async function drain(stream: AsyncIterable<SoloEvent> & { close(): void }): Promise<{ seen: SoloEvent[]; ended: SoloError | "done" | "still open" }> {
+async function drain(stream: AsyncIterable<unknown> & { close(): void }): Promise<{ seen: SoloEvent[]; ended: SoloError | "done" | "still open" }> {
   const seen: SoloEvent[] = [];
   let timer: NodeJS.Timeout | undefined;
   const stillOpen = new Promise<"still open">((r) => (timer = setTimeout(() => r("still open"), 20_000)));
   const read = (async () => {
     try {
-      for await (const e of stream) seen.push(e);
+      for await (const e of stream) seen.push(e as SoloEvent);
     } catch (err) {
       return err as SoloError;
     }
@@ -63,6 +63,18 @@ for (const [name, connect] of transports) {
     assert.instance(ended, SoloError, "the stream ended with an error");
     assert.is((ended as SoloError).code, "UNAUTHENTICATED");
     assert.not.ok(seen.some((e) => e.type === "quota_changed"), "nothing written after the revocation was delivered");
+  });
+
+  test(`${name}: a followed Logs stream whose token is revoked ends with UNAUTHENTICATED`, async () => {
+    const granted = await ts.server.host.grant({ tenant: "acme", permissions: ["read"], ttlMs: 3_600_000 });
+    const c = await connect(granted.token);
+    clients.push(c);
+    const reading = drain(c.logs({ tenant: "acme", service: "echo", follow: true, tail: 0 }));
+    await new Promise((r) => setTimeout(r, 300));
+    await ts.server.host.revoke(granted.id);
+    const { ended } = await reading;
+    assert.instance(ended, SoloError, "the stream ended with an error");
+    assert.is((ended as SoloError).code, "UNAUTHENTICATED");
   });
 
   test(`${name}: a follow stream whose token expires while it is idle ends with UNAUTHENTICATED`, async () => {
