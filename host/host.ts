@@ -225,7 +225,6 @@ export class Host {
         usage: (tenant) => sup.usage(tenant),
         grants: () => capabilities.list(),
         workers: () => workers.workerStates(),
-        openBreakers: () => metrics?.openBreakers() ?? [],
         now: clock,
       });
       metrics?.sampleWith(() => {
