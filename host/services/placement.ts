@@ -15,7 +15,7 @@
 //     shared worker (up to its deadline: seconds) before it is moved again, so a tenant that keeps
 //     coming back (quiet, back, heavy at once, isolated...) must stay quiet twice as long each
 //     time (lightAfterMs * 2^n after n such relapses, n at most 10: ~3 h at the default); one that
-//     stayed shared at least that long before it was heavy again starts from lightAfterMs.
+//     stayed shared ten times that long before it was heavy again starts from lightAfterMs.
 //
 // A move keeps every promise a tenant's services make: all of them move together (calls between
 // them run in-worker), new calls wait at a gate (as in swap.ts), calls in flight finish and commit,
@@ -159,6 +159,14 @@ export class Placement {
     if (failed !== undefined && Date.now() - failed < RETRY_AFTER_FAILED_MOVE_MS) return;
     const to = pool.isolatedFor(new Set(this.targets.keys()));
     if (to === undefined) return;
+    // Heavy again within ten times the quiet it was held to after its last return: a strike (it
+    // must stay quiet twice as long next time); later than that, a clean slate. Taken now, not
+    // when the move ends (a new thread may take long to load).
+    const back = this.returned.get(tenant);
+    if (back) {
+      if (Date.now() - back.at < 10 * this.quietNeeded(tenant)) back.strikes = Math.min(10, back.strikes + 1);
+      else this.returned.delete(tenant);
+    }
     void this.move(tenant, worker, to, "isolations");
   }
 
@@ -221,13 +229,7 @@ export class Placement {
       registry.placeTenant(tenant, to);
       this.failedAt.delete(tenant);
       this.stats[kind]++;
-      const back = this.returned.get(tenant);
-      if (kind === "returns") this.returned.set(tenant, { at: Date.now(), strikes: back?.strikes ?? 0 });
-      else if (back) {
-        // Heavy again: sooner after its return than it had been held isolated, a strike; later, a clean slate.
-        if (Date.now() - back.at < this.quietNeeded(tenant)) back.strikes = Math.min(10, back.strikes + 1);
-        else this.returned.delete(tenant);
-      }
+      if (kind === "returns") this.returned.set(tenant, { at: Date.now(), strikes: this.returned.get(tenant)?.strikes ?? 0 });
       // telemetry: emit(kind === "isolations" ? "tenant_isolations" : "tenant_returns", 1) when host/telemetry lands.
       for (const spec of specs) void pool.uninstall(from, spec.key).catch(() => {});
     } catch {
