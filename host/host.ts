@@ -267,7 +267,6 @@ export class Host {
         usage: (tenant) => sup.usage(tenant),
         grants: () => capabilities.list(),
         workers: () => workers.workerStates(),
-        openBreakers: () => metrics?.openBreakers() ?? [],
         now: clock,
       });
       metrics?.sampleWith(() => {

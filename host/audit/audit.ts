@@ -78,8 +78,6 @@ export interface AuditSources {
   grants(): GrantInfo[];
   /** Each guest worker: whether it has a thread. */
   workers(): { worker: number; alive: boolean }[];
-  /** Breakers that are not closed, as telemetry heard of them: ["tenant/service", state]. */
-  openBreakers(): [string, string][];
   now(): number;
 }
 
@@ -205,14 +203,8 @@ export class Auditor {
   private servicesComponent(services: ServiceStatus[]): AuditComponent {
     const crashLooping = services.filter((s) => s.crashes && s.crashes.consecutive >= CRASH_LOOP && s.state !== "failed").map((s) => ({ tenant: s.tenant, service: s.service, consecutive: s.crashes!.consecutive }));
     const failed = services.filter((s) => s.state === "failed").map((s) => ({ tenant: s.tenant, service: s.service, code: s.failure?.code }));
-    // Breakers: status() carries them once admission and breakers land (shed); telemetry hears of them too.
-    const breakers = new Map<string, string>(this.s.openBreakers());
-    for (const s of services) {
-      const key = `${s.tenant}/${s.service}`;
-      if (s.circuit.state === "closed") breakers.delete(key);
-      else breakers.set(key, s.circuit.state);
-    }
-    const open = [...breakers].map(([key, state]) => ({ tenant: key.slice(0, key.indexOf("/")), service: key.slice(key.indexOf("/") + 1), state }));
+    // Breakers from the services' own status only: a killed service (and its breaker) is gone.
+    const open = services.filter((s) => s.circuit.state !== "closed").map((s) => ({ tenant: s.tenant, service: s.service, state: s.circuit.state }));
     const details = { services: services.length, crashLooping: capped(crashLooping), failed: capped(failed), openBreakers: capped(open), count: crashLooping.length + failed.length + open.length };
     const parts: string[] = [];
     if (crashLooping.length) parts.push(`${crashLooping.length} crashing in a row`);

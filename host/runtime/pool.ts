@@ -746,6 +746,11 @@ export class WorkerPool {
       if (deadline !== 0 && w.nice === 0 && !this.warming && now - w.state[WATCH.started]! >= w.longCallMs) this.prewarm();
       if (deadline !== 0 && now > deadline) {
         const running = w.state[WATCH.running]!;
+        // A call stopped here never answers through the results, yet it held the worker for its
+        // whole deadline and now costs every neighbour a replaced thread: its tenant is heavy
+        // (placement moves it off a shared worker), however short its deadline.
+        const stopped = running > 0 ? w.calls.get(running) : undefined;
+        if (stopped) w.onLongCall?.(stopped.key.slice(0, stopped.key.indexOf("/")), w.index, Math.max(now - w.state[WATCH.started]!, w.longCallMs));
         this.restarts++;
         this.options.onRestart?.(w.index, "deadline");
         const what = running < 0 ? "starting the service (instantiation and its start function)" : "the call";

@@ -11,7 +11,11 @@
 //     tenants share them) at a lower OS priority (nice), so the OS runs light tenants' threads and
 //     the API thread first whenever the cores are contended.
 //   - An isolated tenant quiet (under half of heavyShare) for lightAfterMs moves back to a shared
-//     worker, so a tenant heavy once is not slowed for ever.
+//     worker, so a tenant heavy once is not slowed for ever. Its first heavy call there runs on the
+//     shared worker (up to its deadline: seconds) before it is moved again, so a tenant that keeps
+//     coming back (quiet, back, heavy at once, isolated...) must stay quiet twice as long each
+//     time (lightAfterMs * 2^n after n such relapses, n at most 10: ~3 h at the default); one that
+//     stayed shared ten times that long before it was heavy again starts from lightAfterMs.
 //
 // A move keeps every promise a tenant's services make: all of them move together (calls between
 // them run in-worker), new calls wait at a gate (as in swap.ts), calls in flight finish and commit,
@@ -105,6 +109,8 @@ export class Placement {
   private readonly pending = new Set<string>();
   /** Workers that moves under way are moving tenants to. */
   private readonly targets = new Map<number, number>();
+  /** Tenants moved back to a shared worker: when, and how many times in a row they were isolated again soon after. */
+  private readonly returned = new Map<string, { at: number; strikes: number }>();
 
   constructor(private readonly p: PlacementParts, readonly settings: FairnessSettings) {}
 
@@ -134,11 +140,16 @@ export class Placement {
       }
       const since = this.quietSince.get(tenant);
       if (since === undefined) this.quietSince.set(tenant, now);
-      else if (now - since >= this.settings.lightAfterMs && this.movable(tenant)) {
+      else if (now - since >= this.quietNeeded(tenant) && this.movable(tenant)) {
         this.quietSince.delete(tenant);
         void this.move(tenant, worker, pool.leastLoaded(), "returns");
       }
     }
+  }
+
+  /** How long an isolated tenant must stay quiet to go back: lightAfterMs, doubled per strike. */
+  private quietNeeded(tenant: string): number {
+    return this.settings.lightAfterMs * 2 ** (this.returned.get(tenant)?.strikes ?? 0);
   }
 
   private heavy(tenant: string, worker: number): void {
@@ -148,6 +159,14 @@ export class Placement {
     if (failed !== undefined && Date.now() - failed < RETRY_AFTER_FAILED_MOVE_MS) return;
     const to = pool.isolatedFor(new Set(this.targets.keys()));
     if (to === undefined) return;
+    // Heavy again within ten times the quiet it was held to after its last return: a strike (it
+    // must stay quiet twice as long next time); later than that, a clean slate. Taken now, not
+    // when the move ends (a new thread may take long to load).
+    const back = this.returned.get(tenant);
+    if (back) {
+      if (Date.now() - back.at < 10 * this.quietNeeded(tenant)) back.strikes = Math.min(10, back.strikes + 1);
+      else this.returned.delete(tenant);
+    }
     void this.move(tenant, worker, to, "isolations");
   }
 
@@ -211,6 +230,7 @@ export class Placement {
       registry.placeTenant(tenant, to);
       this.failedAt.delete(tenant);
       this.stats[kind]++;
+      if (kind === "returns") this.returned.set(tenant, { at: Date.now(), strikes: this.returned.get(tenant)?.strikes ?? 0 });
       // telemetry: emit(kind === "isolations" ? "tenant_isolations" : "tenant_returns", 1) when host/telemetry lands.
       for (const spec of specs) void pool.uninstall(from, spec.key).catch(() => {});
     } catch {

@@ -119,7 +119,7 @@ export class Metrics implements Telemetry {
   private readonly workers: Gauge;
   /** Queue depths reported through queueDepth() (the pool), by worker. */
   private readonly depths: number[] = [];
-  /** Services whose breaker is not closed: "tenant/service" → state. Closed ones are not kept. */
+  /** Without a sampler only: services whose breaker is not closed, "tenant/service" → state. */
   private readonly breakerStates = new Map<string, BreakerState>();
   /** Memory reported through tenantMemory(), by tenant (the sample's figures win). */
   private readonly pushedMemory = new Map<string, number>();
@@ -180,11 +180,14 @@ export class Metrics implements Telemetry {
   }
 
   breaker(tenant: string, service: string, state: BreakerState): void {
-    const key = `${tenant}/${service}`;
     // Every report is a change (a re-open from half-open reports "open" again), so each counts.
+    this.breakerChanges.inc({ state });
+    // With a sampler (a host), states are read from the services at a scrape: a map kept here
+    // would keep a killed service's open breaker for ever (a kill reports nothing).
+    if (this.sampler) return;
+    const key = `${tenant}/${service}`;
     if (state === "closed") this.breakerStates.delete(key);
     else this.breakerStates.set(key, state);
-    this.breakerChanges.inc({ state });
   }
 
   queueDepth(worker: number, depth: number): void {
@@ -232,11 +235,6 @@ export class Metrics implements Telemetry {
   }
 
   // ---- the text ----
-
-  /** Breakers that are not closed now: [tenant/service, state]. */
-  openBreakers(): [string, BreakerState][] {
-    return [...this.breakerStates];
-  }
 
   /**
    * The Prometheus text of every metric. With `tenant`, only what that tenant may see: series
