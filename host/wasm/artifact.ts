@@ -27,7 +27,7 @@ import { SOURCE_MAP_SECTION, readCustomSection } from "./source-map.ts";
 const MAX_SOURCE_MAP_BYTES = 1 << 20;
 
 /** Bumped whenever the metering pass changes what it emits. */
-export const METER_VERSION = "5";
+export const METER_VERSION = "6";
 
 /** A metered core module: its cache key (the host compiles each key once) and its bytes. */
 export interface MeteredModule {
