@@ -4,7 +4,7 @@
 // read or decoded before. Decoding a map costs O(its length) once (cached per module / map);
 // mapping a stack, a binary search per frame.
 import {
-  AS_GUEST_PATH, ENTRY_SOURCE, GUEST_SOURCE, JS_STACK_MARKER, METER_OFFSETS_SECTION, MeterOffsets, SOURCE_MAP_SECTION, SourceMapIndex,
+  AS_GUEST_PATH, ENTRY_SOURCE, GUEST_SOURCE, JS_STACK_MARKER, MAX_STORED_MAP_BYTES, METER_OFFSETS_SECTION, MeterOffsets, SOURCE_MAP_SECTION, SourceMapIndex,
   parseStoredSourceMap, type SourcePosition,
 } from "../wasm/source-map.ts";
 
@@ -54,14 +54,19 @@ function mapsOf(module: WebAssembly.Module): WasmMaps | undefined {
   if (maps === undefined) {
     maps = null;
     const [payload] = WebAssembly.Module.customSections(module, SOURCE_MAP_SECTION);
-    const map = payload && parseStoredSourceMap(new Uint8Array(payload));
+    const map = payload && payload.byteLength <= MAX_STORED_MAP_BYTES ? parseStoredSourceMap(new Uint8Array(payload)) : undefined;
+    // A map that cannot be read is remembered as none: the next trap does not read it again.
     if (map) {
-      // The meter appends its table last (and drops any the module brought).
-      const offsets = WebAssembly.Module.customSections(module, METER_OFFSETS_SECTION).at(-1);
-      const barriers = new Uint32Array(map.barriers?.length ?? 0);
-      let at = 0;
-      map.barriers?.forEach((d, i) => (barriers[i] = at += d));
-      maps = { index: new SourceMapIndex(map), codeStart: map.codeStart ?? 0, barriers, ...(offsets && { offsets: new MeterOffsets(new Uint8Array(offsets)) }) };
+      try {
+        // The meter appends its table last (and drops any the module brought).
+        const offsets = WebAssembly.Module.customSections(module, METER_OFFSETS_SECTION).at(-1);
+        const barriers = new Uint32Array(map.barriers?.length ?? 0);
+        let at = 0;
+        map.barriers?.forEach((d, i) => (barriers[i] = at += d));
+        maps = { index: new SourceMapIndex(map), codeStart: map.codeStart ?? 0, barriers, ...(offsets && { offsets: new MeterOffsets(new Uint8Array(offsets)) }) };
+      } catch {
+        maps = null;
+      }
     }
     wasmMaps.set(module, maps);
   }

@@ -88,6 +88,8 @@ const BASE64 = new Int8Array(128).fill(-1);
  * guest with the library is ~10-200 KB; past this a failure is reported without a stack.
  */
 export const MAX_MAPPINGS_CHARS = 4 << 20;
+/** The largest SOURCE_MAP_SECTION read at all: the mappings and room for sources and tables. */
+export const MAX_STORED_MAP_BYTES = 2 * MAX_MAPPINGS_CHARS;
 
 /**
  * A decoded map: every segment as [column, source, line, column] (all 0-based) in one array,
