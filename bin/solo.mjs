@@ -18,8 +18,13 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
   if (quick) {
     const built = await (await import("./cli-bundle.mjs")).prebuilt();
     if (built) {
-      ({ main } = await import(built.index.href));
-      ctx = { workerEntry: built.worker };
+      try {
+        ({ main } = await import(built.index.href));
+        ctx = { workerEntry: built.worker };
+      } catch {
+        // A copy that cannot load (a file gone since it was checked): the sources serve.
+        main = undefined;
+      }
     }
   }
   if (!main) {

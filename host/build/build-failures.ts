@@ -1,13 +1,15 @@
 // What a deploy answers when its build process had to be stopped, or died: COMPILE_ERROR, with a
 // message that says what to change and `details.limit` naming the limit it went past.
 import { SoloError } from "../errors.ts";
-import type { BuildJob } from "./protocol.ts";
+import type { BuildJob, BuildPhase } from "./protocol.ts";
 
 /** What the messages need to know about the job. */
 export interface JobAbout {
   op: BuildJob["op"];
   language?: string;
   file: string;
+  /** Where the builder said the job was when it was stopped. */
+  phase?: BuildPhase;
 }
 
 export function formatBytes(n: number): string {
@@ -29,7 +31,9 @@ const isScript = (about: JobAbout) => about.language === "typescript" || about.l
 /** The build ran past buildTimeoutMs and its process was killed. */
 export function buildTimedOut(about: JobAbout, limitMs: number): SoloError {
   const past = formatMs(limitMs);
-  const message = about.op !== "source"
+  const message = about.phase === "types"
+    ? `the TypeScript type check ran past ${past} (buildTimeoutMs) on this source; simplify its types (a recursive type that builds ever larger types, large unions or template-literal types)`
+    : about.op !== "source"
     ? `checking and metering this module ran past ${past} (buildTimeoutMs); send a smaller one`
     : isScript(about)
       ? `the build was stopped: top-level code runs once at build time; it ran past ${past} (buildTimeoutMs). Make the top-level code finish quickly and do the work inside handle instead`
@@ -40,7 +44,9 @@ export function buildTimedOut(about: JobAbout, limitMs: number): SoloError {
 /** The build's process went past buildMemoryBytes and was killed. */
 export function buildOutOfMemory(about: JobAbout, limitBytes: number): SoloError {
   const over = formatBytes(limitBytes);
-  const message = about.op !== "source"
+  const message = about.phase === "types"
+    ? `the TypeScript type check used more than ${over} (buildMemoryBytes) on this source; simplify its types (a recursive type that builds ever larger types, large unions or template-literal types)`
+    : about.op !== "source"
     ? `checking and metering this module used more than ${over} (buildMemoryBytes); send a smaller one`
     : isScript(about)
       ? `the build was stopped: top-level code runs once at build time; it used more than ${over} (buildMemoryBytes). Allocate less at the top level: build large data inside handle, where limits.memoryBytes applies`

@@ -26,7 +26,7 @@ process.on("message", (msg: ToBuilder) => {
     return;
   }
   const { id, job } = msg;
-  runJob(cache!, job).then(
+  runJob(cache!, job, (phase) => send({ t: "phase", id, phase })).then(
     async (answer) => {
       // Only build jobs are remembered; a check job's answer is its report.
       const output = answer as BuildOutput;

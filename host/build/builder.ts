@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { SoloError } from "../errors.ts";
 import { buildCrashed, buildOutOfMemory, buildTimedOut, crashReason, isHeapExhaustion, type JobAbout } from "./build-failures.ts";
 import { residentBytes } from "./process-memory.ts";
-import type { BuildJob, BuildOutput, CheckOutput, FromBuilder, ToBuilder } from "./protocol.ts";
+import type { BuildJob, BuildOutput, BuildPhase, CheckOutput, FromBuilder, ToBuilder } from "./protocol.ts";
 
 const ENTRY = fileURLToPath(new URL("./builder-process.ts", import.meta.url));
 const TS_REGISTER = new URL("../../bin/ts-register.mjs", import.meta.url).href;
@@ -51,6 +51,8 @@ interface Running {
   poll?: NodeJS.Timeout;
   /** Set when the host killed it: the limit the job went past. */
   killedFor?: "time" | "memory";
+  /** What the builder last said its job was doing. */
+  phase?: BuildPhase;
   tail: string;
   exited?: boolean;
 }
@@ -166,6 +168,10 @@ export class Builder {
       return;
     }
     if (!p.job || p.job.id !== msg.id) return;
+    if (msg.t === "phase") {
+      p.phase = msg.phase;
+      return;
+    }
     const job = this.finish(p);
     if (msg.t === "done") job.resolve(msg.output);
     else job.reject(SoloError.from(msg.error));
@@ -177,7 +183,7 @@ export class Builder {
     p.exited = true;
     if (this.proc === p) this.proc = undefined;
     if (p.job) {
-      const { about } = p.job;
+      const about = { ...p.job.about, ...(p.phase && { phase: p.phase }) };
       // The last lines it wrote say why it died; they may still be in the pipe.
       const stderr = p.child.stderr;
       if (stderr && !stderr.closed) await Promise.race([new Promise((r) => stderr.once("close", r)), new Promise((r) => setTimeout(r, 200))]);
@@ -203,6 +209,7 @@ export class Builder {
     clearTimeout(p.timer);
     clearInterval(p.poll);
     p.job = undefined;
+    p.phase = undefined;
     return job;
   }
 

@@ -4,11 +4,15 @@ import { SoloError } from "../errors.ts";
 import { compile, compileKey, compileWithJavy } from "../compile/index.ts";
 import { mergeTypeFindings, requireTyped, requireValid, typeCheck, validateGuest, type Finding } from "../validate/index.ts";
 import type { ArtifactCache, ArtifactCounters, BuiltArtifact } from "../wasm/index.ts";
-import type { BuildJob, BuildOutput, CheckOutput } from "./protocol.ts";
+import type { BuildJob, BuildOutput, BuildPhase, CheckOutput } from "./protocol.ts";
 
-export async function runJob(cache: ArtifactCache, job: BuildJob): Promise<BuildOutput | CheckOutput> {
+/** phase: told when the job enters and leaves the type check (a job stopped in it says so). */
+export async function runJob(cache: ArtifactCache, job: BuildJob, phase: (p: BuildPhase) => void = () => {}): Promise<BuildOutput | CheckOutput> {
   // Host.validate: the same checks a deploy runs first, nothing built.
-  if (job.op === "check") return validateGuest({ source: job.source, language: job.language, maxSourceBytes: job.maxSourceBytes, file: job.file, typeCheck: job.typeCheck });
+  if (job.op === "check") {
+    if (job.language === "typescript") phase("types");
+    return validateGuest({ source: job.source, language: job.language, maxSourceBytes: job.maxSourceBytes, file: job.file, typeCheck: job.typeCheck });
+  }
   const before = { ...cache.counters };
   let artifact: BuiltArtifact;
   let warnings: Finding[] = [];
@@ -26,7 +30,12 @@ export async function runJob(cache: ArtifactCache, job: BuildJob): Promise<Build
       // the build here). Its findings are kept as warnings in the build's answer, which is
       // cached by the compile key (it names the checker's version), so a cached build answers
       // either setting: ArtifactStore applies "error" to it again.
-      if (job.language === "typescript") warnings = requireTyped(mergeTypeFindings(warnings, typeCheck({ source: job.source, file: job.file })), job.typeCheck);
+      if (job.language === "typescript") {
+        phase("types");
+        const typed = typeCheck({ source: job.source, file: job.file });
+        phase("build");
+        warnings = requireTyped(mergeTypeFindings(warnings, typed), job.typeCheck);
+      }
       const { language, source, file } = job;
       if (job.compiler === "javy") {
         const module = await cache.component(compileKey(language, `javy\0${source}`), () => compileWithJavy(source, file));

@@ -33,4 +33,8 @@ export interface WireError { code: ErrorCode; message: string; details?: Record<
 
 export type ToBuilder = { t: "init"; cacheDir?: string } | { t: "job"; id: number; job: BuildJob };
 
-export type FromBuilder = { t: "ready" } | { t: "done"; id: number; output: BuildOutput | CheckOutput } | { t: "failed"; id: number; error: WireError };
+/** "phase": the job is in its TypeScript type check, so a job stopped now is said to be stopped there. */
+export type FromBuilder = { t: "ready" } | { t: "phase"; id: number; phase: BuildPhase } | { t: "done"; id: number; output: BuildOutput | CheckOutput } | { t: "failed"; id: number; error: WireError };
+
+/** Where a job is, as far as a failure's message needs: in the type checker, or anywhere else. */
+export type BuildPhase = "types" | "build";

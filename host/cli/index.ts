@@ -93,6 +93,20 @@ function onOffFromEnv(cmd: Command): void {
   }
 }
 
+/**
+ * Flags that say the same thing in different ways (where a request comes from): one given on the
+ * command line wins over the others' variables, as a flag wins over its own. Without this an
+ * exported SOLO_INPUT made `solo run x.ts --input-file req.json` a usage error.
+ */
+const ALTERNATIVES = [["input", "inputFile", "stdin"]];
+
+function commandLineWins(cmd: Command): void {
+  for (const group of ALTERNATIVES) {
+    if (!group.some((attr) => cmd.getOptionValueSource(attr) === "cli")) continue;
+    for (const attr of group) if (cmd.getOptionValueSource(attr) === "env") cmd.setOptionValueWithSource(attr, undefined, "default");
+  }
+}
+
 /** Builds the program; `setCode` receives the verb's exit code. */
 export function program(setCode: (code: number) => void, ctx: RunContext = {}): Command {
   const solo = new SoloCommand("solo")
@@ -110,6 +124,7 @@ export function program(setCode: (code: number) => void, ctx: RunContext = {}): 
     async function (this: Command, ...args: unknown[]) {
       try {
         onOffFromEnv(this);
+        commandLineWins(this);
         const opts = this.opts() as { json?: boolean };
         try {
           setCode(await fn(...args.slice(0, -1)));

@@ -26,6 +26,8 @@ const ENTRY_FILE = "solo-entry.js";
 const SDK_DIR = fileURLToPath(new URL("../../guest-sdk/js/", import.meta.url));
 const SDK = join(SDK_DIR, "index.js");
 const GLOBAL = "solo-global:";
+/** Imported first by the bundle's entry: runs before the guest (guest-sdk/js/globals/no-random.js). */
+const PRELUDE = "solo-prelude:no-random";
 
 /**
  * Only "solo" may be imported; the WIT interfaces stay external for componentize-qjs, and
@@ -42,6 +44,8 @@ function soloOnly(file: string, source: string, loader: "ts" | "js"): Plugin {
           return undefined;
         }
         if (args.path === "guest:main") return { path: file, namespace: "guest" };
+        // The entry's first import (PRELUDE), never the guest's.
+        if (args.path === PRELUDE && args.namespace !== "guest") return { path: join(SDK_DIR, "globals", "no-random.js") };
         if (args.path === "solo") return { path: SDK, sideEffects: false };
         if (args.path.startsWith("solo:agent/") && args.importer.startsWith(SDK_DIR)) return { path: args.path, external: true, sideEffects: false };
         return { errors: [{ text: `"${args.path}" cannot be imported: a guest may import only "solo"` }] };
@@ -104,7 +108,7 @@ export async function javaScriptLifecycle(source: string, file: string, language
  * solo:agent interfaces the bundle calls.
  */
 export async function bundle(source: string, file: string, language: "typescript" | "javascript", lifecycle: readonly LifecycleExport[] = []): Promise<{ js: string; map: StoredSourceMap; interfaces: string[] }> {
-  const out = await run(jsEntry(lifecycle), source, file, language);
+  const out = await run(`import ${JSON.stringify(PRELUDE)};\n${jsEntry(lifecycle)}`, source, file, language);
   const imported = Object.values(out.metafile.outputs).flatMap((o) => o.imports).filter((i) => i.external).map((i) => worldInterface(i.path));
   const interfaces = Object.keys(WORLD_IMPORTS).filter((name) => imported.includes(name));
   const js = out.outputFiles.find((f) => f.path.endsWith(".js"))!.text;

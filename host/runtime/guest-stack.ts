@@ -4,7 +4,7 @@
 // read or decoded before. Decoding a map costs O(its length) once (cached per module / map);
 // mapping a stack, a binary search per frame.
 import {
-  AS_GUEST_PATH, ENTRY_SOURCE, GUEST_SOURCE, JS_STACK_MARKER, METER_OFFSETS_SECTION, MeterOffsets, SOURCE_MAP_SECTION, SourceMapIndex,
+  AS_GUEST_PATH, ENTRY_SOURCE, GUEST_SOURCE, JS_STACK_MARKER, MAX_STORED_MAP_BYTES, METER_OFFSETS_SECTION, MeterOffsets, SOURCE_MAP_SECTION, SourceMapIndex,
   parseStoredSourceMap, type SourcePosition,
 } from "../wasm/source-map.ts";
 
@@ -54,13 +54,19 @@ function mapsOf(module: WebAssembly.Module): WasmMaps | undefined {
   if (maps === undefined) {
     maps = null;
     const [payload] = WebAssembly.Module.customSections(module, SOURCE_MAP_SECTION);
-    const map = payload && parseStoredSourceMap(new Uint8Array(payload));
+    const map = payload && payload.byteLength <= MAX_STORED_MAP_BYTES ? parseStoredSourceMap(new Uint8Array(payload)) : undefined;
+    // A map that cannot be read is remembered as none: the next trap does not read it again.
     if (map) {
-      const [offsets] = WebAssembly.Module.customSections(module, METER_OFFSETS_SECTION);
-      const barriers = new Uint32Array(map.barriers?.length ?? 0);
-      let at = 0;
-      map.barriers?.forEach((d, i) => (barriers[i] = at += d));
-      maps = { index: new SourceMapIndex(map), codeStart: map.codeStart ?? 0, barriers, ...(offsets && { offsets: new MeterOffsets(new Uint8Array(offsets)) }) };
+      try {
+        // The meter appends its table last (and drops any the module brought).
+        const offsets = WebAssembly.Module.customSections(module, METER_OFFSETS_SECTION).at(-1);
+        const barriers = new Uint32Array(map.barriers?.length ?? 0);
+        let at = 0;
+        map.barriers?.forEach((d, i) => (barriers[i] = at += d));
+        maps = { index: new SourceMapIndex(map), codeStart: map.codeStart ?? 0, barriers, ...(offsets && { offsets: new MeterOffsets(new Uint8Array(offsets)) }) };
+      } catch {
+        maps = null;
+      }
     }
     wasmMaps.set(module, maps);
   }
@@ -131,7 +137,11 @@ function jsIndex(text: string): SourceMapIndex | undefined {
   let index = jsMaps.get(text);
   if (index === undefined) {
     const map = parseStoredSourceMap(text);
-    index = map ? new SourceMapIndex(map) : null;
+    try {
+      index = map ? new SourceMapIndex(map) : null;
+    } catch {
+      index = null; // a map that cannot be decoded leaves the failure without a stack
+    }
     if (jsMaps.size >= MAX_JS_MAPS) jsMaps.delete(jsMaps.keys().next().value!);
     jsMaps.set(text, index);
   }
@@ -178,13 +188,27 @@ function build(stack: string, frame: RegExp, file: string, map: (m: RegExpExecAr
       // Solo's generated entry is plumbing, not the guest's code.
       if (hit.pos.source === ENTRY_SOURCE) continue;
       const guest = hit.pos.source === GUEST_SOURCE;
-      const f: GuestFrame = { file: guest ? file : hit.pos.source, line: hit.pos.line, column: hit.pos.column, function: hit.name };
+      const f: GuestFrame = { file: guest ? file : shown(hit.pos.source), line: hit.pos.line, column: hit.pos.column, function: shown(hit.name) };
       frames.push(f);
       if (guest) at ??= f;
     }
   }
   if (frames.length === 0) return undefined;
   return at ? { frames, at } : { frames };
+}
+
+/** The longest source or function name shown in a frame. */
+const MAX_NAME = 200;
+
+/**
+ * A name from a map's sources or a module's name section, as shown: an uploaded module writes
+ * both, so control characters (a line break, a terminal escape) become U+FFFD and it is clipped:
+ * a frame stays one line that cannot pass for another frame or repaint an agent's terminal.
+ */
+function shown(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd");
+  return clean.length > MAX_NAME ? `${clean.slice(0, MAX_NAME)}...` : clean;
 }
 
 /**

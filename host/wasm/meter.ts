@@ -433,6 +433,13 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
         if (runs && fnRuns) for (let k = 0; k < fnRuns.length; k += 3) runs.push(fnRuns[k]! + start, fnRuns[k + 1]!, fnRuns[k + 2]!);
         break;
       }
+      case 0:
+        // The offsets table is the meter's alone: one the module brought would be read by the
+        // worker as where metered code came from.
+        if (new Reader(bytes, s.start, s.end).name() === METER_OFFSETS_SECTION) break;
+        out.push(bytes.subarray(s.headerStart, s.end));
+        written += s.end - s.headerStart;
+        break;
       default:
         out.push(bytes.subarray(s.headerStart, s.end));
         written += s.end - s.headerStart;

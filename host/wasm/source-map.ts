@@ -82,17 +82,37 @@ export function codeSectionStart(module: Uint8Array): number | undefined {
 const BASE64 = new Int8Array(128).fill(-1);
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".split("").forEach((c, i) => (BASE64[c.charCodeAt(0)] = i));
 
-/** A decoded map: per generated line, segments as [column, source, line, column] (all 0-based), sorted by column. */
+/**
+ * The longest `mappings` decoded. A map comes with the artifact, and an uploaded component brings
+ * its own: decoding one is the worker's time outside any fuel, so it is bounded. asc's map of a
+ * guest with the library is ~10-200 KB; past this a failure is reported without a stack.
+ */
+export const MAX_MAPPINGS_CHARS = 4 << 20;
+/** The largest SOURCE_MAP_SECTION read at all: the mappings and room for sources and tables. */
+export const MAX_STORED_MAP_BYTES = 2 * MAX_MAPPINGS_CHARS;
+
+/**
+ * A decoded map: every segment as [column, source, line, column] (all 0-based) in one array,
+ * sorted by column within each generated line; lineStarts[l] is line l's first segment. Flat, so
+ * decoding costs O(length) time and ~16 bytes a segment, however the map is shaped.
+ */
 export class SourceMapIndex {
-  private readonly lines: Int32Array[] = [];
+  private readonly segs: Int32Array;
+  private readonly lineStarts: Uint32Array;
 
   constructor(readonly map: StoredSourceMap) {
     // Every field is a delta from the one before (columns: within the line); VLQ, base64.
     const text = map.mappings;
-    let line: number[] = [];
+    if (text.length > MAX_MAPPINGS_CHARS) throw new Error(`source map: mappings of ${text.length} characters (at most ${MAX_MAPPINGS_CHARS} are decoded)`);
+    let lines = 1;
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 59) lines++;
+    const lineStarts = new Uint32Array(lines + 1);
+    // A kept segment has 4 fields of at least one character and a separator: at most length/4 + 1.
+    const segs = new Int32Array(((text.length >> 2) + 1) * 4);
+    let n = 0, line = 0;
     let col = 0, src = 0, srcLine = 0, srcCol = 0;
     let field = 0;
-    let fields: number[] = [0, 0, 0, 0];
+    const fields = [0, 0, 0, 0];
     const endSegment = () => {
       if (field === 0) return;
       col += fields[0]!;
@@ -100,10 +120,14 @@ export class SourceMapIndex {
         src += fields[1]!;
         srcLine += fields[2]!;
         srcCol += fields[3]!;
-        line.push(col, src, srcLine, srcCol);
+        segs[n * 4] = col;
+        segs[n * 4 + 1] = src;
+        segs[n * 4 + 2] = srcLine;
+        segs[n * 4 + 3] = srcCol;
+        n++;
       }
       field = 0;
-      fields = [0, 0, 0, 0];
+      fields.fill(0);
     };
     let value = 0, shift = 0;
     for (let i = 0; i < text.length; i++) {
@@ -111,8 +135,7 @@ export class SourceMapIndex {
       if (c === 44 /* , */ || c === 59 /* ; */) {
         endSegment();
         if (c === 59) {
-          this.lines.push(sortedSegments(line));
-          line = [];
+          lineStarts[++line] = n;
           col = 0;
         }
         continue;
@@ -125,21 +148,24 @@ export class SourceMapIndex {
         if (shift > 30) throw new Error("source map: number too long");
         continue;
       }
-      const n = value % 2 === 1 ? -Math.floor(value / 2) : value / 2;
-      if (field < 4) fields[field] = n;
+      const v = value % 2 === 1 ? -Math.floor(value / 2) : value / 2;
+      if (field < 4) fields[field] = v;
       field++;
       value = 0;
       shift = 0;
     }
     endSegment();
-    this.lines.push(sortedSegments(line));
+    lineStarts[lines] = n;
+    this.segs = segs.subarray(0, n * 4);
+    this.lineStarts = lineStarts;
+    for (let l = 0; l < lines; l++) sortLine(this.segs, lineStarts[l]!, lineStarts[l + 1]!);
   }
 
   /** The source position of generated (line, column), 0-based: the segment at or before it on that line. */
   lookup(line: number, column: number): SourcePosition | undefined {
-    const segs = this.lines[line];
-    const found = segs ? at(segs, column) : -1;
-    return found < 0 ? undefined : this.position(segs!, found);
+    if (!(line >= 0 && line < this.lineStarts.length - 1)) return undefined;
+    const found = at(this.segs, this.lineStarts[line]!, this.lineStarts[line + 1]!, column);
+    return found < 0 ? undefined : this.position(found);
   }
 
   /**
@@ -147,24 +173,27 @@ export class SourceMapIndex {
    * `from`: for code inlined from elsewhere, the place in `source` that led to it. O(segments between).
    */
   lookupBefore(line: number, column: number, from: number, source: string): SourcePosition | undefined {
-    const segs = this.lines[line];
     const want = this.map.sources.indexOf(source);
-    if (!segs || want < 0) return undefined;
-    for (let i = at(segs, column); i >= 0 && segs[i * 4]! >= from; i--) {
-      if (segs[i * 4 + 1] === want) return this.position(segs, i);
+    if (!(line >= 0 && line < this.lineStarts.length - 1) || want < 0) return undefined;
+    const first = this.lineStarts[line]!;
+    for (let i = at(this.segs, first, this.lineStarts[line + 1]!, column); i >= first && this.segs[i * 4]! >= from; i--) {
+      if (this.segs[i * 4 + 1] === want) return this.position(i);
     }
     return undefined;
   }
 
-  private position(segs: Int32Array, i: number): SourcePosition | undefined {
-    const source = this.map.sources[segs[i * 4 + 1]!];
-    return source === undefined ? undefined : { source, line: segs[i * 4 + 2]! + 1, column: segs[i * 4 + 3]! + 1 };
+  private position(i: number): SourcePosition | undefined {
+    const s = this.segs;
+    const source = this.map.sources[s[i * 4 + 1]!];
+    // A hand-made map may walk lines and columns below zero: such a place names nothing.
+    if (typeof source !== "string" || s[i * 4 + 2]! < 0 || s[i * 4 + 3]! < 0) return undefined;
+    return { source, line: s[i * 4 + 2]! + 1, column: s[i * 4 + 3]! + 1 };
   }
 }
 
-/** Index of the last segment whose column is at or before `column`, or -1. */
-function at(segs: Int32Array, column: number): number {
-  let lo = 0, hi = segs.length / 4 - 1, found = -1;
+/** Index of the last segment in [lo, end) whose column is at or before `column`, or -1. */
+function at(segs: Int32Array, lo: number, end: number, column: number): number {
+  let hi = end - 1, found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     if (segs[mid * 4]! <= column) {
@@ -175,23 +204,31 @@ function at(segs: Int32Array, column: number): number {
   return found;
 }
 
-function sortedSegments(flat: number[]): Int32Array {
-  const n = flat.length / 4;
+/** Sorts segments [lo, end) by column, in place; maps from compilers are sorted already (O(n) check). */
+function sortLine(segs: Int32Array, lo: number, end: number): void {
   let sorted = true;
-  for (let i = 1; i < n && sorted; i++) if (flat[i * 4]! < flat[(i - 1) * 4]!) sorted = false;
-  if (!sorted) {
-    const order = [...Array(n).keys()].sort((a, b) => flat[a * 4]! - flat[b * 4]!);
-    flat = order.flatMap((i) => flat.slice(i * 4, i * 4 + 4));
-  }
-  return Int32Array.from(flat);
+  for (let i = lo + 1; i < end && sorted; i++) if (segs[i * 4]! < segs[(i - 1) * 4]!) sorted = false;
+  if (sorted) return;
+  const order = new Uint32Array(end - lo).map((_, k) => lo + k).sort((a, b) => segs[a * 4]! - segs[b * 4]! || a - b);
+  const copy = segs.slice(lo * 4, end * 4);
+  for (let k = 0; k < order.length; k++) segs.set(copy.subarray((order[k]! - lo) * 4, (order[k]! - lo) * 4 + 4), (lo + k) * 4);
 }
 
 /** Parses SOURCE_MAP_SECTION's payload; undefined when it is not one. */
 export function parseStoredSourceMap(payload: Uint8Array | string): StoredSourceMap | undefined {
   try {
     const m = JSON.parse(typeof payload === "string" ? payload : new TextDecoder().decode(payload)) as StoredSourceMap;
-    if (!Array.isArray(m.sources) || typeof m.mappings !== "string") return undefined;
-    return m;
+    if (typeof m !== "object" || m === null || !Array.isArray(m.sources) || typeof m.mappings !== "string") return undefined;
+    // An uploaded component's map is the uploader's: fields of the wrong shape are dropped, not trusted.
+    const numbers = (xs: unknown) => Array.isArray(xs) && xs.every((x) => Number.isInteger(x) && x >= 0);
+    return {
+      sources: m.sources.map((x) => (typeof x === "string" ? x : "")),
+      mappings: m.mappings,
+      ...(Number.isInteger(m.codeStart) && m.codeStart! >= 0 && { codeStart: m.codeStart! }),
+      ...(numbers(m.functions) && { functions: m.functions! }),
+      ...(Number.isInteger(m.firstFunction) && m.firstFunction! >= 0 && { firstFunction: m.firstFunction! }),
+      ...(numbers(m.barriers) && { barriers: m.barriers! }),
+    };
   } catch {
     return undefined;
   }
@@ -218,6 +255,8 @@ export class MeterOffsets {
   constructor(payload: Uint8Array) {
     const r = new Reader(payload);
     const n = r.u32();
+    // Each run takes at least 3 bytes: a count past that is a corrupt table, refused before allocating.
+    if (n * 3 > payload.length) throw new Error(`meter offsets: ${n} runs in ${payload.length} bytes`);
     this.runs = new Uint32Array(n * 3);
     let at = 0;
     for (let i = 0; i < n; i++) {

@@ -2,7 +2,7 @@
 // command with a SOLO_* variable per flag, variables that set flags (a flag wins), and a file
 // that cannot be read as one short line with exit 2. Run as a user runs it: bin/solo.mjs.
 import * as assert from "uvu/assert";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, TEST_CACHE, test } from "../helpers.ts";
@@ -132,6 +132,27 @@ test("the prebuilt CLI and the sources answer alike (SOLO_NO_PREBUILT=1)", async
   const manifest = JSON.parse(readFileSync(join(ROOT, ".solo-cache", "cli", "manifest.json"), "utf8")) as { inputs: Record<string, string> };
   assert.ok("host/cli/index.ts" in manifest.inputs && "host/runtime/worker.ts" in manifest.inputs, "the bundle lists its sources");
   assert.not.ok(Object.keys(manifest.inputs).some((f) => f.startsWith("host/api/") || f === "host/host.ts"), "the server side is not in it");
+});
+
+test("a prebuilt copy missing a file, or changed since it was made, is made again instead of loaded", async () => {
+  const MANIFEST = join(ROOT, ".solo-cache", "cli", "manifest.json");
+  const build = () => (JSON.parse(readFileSync(MANIFEST, "utf8")) as { build: string }).build;
+  const help = async () => {
+    const r = await solo(["run", "--help"]);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Usage: solo run/);
+  };
+  await help();
+  const first = build();
+  // Gone: before, every quick verb died with ERR_MODULE_NOT_FOUND until .solo-cache was removed.
+  unlinkSync(join(ROOT, ".solo-cache", "cli", first, "index.js"));
+  await help();
+  const second = build();
+  assert.is.not(second, first, "made again");
+  // Changed: a copy that no longer is what was made is not run.
+  appendFileSync(join(ROOT, ".solo-cache", "cli", second, "index.js"), "\nthrow new Error(\"not what was built\");\n");
+  await help();
+  assert.is.not(build(), second, "made again");
 });
 
 test.after(() => rmSync(cwd, { recursive: true, force: true }));
