@@ -28,7 +28,7 @@ const MAX_SOURCE_MAP_BYTES = 1 << 20;
 import { planComponent, PlanUnsupported, type ComponentPlan } from "./component-plan.ts";
 
 /** Bumped whenever the metering pass changes what it emits. */
-export const METER_VERSION = "6";
+export const METER_VERSION = "7";
 
 /** A metered core module: its cache key (the host compiles each key once) and its bytes. */
 export interface MeteredModule {
