@@ -246,6 +246,9 @@ export class ComponentSandbox implements GuestInstance {
           const v = realloc?.t === "export" ? this.exported(realloc) : undefined;
           return (re = typeof v === "function" ? (v as Realloc) : undefined);
         },
+        // The components the plan runs are QuickJS's shape (stubbed WASI): their SDK joins two
+        // 53-bit draws, as on jco's glue.
+        true,
       );
       bindings.set(key, b);
     }

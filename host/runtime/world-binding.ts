@@ -40,6 +40,11 @@ export class WorldBinding {
     readonly encoding: "utf8" | "utf16",
     private readonly memory: () => WebAssembly.Memory,
     private readonly realloc: () => Realloc | undefined,
+    /**
+     * random.next-u64 answers its top 53 bits: QuickJS turns a u64 into a Number, exact only
+     * below 2^53, and the JavaScript SDK joins two such draws into one exact 64-bit bigint.
+     */
+    private readonly randomBits53 = false,
   ) {}
 
   // ---- guest memory, every access bounds-checked: a bad pointer is the guest's fault ----
@@ -194,7 +199,7 @@ export class WorldBinding {
         "now-ms": g(() => (this.charge(0), st.env.nowMs())),
         "monotonic-ns": g(() => (this.charge(0), st.env.monotonicNs())),
       },
-      [importModuleName("random")]: { "next-u64": g(() => (this.charge(0), st.env.nextU64())) },
+      [importModuleName("random")]: { "next-u64": g(() => (this.charge(0), this.randomBits53 ? st.env.nextU64() >> 11n : st.env.nextU64())) },
       [importModuleName("secrets")]: {
         get: g((np: number, nl: number, ret: number) => this.writeResult(ret, st.env.secretGet(arg(np, nl)), (v, at) => this.writeStringAt(at, v))),
       },
