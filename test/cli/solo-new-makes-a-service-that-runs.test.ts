@@ -16,7 +16,7 @@ const env = { XDG_CACHE_HOME: join(TEST_CACHE, "xdg") };
 /** `node --test` in DIR, with SOLO naming this checkout's command (the generated test's way to find it). */
 function nodeTest(dir: string): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--test"], { cwd: dir, env: { ...process.env, ...env, SOLO } });
+    const child = spawn(process.execPath, ["--test", "--test-reporter=tap"], { cwd: dir, env: { ...process.env, ...env, SOLO } });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
