@@ -25,7 +25,23 @@ const files = readdirSync(testDir, { recursive: true })
   .filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)))
   .sort();
 
-interface Outcome { file: string; passed: number; failed: number; output: string; ms: number; note?: string }
+interface Outcome { file: string; passed: number; failed: number; output: string; ms: number; cpuMs?: number; note?: string }
+
+/**
+ * CPU time (user + system, ms) of this runner's reaped children and what they reaped (Linux
+ * /proc; elsewhere 0). Read at each child's exit, the difference is that file's CPU: the figure
+ * that decides the suite's time on two cores, where wall time depends on what ran beside it.
+ */
+function reapedCpuMs(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[13]) + Number(fields[14])) * 10; // cutime, cstime in ticks of 10 ms (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+let lastReapedCpuMs = reapedCpuMs();
 
 /** Children still running, each the leader of its own process group (killed as a group). */
 const running = new Set<ChildProcess>();
@@ -98,6 +114,7 @@ function runFile(file: string): Promise<Outcome> {
     let timedOut = false;
     let exitCode: number | null = null;
     let exitSignal: NodeJS.Signals | null = null;
+    let cpuMs = 0;
     child.stdout!.on("data", (d) => (output += d));
     child.stderr!.on("data", (d) => (output += d));
     const timer = setTimeout(() => {
@@ -107,6 +124,9 @@ function runFile(file: string): Promise<Outcome> {
     child.on("exit", (code, signal) => {
       exitCode = code;
       exitSignal = signal;
+      const now = reapedCpuMs();
+      cpuMs = now - lastReapedCpuMs;
+      lastReapedCpuMs = now;
       // Whatever the file left running would hold its pipes open and stall "close".
       killTree(child, true);
     });
@@ -123,12 +143,12 @@ function runFile(file: string): Promise<Outcome> {
       const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
       const exit = exitSignal ? `killed by ${exitSignal}` : `exited with code ${exitCode}`;
       if (Number.isNaN(total) || Number.isNaN(passed)) {
-        resolve({ file, passed: 0, failed: 1, output, ms, note: `${exit} before uvu's summary` });
+        resolve({ file, passed: 0, failed: 1, output, ms, cpuMs, note: `${exit} before uvu's summary` });
       } else if (exitCode !== 0 && total === passed) {
         // Every test passed, yet the process failed (a crash after the summary, a leaked rejection).
-        resolve({ file, passed, failed: 1, output, ms, note: `${exit} after its summary` });
+        resolve({ file, passed, failed: 1, output, ms, cpuMs, note: `${exit} after its summary` });
       } else {
-        resolve({ file, passed, failed: total - passed, output, ms });
+        resolve({ file, passed, failed: total - passed, output, ms, cpuMs });
       }
     });
   });
@@ -169,7 +189,7 @@ await Promise.all(
       else {
         const mark = o.failed === 0 ? "ok  " : "FAIL";
         const note = o.note ? `, ${o.note}` : "";
-        process.stdout.write(`${mark} ${shown(file)} (${o.passed} passed, ${o.failed} failed, ${(o.ms / 1000).toFixed(1)} s${note})\n`);
+        process.stdout.write(`${mark} ${shown(file)} (${o.passed} passed, ${o.failed} failed, ${(o.ms / 1000).toFixed(1)} s, cpu ${((o.cpuMs ?? 0) / 1000).toFixed(1)} s${note})\n`);
       }
       if (o.failed > 0) process.stdout.write(o.output.replace(/^/gm, "     | ") + "\n");
     }
