@@ -79,8 +79,8 @@ test("a file that hangs is killed with its whole process tree and counted as fai
     const { code, out } = await runRunner(dir, { SOLO_TEST_TIMEOUT_MS: "12000" });
     const lines = out.trimEnd().split("\n");
     assert.ok(lines.includes(`FAIL ${join(dir, "hangs.test.ts")}: timed out after 12 s`), out);
-    assert.match(out, new RegExp(`^FAIL ${join(dir, "exits-3-after-summary.test.ts")} \\(1 passed, 1 failed, [\\d.]+ s, exited with code 3 after its summary\\)$`, "m"));
-    assert.match(out, new RegExp(`^FAIL ${join(dir, "crashes.test.ts")} \\(0 passed, 1 failed, [\\d.]+ s, exited with code 1 before uvu's summary\\)$`, "m"));
+    assert.match(out, new RegExp(`^FAIL ${join(dir, "exits-3-after-summary.test.ts")} \\(1 passed, 1 failed, [\\d.]+ s, cpu [\\d.]+ s, exited with code 3 after its summary\\)$`, "m"));
+    assert.match(out, new RegExp(`^FAIL ${join(dir, "crashes.test.ts")} \\(0 passed, 1 failed, [\\d.]+ s, cpu [\\d.]+ s, exited with code 1 before uvu's summary\\)$`, "m"));
     assert.match(out, new RegExp(`^ok   ${join(dir, "passes.test.ts")} \\(1 passed, 0 failed`, "m"));
     assert.is(lines.at(-1), "2 passed, 3 failed");
     assert.is(code, 1);
