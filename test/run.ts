@@ -178,7 +178,21 @@ if (filter.length === 0 && !process.env.SOLO_TEST_DIR) {
   if (tsc.failed) process.stdout.write(tsc.output.replace(/^/gm, "     | ") + "\n");
 }
 
-const queue = [...files];
+// The files that take longest start first, so none of them starts last and runs alone while the
+// other lane is idle (the list is a hint: a file missing from it runs in name order after them).
+const LONGEST_FIRST = [
+  "swap/a-sigkill-during-swaps-leaves-one-version", "cli/solo-client", "artifact/a-known-source-deploys-without-the-builder",
+  "fuzz/random-sources-end-in-a-result-or-a-solo-error", "cli/solo-swap", "cli/solo-dev-swaps-on-save",
+  "abuse/compiler-crash-fails-only-that-deploy", "abuse/top-level-allocation-stops-at-the-build-memory-limit",
+  "artifact/same-source-compiles-once", "guests/typescript-guests-run-without-generated-javascript", "cli/solo-run.test",
+  "validate/type-checks-typescript-guests", "cli/solo-cli-basics", "cli/solo-secret", "events/sigkill-loses-nothing-acknowledged",
+  "scale/ten-thousand-echo-services", "abuse/endless-top-level-code-stops-at-the-build-timeout",
+];
+const rank = (f: string) => {
+  const i = LONGEST_FIRST.findIndex((p) => f.includes(p));
+  return i < 0 ? LONGEST_FIRST.length : i;
+};
+const queue = [...files].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
 const lanes = Math.max(1, Math.min(Number(process.env.SOLO_TEST_JOBS ?? availableParallelism()), 4));
 await Promise.all(
   Array.from({ length: lanes }, async () => {

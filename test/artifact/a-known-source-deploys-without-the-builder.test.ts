@@ -2,7 +2,7 @@
 // builder process: the host reads what the builder wrote; so do a restart's stored components. A cache file that was lost
 // sends the deploy back to the builder, and the service still answers right.
 import * as assert from "uvu/assert";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,12 +57,23 @@ test("a restarted host brings its services back without starting the builder", a
   }
 });
 
-test("a cache file that was lost sends the deploy back to the builder, which answers right", async () => {
-  const cacheDir = mkdtempSync(join(tmpdir(), "solo-built-cache-"));
-  try {
-    const first = await openHost({ cacheDir });
+/** A cache of its own in which a first host built examples/echo.as.ts (built once, copied per test). */
+let builtOnce: string | undefined;
+async function cacheWithEcho(): Promise<string> {
+  if (!builtOnce) {
+    builtOnce = mkdtempSync(join(tmpdir(), "solo-built-cache-"));
+    const first = await openHost({ cacheDir: builtOnce });
     await first.host.deploy({ tenant: "a", service: "e", source: example("echo.as.ts"), language: "assemblyscript" });
     await first.close();
+  }
+  const copy = mkdtempSync(join(tmpdir(), "solo-built-cache-"));
+  cpSync(builtOnce, copy, { recursive: true });
+  return copy;
+}
+
+test("a cache file that was lost sends the deploy back to the builder, which answers right", async () => {
+  const cacheDir = await cacheWithEcho();
+  try {
     // Every component in the cache is gone: the index names files that are not there.
     for (const f of readdirSync(join(cacheDir, "components"))) rmSync(join(cacheDir, "components", f));
     const second = await openHost({ cacheDir });
@@ -79,11 +90,8 @@ test("a cache file that was lost sends the deploy back to the builder, which ans
 });
 
 test("an index that names glue outside the cache is not followed: the builder builds", async () => {
-  const cacheDir = mkdtempSync(join(tmpdir(), "solo-built-cache-"));
+  const cacheDir = await cacheWithEcho();
   try {
-    const first = await openHost({ cacheDir });
-    await first.host.deploy({ tenant: "a", service: "e", source: example("echo.as.ts"), language: "assemblyscript" });
-    await first.close();
     // Glue is host code: an index pointing it at any other file must not be taken.
     writeFileSync(join(cacheDir, "evil.js"), "export function instantiate() { throw new Error('ran'); }\n");
     for (const f of readdirSync(join(cacheDir, "built"))) {
@@ -100,6 +108,7 @@ test("an index that names glue outside the cache is not followed: the builder bu
     }
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
+    if (builtOnce) rmSync(builtOnce, { recursive: true, force: true });
   }
 });
 

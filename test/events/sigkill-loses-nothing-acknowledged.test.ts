@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crashCycles } from "./crash-cycles.ts";
 
-test("12 SIGKILLs under load: every acknowledged append and kv commit survives, ids stay monotonic, the chain verifies", async () => {
+test("8 SIGKILLs under load: every acknowledged append and kv commit survives, ids stay monotonic, the chain verifies", async () => {
   const dir = mkdtempSync(join(tmpdir(), "solo-crash-"));
   try {
-    const r = await crashCycles(join(dir, "db"), 12);
+    const r = await crashCycles(join(dir, "db"), 8);
     console.log(JSON.stringify(r));
     assert.ok(r.acknowledgedEvents > 100, `the writer got work done (${r.acknowledgedEvents} events)`);
     assert.ok(r.acknowledgedKv > 20);

@@ -56,14 +56,14 @@ export const CAMPAIGNS: Record<string, Campaign> = {
     },
   },
   sources: {
-    runs: 250,
+    runs: 150,
     async run({ seed, runs }) {
       const seeds = await buildSeeds({ assemblyscript: false });
       const h = await fuzzHost(1);
       try {
         const ask = await neighbour(h.host, seeds.find((s) => s.name === "echo-component")!.bytes);
         const started = Date.now();
-        const out = await fuzzSources(h.host, { seed, runs, maxCompiles: Number(process.env.FUZZ_COMPILES) || 4, deployFreq: 8, bigMaxBytes: Number(process.env.FUZZ_BIG_BYTES) || 1_100_000, mode: mode() });
+        const out = await fuzzSources(h.host, { seed, runs, maxCompiles: Number(process.env.FUZZ_COMPILES) || 3, deployFreq: 8, bigMaxBytes: Number(process.env.FUZZ_BIG_BYTES) || 1_100_000, mode: mode() });
         const neighbourAnswers = await ask();
         return { ok: !out.error && neighbourAnswers, ...out, neighbourAnswers, ms: Date.now() - started, workerRestarts: h.host.stats().workerRestarts };
       } finally {
