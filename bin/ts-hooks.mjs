@@ -9,7 +9,6 @@
 // them, checked), and is not used at all when that cannot be had.
 import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -30,7 +29,7 @@ function privateDir(dir) {
 
 export async function load(url, context, nextLoad) {
   if (!url.startsWith("file:") || !url.endsWith(".ts")) return nextLoad(url, context);
-  const source = await readFile(new URL(url), "utf8");
+  const source = readFileSync(new URL(url), "utf8");
   const file = CACHE && join(CACHE, `${createHash("sha256").update(url).update("\0").update(source).digest("hex").slice(0, 40)}.js`);
   if (file) {
     try {
