@@ -15,6 +15,7 @@ import { RateBucket, rateLimited } from "./edge-limits.ts";
 import { STATUS } from "./error-mapping.ts";
 import { ERROR_TRAILER, SERVICE_NAME, encodeErrorDetail, loadSoloProto, plain } from "./grpc-wire.ts";
 import { METHODS, openEvents, openLogs, type EventFeed, type Params } from "./methods.ts";
+import type { Session } from "../session/index.ts";
 import type { LogFeed } from "../logs/index.ts";
 import type { Listener, ListenerOptions } from "./server.ts";
 
@@ -98,6 +99,48 @@ function undecodable(name: string, request: unknown): SoloError | undefined {
   return new SoloError("INVALID_ARGUMENT", `the ${name} request is not a valid solo.v1 message (${request.reason.slice(0, 200)}); send the message proto/solo.proto defines`, { field: "request" });
 }
 
+/** A feed a stream method sends: read in order, closed once the stream ends either way. */
+type Feed<T> = AsyncIterable<T> & { close(): void };
+
+/**
+ * Sends `feed` on `call` until it ends, the client cancels, or shutdown calls the hook this adds to
+ * `streams` (the error it ends with is `onShutdown(err)`). Waits for the client to read when
+ * grpc-js's buffer is full, so a slow reader holds one message, not the whole feed.
+ */
+async function serveFeed<T>(call: grpc.ServerWritableStream<unknown, unknown>, feed: Feed<T>, toWire: (item: T) => unknown, streams: Set<(err: SoloError) => void>, onShutdown: (err: SoloError) => SoloError = (err) => err): Promise<void> {
+  let ended = false;
+  const stop = (err?: SoloError) => {
+    if (ended) return;
+    ended = true;
+    feed.close();
+    if (err && !call.cancelled) call.emit("error", grpcStatus(err));
+  };
+  const shutdown = (err: SoloError) => stop(onShutdown(err));
+  streams.add(shutdown);
+  call.on("cancelled", () => stop());
+  try {
+    if (call.cancelled) return stop();
+    for await (const item of feed) {
+      if (ended) break;
+      // Backpressure: wait for the client to read before pulling the next item.
+      if (!call.write(toWire(item))) await new Promise<void>((resolve) => {
+        const done = () => { call.off("drain", done); call.off("cancelled", done); resolve(); };
+        call.on("drain", done);
+        call.on("cancelled", done);
+      });
+    }
+    if (!ended) {
+      ended = true;
+      call.end();
+    }
+  } catch (err) {
+    stop(toSoloError(err));
+  } finally {
+    streams.delete(shutdown);
+    feed.close();
+  }
+}
+
 export async function startGrpc(o: ListenerOptions & { insecure?: boolean }): Promise<Listener> {
   const { host, limits } = o;
   const definition = loadSoloProto(false);
@@ -147,92 +190,33 @@ export async function startGrpc(o: ListenerOptions & { insecure?: boolean }): Pr
     };
   }
 
-  // Open event streams, so that shutdown can end them with UNAVAILABLE (and the id to resume at).
+  // Open streams, so that shutdown can end them with UNAVAILABLE (events: and the id to resume at).
   const streams = new Set<(err: SoloError) => void>();
-  handlers.Events = async (call: grpc.ServerWritableStream<unknown, unknown>) => {
-    const refused = admit(call) ?? undecodable("Events", call.request);
-    if (refused) return void call.emit("error", grpcStatus(refused));
-    let feed: EventFeed;
-    try {
-      feed = await openEvents(session(call), params("Events", call.request));
-    } catch (err) {
-      return void call.emit("error", grpcStatus(err));
-    }
-    let last: string | undefined;
-    let ended = false;
-    const stop = (err?: SoloError) => {
-      if (ended) return;
-      ended = true;
-      feed.close();
-      if (err && !call.cancelled) call.emit("error", grpcStatus(err));
+  /** A stream method: the same refusals as a unary one, then `open` gives the feed serveFeed sends. */
+  const feedHandler = <F extends Feed<unknown>>(name: string, open: (s: Session, p: Params) => Promise<F>, serve: (call: grpc.ServerWritableStream<unknown, unknown>, feed: F) => Promise<void>) =>
+    async (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      const refused = admit(call) ?? undecodable(name, call.request);
+      if (refused) return void call.emit("error", grpcStatus(refused));
+      let feed: F;
+      try {
+        feed = await open(session(call), params(name, call.request));
+      } catch (err) {
+        return void call.emit("error", grpcStatus(err));
+      }
+      await serve(call, feed);
     };
-    const onShutdown = (err: SoloError) => stop(new SoloError(err.code, `${err.message}; resume with after=${last ?? "(the start)"}`, { ...err.details, lastDelivered: last ?? null }));
-    streams.add(onShutdown);
-    call.on("cancelled", () => stop());
-    try {
-      if (call.cancelled) return stop();
-      for await (const e of feed) {
-        if (ended) break;
-        last = e.id;
-        // Backpressure: wait for the client to read before pulling the next event.
-        if (!call.write(wireEvent(e))) await new Promise<void>((resolve) => {
-          const done = () => { call.off("drain", done); call.off("cancelled", done); resolve(); };
-          call.on("drain", done);
-          call.on("cancelled", done);
-        });
-      }
-      if (!ended) {
-        ended = true;
-        call.end();
-      }
-    } catch (err) {
-      stop(toSoloError(err));
-    } finally {
-      streams.delete(onShutdown);
-      feed.close();
-    }
-  };
 
-  // Log lines: the same shape as Events, without an id to resume at (lines are kept in memory only).
-  handlers.Logs = async (call: grpc.ServerWritableStream<unknown, unknown>) => {
-    const refused = admit(call) ?? undecodable("Logs", call.request);
-    if (refused) return void call.emit("error", grpcStatus(refused));
-    let feed: LogFeed;
-    try {
-      feed = await openLogs(session(call), params("Logs", call.request));
-    } catch (err) {
-      return void call.emit("error", grpcStatus(err));
-    }
-    let ended = false;
-    const stop = (err?: SoloError) => {
-      if (ended) return;
-      ended = true;
-      feed.close();
-      if (err && !call.cancelled) call.emit("error", grpcStatus(err));
+  handlers.Events = feedHandler("Events", openEvents, (call, feed: EventFeed) => {
+    let last: string | undefined;
+    const toWire = (e: SoloEvent) => {
+      last = e.id;
+      return wireEvent(e);
     };
-    streams.add(stop);
-    call.on("cancelled", () => stop());
-    try {
-      if (call.cancelled) return stop();
-      for await (const l of feed) {
-        if (ended) break;
-        if (!call.write({ ...l, dropped: l.dropped ?? 0 })) await new Promise<void>((resolve) => {
-          const done = () => { call.off("drain", done); call.off("cancelled", done); resolve(); };
-          call.on("drain", done);
-          call.on("cancelled", done);
-        });
-      }
-      if (!ended) {
-        ended = true;
-        call.end();
-      }
-    } catch (err) {
-      stop(toSoloError(err));
-    } finally {
-      streams.delete(stop);
-      feed.close();
-    }
-  };
+    return serveFeed(call, feed, toWire, streams, (err) =>
+      new SoloError(err.code, `${err.message}; resume with after=${last ?? "(the start)"}`, { ...err.details, lastDelivered: last ?? null }));
+  });
+  // Log lines: no id to resume at (lines are kept in memory only).
+  handlers.Logs = feedHandler("Logs", openLogs, (call, feed: LogFeed) => serveFeed(call, feed, (l) => ({ ...l, dropped: l.dropped ?? 0 }), streams));
 
   server.addService(withDecodeErrors(definition[SERVICE_NAME] as grpc.ServiceDefinition), handlers);
   const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });

@@ -53,6 +53,23 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + "\n");
 }
 
+/**
+ * Prints each item of a stream (one JSON line each with --json, else `text(item)`) until it ends.
+ * Ctrl-C (or SIGTERM) closes a followed stream cleanly: exit 0 after what was printed so far.
+ */
+export async function printStream<T>(stream: AsyncIterable<T> & { close(): void }, json: boolean | undefined, text: (item: T) => string): Promise<number> {
+  const stop = () => stream.close();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    for await (const item of stream) process.stdout.write(json ? JSON.stringify(item) + "\n" : text(item));
+    return EXIT.ok;
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+}
+
 export function positiveInt(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) throw new UsageError(`--${flag} must be a positive whole number, got ${JSON.stringify(value)}`);

@@ -2,7 +2,7 @@
 // live ones with --follow until Ctrl-C. --json prints one JSON line per event, so a consumer can
 // resume after the last id it saw (--after ID).
 import type { SoloEvent } from "../events/types.ts";
-import { EXIT, positiveInt } from "./common.ts";
+import { positiveInt, printStream } from "./common.ts";
 import { withClient, type ConnectOptions } from "./connect.ts";
 
 export interface EventsOptions extends ConnectOptions {
@@ -22,16 +22,6 @@ export async function events(tenant: string | undefined, o: EventsOptions): Prom
   const limit = positiveInt("limit", o.limit);
   return withClient(o, async (c) => {
     const stream = c.events({ ...(tenant && { tenant }), ...(o.service && { service: o.service }), ...(o.type && { type: o.type }), ...(o.after && { after: o.after }), ...(o.follow && { follow: true }), ...(limit && { limit }) });
-    // Ctrl-C ends a followed stream cleanly: exit 0 after the events printed so far.
-    const stop = () => stream.close();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    try {
-      for await (const e of stream) process.stdout.write(o.json ? JSON.stringify(e) + "\n" : line(e));
-      return EXIT.ok;
-    } finally {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-    }
+    return printStream(stream, o.json, line);
   });
 }

@@ -3,7 +3,7 @@
 // service of the tenant the token covers. Lines are kept in memory only: a server restart
 // forgets them. --json prints one JSON line per log line ({tenant,service,level,message,at}).
 import type { LogLine } from "../logs/index.ts";
-import { EXIT, UsageError } from "./common.ts";
+import { printStream, UsageError } from "./common.ts";
 import { withClient, type ConnectOptions } from "./connect.ts";
 
 export interface LogsCliOptions extends ConnectOptions {
@@ -24,16 +24,6 @@ export async function logs(tenant: string, service: string | undefined, o: LogsC
   }
   return withClient(o, async (c) => {
     const stream = c.logs({ tenant, ...(service && { service }), ...(o.follow && { follow: true }), ...(tail !== undefined && { tail }) });
-    // Ctrl-C ends a followed stream cleanly: exit 0 after the lines printed so far.
-    const stop = () => stream.close();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    try {
-      for await (const l of stream) process.stdout.write(o.json ? JSON.stringify(l) + "\n" : logLine(l));
-      return EXIT.ok;
-    } finally {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-    }
+    return printStream(stream, o.json, logLine);
   });
 }

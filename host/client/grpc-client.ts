@@ -65,6 +65,12 @@ function toEvent(m: Record<string, unknown>): SoloEvent {
   return e;
 }
 
+function toLogLine(m: Record<string, unknown>): LogLine {
+  const l: LogLine = { tenant: m.tenant as string, service: m.service as string, level: m.level as LogLine["level"], message: m.message as string, at: m.at as string };
+  if (m.dropped) l.dropped = m.dropped as number;
+  return l;
+}
+
 function toStatus(m: unknown): ServiceStatus {
   const s = plain<ServiceStatus & { failure?: { code: ErrorCode; message: string; detailsJson?: string } }>(m);
   if (s.failure) s.failure = { code: s.failure.code, message: s.failure.message };
@@ -202,7 +208,17 @@ export class GrpcClient implements SoloClient {
 
   /** Opens the stream at once; iterate it (once) to read. close() cancels it on the server too. */
   events(p: EventsParams = {}): EventStream {
-    const call = (this.stub.Events as (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<unknown>).call(this.stub, { tenant: p.tenant, service: p.service, type: p.type, after: p.after, follow: p.follow, limit: p.limit }, this.metadata());
+    return this.stream("Events", { tenant: p.tenant, service: p.service, type: p.type, after: p.after, follow: p.follow, limit: p.limit }, toEvent);
+  }
+
+  /** Like events(): opens at once, iterate once; close() cancels it on the server too. */
+  logs(p: LogsParams): LogStream {
+    return this.stream("Logs", { tenant: p.tenant, service: p.service, follow: p.follow, tail: p.tail }, toLogLine);
+  }
+
+  /** A server stream read as an async iterable of `fromWire(message)`; errors rebuilt as SoloErrors. */
+  private stream<T>(method: "Events" | "Logs", req: Record<string, unknown>, fromWire: (m: Record<string, unknown>) => T): AsyncIterable<T> & { close(): void } {
+    const call = (this.stub[method] as (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<unknown>).call(this.stub, req, this.metadata());
     this.streams.add(call);
     let closed = false;
     // A stream the caller closed ends quietly; gRPC reports it as CANCELLED.
@@ -214,10 +230,10 @@ export class GrpcClient implements SoloClient {
       call.cancel();
     };
     const address = this.address;
-    async function* read(): AsyncGenerator<SoloEvent> {
+    async function* read(): AsyncGenerator<T> {
       try {
         // A Node stream: reading it one message at a time gives backpressure to the server.
-        for await (const m of call as AsyncIterable<Record<string, unknown>>) yield toEvent(m);
+        for await (const m of call as AsyncIterable<Record<string, unknown>>) yield fromWire(m);
       } catch (err) {
         if (!closed) throw fromGrpc(err, address);
       } finally {
@@ -226,36 +242,6 @@ export class GrpcClient implements SoloClient {
     }
     return { [Symbol.asyncIterator]: () => read(), close };
   }
-
-  /** Like events(): opens at once, iterate once; close() cancels it on the server too. */
-  logs(p: LogsParams): LogStream {
-    const call = (this.stub.Logs as (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<unknown>).call(this.stub, { tenant: p.tenant, service: p.service, follow: p.follow, tail: p.tail }, this.metadata());
-    this.streams.add(call);
-    let closed = false;
-    call.on("error", () => {});
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      this.streams.delete(call);
-      call.cancel();
-    };
-    const address = this.address;
-    async function* read(): AsyncGenerator<LogLine> {
-      try {
-        for await (const m of call as AsyncIterable<Record<string, unknown>>) {
-          const l: LogLine = { tenant: m.tenant as string, service: m.service as string, level: m.level as LogLine["level"], message: m.message as string, at: m.at as string };
-          if (m.dropped) l.dropped = m.dropped as number;
-          yield l;
-        }
-      } catch (err) {
-        if (!closed) throw fromGrpc(err, address);
-      } finally {
-        close();
-      }
-    }
-    return { [Symbol.asyncIterator]: () => read(), close };
-  }
-
 
   async swap(p: SwapParams): Promise<SwapResult> {
     const r = await this.unary("Swap", {

@@ -41,8 +41,13 @@ export class GlueSandbox implements GuestInstance {
   constructor(glue: Glue, modules: Record<string, WebAssembly.Module>, env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: number, private readonly source?: GuestSource) {
     const counters = this.counters;
     const charge = (units: number) => counters.charge(IMPORT_BASE_FUEL + units);
+    // The same charges as Solo's binding (world-binding.ts), so a guest's fuel does not depend on
+    // its runner: each string read from the guest 100 + its UTF-8 bytes (a QuickJS guest's
+    // encoding), each string written back 100 + 2 per UTF-16 unit, an import with neither 100.
     // jco has decoded the guest's strings before these run, so they are charged right after; the
     // strings are bounded by the guest's memory, and the next charge stops a guest that keeps on.
+    const read = (s: string) => charge(Buffer.byteLength(s, "utf8"));
+    const write = (s: string) => charge(s.length * 2);
     const guard = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
       try {
         return fn(...args);
@@ -51,18 +56,18 @@ export class GlueSandbox implements GuestInstance {
         throw new HostFault(err);
       }
     };
-    const result = <T>(r: WitResult<T>, size: (v: T) => number): T => {
+    /** An import's answer: an error's message is a string written back; `written` charges what ok writes. */
+    const result = <T>(r: WitResult<T>, written?: (v: T) => void): T => {
       if (!r.ok) {
-        charge(r.message.length);
+        write(r.message);
         throw new WitFailure({ tag: r.kind, val: r.message });
       }
-      charge(size(r.value));
+      written?.(r.value);
       return r.value;
     };
-    const none = () => 0;
-    const text = (s: string | undefined) => s?.length ?? 0;
+    const text = (v: string | undefined) => void (v !== undefined && write(v));
     const log = guard((level: LogLevel, message: string) => {
-      charge(message.length);
+      read(message);
       const clipped = message.length > MAX_LOG_BYTES ? `${message.slice(0, MAX_LOG_BYTES)} ... (clipped, ${message.length} chars)` : message;
       if (level === "error") this.lastErrorLog = clipped;
       env.log(LOG_LEVELS.includes(level) ? level : "info", clipped);
@@ -70,19 +75,26 @@ export class GlueSandbox implements GuestInstance {
     const imports = {
       "solo:agent/log": { log },
       "solo:agent/kv": {
-        get: guard((k: string) => (charge(k.length), result(env.kvGet(k), text))),
-        set: guard((k: string, v: string) => (charge(k.length + v.length), result(env.kvSet(k, v), none))),
-        delete: guard((k: string) => (charge(k.length), result(env.kvDelete(k), none))),
-        keys: guard((p: string) => (charge(p.length + env.kvCount()), result(env.kvKeys(p), (ks) => ks.reduce((n, k) => n + k.length + 8, 0)))),
+        get: guard((k: string) => (read(k), result(env.kvGet(k), text))),
+        set: guard((k: string, v: string) => (read(k), read(v), result(env.kvSet(k, v)))),
+        delete: guard((k: string) => (read(k), result(env.kvDelete(k)))),
+        keys: guard((p: string) => {
+          charge(env.kvCount()); // the scan looks at every key: charged before it runs
+          read(p);
+          return result(env.kvKeys(p), (ks) => {
+            charge(ks.length * 8);
+            for (const k of ks) write(k);
+          });
+        }),
       },
       "solo:agent/clock": { nowMs: guard(() => (charge(0), env.nowMs())), monotonicNs: guard(() => (charge(0), env.monotonicNs())) },
       // QuickJS turns a u64 into a Number, exact only below 2^53: a QuickJS guest (the only
       // kind that runs as glue) gets the top 53 random bits, and its SDK joins two draws into
       // one exact 64-bit BigInt (guest-sdk/js).
       "solo:agent/random": { nextU64: guard(() => (charge(0), env.nextU64() >> 11n)) },
-      "solo:agent/secrets": { get: guard((n: string) => (charge(n.length), result(env.secretGet(n), text))) },
-      "solo:agent/services": { call: guard((s: string, r: string) => (charge(s.length + r.length), result(env.serviceCall(s, r, counters), text))) },
-      "solo:agent/events": { emit: guard((k: string, d: string) => (charge(k.length + d.length), result(env.emit(k, d), none))) },
+      "solo:agent/secrets": { get: guard((n: string) => (read(n), result(env.secretGet(n), text))) },
+      "solo:agent/services": { call: guard((s: string, r: string) => (read(s), read(r), result(env.serviceCall(s, r, counters), text))) },
+      "solo:agent/events": { emit: guard((k: string, d: string) => (read(k), read(d), result(env.emit(k, d)))) },
     };
     counters.reset(startFuel);
     let instance;

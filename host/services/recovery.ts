@@ -1,10 +1,18 @@
 // Brings back every service stored before a restart, from its stored artifact (no compile), with
-// its committed kv. One bad record (unreadable, artifact missing, fails to start) fails that
+// its committed kv. One bad record (unreadable, artifact missing, refused capabilities) fails that
 // service alone: it is listed as failed with the reason and a service_deployment_failed event
 // (phase "recover"); the others come back.
+//
+// No instance is made at open: a stored record names an artifact whose start code already ran
+// under the record's limits and capabilities (a deploy, swap or rollback writes it only after its
+// start ran, or after an identical start did: start-proofs.ts), so the service is installed as an
+// evicted one is, with its kv copy, and its first call makes the instance. Open then costs a kv
+// read and an install message per service, not a start each. A start that depends on the clock,
+// random bytes, kv or secrets and fails now answers that first call (crash supervision counts it),
+// as for a cached deploy.
 import { SoloError, toSoloError } from "../errors.ts";
-import type { ArtifactStore } from "../build/index.ts";
-import type { WorkerPool } from "../runtime/index.ts";
+import type { Artifact, ArtifactStore } from "../build/index.ts";
+import type { LazyStart, WorkerPool } from "../runtime/index.ts";
 import { SERVICES, VERSIONS, type KvStore } from "../storage/index.ts";
 import { checkLanguage } from "../compile/index.ts";
 import { builtBySolo, defaultFile } from "./build.ts";
@@ -29,10 +37,17 @@ export interface RecoveryParts {
   denials: Denials;
 }
 
+/** A recovered service's install: no instance until its first call (memory 0: as a re-install of an evicted one, the quota is checked when it is made). */
+const DORMANT: LazyStart = { memoryBytes: 0 };
+
 /** Resolves to how many services came back running. */
 export async function recoverServices(p: RecoveryParts): Promise<number> {
   let recovered = 0;
   const histories = await loadHistories(p.persistence);
+  // Services sharing an artifact read, check and adopt it once (a stored artifact is read back, hashed and compiled otherwise).
+  const artifacts = new Map<string, Promise<Artifact>>();
+  // service_recovered events go into group commits together; open waits for them all at the end.
+  const recorded: Promise<unknown>[] = [];
   for (const [k, value] of await p.persistence.storedServices(SERVICES)) {
     const name = k.slice(SERVICES.length);
     const slash = name.indexOf("/");
@@ -45,17 +60,25 @@ export async function recoverServices(p: RecoveryParts): Promise<number> {
       history = histories.get(name);
       // Its kept artifacts stay until a kill, recovered or not.
       for (const h of keptArtifacts(history?.length ? history : [{ version: meta.version, artifact: meta.artifact } as VersionRecord], meta.version)) p.persistence.pin(h);
-      const bytes = await p.persistence.artifactBytes(meta.artifact);
-      // Solo built TypeScript and JavaScript services itself: their glue is trusted again.
-      const artifact = meta.kind === "javy" ? await p.artifacts.fromJavy(bytes) : await p.artifacts.fromComponent(bytes, builtBySolo(meta.language));
+      const m = meta;
+      const trust = m.kind !== "javy" && builtBySolo(m.language);
+      const memo = `${m.kind === "javy" ? "javy" : trust ? "trusted" : "component"}:${m.artifact}`;
+      let adopted = artifacts.get(memo);
+      if (!adopted) {
+        adopted = p.persistence.artifactBytes(m.artifact).then((bytes) =>
+          // Solo built TypeScript and JavaScript services itself: their glue is trusted again.
+          m.kind === "javy" ? p.artifacts.fromJavy(bytes) : p.artifacts.fromComponent(bytes, trust));
+        artifacts.set(memo, adopted);
+      }
+      const artifact = await adopted;
       const worker = p.registry.workerFor(tenant, () => p.pool.leastLoaded());
       const key = `${tenant}/${service}`;
       p.beforeInstall?.(tenant, worker);
       const onDenied = (denied: string[]) => void p.denials.record(tenant, service, denied);
       const file = meta.file ?? defaultFile(service, meta.language);
-      const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, file, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key), capabilities: meta.capabilities, onDenied });
+      const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, file, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key), capabilities: meta.capabilities, onDenied }, DORMANT);
       p.registry.add(newRecord(meta, worker, artifact, memoryBytes, history));
-      await p.persistence.record({ type: "service_recovered", tenant, service, data: { version: meta.version, artifact: meta.artifact } }).catch(() => {});
+      recorded.push(p.persistence.record({ type: "service_recovered", tenant, service, data: { version: meta.version, artifact: meta.artifact } }).catch(() => {}));
       recovered++;
     } catch (err) {
       const e = toSoloError(err);
@@ -63,9 +86,10 @@ export async function recoverServices(p: RecoveryParts): Promise<number> {
       const rec = newRecord(meta ?? placeholder(tenant, service), p.registry.workerFor(tenant, () => p.pool.leastLoaded()), undefined, 0, history);
       rec.failure = { code: e.code, message: `it could not be recovered after a restart: ${e.message}` };
       p.registry.add(rec);
-      await p.persistence.record({ type: "service_deployment_failed", tenant, service, data: { phase: "recover", code: e.code, message: e.message } }).catch(() => {});
+      recorded.push(p.persistence.record({ type: "service_deployment_failed", tenant, service, data: { phase: "recover", code: e.code, message: e.message } }).catch(() => {}));
     }
   }
+  await Promise.all(recorded);
   return recovered;
 }
 

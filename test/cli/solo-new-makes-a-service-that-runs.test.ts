@@ -2,12 +2,11 @@
 // guest answers through `solo run`, and the test it wrote passes under `node --test`. A folder
 // that is not empty is refused (ALREADY_EXISTS, exit 2) and left as it was.
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TEST_CACHE, test } from "../helpers.ts";
-import { SOLO, solo, type Result } from "./spawn.ts";
+import { SOLO, node, solo, type Result } from "./spawn.ts";
 
 const cwd = mkdtempSync(join(tmpdir(), "solo-new-"));
 // `solo run` keeps compiled artifacts in the user's cache: the tests' shared one here.
@@ -15,15 +14,7 @@ const env = { XDG_CACHE_HOME: join(TEST_CACHE, "xdg") };
 
 /** `node --test` in DIR, with SOLO naming this checkout's command (the generated test's way to find it). */
 function nodeTest(dir: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--test", "--test-reporter=tap"], { cwd: dir, env: { ...process.env, ...env, SOLO } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return node(["--test", "--test-reporter=tap"], { cwd: dir, env: { ...env, SOLO } });
 }
 
 const CASES = [

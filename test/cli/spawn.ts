@@ -14,8 +14,13 @@ export interface Result {
 
 /** Runs `solo ARGS`; `input` is written to its standard input (else stdin is empty). */
 export function solo(args: string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<Result> {
+  return node([SOLO, ...args], options);
+}
+
+/** Runs `node ARGS` (this Node) to its end, as solo() does; e.g. `node --test` in a generated folder. */
+export function node(args: string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SOLO, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } });
+    const child = spawn(process.execPath, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } });
     child.stdin.end(options.input ?? "");
     let stdout = "";
     let stderr = "";

@@ -90,31 +90,99 @@ const env: GuestEnv = {
   emit: () => witOk(undefined), nextU64: () => 1n, nowMs: () => 0n, monotonicNs: () => 0n, randomFill: (t) => void t.fill(1),
 };
 
-test("the same metered modules charge the same fuel and hold the same memory on Solo's binding as through jco's glue", async () => {
-  ensureWasmFeatures();
-  const dir = mkdtempSync(join(tmpdir(), "solo-noglue-"));
-  try {
-    const source = `export function handle(request: string): string {\n  let s = "";\n  for (let i = 0; i < Number(request); i++) s += String(i % 10);\n  if (s.length > 50) throw new Error("too long: " + s.length);\n  return s;\n}\n`;
-    const component = await compileJavaScript(source, "count.ts", "typescript");
+/**
+ * One guest for both runner tests: a number counts (instructions only); anything else calls every
+ * import, with non-ASCII strings, values found and not, and errors that carry messages.
+ */
+const BOTH_GUEST = `import { clock, events, kv, log, random, secrets, services } from "solo";
+export function handle(request: string): string {
+  if (/^[0-9]+$/.test(request)) {
+    let s = "";
+    for (let i = 0; i < Number(request); i++) s += String(i % 10);
+    if (s.length > 50) throw new Error("too long: " + s.length);
+    return s;
+  }
+  log.info("got " + request);
+  kv.set("k:" + request, request + " é中");
+  kv.set("k:other", "x");
+  const found = kv.get("k:" + request) ?? "";
+  const missing = kv.get("missing") ?? "-";
+  const keys = kv.keys("k:").join(",");
+  kv.delete("k:other");
+  const t = clock.nowMs() + Number(clock.monotonicNs() % 7n) + Number(random.nextU64() % 5n);
+  let secret = "";
+  try { secret = secrets.get("db-é"); } catch (e) { secret = String(e); }
+  let called = "";
+  try { called = services.call("other", request); } catch (e) { called = String(e); }
+  events.emit("seen", { request });
+  return [found, missing, keys, t, secret.length, called.length].join("|");
+}
+`;
+
+/** A kv map of its own, secrets and service calls refused with a message, fixed clock and random. */
+function envWithKv(): GuestEnv {
+  const kv = new Map<string, string>();
+  const denied = (what: string) => ({ ok: false as const, kind: "access-denied" as const, message: `${what} is not granted to this service; deploy it with capability "x"` });
+  return {
+    ...env,
+    kvGet: (k) => witOk(kv.get(k)),
+    kvSet: (k, v) => (kv.set(k, v), witOk(undefined)),
+    kvDelete: (k) => (kv.delete(k), witOk(undefined)),
+    kvKeys: (p) => witOk([...kv.keys()].filter((k) => k.startsWith(p)).sort()),
+    kvCount: () => kv.size,
+    secretGet: (n) => denied(`secret ${n}`),
+    serviceCall: (s) => denied(`service ${s}`),
+    nowMs: () => 1_700_000_000_000n,
+    monotonicNs: () => 123n,
+    nextU64: () => 99n << 11n,
+  };
+}
+
+/** BOTH_GUEST's component, compiled once; each call makes new instances of it run both ways: through jco's glue, and from its plan on Solo's binding (each with its own env). */
+let compiled: Promise<{ glue: Glue; glueModules: Record<string, WebAssembly.Module>; plan: ReturnType<typeof planComponent>; modules: WebAssembly.Module[] }> | undefined;
+const runnersDir = mkdtempSync(join(tmpdir(), "solo-noglue-"));
+async function bothRunners(): Promise<{ old: GlueSandbox; now: ComponentSandbox }> {
+  const c = await (compiled ??= (async () => {
+    ensureWasmFeatures();
+    const component = await compileJavaScript(BOTH_GUEST, "guest.ts", "typescript");
     const shared = { ...DEFAULT_METER_SETTINGS, sharedCounters: true };
     const t = await transpileComponent(component);
-    writeFileSync(join(dir, "package.json"), '{"type":"module"}');
-    writeFileSync(join(dir, "guest.js"), t.glue);
-    const glue = (await import(pathToFileURL(join(dir, "guest.js")).href)) as Glue;
-    const old = new GlueSandbox(glue, Object.fromEntries(Object.entries(t.modules).map(([n, b]) => [n, new WebAssembly.Module(meter(b, shared).bytes)])), env, 64 << 20, 50_000_000);
+    writeFileSync(join(runnersDir, "package.json"), '{"type":"module"}');
+    writeFileSync(join(runnersDir, "guest.js"), t.glue);
+    const glue = (await import(pathToFileURL(join(runnersDir, "guest.js")).href)) as Glue;
     const walked = walkCoreModules(component);
-    const now = new ComponentSandbox(planComponent(component, walked), walked.map((b) => new WebAssembly.Module(meter(b, shared).bytes)), env, 64 << 20, 50_000_000);
-    for (const request of ["3", "40", "60"]) {
-      const a = old.call(request, 50_000_000, 1 << 20);
-      const b = now.call(request, 50_000_000, 1 << 20);
-      assert.equal(b, a, `handle(${request})`);
-    }
-    const tight = [old.call("40", 20_000, 1 << 20), now.call("40", 20_000, 1 << 20)];
-    assert.is(tight[1]!.ok ? "ok" : tight[1]!.code, "FUEL_EXHAUSTED");
-    assert.equal(tight[1], tight[0], "running out of fuel is the same failure");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    return {
+      glue,
+      glueModules: Object.fromEntries(Object.entries(t.modules).map(([n, b]) => [n, new WebAssembly.Module(meter(b, shared).bytes)])),
+      plan: planComponent(component, walked),
+      modules: walked.map((b) => new WebAssembly.Module(meter(b, shared).bytes)),
+    };
+  })());
+  return { old: new GlueSandbox(c.glue, c.glueModules, envWithKv(), 64 << 20, 50_000_000), now: new ComponentSandbox(c.plan, c.modules, envWithKv(), 64 << 20, 50_000_000) };
+}
+
+test("the same metered modules charge the same fuel and hold the same memory on Solo's binding as through jco's glue", async () => {
+  const { old, now } = await bothRunners();
+  for (const request of ["3", "40", "60"]) {
+    const a = old.call(request, 50_000_000, 1 << 20);
+    const b = now.call(request, 50_000_000, 1 << 20);
+    assert.equal(b, a, `handle(${request})`);
+  }
+  const tight = [old.call("40", 20_000, 1 << 20), now.call("40", 20_000, 1 << 20)];
+  assert.is(tight[1]!.ok ? "ok" : tight[1]!.code, "FUEL_EXHAUSTED");
+  assert.equal(tight[1], tight[0], "running out of fuel is the same failure");
+});
+
+test("a guest calling every import is charged the same fuel on Solo's binding as through jco's glue", async () => {
+  const { old, now } = await bothRunners();
+  for (const request of ["a", "héllo wörld", "x".repeat(3000)]) {
+    const a = old.call(request, 50_000_000, 1 << 20);
+    const b = now.call(request, 50_000_000, 1 << 20);
+    assert.ok(b.ok, `handle(${request.slice(0, 20)}) on the binding: ${JSON.stringify(b).slice(0, 300)}`);
+    assert.equal(b, a, `handle(${request.slice(0, 20)})`);
   }
 });
+
+test.after(() => rmSync(runnersDir, { recursive: true, force: true }));
 
 test.run();
