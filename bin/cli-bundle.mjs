@@ -1,8 +1,9 @@
-// A prebuilt copy of the `solo` command's quick paths (run, validate, help): host/cli/index.ts and
-// what `run` and `validate` load, bundled by esbuild into plain JavaScript, with the guest worker
-// (host/runtime/worker.ts) as a second entry. Loading it needs no TypeScript hooks: the hooks cost
-// a thread of their own and a round trip per file (~0.1-0.2 s a start); the bundle loads in
-// ~20 ms. Other verbs' modules stay out of it (they run from source, bin/solo.mjs).
+// A prebuilt copy of the `solo` command: host/cli/index.ts and every verb but `start` and `dev`
+// (they run a Host, whose storage worker and builder are TypeScript entries), bundled by esbuild
+// into plain JavaScript, with the guest worker (host/runtime/worker.ts) as a second entry. Loading
+// it needs no TypeScript hooks: the hooks cost a thread of their own and a round trip per file
+// (~0.3-0.5 s of CPU a start); the bundle loads in ~20 ms. Packages stay outside it and load from
+// node_modules as usual.
 //
 // It is made on first use and again whenever one of its sources changes: the manifest names each
 // input with the hash of its content, and every start hashes them again (~60 files, ~2 ms). It
@@ -22,7 +23,7 @@ const DIR = join(ROOT, ".solo-cache", "cli");
 const MANIFEST = join(DIR, "manifest.json");
 const ENTRIES = { index: "host/cli/index.ts", worker: "host/runtime/worker.ts" };
 /** In index.ts, only these verb modules are bundled; the other verbs' imports stay imports of their source. */
-const BUNDLED_VERBS = new Set(["./local.ts"]);
+const BUNDLED_VERBS = new Set(["./local.ts", "./services.ts", "./events.ts", "./logs.ts", "./swap.ts", "./tokens.ts", "./secrets.ts", "./audit.ts", "./certs.ts"]);
 /** Builds older than this that the manifest no longer names are removed (a long `solo run` may still load chunks of its own). */
 const KEEP_OLD_MS = 24 * 3600 * 1000;
 

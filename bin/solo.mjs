@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The `solo` command. `--version` answers before anything loads. `run`, `validate` and help run
-// from a prebuilt copy of the CLI (bin/cli-bundle.mjs: plain JavaScript, no TypeScript hooks);
-// every other verb, or all of them with SOLO_NO_PREBUILT=1, runs the TypeScript sources directly
+// The `solo` command. `--version` answers before anything loads. Every verb but `start`, `dev` and
+// `new` runs from a prebuilt copy of the CLI (bin/cli-bundle.mjs: plain JavaScript, no TypeScript hooks);
+// those three, or all of them with SOLO_NO_PREBUILT=1, run the TypeScript sources directly
 // (bin/ts-hooks.mjs): no build step either way.
 import { readFileSync } from "node:fs";
 
@@ -10,9 +10,12 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
   process.stdout.write(`${JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version}\n`);
 } else {
-  const QUICK = new Set(["run", "validate", "help"]);
+  // `start` and `dev` run a Host (storage worker, builder process: TypeScript entries), and `new`
+  // writes files whose text holds `import.meta.url` (the bundle rewrites that name): these load
+  // from source; every other verb is a client or a local run and loads from the bundle.
+  const FROM_SOURCE = new Set(["start", "dev", "new"]);
   const verb = argv.find((a) => !a.startsWith("-"));
-  const quick = process.env.SOLO_NO_PREBUILT !== "1" && (verb === undefined || QUICK.has(verb) || argv.includes("--help") || argv.includes("-h"));
+  const quick = process.env.SOLO_NO_PREBUILT !== "1" && (verb === undefined || !FROM_SOURCE.has(verb) || argv.includes("--help") || argv.includes("-h"));
   let main;
   let ctx = {};
   if (quick) {
