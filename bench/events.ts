@@ -9,11 +9,11 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { RocksLevel } from "@nxtedition/rocksdb";
 import { EventStore, type EventType } from "../host/events/index.ts";
 import { Storage } from "../host/storage/index.ts";
-import { median, report, round } from "./common.ts";
+import { median, report, round, scaled } from "./common.ts";
 
-const TOTAL = Number(process.env.SOLO_BENCH_EVENTS ?? 1_000_000);
+const TOTAL = Number(process.env.SOLO_BENCH_EVENTS ?? scaled(1_000_000, 300_000));
 const RATE = Number(process.env.SOLO_BENCH_EVENTS_RATE ?? 100_000);
-const SECONDS = Number(process.env.SOLO_BENCH_EVENTS_SECONDS ?? 5);
+const SECONDS = Number(process.env.SOLO_BENCH_EVENTS_SECONDS ?? scaled(5, 3));
 const GOAL = { durableAppendsPerSec: 100_000, maxApiStallMs: 5 };
 const dir = mkdtempSync(join(tmpdir(), "solo-bench-events-"));
 const data = { request: "x".repeat(120), fuel: 12345, memoryBytes: 65536, note: "a typical payload of a few hundred bytes" };
