@@ -99,17 +99,30 @@ export class Storage {
    */
   write(w: { event?: [body: string, index: IndexEntry]; kv?: [string, KvWrite[]]; records?: [string, RecordValue][] }): Promise<void> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
-    if (w.event) {
-      const [body, index] = w.event;
-      // A UTF-16 unit is at most 3 UTF-8 bytes, so this room always fits the body.
-      if (this.used + 3 * body.length + 1 > this.bytes.length) this.nextSegment(3 * body.length + 1);
-      this.used += this.bytes.write(body, this.used);
-      this.bytes[this.used++] = 10;
-      this.count++;
-      this.index.push(index[0], index[1], index[2]);
-    }
+    if (w.event) this.queueEvent(w.event[0], w.event[1][0], w.event[1][1], w.event[1][2]);
     if (w.kv) this.kv.push(w.kv);
     if (w.records) this.records.push(...w.records);
+    return this.queued();
+  }
+
+  /** write({ event: [body, [tenant, service, type]] }) without the request's objects: an append's one call. */
+  writeEvent(body: string, tenant: string, service: string, type: string): Promise<void> {
+    if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
+    this.queueEvent(body, tenant, service, type);
+    return this.queued();
+  }
+
+  private queueEvent(body: string, tenant: string, service: string, type: string) {
+    // A UTF-16 unit is at most 3 UTF-8 bytes, so this room always fits the body.
+    if (this.used + 3 * body.length + 1 > this.bytes.length) this.nextSegment(3 * body.length + 1);
+    this.used += this.bytes.write(body, this.used);
+    this.bytes[this.used++] = 10;
+    this.count++;
+    this.index.push(tenant, service, type);
+  }
+
+  /** The promise of the group commit what was just queued joins. */
+  private queued(): Promise<void> {
     const current = this.batch;
     // A full chunk goes now, so the worker writes it while this thread makes the next one.
     if (current && this.count >= CHUNK) {
