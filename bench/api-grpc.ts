@@ -10,9 +10,9 @@ import * as grpc from "@grpc/grpc-js";
 import { startServer } from "../host/api/server.ts";
 import { SERVICE_NAME, loadSoloProto } from "../host/api/grpc-wire.ts";
 import { GrpcClient } from "../host/client/index.ts";
-import { percentile, report, round } from "./common.ts";
+import { percentile, report, round, scaled } from "./common.ts";
 
-const SECONDS = Number(process.env.SOLO_BENCH_SECONDS ?? 3);
+const SECONDS = Number(process.env.SOLO_BENCH_SECONDS ?? scaled(3, 1.5));
 const CONCURRENCY = [1, 16, 64];
 const REQUEST = "hello, solo";
 

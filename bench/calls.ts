@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Host } from "../host/index.ts";
-import { median, percentile, report, round } from "./common.ts";
+import { median, percentile, report, round, scaled } from "./common.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "solo-bench-"));
 // Admission's limit out of reach: 256 echo calls in flight do wait past its 5 ms target on a busy
@@ -17,9 +17,9 @@ try {
   for (const t of TENANTS) await host.deploy({ tenant: t, service: "echo", source: echo, language: "assemblyscript" });
 
   // One call in flight.
-  for (let i = 0; i < 2000; i++) await host.call("t0", "echo", "hello");
+  for (let i = 0; i < scaled(2000, 1000); i++) await host.call("t0", "echo", "hello");
   const single: number[] = [];
-  for (let i = 0; i < 5000; i++) {
+  for (let i = 0; i < scaled(5000, 2000); i++) {
     const t = performance.now();
     await host.call("t0", "echo", "hello");
     single.push((performance.now() - t) * 1000);
@@ -44,10 +44,10 @@ try {
     );
     return { callsPerSec: done / (ms / 1000), p50: median(lat), p99: percentile(lat, 99) };
   }
-  await load(256, 1000);
-  const many = await load(256, 3000);
+  await load(256, scaled(1000, 500));
+  const many = await load(256, scaled(3000, 1500));
   console.log(`256 in flight: ${Math.round(many.callsPerSec)} calls/s, p50 ${many.p50.toFixed(1)} us, p99 ${many.p99.toFixed(1)} us`);
-  const few = await load(8, 2000);
+  const few = await load(8, scaled(2000, 1000));
   console.log(`8 in flight: ${Math.round(few.callsPerSec)} calls/s, p50 ${few.p50.toFixed(1)} us`);
 
   report({

@@ -11,11 +11,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { median, round } from "./common.ts";
+import { median, round, scaled } from "./common.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SOLO = join(ROOT, "bin", "solo.mjs");
-const RUNS = Number(process.env.SOLO_BENCH_RUNS ?? 9);
+const RUNS = Number(process.env.SOLO_BENCH_RUNS ?? scaled(9, 5));
 const AS = join(ROOT, "examples", "echo.as.ts");
 const TS = join(ROOT, "examples", "echo.ts");
 

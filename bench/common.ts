@@ -4,6 +4,16 @@ import { compileAssemblyScript } from "../host/compile/assemblyscript.ts";
 import { witOk, Sandbox, type GuestEnv } from "../host/runtime/index.ts";
 import { ensureWasmFeatures, inspectComponent, meter } from "../host/wasm/index.ts";
 
+/**
+ * Quick mode (`SOLO_BENCH_QUICK=1`, or `npm run bench -- --quick`): fewer rounds and shorter
+ * loads, so a full run takes minutes, not a quarter of an hour. The same figures, less steady:
+ * medians over fewer samples, the event load for fewer seconds.
+ */
+export const QUICK = process.env.SOLO_BENCH_QUICK === "1";
+
+/** `full` in a normal run, `quick` in quick mode. */
+export const scaled = (full: number, quick: number): number => (QUICK ? quick : full);
+
 export interface BenchGuest {
   metered: WebAssembly.Module;
   plain: WebAssembly.Module;

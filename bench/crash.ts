@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crashCycles } from "../test/events/crash-cycles.ts";
-import { report } from "./common.ts";
+import { report, scaled } from "./common.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "solo-bench-crash-"));
 try {
-  const cycles = Number(process.env.SOLO_BENCH_CRASH_CYCLES ?? 100);
+  const cycles = Number(process.env.SOLO_BENCH_CRASH_CYCLES ?? scaled(100, 20));
   const started = performance.now();
   const keep = Number(process.env.SOLO_BENCH_CRASH_KEEP ?? 500);
   const r = await crashCycles(join(dir, "db"), cycles, 600, keep);

@@ -5,15 +5,15 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { PerformanceObserver, monitorEventLoopDelay, type PerformanceEntry } from "node:perf_hooks";
 import { RocksLevel } from "@nxtedition/rocksdb";
 import { EventStore, type EventType } from "../host/events/index.ts";
 import { Storage } from "../host/storage/index.ts";
-import { median, report, round } from "./common.ts";
+import { median, report, round, scaled } from "./common.ts";
 
-const TOTAL = Number(process.env.SOLO_BENCH_EVENTS ?? 1_000_000);
+const TOTAL = Number(process.env.SOLO_BENCH_EVENTS ?? scaled(1_000_000, 300_000));
 const RATE = Number(process.env.SOLO_BENCH_EVENTS_RATE ?? 100_000);
-const SECONDS = Number(process.env.SOLO_BENCH_EVENTS_SECONDS ?? 5);
+const SECONDS = Number(process.env.SOLO_BENCH_EVENTS_SECONDS ?? scaled(5, 3));
 const GOAL = { durableAppendsPerSec: 100_000, maxApiStallMs: 5 };
 const dir = mkdtempSync(join(tmpdir(), "solo-bench-events-"));
 const data = { request: "x".repeat(120), fuel: 12345, memoryBytes: 65536, note: "a typical payload of a few hundred bytes" };
@@ -23,6 +23,8 @@ const data = { request: "x".repeat(120), fuel: 12345, memoryBytes: 65536, note: 
  * read from /proc/thread-self/schedstat (ns on a CPU, ns waiting for one). On a shared machine
  * the event-loop delay also counts the time the OS kept the thread off every CPU; this counts
  * only the thread's own work (its slices, GC), so it tells the two apart. Null elsewhere.
+ * Coarse: the kernel brings a running thread's figure up to date only at a scheduler tick (4 ms
+ * at 250 Hz) or a switch, so one reading can be off by a tick either way.
  */
 function onCpuSampler(): { stop(): { maxMs: number; p99Ms: number; offCpuMaxMs: number } | null } {
   const read = (): [number, number] | null => {
@@ -50,6 +52,25 @@ function onCpuSampler(): { stop(): { maxMs: number; p99Ms: number; offCpuMaxMs: 
       return { maxMs: runs[runs.length - 1] ?? 0, p99Ms: runs[Math.floor(runs.length * 0.99)] ?? 0, offCpuMaxMs: offCpuMax };
     },
   };
+}
+
+/** The API thread's GC pauses (wall time, as V8 reports them) while it runs: the longest, and how many. */
+function gcPauses(): { stop(): { maxMs: number; count: number; kind: string } } {
+  let maxMs = 0;
+  let count = 0;
+  let kind = "";
+  const kinds: Record<number, string> = { 1: "minor", 2: "major", 4: "incremental", 8: "weak callbacks" };
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
+      count++;
+      if (e.duration > maxMs) {
+        maxMs = e.duration;
+        kind = kinds[e.detail?.kind ?? 0] ?? "other";
+      }
+    }
+  });
+  obs.observe({ entryTypes: ["gc"] });
+  return { stop: () => (obs.disconnect(), { maxMs, count, kind }) };
 }
 
 /** `inflight` appenders in a loop, each awaiting its append; started 100 per turn of the loop. */
@@ -118,8 +139,10 @@ try {
     second.reset();
   }, 1000);
   const onCpu = onCpuSampler();
+  const gc = gcPauses();
   const load = await offer(store, RATE, SECONDS);
   const cpu = onCpu.stop();
+  const pauses = gc.stop();
   clearInterval(sampler);
   whole.disable();
   second.disable();
@@ -129,6 +152,7 @@ try {
   if (load.failed > 0) throw new Error(`${load.failed} appends failed`);
   console.log(`sustained load: ${load.issued} appends offered at ${Math.round(load.issued / load.issueSecs)}/s over ${load.issueSecs.toFixed(1)} s (asked ${RATE}/s); ${Math.round(sustained)} durable appends/s until the last was durable (${load.secs.toFixed(1)} s)`);
   console.log(`  API-thread event-loop delay during it: p99 ${stallP99Ms.toFixed(1)} ms, max ${stallMs.toFixed(1)} ms (goal <= ${GOAL.maxApiStallMs} ms); max per second ${perSecondMaxMs.join(", ")} ms`);
+  console.log(`  the API thread's GC: ${pauses.count} pauses, the longest ${pauses.maxMs.toFixed(1)} ms (${pauses.kind})`);
   if (cpu) console.log(`  the API thread's own work between 1 ms ticks: p99 ${cpu.p99Ms.toFixed(1)} ms, max ${cpu.maxMs.toFixed(1)} ms; the longest it waited for a CPU: ${cpu.offCpuMaxMs.toFixed(1)} ms (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs)`);
 
   // 2. Throughput: group commit, 4000 appends in flight, as fast as they become durable.
@@ -223,6 +247,8 @@ try {
     maxApiStallMs: round(stallMs, 1),
     p99ApiStallMs: round(stallP99Ms, 1),
     maxApiStallPerSecondMs: perSecondMaxMs,
+    maxApiGcPauseMs: round(pauses.maxMs, 1),
+    apiGcPauses: pauses.count,
     maxApiOnCpuMs: cpu && round(cpu.maxMs, 1),
     p99ApiOnCpuMs: cpu && round(cpu.p99Ms, 1),
     maxApiWaitForCpuMs: cpu && round(cpu.offCpuMaxMs, 1),

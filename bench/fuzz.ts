@@ -3,7 +3,7 @@
 // through full deploys and calls on a real Host (~5-20 ms each). Failures are counted and one
 // reproducer per kind is printed, and the run goes on. The last line is one JSON object:
 //   {"bench":"fuzz","cases":N,"results":N,"errors":{"CODE":n},"crashes":0,"hangs":0, ...}
-// FUZZ_SEED, FUZZ_CASES (meter cases, default 100000) and FUZZ_DEPLOYS (default 2000) override.
+// FUZZ_SEED, FUZZ_CASES (meter cases, default 100000; 10000 quick) and FUZZ_DEPLOYS (default 2000; 200 quick) override.
 import fc from "fast-check";
 import { fuzzHost } from "../test/fuzz/campaigns.ts";
 import { fuzzDeploys } from "../test/fuzz/deploy-campaign.ts";
@@ -14,11 +14,11 @@ import { buildSeeds } from "../test/fuzz/seeds.ts";
 import { watchProcess } from "../test/fuzz/verdict.ts";
 import { generateModule } from "../test/fuzz/wasm-gen.ts";
 import { watToBinary } from "../test/fuzz/wat.ts";
-import { report } from "./common.ts";
+import { report, scaled } from "./common.ts";
 
 const seed = fuzzSeed();
-const meterCases = Number(process.env.FUZZ_CASES) || 100_000;
-const deployCases = Number(process.env.FUZZ_DEPLOYS) || 2_000;
+const meterCases = Number(process.env.FUZZ_CASES) || scaled(100_000, 10_000);
+const deployCases = Number(process.env.FUZZ_DEPLOYS) || scaled(2_000, 200);
 const POOL = 1_000;
 const watch = watchProcess();
 console.log(`FUZZ_SEED=${seed} meter cases ${meterCases}, deploy cases ${deployCases}`);

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Host } from "../host/index.ts";
-import { median, report, round } from "./common.ts";
+import { median, report, round, scaled } from "./common.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const ECHO_AS = readFileSync(new URL("../examples/echo.as.ts", import.meta.url), "utf8");
@@ -108,14 +108,14 @@ async function cachedDeploys(language: "assemblyscript" | "typescript", source: 
 }
 
 try {
-  const asRe = await recreation("assemblyscript", ECHO_AS, 200);
-  const tsRe = await recreation("typescript", ECHO_TS, 60);
+  const asRe = await recreation("assemblyscript", ECHO_AS, scaled(200, 100));
+  const tsRe = await recreation("typescript", ECHO_TS, scaled(60, 30));
   console.log(`re-creating call (median): AssemblyScript ${asRe.recreateMs.toFixed(2)} ms (live ${asRe.liveMs.toFixed(2)}), TypeScript ${tsRe.recreateMs.toFixed(2)} ms (live ${tsRe.liveMs.toFixed(2)})`);
-  const asCached = await cachedDeploys("assemblyscript", ECHO_AS, 20);
-  const tsCached = await cachedDeploys("typescript", ECHO_TS, 20);
+  const asCached = await cachedDeploys("assemblyscript", ECHO_AS, scaled(20, 10));
+  const tsCached = await cachedDeploys("typescript", ECHO_TS, scaled(20, 10));
   console.log(`cached deploy (median): AssemblyScript ${asCached.provenMs.toFixed(2)} ms proven, ${asCached.provingMs.toFixed(2)} ms instantiating; TypeScript ${tsCached.provenMs.toFixed(2)} ms proven, ${tsCached.provingMs.toFixed(2)} ms instantiating`);
-  const asMem = await footprint("assemblyscript", ECHO_AS, 3000);
-  const tsMem = await footprint("typescript", ECHO_TS, 500);
+  const asMem = await footprint("assemblyscript", ECHO_AS, scaled(3000, 1500));
+  const tsMem = await footprint("typescript", ECHO_TS, scaled(500, 300));
   const perGB = (kib: number) => Math.round((1024 * 1024) / Math.max(kib, 0.01));
   console.log(`per service without an instance: AssemblyScript ${asMem.dormantKiB.toFixed(1)} KiB (API thread heap ${asMem.dormantHeapKiB.toFixed(1)}), TypeScript ${tsMem.dormantKiB.toFixed(1)} KiB (API thread heap ${tsMem.dormantHeapKiB.toFixed(1)}); per live instance: AssemblyScript ${asMem.liveKiB.toFixed(1)} KiB, TypeScript ${tsMem.liveKiB.toFixed(1)} KiB (RSS${gc ? "" : "; run with --expose-gc for steadier figures"})`);
   report({

@@ -14,7 +14,7 @@ import { ComponentSandbox } from "../host/runtime/component-sandbox.ts";
 import { DEFAULT_METER_SETTINGS, ensureWasmFeatures, meter, planComponent } from "../host/wasm/index.ts";
 import { walkCoreModules } from "../host/wasm/component.ts";
 import { transpileComponent } from "../host/wasm/transpile.ts";
-import { median, quietEnv, report, round } from "./common.ts";
+import { median, quietEnv, report, round, scaled } from "./common.ts";
 
 ensureWasmFeatures();
 const dir = mkdtempSync(join(tmpdir(), "solo-bench-js-"));
@@ -35,7 +35,7 @@ try {
   await host.deploy({ tenant: "b", service: "second", source: `// second ${Date.now()}\n${CPU}`, language: "typescript" });
   const secondMs = performance.now() - t;
   const cached: number[] = [];
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < scaled(10, 5); i++) {
     t = performance.now();
     await host.deploy({ tenant: "b", service: `warm${i}`, source, language: "typescript" });
     cached.push(performance.now() - t);
@@ -75,7 +75,7 @@ try {
   const mt: number[] = [];
   const pt: number[] = [];
   let fuel = 0;
-  for (let i = 0; i < 25; i++) {
+  for (let i = 0; i < scaled(25, 15); i++) {
     let s = performance.now();
     const a = m.call(INPUT, 10_000_000_000, 1 << 20);
     mt.push(performance.now() - s);
@@ -127,7 +127,7 @@ try {
   const gc = (globalThis as { gc?: () => void }).gc;
   const instOld: number[] = [];
   const instNew: number[] = [];
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < scaled(40, 20); i++) {
     // Alternating, each after a collection when --expose-gc is on (else GC lands in either).
     gc?.();
     s0 = performance.now();
@@ -143,7 +143,7 @@ try {
   const callOld: number[] = [];
   const callNew: number[] = [];
   for (let i = 0; i < 200; i++) o.call("warm", 1_000_000_000, 1 << 20), n.call("warm", 1_000_000_000, 1 << 20);
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < scaled(3000, 1000); i++) {
     s0 = performance.now();
     o.call("ping", 1_000_000_000, 1 << 20);
     callOld.push((performance.now() - s0) * 1000);
@@ -160,7 +160,7 @@ try {
   await apiHost.deploy({ tenant: "b", service: "echo", source: echoSource, language: "typescript" });
   for (let i = 0; i < 300; i++) await apiHost.call("b", "echo", "warm");
   const api: number[] = [];
-  for (let i = 0; i < 2000; i++) {
+  for (let i = 0; i < scaled(2000, 1000); i++) {
     s0 = performance.now();
     await apiHost.call("b", "echo", "ping");
     api.push((performance.now() - s0) * 1000);

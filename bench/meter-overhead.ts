@@ -13,7 +13,7 @@ import { compileJavaScript } from "../host/compile/javascript.ts";
 import { GlueSandbox, type Glue } from "../host/runtime/glue-sandbox.ts";
 import { DEFAULT_METER_SETTINGS, meter } from "../host/wasm/index.ts";
 import { transpileComponent } from "../host/wasm/transpile.ts";
-import { compileGuest, median, quietEnv, report, round, sandbox } from "./common.ts";
+import { compileGuest, median, quietEnv, report, round, sandbox, scaled } from "./common.ts";
 
 interface Runner { call(input: string, fuel: number, maxBytes: number): { ok: boolean; output?: string; fuel: number } }
 
@@ -23,8 +23,8 @@ const GUESTS: { name: string; input: string; make: () => Promise<{ metered: Runn
   { name: "tokenizer", input: "2000", make: () => asGuest("./guests/tokenizer.as.ts") },
   { name: "rows (js)", input: "3000", make: () => jsGuest("./guests/rows.ts") },
 ];
-const WARMUP = 30;
-const ROUNDS = Number(process.env.ROUNDS ?? 101);
+const WARMUP = scaled(30, 15);
+const ROUNDS = Number(process.env.ROUNDS ?? scaled(101, 41));
 
 async function asGuest(file: string) {
   const guest = await compileGuest(file);
@@ -90,14 +90,14 @@ try {
 // Instantiate from a compiled module, and one echo call in-process (no worker).
 const echo = await compileGuest("../examples/echo.as.ts");
 const inst: number[] = [];
-for (let i = 0; i < 2000; i++) {
+for (let i = 0; i < scaled(2000, 700); i++) {
   const t = performance.now();
   sandbox(echo.metered, echo.encoding);
   inst.push(performance.now() - t);
 }
 const s = sandbox(echo.metered, echo.encoding);
-for (let i = 0; i < 20_000; i++) s.call("hello", 1_000_000, 1 << 20);
-const N = 200_000;
+for (let i = 0; i < scaled(20_000, 5_000); i++) s.call("hello", 1_000_000, 1 << 20);
+const N = scaled(200_000, 50_000);
 const t0 = performance.now();
 for (let i = 0; i < N; i++) s.call("hello", 1_000_000, 1 << 20);
 const callUs = ((performance.now() - t0) * 1000) / N;

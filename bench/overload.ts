@@ -12,9 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Host } from "../host/index.ts";
 import { overload } from "../test/governance/overload.ts";
-import { median, report, round } from "./common.ts";
+import { median, report, round, scaled } from "./common.ts";
 
-const SECONDS = Number(process.env.SOLO_BENCH_SECONDS ?? 3);
+const SECONDS = Number(process.env.SOLO_BENCH_SECONDS ?? scaled(3, 1.5));
 const ROUNDS = 5;
 const INFLIGHT = 64;
 const echo = readFileSync(new URL("../examples/echo.as.ts", import.meta.url), "utf8");

@@ -1,5 +1,5 @@
 // Soak: deploys, kills, calls that write kv and event compaction, all at once, with storage faults
-// injected at random, for SOAK_SECONDS (default 600). At the end the host is closed and opened
+// injected at random, for SOAK_SECONDS (default 600; 60 in quick mode). At the end the host is closed and opened
 // again on the same directory, and every promise is checked: every acknowledged kv write is
 // there, no write of a failed call is, every service is where the last acknowledged deploy/kill
 // left it, and the event chain verifies. Prints its counts; exits 1 on any broken promise.
@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Host, SoloError } from "../host/index.ts";
+import { scaled } from "./common.ts";
 
-const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
+const SECONDS = Number(process.env.SOAK_SECONDS ?? scaled(600, 60));
 const SEED = Number(process.env.SOAK_SEED ?? 20261130);
 
 // Writes the key it is sent; "has <key>" answers yes or no.

@@ -106,7 +106,7 @@ export class EventStore {
       data: input.data ?? {},
     };
     const body = JSON.stringify(event);
-    const durable = this.storage.write({ event: [body, [event.tenant, event.service ?? "", event.type]], records: also?.records, kv: also?.kv });
+    const durable = also === undefined ? this.storage.writeEvent(body, event.tenant, event.service ?? "", event.type) : this.storage.write({ event: [body, [event.tenant, event.service ?? "", event.type]], records: also.records, kv: also.kv });
     // Appends sharing a commit share its promise: one group, one reaction for all of them.
     let group = this.group;
     if (group === undefined || group.durable !== durable) {

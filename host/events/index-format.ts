@@ -13,25 +13,41 @@ const INLINE = 2;
  * flattened. Offsets count UTF-16 units of the batch's text (its bodies joined by "\n").
  */
 export function batchIndex(bodies: string[], index: string[]): [prefix: string, value: string][] {
-  const positions = new Map<string, number[]>();
-  const add = (k: string, i: number) => {
-    const list = positions.get(k);
-    if (list) list.push(i);
-    else positions.set(k, [i]);
-  };
+  // Grouped by the names as they come, and each key made once per batch: a key string made per
+  // event had to be flattened and hashed for the map, three times an event.
+  const tenants = new Map<string, { events: number[]; services: Map<string, number[]> }>();
+  const types = new Map<string, number[]>();
   for (let i = 0; i < bodies.length; i++) {
     const tenant = index[3 * i]!;
     const service = index[3 * i + 1]!;
-    add(tenantIndex(tenant), i);
-    if (service) add(serviceIndex(tenant, service), i);
-    add(typeIndex(index[3 * i + 2]!), i);
+    const type = index[3 * i + 2]!;
+    let t = tenants.get(tenant);
+    if (t === undefined) tenants.set(tenant, (t = { events: [], services: new Map() }));
+    t.events.push(i);
+    if (service) {
+      const list = t.services.get(service);
+      if (list) list.push(i);
+      else t.services.set(service, [i]);
+    }
+    const list = types.get(type);
+    if (list) list.push(i);
+    else types.set(type, [i]);
   }
   const at: number[] = new Array(bodies.length);
   for (let i = 0, o = 0; i < bodies.length; i++) {
     at[i] = o;
     o += bodies[i]!.length + 1;
   }
-  return [...positions].map(([prefix, list]) => [prefix, list.length > INLINE ? list.map((i) => `${at[i]}:${bodies[i]!.length}`).join(",") : "=" + list.map((i) => bodies[i]).join("\n")]);
+  // An event's "offset:length" is made once, whichever of its keys needs it first.
+  const where: (string | undefined)[] = new Array(bodies.length);
+  const value = (list: number[]) => (list.length > INLINE ? list.map((i) => (where[i] ??= `${at[i]}:${bodies[i]!.length}`)).join(",") : "=" + list.map((i) => bodies[i]).join("\n"));
+  const out: [string, string][] = [];
+  for (const [tenant, t] of tenants) {
+    out.push([tenantIndex(tenant), value(t.events)]);
+    for (const [service, list] of t.services) out.push([serviceIndex(tenant, service), value(list)]);
+  }
+  for (const [type, list] of types) out.push([typeIndex(type), value(list)]);
+  return out;
 }
 
 function slice(batch: string, where: string): string {

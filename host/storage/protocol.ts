@@ -11,6 +11,9 @@ export type IndexEntry = [tenant: string, service: string, type: string];
 /** A plain record's value: text, bytes (stored as they are), or null to delete the record. */
 export type RecordValue = string | Uint8Array | null;
 
+/** Bytes of a segment of event bodies; the worker hands segments of this size back to be reused. */
+export const SEGMENT_BYTES = 64 * 1024;
+
 export interface WriteRequest {
   /**
    * Event bodies (JSON, fields in canonical order), in id order, as UTF-8 lines each ending in

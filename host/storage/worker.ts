@@ -11,7 +11,7 @@ import { verifyChain, type IncrementalReport, type StoredBatch, type VerifiedPoi
 import { batchesToDrop, isStaleIndexKey, summarize, type BatchSummary } from "../events/compact.ts";
 import { Faults } from "./faults.ts";
 import { BATCHES, CHECKPOINT, END, LAST, PROBE, batchKey, hashKey, kvRange, prefixRange, serviceIndex, tenantIndex, typeIndex } from "./layout.ts";
-import type { EventQuery, Meta, StorageRequest, WriteRequest } from "./protocol.ts";
+import { SEGMENT_BYTES, type EventQuery, type Meta, type StorageRequest, type WriteRequest } from "./protocol.ts";
 
 type Op = { type: "put"; key: string; value: string | Uint8Array; valueEncoding?: "view" } | { type: "del"; key: string };
 interface Db {
@@ -115,6 +115,17 @@ function batchBytes(segments: Uint8Array[]): Uint8Array {
   return Buffer.concat(segments, total - 1);
 }
 
+/** The segments of a group's messages that the host may write again (whole buffers of the usual size). */
+function reusable(group: PendingWrite[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const { write } of group) {
+    for (const seg of write.events ?? []) {
+      if (seg.buffer.byteLength === SEGMENT_BYTES && seg.byteOffset === 0) out.push(seg.buffer as ArrayBuffer);
+    }
+  }
+  return out;
+}
+
 async function flush() {
   while (pending.length > 0) {
     const group = pending;
@@ -160,13 +171,20 @@ async function flush() {
     }
     record();
     if (lastId !== meta.lastId) ops.push({ type: "put", key: LAST, value: JSON.stringify({ id: lastId, hash: prev }) });
+    let outcome: { ok: true } | { ok: false; error: string } = { ok: true };
     try {
       faults.check("write");
       if (ops.length > 0) await db.batch(ops, { sync: true });
       if (lastId !== meta.lastId) meta = { ...meta, lastId, lastHash: prev };
-      for (const w of group) port.postMessage({ id: w.id, ok: true });
     } catch (err) {
-      for (const w of group) port.postMessage({ id: w.id, ok: false, error: (err as Error).message });
+      outcome = { ok: false, error: (err as Error).message };
+    }
+    // The batch copied what it stores: the event segments go back to the host thread with the
+    // last answer, to be written again (fresh pages cost a page fault each, on that thread).
+    const free = reusable(group);
+    for (let i = 0; i < group.length; i++) {
+      if (i < group.length - 1 || free.length === 0) port.postMessage({ id: group[i]!.id, ...outcome });
+      else port.postMessage({ id: group[i]!.id, ...outcome, free }, free);
     }
   }
   flushing = false;
