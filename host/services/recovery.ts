@@ -1,18 +1,16 @@
 // Brings back every service stored before a restart, from its stored artifact (no compile), with
-// its committed kv. One bad record (unreadable, artifact missing, refused capabilities) fails that
+// its committed kv. One bad record (unreadable, artifact missing, fails to start) fails that
 // service alone: it is listed as failed with the reason and a service_deployment_failed event
 // (phase "recover"); the others come back.
 //
-// No instance is made at open: a stored record names an artifact whose start code already ran
-// under the record's limits and capabilities (a deploy, swap or rollback writes it only after its
-// start ran, or after an identical start did: start-proofs.ts), so the service is installed as an
-// evicted one is, with its kv copy, and its first call makes the instance. Open then costs a kv
-// read and an install message per service, not a start each. A start that depends on the clock,
-// random bytes, kv or secrets and fails now answers that first call (crash supervision counts it),
-// as for a cached deploy.
+// Each service is started at open, under its limits, as it was when deployed: a record proves
+// its start ran then, but not that it runs now (quotas may have been lowered since, the meter's
+// costs may have changed, start code may read the clock or kv), and a start that fails here is
+// reported where the operator looks (phase "recover"), not at some tenant's first call. Services
+// sharing an artifact read, check and compile it once.
 import { SoloError, toSoloError } from "../errors.ts";
 import type { Artifact, ArtifactStore } from "../build/index.ts";
-import type { LazyStart, WorkerPool } from "../runtime/index.ts";
+import type { WorkerPool } from "../runtime/index.ts";
 import { SERVICES, VERSIONS, type KvStore } from "../storage/index.ts";
 import { checkLanguage } from "../compile/index.ts";
 import { builtBySolo, defaultFile } from "./build.ts";
@@ -36,9 +34,6 @@ export interface RecoveryParts {
   beforeInstall?: (tenant: string, worker: number) => void;
   denials: Denials;
 }
-
-/** A recovered service's install: no instance until its first call (memory 0: as a re-install of an evicted one, the quota is checked when it is made). */
-const DORMANT: LazyStart = { memoryBytes: 0 };
 
 /** Resolves to how many services came back running. */
 export async function recoverServices(p: RecoveryParts): Promise<number> {
@@ -76,7 +71,7 @@ export async function recoverServices(p: RecoveryParts): Promise<number> {
       p.beforeInstall?.(tenant, worker);
       const onDenied = (denied: string[]) => void p.denials.record(tenant, service, denied);
       const file = meta.file ?? defaultFile(service, meta.language);
-      const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, file, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key), capabilities: meta.capabilities, onDenied }, DORMANT);
+      const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, file, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key), capabilities: meta.capabilities, onDenied });
       p.registry.add(newRecord(meta, worker, artifact, memoryBytes, history));
       recorded.push(p.persistence.record({ type: "service_recovered", tenant, service, data: { version: meta.version, artifact: meta.artifact } }).catch(() => {}));
       recovered++;
