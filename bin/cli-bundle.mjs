@@ -23,7 +23,7 @@ const DIR = join(ROOT, ".solo-cache", "cli");
 const MANIFEST = join(DIR, "manifest.json");
 const ENTRIES = { index: "host/cli/index.ts", worker: "host/runtime/worker.ts" };
 /** In index.ts, only these verb modules are bundled; the other verbs' imports stay imports of their source. */
-const BUNDLED_VERBS = new Set(["./local.ts", "./services.ts", "./events.ts", "./logs.ts", "./swap.ts", "./tokens.ts", "./secrets.ts", "./audit.ts", "./certs.ts"]);
+const BUNDLED_VERBS = new Set(["./local.ts", "./services.ts", "./events.ts", "./logs.ts", "./swap.ts", "./tokens.ts", "./secrets.ts", "./audit.ts", "./certs.ts", "./new.ts"]);
 /** Builds older than this that the manifest no longer names are removed (a long `solo run` may still load chunks of its own). */
 const KEEP_OLD_MS = 24 * 3600 * 1000;
 
@@ -77,9 +77,12 @@ async function build() {
         if (args.kind !== "dynamic-import" || relative(ROOT, args.importer) !== ENTRIES.index || BUNDLED_VERBS.has(args.path)) return undefined;
         return { path: pathToFileURL(resolve(dirname(args.importer), args.path)).href, external: true };
       });
-      b.onLoad({ filter: /\.ts$/ }, (args) => {
-        const source = readFileSync(args.path, "utf8").replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href));
-        return { contents: source, loader: "ts" };
+      // Each module's `import.meta.url` (the expression, never text inside a string) becomes its
+      // source file's URL, so paths relative to the module stay right in the bundle.
+      b.onLoad({ filter: /\.ts$/ }, async (args) => {
+        const source = readFileSync(args.path, "utf8");
+        const out = await esbuild.transform(source, { loader: "ts", format: "esm", target: "node20", sourcefile: args.path, define: { "import.meta.url": JSON.stringify(pathToFileURL(args.path).href) } });
+        return { contents: out.code, loader: "js" };
       });
     },
   };

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The `solo` command. `--version` answers before anything loads. Every verb but `start`, `dev` and
-// `new` runs from a prebuilt copy of the CLI (bin/cli-bundle.mjs: plain JavaScript, no TypeScript hooks);
-// those three, or all of them with SOLO_NO_PREBUILT=1, run the TypeScript sources directly
+// The `solo` command. `--version` answers before anything loads. Every verb but `start` and `dev`
+// runs from a prebuilt copy of the CLI (bin/cli-bundle.mjs: plain JavaScript, no TypeScript hooks);
+// those two, or all of them with SOLO_NO_PREBUILT=1, run the TypeScript sources directly
 // (bin/ts-hooks.mjs): no build step either way.
 import { readFileSync } from "node:fs";
 
@@ -10,10 +10,9 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
   process.stdout.write(`${JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version}\n`);
 } else {
-  // `start` and `dev` run a Host (storage worker, builder process: TypeScript entries), and `new`
-  // writes files whose text holds `import.meta.url` (the bundle rewrites that name): these load
-  // from source; every other verb is a client or a local run and loads from the bundle.
-  const FROM_SOURCE = new Set(["start", "dev", "new"]);
+  // `start` and `dev` run a Host (storage worker, builder process: TypeScript entries): they load
+  // from source; every other verb is a client, a local run or a template, and loads from the bundle.
+  const FROM_SOURCE = new Set(["start", "dev"]);
   const verb = argv.find((a) => !a.startsWith("-"));
   const quick = process.env.SOLO_NO_PREBUILT !== "1" && (verb === undefined || !FROM_SOURCE.has(verb) || argv.includes("--help") || argv.includes("-h"));
   let main;
