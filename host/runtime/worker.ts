@@ -207,6 +207,7 @@ class Slot {
     if (this.sandbox) {
       counts.live--;
       countsChanged = true;
+      this.sandbox.release?.();
     }
     this.sandbox = undefined;
     lru.delete(this);
