@@ -67,6 +67,14 @@ export class MemoryPool {
     return make(shape);
   }
 
+  /** A shape a service here will need (at its install): made ahead, before its first instance. */
+  expect(shape: MemoryShape): void {
+    const shelf = this.shelf(shape);
+    if (shelf.wanted || shelf.clean.length + shelf.dirty.length > 0) return;
+    shelf.wanted = true;
+    this.schedule();
+  }
+
   /**
    * A memory its instance will never use again. Kept (to be zeroed before reuse) only when it is
    * still its shape's initial size and there is room; else left to the garbage collector.
