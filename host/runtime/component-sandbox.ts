@@ -47,6 +47,7 @@ export class ComponentSandbox implements GuestInstance {
   /** Memories taken from the pool, with their shapes: given back by release(). */
   private readonly pooled: [WebAssembly.Memory, MemoryShape][] = [];
   private released = false;
+  private readonly hostImports = new Map<WorldBinding, ReturnType<WorldBinding["imports"]>>();
 
   /**
    * Instantiates and starts the component within its limits. Failures are SoloErrors, as for a
@@ -243,7 +244,11 @@ export class ComponentSandbox implements GuestInstance {
       case "export":
         return this.exported(item);
       case "host": {
-        const fn = this.binding(item.opts, bindings).imports()[item.iface]?.[item.name];
+        const b = this.binding(item.opts, bindings);
+        // imports() makes every host function anew: once per binding, not once per import.
+        let all = this.hostImports.get(b);
+        if (!all) this.hostImports.set(b, (all = b.imports()));
+        const fn = all[item.iface]?.[item.name];
         if (!fn) return trap(`${item.iface} has no function "${item.name}" in the solo:agent world`);
         return fn;
       }

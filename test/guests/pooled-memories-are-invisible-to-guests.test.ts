@@ -45,7 +45,7 @@ async function build(source: string, file: string): Promise<Built> {
   const component = await cache.component(compileKey("typescript", source), () => compileJavaScript(source, file, "typescript"));
   const a = await cache.artifact(component, { trustGlue: false });
   const names = Object.keys(a.modules).sort((x, y) => Number(x) - Number(y));
-  const pooled = { plan: a.plan!, modules: names.map((n) => new WebAssembly.Module(a.modules[n]!.bytes)) };
+  const pooled = { plan: a.plan!, modules: names.map((n) => new WebAssembly.Module(a.modules[n]!.bytes as Uint8Array<ArrayBuffer>)) };
   const walked = walkCoreModules(component);
   const own = { plan: planComponent(component, walked), modules: walked.map((b) => new WebAssembly.Module(meter(b, { ...DEFAULT_METER_SETTINGS, sharedCounters: true }).bytes)) };
   return { pooled, own };
