@@ -1,30 +1,40 @@
 // Linear memories made ahead of need, as wasmtime's pooling allocator keeps slots: a component
-// whose modules import their memory (wasm/import-memory.ts) is handed one of the right shape whose
-// pages are already touched and all zero. On a Firecracker VM the first touch of a page is
-// expensive: V8 writing a QuickJS guest's ~200 KB snapshot into a fresh 22-page memory costs
-// ~1 ms, into a touched one a few microseconds.
+// whose modules import their memory (wasm/import-memory.ts) is handed one of the right shape, all
+// zero, whose pages its data segments land on are already touched. On a Firecracker VM the first
+// touch of a page is expensive: V8 writing a QuickJS guest's ~200 KB snapshot into a fresh 22-page
+// memory costs ~1 ms, into touched pages a few microseconds.
 //
-// Where memories come from: made and touched off the hot path (one per setImmediate turn, so calls
-// queued meanwhile go first), and given back by dropped instances (evicted, trapped, swapped out,
-// killed) when they never grew: a grown memory cannot shrink back to the size a new instance must
-// see. A given-back memory is zeroed (fill: ~12 us for 1.4 MB) before it is handed out again, so no
-// tenant ever sees another's bytes. What it costs: up to PER_SHAPE memories of each shape in use
-// and MAX_BYTES in all per worker (the echo guest's shape: 4 x 1.4 MB), resident.
+// Only the data segments' pages are touched ahead (the pages instantiation writes anyway), so an
+// instance is as resident as one with a memory of its own: touching all 22 pages would make each
+// live QuickJS instance ~1.7 MiB of RSS instead of ~0.65 (measured), against the goal of live
+// instances per GB. For the same reason a memory given back by a dropped instance is reused only
+// when zeroing all of it adds little residency (recycleSlackBytes: the adapters' empty memories,
+// say); zeroing a 22-page one would fault in every page its last tenant never touched.
+//
+// Memories are made one per setImmediate turn, so calls queued meanwhile go first. What it costs:
+// up to perShape memories of each shape in use and maxBytes in all per worker, resident only where
+// touched (the echo guest's shape: 4 x ~0.4 MB).
 import { PAGE } from "../wasm/meter.ts";
 import type { MemoryShape } from "../wasm/import-memory.ts";
 
-/** Memories kept per shape: enough for a burst of re-creations between two idle turns. */
-const PER_SHAPE = 4;
-/** Bytes kept in all, per worker. */
-const MAX_BYTES = 32 << 20;
+export interface MemoryPoolOptions {
+  /** Memories kept per shape: enough for a burst of re-creations between two idle turns (0: keep none, make each on the spot). */
+  perShape?: number;
+  /** Bytes kept in all (initial sizes), per worker. */
+  maxBytes?: number;
+  /** A dropped instance's memory is reused when its initial size is at most this past what its data segments touch anyway. */
+  recycleSlackBytes?: number;
+}
+
+const DEFAULTS: Required<MemoryPoolOptions> = { perShape: 4, maxBytes: 32 << 20, recycleSlackBytes: PAGE };
 
 interface Shelf {
   shape: MemoryShape;
-  /** Zeroed, touched, never handed out since. */
+  /** Zero, the data pages touched, never handed out since. */
   clean: WebAssembly.Memory[];
   /** Given back by a dropped instance: zeroed before they are handed out. */
   dirty: WebAssembly.Memory[];
-  /** Handed out since the last refill: the shape is in use, so it is refilled. */
+  /** Handed out or expected since the last refill: the shape is in use, so it is refilled. */
   wanted: boolean;
 }
 
@@ -33,22 +43,24 @@ export interface MemoryPoolStats {
   reused: number;
   /** Memories made on the spot (the pool had none of that shape). */
   fresh: number;
-  /** Memories kept now. */
+  /** Memories kept now, and their initial bytes. */
   kept: number;
   keptBytes: number;
 }
 
 export class MemoryPool {
+  private readonly options: Required<MemoryPoolOptions>;
   private readonly shelves = new Map<string, Shelf>();
   private keptBytes = 0;
   private scheduled = false;
   private reused = 0;
   private fresh = 0;
 
-  /** perShape 0 keeps nothing: every memory is made on the spot (what a fresh instance had). */
-  constructor(private readonly perShape = PER_SHAPE, private readonly maxBytes = MAX_BYTES) {}
+  constructor(options: MemoryPoolOptions = {}) {
+    this.options = { ...DEFAULTS, ...options };
+  }
 
-  /** A memory of `shape`, all zero, its pages touched when the pool had one. */
+  /** A memory of `shape`, all zero; its data pages already touched when the pool had one. */
   take(shape: MemoryShape): WebAssembly.Memory {
     const shelf = this.shelf(shape);
     shelf.wanted = true;
@@ -76,14 +88,15 @@ export class MemoryPool {
   }
 
   /**
-   * A memory its instance will never use again. Kept (to be zeroed before reuse) only when it is
-   * still its shape's initial size and there is room; else left to the garbage collector.
+   * A memory its instance will never use again. Kept (zeroed before reuse) only when it is still
+   * its shape's initial size, zeroing it adds little residency (recycleSlackBytes), and there is
+   * room; else left to the garbage collector.
    */
   give(memory: WebAssembly.Memory, shape: MemoryShape): void {
     const bytes = memory.buffer.byteLength;
-    if (bytes !== shape.initial * PAGE) return;
+    if (bytes !== shape.initial * PAGE || bytes - touched(shape) > this.options.recycleSlackBytes) return;
     const shelf = this.shelf(shape);
-    if (shelf.clean.length + shelf.dirty.length >= this.perShape || this.keptBytes + bytes > this.maxBytes) return;
+    if (shelf.clean.length + shelf.dirty.length >= this.options.perShape || this.keptBytes + bytes > this.options.maxBytes) return;
     shelf.dirty.push(memory);
     this.keptBytes += bytes;
     this.schedule();
@@ -97,7 +110,7 @@ export class MemoryPool {
 
   /**
    * One step of upkeep: zero one given-back memory, or make one for a shape in use. True while
-   * there is more to do. Runs by itself after take / give; exported for tests and benches.
+   * there is more to do. Runs by itself after take / give / expect; public for tests and benches.
    */
   tidy(): boolean {
     for (const s of this.shelves.values()) {
@@ -111,14 +124,11 @@ export class MemoryPool {
     for (const s of this.shelves.values()) {
       if (!s.wanted) continue;
       const bytes = s.shape.initial * PAGE;
-      if (s.clean.length >= this.perShape || this.keptBytes + bytes > this.maxBytes) {
+      if (s.clean.length >= this.options.perShape || this.keptBytes + bytes > this.options.maxBytes) {
         s.wanted = false;
         continue;
       }
-      const m = make(s.shape);
-      // Writing every page makes the kernel back it now, not when the guest's data lands.
-      new Uint8Array(m.buffer).fill(0);
-      s.clean.push(m);
+      s.clean.push(make(s.shape, true));
       this.keptBytes += bytes;
       return true;
     }
@@ -126,14 +136,14 @@ export class MemoryPool {
   }
 
   private shelf(shape: MemoryShape): Shelf {
-    const key = shape.maximum === undefined ? `${shape.initial}` : `${shape.initial}-${shape.maximum}`;
+    const key = `${shape.initial}/${shape.maximum ?? ""}/${shape.data?.join("-") ?? ""}`;
     let s = this.shelves.get(key);
     if (!s) this.shelves.set(key, (s = { shape, clean: [], dirty: [], wanted: false }));
     return s;
   }
 
   private schedule(): void {
-    if (this.scheduled || this.perShape === 0) return;
+    if (this.scheduled || this.options.perShape === 0) return;
     this.scheduled = true;
     setImmediate(() => this.turn());
   }
@@ -144,8 +154,26 @@ export class MemoryPool {
   }
 }
 
-function make(shape: MemoryShape): WebAssembly.Memory {
-  return new WebAssembly.Memory(shape.maximum === undefined ? { initial: shape.initial } : { initial: shape.initial, maximum: shape.maximum });
+/** Bytes of the whole OS pages (4 KiB) the data segments land on. */
+const OS_PAGE = 4096;
+function dataPages(shape: MemoryShape): [number, number] | undefined {
+  if (!shape.data) return undefined;
+  const from = Math.floor(shape.data[0] / OS_PAGE) * OS_PAGE;
+  const to = Math.min(Math.ceil(shape.data[1] / OS_PAGE) * OS_PAGE, shape.initial * PAGE);
+  return to > from ? [from, to] : undefined;
+}
+
+function touched(shape: MemoryShape): number {
+  const r = dataPages(shape);
+  return r ? r[1] - r[0] : 0;
+}
+
+/** A new memory; `touch`: its data pages written now (zeros), so the kernel backs them before the guest's data lands. */
+function make(shape: MemoryShape, touch = false): WebAssembly.Memory {
+  const m = new WebAssembly.Memory(shape.maximum === undefined ? { initial: shape.initial } : { initial: shape.initial, maximum: shape.maximum });
+  const r = touch ? dataPages(shape) : undefined;
+  if (r) new Uint8Array(m.buffer, r[0], r[1] - r[0]).fill(0);
+  return m;
 }
 
 /** The worker's pool (one per thread: each worker loads its own copy of this module). */

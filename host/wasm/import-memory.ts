@@ -5,18 +5,22 @@
 // the memory keeps index 0, its exports and data segments stay as they were, and the guest sees
 // the same size and the same bytes as with a memory of its own. Build-time, O(bytes), one copy.
 import { Reader, concat, encodeName, encodeU32, sections } from "./binary.ts";
-import { PAGE } from "./meter.ts";
 
 /** Where a rewritten module imports its memory from. */
 export const MEMORY_IMPORT = { module: "solo:memory", name: "memory" } as const;
 
-/** A memory's limits, in 64 KiB pages. */
+/** A memory's limits, in 64 KiB pages, and the bytes its active data segments write. */
 export interface MemoryShape {
   initial: number;
   maximum?: number;
+  /**
+   * [from, to): the byte range the module's active data segments cover (constant offsets), which
+   * instantiation writes anyway; absent when there are none or an offset is not a constant.
+   */
+  data?: [number, number];
 }
 
-const SECTION = { type: 1, import: 2, memory: 5 } as const;
+const SECTION = { type: 1, import: 2, memory: 5, data: 11 } as const;
 const KIND_MEMORY = 0x02;
 
 /**
@@ -33,6 +37,8 @@ export function importMemory(module: Uint8Array): { bytes: Uint8Array<ArrayBuffe
   const shape = readLimits(r);
   if (!shape || r.pos !== mem[0]!.end) return undefined;
   const limits = module.subarray(limitsStart, r.pos);
+  const data = dataRange(module, all);
+  if (data) shape.data = data;
   const imports = all.find((s) => s.id === SECTION.import);
   if (imports && importsOf(module, imports.start, imports.end).some((i) => i.kind === KIND_MEMORY)) return undefined;
   const entry = [...encodeName(MEMORY_IMPORT.module), ...encodeName(MEMORY_IMPORT.name), KIND_MEMORY, ...limits];
@@ -63,15 +69,42 @@ export function importMemory(module: Uint8Array): { bytes: Uint8Array<ArrayBuffe
 
 /** The shape of the memory a rewritten module imports from MEMORY_IMPORT; undefined when it imports none from there. */
 export function importedMemoryShape(module: Uint8Array): MemoryShape | undefined {
-  const imports = sections(module).find((s) => s.id === SECTION.import);
+  const all = sections(module);
+  const imports = all.find((s) => s.id === SECTION.import);
   if (!imports) return undefined;
-  return importsOf(module, imports.start, imports.end).find((i) => i.kind === KIND_MEMORY && i.module === MEMORY_IMPORT.module && i.name === MEMORY_IMPORT.name)?.shape;
+  const shape = importsOf(module, imports.start, imports.end).find((i) => i.kind === KIND_MEMORY && i.module === MEMORY_IMPORT.module && i.name === MEMORY_IMPORT.name)?.shape;
+  if (!shape) return undefined;
+  const data = dataRange(module, all);
+  return data ? { ...shape, data } : shape;
 }
 
-/** Bytes a memory of this shape starts with. */
-export function initialBytes(shape: MemoryShape): number {
-  return shape.initial * PAGE;
+/** The bytes active data segments on memory 0 cover, when every offset is an i32.const. */
+function dataRange(module: Uint8Array, all: ReturnType<typeof sections>): [number, number] | undefined {
+  const sec = all.find((s) => s.id === SECTION.data);
+  if (!sec) return undefined;
+  const r = new Reader(module, sec.start, sec.end);
+  let from = Infinity;
+  let to = 0;
+  for (let n = r.u32(), i = 0; i < n; i++) {
+    const flags = r.u32();
+    if (flags === 1) {
+      r.skip(r.u32()); // passive: written by memory.init, if ever
+      continue;
+    }
+    if (flags === 2 && r.u32() !== 0) return undefined;
+    if (flags !== 0 && flags !== 2) return undefined;
+    if (r.byte() !== 0x41) return undefined; // i32.const
+    const offset = r.s33() >>> 0;
+    if (r.byte() !== 0x0b) return undefined; // end
+    const len = r.u32();
+    r.skip(len);
+    if (len === 0) continue;
+    from = Math.min(from, offset);
+    to = Math.max(to, offset + len);
+  }
+  return to > 0 ? [from, to] : undefined;
 }
+
 
 function importsOf(module: Uint8Array, start: number, end: number): { module: string; name: string; kind: number; shape?: MemoryShape }[] {
   const r = new Reader(module, start, end);

@@ -1,7 +1,8 @@
 // A TypeScript guest's modules import their memories, and the worker hands them memories made
 // ahead or given back by dropped instances (runtime/memory-pool.ts). A guest must not be able to
 // tell: same outputs, same fuel, same bytes as with memories of its own, nothing left from the
-// memory's last tenant, and a grown memory is never handed out again.
+// memory's last tenant, and a grown memory is never handed out again. (The worker's pool reuses
+// only memories that zeroing leaves about as resident; these pools reuse every one, to test it.)
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { compileJavaScript } from "../../host/compile/javascript.ts";
@@ -85,7 +86,7 @@ test("the builder makes a QuickJS guest's memories imports, and its plan names t
 
 test("an instance on recycled memories answers, charges and holds memory exactly as one with memories of its own", () => {
   for (const [name, guest, requests] of [["rows", rows, ["0", "10", "500", "2000", "10"]], ["keeper", keeper, ["a", "bé", "", "grow:1000", "c"]]] as const) {
-    const pool = new WatchedPool(4, 64 << 20);
+    const pool = new WatchedPool({ recycleSlackBytes: Infinity });
     // A first tenant dirties its memories, then gives them back.
     const first = new ComponentSandbox(guest.pooled.plan, guest.pooled.modules, env, LIMIT, FUEL, undefined, pool);
     for (const r of requests) first.call(r, FUEL, 1 << 20);
@@ -93,17 +94,29 @@ test("an instance on recycled memories answers, charges and holds memory exactly
     const before = pool.stats().reused;
     const recycled = new ComponentSandbox(guest.pooled.plan, guest.pooled.modules, env, LIMIT, FUEL, undefined, pool);
     assert.ok(pool.stats().reused > before, `${name}: the second instance got the first one's memories`);
+    // Made ahead, as the worker's idle turns do: the data pages touched, the rest untouched.
+    const ahead = new WatchedPool({ perShape: 1 });
+    ahead.expect(mainMemory(guest.pooled.plan).shape);
+    while (ahead.tidy());
+    const madeAhead = new ComponentSandbox(guest.pooled.plan, guest.pooled.modules, env, LIMIT, FUEL, undefined, ahead);
+    assert.ok(ahead.stats().reused >= 1, `${name}: the engine's memory was made ahead`);
     const own = new ComponentSandbox(guest.own.plan, guest.own.modules, env, LIMIT, FUEL);
     assert.is(recycled.memoryBytes, own.memoryBytes, `${name}: memory after instantiation`);
-    for (const r of requests) assert.equal(recycled.call(r, FUEL, 1 << 20), own.call(r, FUEL, 1 << 20), `${name}: handle(${JSON.stringify(r)})`);
-    const tight = [recycled.call(requests[3]!, 30_000, 1 << 20), own.call(requests[3]!, 30_000, 1 << 20)];
+    assert.is(madeAhead.memoryBytes, own.memoryBytes, `${name}: memory after instantiation`);
+    for (const r of requests) {
+      const want = own.call(r, FUEL, 1 << 20);
+      assert.equal(recycled.call(r, FUEL, 1 << 20), want, `${name}: handle(${JSON.stringify(r)}) on a recycled memory`);
+      assert.equal(madeAhead.call(r, FUEL, 1 << 20), want, `${name}: handle(${JSON.stringify(r)}) on a memory made ahead`);
+    }
+    const tight = [recycled.call(requests[3]!, 30_000, 1 << 20), own.call(requests[3]!, 30_000, 1 << 20), madeAhead.call(requests[3]!, 30_000, 1 << 20)];
     assert.is(tight[0]!.ok ? "ok" : tight[0]!.code, "FUEL_EXHAUSTED");
     assert.equal(tight[0], tight[1], `${name}: running out of fuel is the same failure`);
+    assert.equal(tight[2], tight[1], `${name}: running out of fuel is the same failure`);
   }
 });
 
 test("a recycled memory carries nothing from its last tenant: its bytes are a fresh instance's", () => {
-  const pool = new WatchedPool(1, 64 << 20);
+  const pool = new WatchedPool({ perShape: 1, recycleSlackBytes: Infinity });
   const secret = "secret-of-tenant-a-7d1f";
   const a = new ComponentSandbox(keeper.pooled.plan, keeper.pooled.modules, env, LIMIT, FUEL, undefined, pool);
   a.call(secret, FUEL, 1 << 20);
@@ -114,7 +127,7 @@ test("a recycled memory carries nothing from its last tenant: its bytes are a fr
   const b = new ComponentSandbox(keeper.pooled.plan, keeper.pooled.modules, env, LIMIT, FUEL, undefined, pool);
   const bMemories = pool.handed.slice(aMemories.length);
   assert.ok(bMemories[main] === aMemories[main], "B was handed A's memory");
-  const freshPool = new WatchedPool(0);
+  const freshPool = new WatchedPool({ perShape: 0 });
   new ComponentSandbox(keeper.pooled.plan, keeper.pooled.modules, env, LIMIT, FUEL, undefined, freshPool);
   assert.is(freshPool.stats().reused, 0);
   for (let i = 0; i < bMemories.length; i++) {
@@ -126,7 +139,7 @@ test("a recycled memory carries nothing from its last tenant: its bytes are a fr
 });
 
 test("a released instance refuses to run, and a memory that grew is never handed out again", () => {
-  const pool = new WatchedPool(4, 64 << 20);
+  const pool = new WatchedPool({ recycleSlackBytes: Infinity });
   const a = new ComponentSandbox(keeper.pooled.plan, keeper.pooled.modules, env, LIMIT, FUEL, undefined, pool);
   const start = a.memoryBytes;
   const grown = a.call("grow:4000000", FUEL, 1 << 20);
@@ -147,6 +160,20 @@ test("a released instance refuses to run, and a memory that grew is never handed
   const next = pool.handed[handedBefore + main]!;
   assert.ok(next !== big, "the grown memory was not reused");
   assert.is(next.buffer.byteLength, shape.initial * 65536, "a new instance starts at the initial size");
+});
+
+test("the worker's pool reuses a dropped instance's memory only when zeroing it adds little residency", () => {
+  const pool = new WatchedPool();
+  const { at: main, shape } = mainMemory(keeper.pooled.plan);
+  assert.ok(shape.data && shape.data[1] - shape.data[0] < shape.initial * 65536 / 2, `the snapshot covers part of the memory: ${JSON.stringify(shape)}`);
+  const a = new ComponentSandbox(keeper.pooled.plan, keeper.pooled.modules, env, LIMIT, FUEL, undefined, pool);
+  a.call("x", FUEL, 1 << 20);
+  a.release();
+  const handed = pool.handed.length;
+  new ComponentSandbox(keeper.pooled.plan, keeper.pooled.modules, env, LIMIT, FUEL, undefined, pool);
+  assert.ok(pool.handed[handed + main] !== pool.handed[main], "the engine's memory (mostly untouched) is not reused: zeroing would fault in all of it");
+  const empty = pool.handed.findIndex((m, i) => i < handed && m.buffer.byteLength === 0);
+  assert.ok(empty >= 0 && pool.handed.slice(handed).includes(pool.handed[empty]!), "an empty adapter memory is reused");
 });
 
 test.run();
