@@ -4,11 +4,12 @@
 // canonical-ABI binding (world-binding.ts), or to traps; handle/health/migrate lifted here with
 // post-return. No generated JavaScript runs. Metering is the glue runner's: one fuel global, one
 // memory budget and one grow flag shared by every module ("solo:meter"), the budget covering the
-// sum of all memories, each module's start run under them. Instantiating a QuickJS guest takes
-// ~2.7 ms (best of 60 on a loaded 2-core machine; jco's glue about twice that), over half of it V8
-// writing the Wizer snapshot heap (~6000 data segments) into a fresh memory; a call adds ~4 us to
-// the guest's own time (jco's glue ~8 us). A module that imports its memory (plan.memories) gets
-// one from the worker's pool (memory-pool.ts), touched and zeroed ahead; release() gives it back.
+// sum of all memories, each module's start run under them. A module that imports its memory
+// (plan.memories: the builder made every memory an import) gets one from the worker's pool
+// (memory-pool.ts) whose snapshot pages are touched ahead: with memories of its own, over half of
+// the ~2-3 ms instantiation was page faults under V8 writing the Wizer heap (~5,400 data
+// segments); with the pool, ~0.5-1 ms, mostly V8 making ~200 exports and filling the shared
+// function table. release() gives the memories back. A call adds ~4 us to the guest's own time.
 import { SoloError } from "../errors.ts";
 import { COUNTER_MODULE } from "../wasm/meter.ts";
 import { MEMORY_IMPORT, type MemoryShape } from "../wasm/import-memory.ts";

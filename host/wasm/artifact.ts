@@ -28,7 +28,7 @@ const MAX_SOURCE_MAP_BYTES = 1 << 20;
 import { planComponent, PlanUnsupported, type ComponentPlan } from "./component-plan.ts";
 import { importMemory, importedMemoryShape, type MemoryShape } from "./import-memory.ts";
 
-/** Bumped whenever the metering pass changes what it emits. */
+/** Bumped whenever the metering pass, or what the builder does to a metered module (import-memory.ts), changes what it emits. */
 export const METER_VERSION = "8";
 
 /** A metered core module: its cache key (the host compiles each key once) and its bytes. */
