@@ -390,6 +390,7 @@ const pending = {
 function sendResults() {
   const p = pending;
   if (p.ids.length === 0) return;
+  memoryPool.busy();
   // sent: one clock read per message; the host's admission measures each call's wait by it.
   send({ t: "results", ids: p.ids, outputs: p.outputs, fuels: p.fuels, memoryBytes: p.memoryBytes, times: p.times, sent: monotonicMs(), extra: p.extra } satisfies FromWorker);
   p.ids = [];
@@ -510,6 +511,7 @@ let gate: Promise<void> | undefined;
 const waiting: ToWorker[] = [];
 
 port.on("message", (msg: ToWorker) => {
+  memoryPool.busy(); // the pool makes memories only when the worker has been quiet a while
   if (gate) waiting.push(msg);
   else receive(msg);
 });
