@@ -147,7 +147,7 @@ export class MemoryPool {
   }
 
   private shelf(shape: MemoryShape): Shelf {
-    const key = `${shape.initial}/${shape.maximum ?? ""}/${shape.data?.join("-") ?? ""}`;
+    const key = `${shape.initial}/${shape.maximum ?? ""}/${shape.data?.map((r) => r.join("-")).join(",") ?? ""}`;
     let s = this.shelves.get(key);
     if (!s) this.shelves.set(key, (s = { shape, clean: [], dirty: [], wanted: false }));
     return s;
@@ -168,25 +168,22 @@ export class MemoryPool {
   }
 }
 
-/** Bytes of the whole OS pages (4 KiB) the data segments land on. */
-const OS_PAGE = 4096;
-function dataPages(shape: MemoryShape): [number, number] | undefined {
-  if (!shape.data) return undefined;
-  const from = Math.floor(shape.data[0] / OS_PAGE) * OS_PAGE;
-  const to = Math.min(Math.ceil(shape.data[1] / OS_PAGE) * OS_PAGE, shape.initial * PAGE);
-  return to > from ? [from, to] : undefined;
+/** The data pages' runs, within the memory's initial size. */
+function dataPages(shape: MemoryShape): [number, number][] {
+  const end = shape.initial * PAGE;
+  return (shape.data ?? []).map(([from, to]): [number, number] => [Math.min(from, end), Math.min(to, end)]).filter(([from, to]) => to > from);
 }
 
 function touched(shape: MemoryShape): number {
-  const r = dataPages(shape);
-  return r ? r[1] - r[0] : 0;
+  let n = 0;
+  for (const [from, to] of dataPages(shape)) n += to - from;
+  return n;
 }
 
 /** A new memory; `touch`: its data pages written now (zeros), so the kernel backs them before the guest's data lands. */
 function make(shape: MemoryShape, touch = false): WebAssembly.Memory {
   const m = new WebAssembly.Memory(shape.maximum === undefined ? { initial: shape.initial } : { initial: shape.initial, maximum: shape.maximum });
-  const r = touch ? dataPages(shape) : undefined;
-  if (r) new Uint8Array(m.buffer, r[0], r[1] - r[0]).fill(0);
+  if (touch) for (const [from, to] of dataPages(shape)) new Uint8Array(m.buffer, from, to - from).fill(0);
   return m;
 }
 

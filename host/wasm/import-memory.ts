@@ -14,10 +14,11 @@ export interface MemoryShape {
   initial: number;
   maximum?: number;
   /**
-   * [from, to): the byte range the module's active data segments cover (constant offsets), which
-   * instantiation writes anyway; absent when there are none or an offset is not a constant.
+   * The 4 KiB pages the module's active data segments write (which instantiation touches anyway),
+   * as [from, to) byte runs, page-aligned, in order; absent when there are none or an offset is not
+   * a constant. Wizer leaves zero runs out, so the pages between segments stay untouched.
    */
-  data?: [number, number];
+  data?: [number, number][];
 }
 
 const SECTION = { type: 1, import: 2, memory: 5, data: 11 } as const;
@@ -78,13 +79,14 @@ export function importedMemoryShape(module: Uint8Array): MemoryShape | undefined
   return data ? { ...shape, data } : shape;
 }
 
-/** The bytes active data segments on memory 0 cover, when every offset is an i32.const. */
-function dataRange(module: Uint8Array, all: ReturnType<typeof sections>): [number, number] | undefined {
+const OS_PAGE = 4096;
+
+/** The pages active data segments on memory 0 write, as merged byte runs, when every offset is an i32.const. */
+function dataRange(module: Uint8Array, all: ReturnType<typeof sections>): [number, number][] | undefined {
   const sec = all.find((s) => s.id === SECTION.data);
   if (!sec) return undefined;
   const r = new Reader(module, sec.start, sec.end);
-  let from = Infinity;
-  let to = 0;
+  const runs: [number, number][] = [];
   for (let n = r.u32(), i = 0; i < n; i++) {
     const flags = r.u32();
     if (flags === 1) {
@@ -99,10 +101,17 @@ function dataRange(module: Uint8Array, all: ReturnType<typeof sections>): [numbe
     const len = r.u32();
     r.skip(len);
     if (len === 0) continue;
-    from = Math.min(from, offset);
-    to = Math.max(to, offset + len);
+    runs.push([Math.floor(offset / OS_PAGE) * OS_PAGE, Math.ceil((offset + len) / OS_PAGE) * OS_PAGE]);
   }
-  return to > 0 ? [from, to] : undefined;
+  if (runs.length === 0) return undefined;
+  runs.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [runs[0]!];
+  for (const run of runs) {
+    const last = merged.at(-1)!;
+    if (run[0] <= last[1]) last[1] = Math.max(last[1], run[1]);
+    else merged.push(run);
+  }
+  return merged;
 }
 
 
