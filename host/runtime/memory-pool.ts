@@ -164,14 +164,32 @@ export class MemoryPool {
     this.scheduled = false;
     const wait = this.lastBusy + QUIET_MS - performance.now();
     if (wait > 0) return this.schedule(wait);
-    if (this.tidy()) this.schedule(0);
+    let more: boolean;
+    try {
+      more = this.tidy();
+    } catch {
+      // Upkeep is best effort and runs outside any call: a shape it cannot make (bad plan data)
+      // is dropped rather than taking the worker down; take() reports it to the instance instead.
+      this.shelves.clear();
+      this.keptBytes = 0;
+      return;
+    }
+    if (more) this.schedule(0);
   }
 }
 
-/** The data pages' runs, within the memory's initial size. */
+/** The data pages' runs, within the memory's initial size (a plan is data read from disk: anything else is ignored). */
 function dataPages(shape: MemoryShape): [number, number][] {
   const end = shape.initial * PAGE;
-  return (shape.data ?? []).map(([from, to]): [number, number] => [Math.min(from, end), Math.min(to, end)]).filter(([from, to]) => to > from);
+  const out: [number, number][] = [];
+  if (!Array.isArray(shape.data)) return out;
+  for (const run of shape.data as unknown[]) {
+    if (!Array.isArray(run) || typeof run[0] !== "number" || typeof run[1] !== "number") continue;
+    const from = Math.max(0, run[0]);
+    const to = Math.min(run[1], end);
+    if (to > from) out.push([from, to]);
+  }
+  return out;
 }
 
 function touched(shape: MemoryShape): number {
