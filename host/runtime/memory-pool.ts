@@ -11,7 +11,7 @@
 // when zeroing all of it adds little residency (recycleSlackBytes: the adapters' empty memories,
 // say); zeroing a 22-page one would fault in every page its last tenant never touched.
 //
-// Memories are made one at a time, only once the worker has been quiet for QUIET_MS (no message
+// Memories are made one at a time, only once the worker has been quiet for QUIET_MS (2 ms: no message
 // in, no results out: busy()), so upkeep never runs between a re-creating call and the call right
 // behind it; a message arriving meanwhile waits for one memory at most (~0.3-1 ms of page faults).
 // A worker never quiet that long makes each memory on the spot, as before the pool. What it
