@@ -4,12 +4,16 @@
 // canonical-ABI binding (world-binding.ts), or to traps; handle/health/migrate lifted here with
 // post-return. No generated JavaScript runs. Metering is the glue runner's: one fuel global, one
 // memory budget and one grow flag shared by every module ("solo:meter"), the budget covering the
-// sum of all memories, each module's start run under them. Instantiating a QuickJS guest takes
-// ~2.7 ms (best of 60 on a loaded 2-core machine; jco's glue about twice that), over half of it V8
-// writing the Wizer snapshot heap (~6000 data segments) into a fresh memory; a call adds ~4 us to
-// the guest's own time (jco's glue ~8 us).
+// sum of all memories, each module's start run under them. A module that imports its memory
+// (plan.memories: the builder made every memory an import) gets one from the worker's pool
+// (memory-pool.ts) whose snapshot pages are touched ahead: with memories of its own, over half of
+// the ~2-3 ms instantiation was page faults under V8 writing the Wizer heap (~5,400 data
+// segments); with the pool, ~0.5-1 ms, mostly V8 making ~200 exports and filling the shared
+// function table. release() gives the memories back. A call adds ~4 us to the guest's own time.
 import { SoloError } from "../errors.ts";
 import { COUNTER_MODULE } from "../wasm/meter.ts";
+import { MEMORY_IMPORT, type MemoryShape } from "../wasm/import-memory.ts";
+import { memoryPool, type MemoryPool } from "./memory-pool.ts";
 import type { ComponentPlan, LowerOpts, PlanItem, PlanLift } from "../wasm/component-plan.ts";
 import { Counters, startInstance } from "./counters.ts";
 import type { GuestEnv } from "./guest-env.ts";
@@ -41,13 +45,18 @@ export class ComponentSandbox implements GuestInstance {
   private readonly handleFn: Lifted;
   private readonly healthFn: Lifted | undefined;
   private readonly migrateFn: Lifted | undefined;
+  /** Memories taken from the pool, with their shapes: given back by release(). */
+  private readonly pooled: [WebAssembly.Memory, MemoryShape][] = [];
+  private released = false;
+  private readonly hostImports = new Map<WorldBinding, ReturnType<WorldBinding["imports"]>>();
 
   /**
    * Instantiates and starts the component within its limits. Failures are SoloErrors, as for a
    * single-module guest: VALIDATION_FAILED (does not link), MEMORY_LIMIT, FUEL_EXHAUSTED, GUEST_TRAP.
    */
   /** source: the deploy's file name and the bundle's map, for a thrown error's stack; none: not mapped. */
-  constructor(plan: ComponentPlan, modules: readonly WebAssembly.Module[], env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: number, private readonly source?: GuestSource) {
+  /** pool: where imported memories come from and go back to (the worker's own by default). */
+  constructor(plan: ComponentPlan, modules: readonly WebAssembly.Module[], env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: number, private readonly source?: GuestSource, private readonly pool: MemoryPool = memoryPool) {
     const counters = this.counters;
     this.state = { env, counters, lastErrorLog: undefined };
     this.tables = Array.from({ length: plan.resourceTables }, () => [undefined]);
@@ -67,6 +76,12 @@ export class ComponentSandbox implements GuestInstance {
           }
         }
         imports[COUNTER_MODULE] = counters.imports();
+        const shape = plan.memories?.[step.module];
+        if (shape) {
+          const memory = pool.take(shape);
+          this.pooled.push([memory, shape]);
+          imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
+        }
         let inst: WebAssembly.Instance;
         try {
           inst = new WebAssembly.Instance(module, imports);
@@ -83,9 +98,25 @@ export class ComponentSandbox implements GuestInstance {
       this.healthFn = plan.health && this.lift(plan.health, bindings);
       this.migrateFn = plan.migrate && this.lift(plan.migrate, bindings);
     } catch (err) {
+      this.release();
       throw startError(err, { counters, fuelLimit: startFuel, memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.state.lastErrorLog });
     }
     this.lifecycle = { health: !!this.healthFn, migrate: !!this.migrateFn };
+  }
+
+  /**
+   * The instance will never run again (dropped, evicted, swapped out): its pooled memories go
+   * back to the pool, and any later call fails INTERNAL instead of reaching another tenant's memory.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const [memory, shape] of this.pooled) this.pool.give(memory, shape);
+    this.pooled.length = 0;
+  }
+
+  private alive(): void {
+    if (this.released) throw new SoloError("INTERNAL", "this instance was released; create a new one");
   }
 
   get memoryBytes(): number {
@@ -96,6 +127,7 @@ export class ComponentSandbox implements GuestInstance {
 
   /** Runs handle(request) like the single-module runner: the request lowered, result<string, string> lifted, then post-return. */
   call(request: string, fuelLimit: number, maxResponseBytes: number, memoryCapBytes = this.memoryLimitBytes): CallOutcome {
+    this.alive();
     const { counters } = this;
     const { fn, binding, postReturn } = this.handleFn;
     // Lowering the request runs guest code (cabi_realloc); it is charged to the call.
@@ -152,6 +184,7 @@ export class ComponentSandbox implements GuestInstance {
 
   /** One run of an export returning result<_, string> through a return pointer, then post-return. */
   private runUnit(l: Lifted, run: () => number, fuelLimit: number, memoryCapBytes: number): CallOutcome {
+    this.alive();
     const { counters } = this;
     counters.reset(fuelLimit);
     counters.setBudget(memoryCapBytes, this.memoryBytes);
@@ -212,7 +245,11 @@ export class ComponentSandbox implements GuestInstance {
       case "export":
         return this.exported(item);
       case "host": {
-        const fn = this.binding(item.opts, bindings).imports()[item.iface]?.[item.name];
+        const b = this.binding(item.opts, bindings);
+        // imports() makes every host function anew: once per binding, not once per import.
+        let all = this.hostImports.get(b);
+        if (!all) this.hostImports.set(b, (all = b.imports()));
+        const fn = all[item.iface]?.[item.name];
         if (!fn) return trap(`${item.iface} has no function "${item.name}" in the solo:agent world`);
         return fn;
       }

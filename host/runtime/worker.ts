@@ -20,6 +20,7 @@ import { Sandbox } from "./sandbox.ts";
 import type { CallOutcome } from "./outcome.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
 import { ComponentSandbox } from "./component-sandbox.ts";
+import { memoryPool } from "./memory-pool.ts";
 import type { GuestInstance } from "./guest-instance.ts";
 import { JavySandbox } from "./javy-sandbox.ts";
 import { memoryQuotaError, setTenantQuota, tenantOf, type TenantState } from "./tenant-quota.ts";
@@ -135,6 +136,8 @@ class Slot {
   /** `kv`: the running version's view, shared by a new version prepared beside it (a swap). */
   constructor(readonly msg: Omit<InstallMessage, "t" | "kv"> & { kv?: [string, string][] }, kv?: KvView) {
     this.tenant = tenantOf(msg.key);
+    // Its memories are made ahead, off the hot path, so its first instance finds them touched.
+    if (msg.run.kind === "component") for (const shape of Object.values(msg.run.plan.memories ?? {})) memoryPool.expect(shape);
     this.kv = kv ?? new KvView(msg.kv ?? [], msg.limits.kv, this.tenant);
     // The slot keeps its message for as long as the service is here (a dormant one too): not its kv twice.
     delete msg.kv;
@@ -207,6 +210,7 @@ class Slot {
     if (this.sandbox) {
       counts.live--;
       countsChanged = true;
+      this.sandbox.release?.();
     }
     this.sandbox = undefined;
     lru.delete(this);
@@ -386,6 +390,7 @@ const pending = {
 function sendResults() {
   const p = pending;
   if (p.ids.length === 0) return;
+  memoryPool.busy();
   // sent: one clock read per message; the host's admission measures each call's wait by it.
   send({ t: "results", ids: p.ids, outputs: p.outputs, fuels: p.fuels, memoryBytes: p.memoryBytes, times: p.times, sent: monotonicMs(), extra: p.extra } satisfies FromWorker);
   p.ids = [];
@@ -506,6 +511,7 @@ let gate: Promise<void> | undefined;
 const waiting: ToWorker[] = [];
 
 port.on("message", (msg: ToWorker) => {
+  memoryPool.busy(); // the pool makes memories only when the worker has been quiet a while
   if (gate) waiting.push(msg);
   else receive(msg);
 });

@@ -26,9 +26,10 @@ import { SOURCE_MAP_SECTION, readCustomSection } from "./source-map.ts";
 /** A bundle's map past this is not kept: it travels with every install of the service. */
 const MAX_SOURCE_MAP_BYTES = 1 << 20;
 import { planComponent, PlanUnsupported, type ComponentPlan } from "./component-plan.ts";
+import { importMemory, importedMemoryShape, type MemoryShape } from "./import-memory.ts";
 
-/** Bumped whenever the metering pass changes what it emits. */
-export const METER_VERSION = "7";
+/** Bumped whenever the metering pass, or what the builder does to a metered module (import-memory.ts), changes what it emits. */
+export const METER_VERSION = "9";
 
 /** A metered core module: its cache key (the host compiles each key once) and its bytes. */
 export interface MeteredModule {
@@ -139,7 +140,16 @@ export class ArtifactCache {
       return { hash, component, kind: "glue", encoding: "utf8", interfaces: inspected.interfaces, lifecycle: inspected.lifecycle, ...(await this.glued(component)), ...(sourceMap && { sourceMap }) };
     }
     const lifecycle = inspected.lifecycle.filter((name) => plan[name]);
-    return { hash, component, kind: "component", encoding: plan.handle.encoding, interfaces: inspected.interfaces, lifecycle, plan, ...this.sharedMetered(walked.map((bytes, i) => [String(i), bytes])), ...(sourceMap && { sourceMap }) };
+    // Solo instantiates these modules itself: each memory a module defines becomes an import the
+    // worker fills from its pool of touched memories (import-memory.ts).
+    const metered = this.sharedMetered(walked.map((bytes, i) => [String(i), bytes]), true);
+    const memories: Record<number, MemoryShape> = {};
+    for (const [name, m] of Object.entries(metered.modules)) {
+      const shape = importedMemoryShape(m.bytes);
+      if (shape) memories[Number(name)] = shape;
+    }
+    if (Object.keys(memories).length > 0) plan.memories = memories;
+    return { hash, component, kind: "component", encoding: plan.handle.encoding, interfaces: inspected.interfaces, lifecycle, plan, ...metered, ...(sourceMap && { sourceMap }) };
   }
 
   /** A Javy module: a WASI preview-1 command (stdin -> stdout) that imports nothing else. */
@@ -176,13 +186,13 @@ export class ArtifactCache {
   }
 
   /** Checks and meters the modules of one component with shared counters; the report sums theirs. */
-  private sharedMetered(named: [string, Uint8Array][]): { modules: Record<string, MeteredModule>; meter: MeterReport } {
+  private sharedMetered(named: [string, Uint8Array][], memoryImported = false): { modules: Record<string, MeteredModule>; meter: MeterReport } {
     const shared = { ...this.settings, sharedCounters: true };
     const modules: Record<string, MeteredModule> = {};
     const sum: Record<string, unknown> = {};
     for (const [name, bytes] of named) {
       checkShape(readModuleInfo(bytes), this.limits);
-      const m = this.metered(bytes, shared);
+      const m = this.metered(bytes, shared, memoryImported);
       modules[name] = { key: m.key, bytes: m.bytes };
       // The report's fields belong to the meter; numbers add up, whatever they are.
       for (const [k, v] of Object.entries(m.report)) if (typeof v === "number") sum[k] = ((sum[k] as number | undefined) ?? 0) + v;
@@ -224,16 +234,18 @@ export class ArtifactCache {
     }
   }
 
-  /** Meters a core module, cached by content hash and settings. */
-  private metered(module: Uint8Array, settings: MeterSettings): { key: string; bytes: Uint8Array; report: MeterReport } {
-    const key = sha256(module, METER_VERSION, JSON.stringify(settings, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+  /** Meters a core module, cached by content hash and settings; memoryImported: its own memory then becomes an import. */
+  private metered(module: Uint8Array, settings: MeterSettings, memoryImported = false): { key: string; bytes: Uint8Array; report: MeterReport } {
+    const key = sha256(module, METER_VERSION, JSON.stringify(settings, (_k, v) => (typeof v === "bigint" ? v.toString() : v)), memoryImported ? "memory-imported" : "");
     const cached = this.read("metered", key);
     const cachedReport = cached && this.readReport(key);
     if (cached && cachedReport) {
       this.counters.meterHits++;
       return { key, bytes: cached, report: cachedReport };
     }
-    const { bytes, report } = meter(module, settings);
+    const out = meter(module, settings);
+    const { report } = out;
+    const bytes = (memoryImported && importMemory(out.bytes)?.bytes) || out.bytes;
     this.counters.meters++;
     // The report goes first: a metered module on disk always has its report beside it.
     if (this.dir) writeAtomic(join(this.dir, "metered", `${key}.json`), JSON.stringify(report));

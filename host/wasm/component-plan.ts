@@ -9,6 +9,7 @@
 import { Reader, sections } from "./binary.ts";
 import { defType, describeFuncType, type TypeDef } from "./component-types.ts";
 import { formatType, I32, readModuleInfo, sameType, type FuncType, type ModuleInfo } from "./module-info.ts";
+import type { MemoryShape } from "./import-memory.ts";
 import { LIFECYCLE_EXPORTS, LIFECYCLE_SIGNATURES, WORLD_EXPORTS, WORLD_IMPORTS, worldInterface, type LifecycleExport } from "./world.ts";
 
 /** A core function, table, memory or global as the plan names it. */
@@ -51,6 +52,11 @@ export interface ComponentPlan {
   handle: PlanLift;
   health?: PlanLift;
   migrate?: PlanLift;
+  /**
+   * Core modules (by index) that import their memory from MEMORY_IMPORT (import-memory.ts), with
+   * its shape: each instantiation gets one of that shape, all zero. Absent: every module defines its own.
+   */
+  memories?: Record<number, MemoryShape>;
 }
 
 /** The graph uses something the plan does not cover; the message says what. */
