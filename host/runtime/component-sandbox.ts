@@ -32,6 +32,7 @@ const STACK_ROOM = 16_384;
 
 export class ComponentSandbox implements GuestInstance {
   readonly lifecycle: { health: boolean; migrate: boolean };
+  readonly startFuel: number;
   private readonly counters = new Counters();
   private readonly state: BindingState;
   private readonly memories: WebAssembly.Memory[] = [];
@@ -85,6 +86,7 @@ export class ComponentSandbox implements GuestInstance {
     } catch (err) {
       throw startError(err, { counters, fuelLimit: startFuel, memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.state.lastErrorLog });
     }
+    this.startFuel = counters.used(startFuel);
     this.lifecycle = { health: !!this.healthFn, migrate: !!this.migrateFn };
   }
 
