@@ -376,9 +376,6 @@ class PoolWorker {
       else ack.resolve(undefined);
     }
     for (const call of calls) {
-      // Its start overran: it comes back without an instance (its next call, if supervision lets
-      // one through, tries again), not started by the re-install, which would stop this thread too.
-      if (call.id === running && startFailed && this.installed.has(call.key)) this.dormant.add(call.key);
       // The call that had to be stopped is charged its whole fuel limit: it ran until then.
       if (call.id === running) call.resolve({ id: call.id, error: failure, fuel: this.fuelOf(call.key), memoryBytes: 0, ...(startFailed && { startFailed }) });
       else if (running === 0 && call.attempts >= MAX_ATTEMPTS) call.resolve({ id: call.id, error: { code: "UNAVAILABLE", message: `the worker running this call stopped ${call.attempts} times for no reason it could name; try again` }, fuel: 0, memoryBytes: 0 });
@@ -391,7 +388,10 @@ class PoolWorker {
     // Quotas first, then installs, before any queued call, so every call finds its instance.
     for (const [tenant, quota] of this.quotas) this.worker.postMessage({ t: "quota", tenant, quota } satisfies ToWorker);
     const specs = [...this.installed.values()];
-    // Services with no live instance come back without one too: their next call makes it.
+    // Services with no live instance come back without one too: their next call makes it. One
+    // whose start overran in a call comes back as the pool knew it: evicted (or never started), it
+    // stays so and supervision decides when a call tries again; live until it trapped, the
+    // re-install starts it, and a second overrun there gives it up (onLost).
     const messages = await Promise.all(specs.map((spec) => this.installMessage(spec, this.dormant.has(spec.key) ? { memoryBytes: 0 } : undefined).catch((err: Error) => err)));
     specs.forEach((spec, i) => {
       const msg = messages[i]!;
