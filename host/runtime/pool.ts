@@ -770,7 +770,8 @@ export class WorkerPool {
         // service), else every next call would run the start again and cost a thread each time.
         const starting = stopped !== undefined && w.state[WATCH.starting] === 1;
         const what = running < 0 ? "starting the service (instantiation and its start function)" : starting ? "making the service's instance for this call (instantiation and its start function)" : "the call";
-        const deadline = starting ? ` of ${w.installed.get(stopped.key)?.limits.deadlineMs} ms` : "";
+        const ms = starting ? w.installed.get(stopped.key)?.limits.deadlineMs : undefined;
+        const deadline = ms !== undefined ? ` of ${ms} ms` : "";
         const fix = starting ? "make the start code (top-level code) do less, or raise limits.deadlineMs; it counts as a crash, and a service whose start keeps failing is backed off, then failed" : "make it faster or raise limits.deadlineMs";
         w.restart(running, { code: "DEADLINE_EXCEEDED", message: `${what} ran past its deadline${deadline} and was stopped; ${fix}` }, starting).catch((err) => w.abandon(err));
       }
