@@ -40,12 +40,12 @@ export class FuelBucket {
   }
 
   /** A call answered: its reservation goes and the fuel it used is taken (it may leave debt).
-   *  No more than it reserved: the worker stops a call at that limit (a call stopped at its
-   *  deadline is reported at the service's limit, which a lowered fuelPerCall may undercut). */
+   *  That may be more than it reserved: a call that made its instance (after an eviction, a trap
+   *  or a cached deploy) also pays for the start code, which ran with fuel of its own. */
   settle(reserved: number, used: number): void {
     this.refill();
     this.held -= reserved;
-    this.level -= Math.min(used, reserved);
+    this.level -= used;
   }
 
   /** Units spent of the current burst, refilled to now: above the rate means in debt. */

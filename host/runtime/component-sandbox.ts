@@ -36,6 +36,7 @@ const STACK_ROOM = 16_384;
 
 export class ComponentSandbox implements GuestInstance {
   readonly lifecycle: { health: boolean; migrate: boolean };
+  readonly startFuel: number;
   private readonly counters = new Counters();
   private readonly state: BindingState;
   private readonly memories: WebAssembly.Memory[] = [];
@@ -101,6 +102,7 @@ export class ComponentSandbox implements GuestInstance {
       this.release();
       throw startError(err, { counters, fuelLimit: startFuel, memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.state.lastErrorLog });
     }
+    this.startFuel = counters.used(startFuel);
     this.lifecycle = { health: !!this.healthFn, migrate: !!this.migrateFn };
   }
 

@@ -35,6 +35,7 @@ export class GlueSandbox implements GuestInstance {
   private readonly handle: (request: string) => unknown;
   private readonly optional: { health?: () => unknown; migrate?: (fromVersion: number) => unknown };
   readonly lifecycle: { health: boolean; migrate: boolean };
+  readonly startFuel: number;
   private lastErrorLog: string | undefined;
 
   /** source: the deploy's file name and the bundle's map, for a thrown error's stack; none: not mapped. */
@@ -120,6 +121,7 @@ export class GlueSandbox implements GuestInstance {
     } catch (err) {
       throw startError(err, { counters, fuelLimit: startFuel, memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.lastErrorLog });
     }
+    this.startFuel = counters.used(startFuel);
     this.handle = instance.handle;
     // jco's instance has exactly the component's exports, so these say what the guest has.
     const health = typeof instance.health === "function" ? instance.health : undefined;

@@ -9,6 +9,8 @@ export interface GuestInstance {
    */
   call(request: string, fuelLimit: number, maxResponseBytes: number, memoryCapBytes?: number): CallOutcome;
   readonly memoryBytes: number;
+  /** Fuel its instantiation and start code used: a call that made the instance pays it on top of its own. */
+  readonly startFuel: number;
   /** Which optional exports the guest has. */
   readonly lifecycle: { health: boolean; migrate: boolean };
   /**

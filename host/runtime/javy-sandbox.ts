@@ -13,6 +13,7 @@ export class JavySandbox implements GuestInstance {
   private last = 0;
   /** A WASI command has one entry point: no optional exports. */
   readonly lifecycle = { health: false, migrate: false } as const;
+  readonly startFuel: number;
 
   constructor(private readonly module: WebAssembly.Module, private readonly env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: number) {
     // Instantiate once now, so a module that cannot start fails at deploy.
@@ -24,6 +25,7 @@ export class JavySandbox implements GuestInstance {
     } catch (err) {
       throw startError(err, { counters, fuelLimit: startFuel, memoryLimitBytes, memoryBytes: memory.buffer.byteLength });
     }
+    this.startFuel = counters.used(startFuel);
   }
 
   get memoryBytes(): number {

@@ -67,6 +67,8 @@ interface PendingAck {
   reject: (err: SoloError) => void;
   /** For an install: what to send again if the worker is replaced before it answers. */
   spec?: InstallSpec;
+  /** And whether it was without an instance (a cached deploy): sent again the same way. */
+  lazy?: LazyStart;
 }
 
 export interface PoolOptions {
@@ -230,7 +232,7 @@ class PoolWorker {
   requestAck(msg: ToWorker & { id: number }, spec?: InstallSpec): Promise<AckMessage | undefined> {
     if (this.stopped) return Promise.reject(this.stopped);
     return new Promise((resolve, reject) => {
-      this.acks.set(msg.id, { resolve, reject, spec });
+      this.acks.set(msg.id, { resolve, reject, spec, ...(msg.t === "install" && msg.lazy && { lazy: msg.lazy }) });
       this.holdIfBusy();
       this.worker.postMessage(msg);
     });
@@ -335,10 +337,11 @@ class PoolWorker {
   }
 
   /**
-   * Replaces the thread. `running` (a call id, or minus an install's id) gets `failure`; the rest
-   * carries on on the new thread: services re-created first, then deploys in flight, then calls.
+   * Replaces the thread. `running` (a call id, or minus an install's id) gets `failure`
+   * (`startFailed`: the call was making its instance); the rest carries on on the new thread:
+   * services re-created first, then deploys in flight, then calls.
    */
-  async restart(running: number, failure: WireError) {
+  async restart(running: number, failure: WireError, startFailed = false) {
     const old = this.worker;
     const calls = [...this.calls.values()];
     const acks = [...this.acks.entries()];
@@ -374,7 +377,7 @@ class PoolWorker {
     }
     for (const call of calls) {
       // The call that had to be stopped is charged its whole fuel limit: it ran until then.
-      if (call.id === running) call.resolve({ id: call.id, error: failure, fuel: this.installed.get(call.key)?.limits.fuel ?? 0, memoryBytes: 0 });
+      if (call.id === running) call.resolve({ id: call.id, error: failure, fuel: this.fuelOf(call.key), memoryBytes: 0, ...(startFailed && { startFailed }) });
       else if (running === 0 && call.attempts >= MAX_ATTEMPTS) call.resolve({ id: call.id, error: { code: "UNAVAILABLE", message: `the worker running this call stopped ${call.attempts} times for no reason it could name; try again` }, fuel: 0, memoryBytes: 0 });
       else {
         // Only a death nothing running explains counts against the calls that waited.
@@ -385,7 +388,10 @@ class PoolWorker {
     // Quotas first, then installs, before any queued call, so every call finds its instance.
     for (const [tenant, quota] of this.quotas) this.worker.postMessage({ t: "quota", tenant, quota } satisfies ToWorker);
     const specs = [...this.installed.values()];
-    // Services with no live instance come back without one too: their next call makes it.
+    // Services with no live instance come back without one too: their next call makes it. One
+    // whose start overran in a call comes back as the pool knew it: evicted (or never started), it
+    // stays so and supervision decides when a call tries again; live until it trapped, the
+    // re-install starts it, and a second overrun there gives it up (onLost).
     const messages = await Promise.all(specs.map((spec) => this.installMessage(spec, this.dormant.has(spec.key) ? { memoryBytes: 0 } : undefined).catch((err: Error) => err)));
     specs.forEach((spec, i) => {
       const msg = messages[i]!;
@@ -398,7 +404,7 @@ class PoolWorker {
       else this.request(msg, spec).catch(lost);
     });
     for (const m of this.pendingSecrets.splice(0)) this.worker.postMessage(m);
-    for (const ack of resend) this.installMessage(ack.spec!).then((msg) => this.requestAck(msg, ack.spec)).then(ack.resolve, ack.reject);
+    for (const ack of resend) this.installMessage(ack.spec!, ack.lazy).then((msg) => this.requestAck(msg, ack.spec)).then(ack.resolve, ack.reject);
     this.paused = false;
     this.flush();
   }
@@ -408,6 +414,12 @@ class PoolWorker {
     // Read after the kv, as late as possible; a change after it is sent on its own (postSecret).
     const secrets = this.secretSnapshot(spec);
     return { t: "install", id: nextId++, key: spec.key, run: spec.run, ...(spec.file && { file: spec.file }), limits: spec.limits, kv, capabilities: spec.capabilities, ...(secrets && { secrets }), ...(lazy && { lazy }) };
+  }
+
+  /** The fuel a call of `key` gets: its limit, or less under its tenant's fuelPerCall (as the thread computes it). */
+  fuelOf(key: string): number {
+    const fuel = this.installed.get(key)?.limits.fuel ?? 0;
+    return Math.min(fuel, this.quotas.get(key.slice(0, key.indexOf("/")))?.fuelPerCall ?? fuel);
   }
 
   /** The current values of the secrets the spec's guest is granted (undefined: none). */
@@ -753,8 +765,15 @@ export class WorkerPool {
         if (stopped) w.onLongCall?.(stopped.key.slice(0, stopped.key.indexOf("/")), w.index, Math.max(now - w.state[WATCH.started]!, w.longCallMs));
         this.restarts++;
         this.options.onRestart?.(w.index, "deadline");
-        const what = running < 0 ? "starting the service (instantiation and its start function)" : "the call";
-        w.restart(running, { code: "DEADLINE_EXCEEDED", message: `${what} ran past its deadline and was stopped; make it faster or raise limits.deadlineMs` }).catch((err) => w.abandon(err));
+        // A call making its instance (evicted, trapped before, or a cached deploy) overran in the
+        // start code: a failed start, which crash supervision counts (backs off, then fails the
+        // service), else every next call would run the start again and cost a thread each time.
+        const starting = stopped !== undefined && w.state[WATCH.starting] === 1;
+        const what = running < 0 ? "starting the service (instantiation and its start function)" : starting ? "making the service's instance for this call (instantiation and its start function)" : "the call";
+        const ms = starting ? w.installed.get(stopped.key)?.limits.deadlineMs : undefined;
+        const deadline = ms !== undefined ? ` of ${ms} ms` : "";
+        const fix = starting ? "make the start code (top-level code) do less, or raise limits.deadlineMs; it counts as a crash, and a service whose start keeps failing is backed off, then failed" : "make it faster or raise limits.deadlineMs";
+        w.restart(running, { code: "DEADLINE_EXCEEDED", message: `${what} ran past its deadline${deadline} and was stopped; ${fix}` }, starting).catch((err) => w.abandon(err));
       }
     }
   }

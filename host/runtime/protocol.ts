@@ -225,7 +225,13 @@ export const WATCH = {
   running: 1,
   /** Monotonic milliseconds when the running work started: placement sees a long call while it runs. */
   started: 2,
-  size: 3,
+  /**
+   * 1 while the running call is making its service's instance (start code after an eviction, a
+   * trap or a cached deploy): a watchdog stop then answers it as a failed start, which crash
+   * supervision counts, not as a slow call.
+   */
+  starting: 3,
+  size: 4,
 } as const;
 
 /** Milliseconds of the process-wide monotonic clock: the same in every thread, never set back. */

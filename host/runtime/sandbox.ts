@@ -43,6 +43,7 @@ export { MAX_ARGUMENT_BYTES, MAX_LOG_BYTES } from "./world-binding.ts";
 
 export class Sandbox implements GuestInstance {
   readonly lifecycle: { health: boolean; migrate: boolean };
+  startFuel = 0;
   private readonly exports: Exports;
   private readonly counters: Counters;
   private readonly encoding: "utf8" | "utf16";
@@ -108,6 +109,7 @@ export class Sandbox implements GuestInstance {
     } catch (err) {
       throw startError(err, { counters, fuelLimit: options.startFuel, memoryLimitBytes: options.memoryLimitBytes, memoryBytes: sandbox.memoryBytes, lastErrorLog: sandbox.lastErrorLog, trace: sandbox.trace });
     }
+    sandbox.startFuel = counters.used(options.startFuel);
     return sandbox;
   }
 

@@ -61,11 +61,13 @@ function watchStart(running: number, deadlineMs: number) {
   epoch++;
   state[WATCH.running] = running;
   state[WATCH.started] = now;
+  state[WATCH.starting] = 0;
   state[WATCH.deadline] = now + deadlineMs;
 }
 /** Ends the watched work; answers how long it ran (ms), what its tenant is charged for placement. */
 function watchEnd(): number {
   state[WATCH.deadline] = 0;
+  state[WATCH.starting] = 0;
   return monotonicMs() - state[WATCH.started]!;
 }
 
@@ -286,10 +288,22 @@ function wire(err: unknown): WireError {
 /** How long the last runCall kept the worker busy (0 when it ran nothing). */
 let lastCallMs = 0;
 
+/**
+ * Services whose start failed in a call whose result is still pending (cleared when the results
+ * go): their other calls in the same message get the same error without running the start again,
+ * so a burst costs one start, and the host counts one crash for it, not one per call.
+ */
+const failedStarts = new Map<string, WireError>();
+
 function runCall(id: number, key: string, request: string): CallResult {
   lastCallMs = 0;
   const slot = slots.get(key);
   if (!slot) return { id, error: { code: "NOT_FOUND", message: `service ${key} is not running` }, fuel: 0, memoryBytes: 0 };
+  const restarted = slot.sandbox === undefined;
+  if (restarted && failedStarts.size > 0) {
+    const error = failedStarts.get(key);
+    if (error) return { id, error, fuel: 0, memoryBytes: 0, startFailed: true }; // nothing ran: nothing charged
+  }
   const limits = slot.limits;
   const fuel = slot.fuel;
   // The deadline covers re-creating a trapped instance too (its start code is guest code).
@@ -297,15 +311,22 @@ function runCall(id: number, key: string, request: string): CallResult {
   slot.denied = undefined; // start code re-run below reports its denials with this call
   slot.reads = undefined;
   let sandbox: GuestInstance;
-  const restarted = slot.sandbox === undefined;
+  if (restarted) state[WATCH.starting] = 1;
   try {
     sandbox = slot.instance();
   } catch (err) {
     lastCallMs = watchEnd();
-    const failed: CallResult = { id, error: wire(err), fuel: 0, memoryBytes: 0, startFailed: true };
+    // A failed start is charged the whole fuel it had (instance() starts with slot.fuel), as a
+    // trapped call is: a trap skips the counter's last write-back, so what it says may be less.
+    const error = wire(err);
+    failedStarts.set(key, error);
+    const failed: CallResult = { id, error, fuel, memoryBytes: 0, startFailed: true };
     if (slot.denied) failed.denied = slot.denied;
     return failed;
   }
+  state[WATCH.starting] = 0;
+  // The call pays for the instance it made (its tenant's fuelPerSecond counts it), then its own run.
+  const startFuel = restarted ? sandbox.startFuel : 0;
   slot.kv.begin();
   slot.logs = [];
   slot.emits = [];
@@ -330,7 +351,7 @@ function runCall(id: number, key: string, request: string): CallResult {
     outcome = { ...outcome, message: e.message, details: e.details };
   }
   slot.measure(sandbox.memoryBytes);
-  const result: CallResult = { id, fuel: outcome.fuel, memoryBytes: outcome.memoryBytes };
+  const result: CallResult = { id, fuel: startFuel + outcome.fuel, memoryBytes: outcome.memoryBytes };
   if (restarted) result.restarted = true;
   if (slot.logs.length > 0) result.logs = slot.logs;
   if (slot.denied) result.denied = slot.denied;
@@ -393,6 +414,7 @@ function sendResults() {
   memoryPool.busy();
   // sent: one clock read per message; the host's admission measures each call's wait by it.
   send({ t: "results", ids: p.ids, outputs: p.outputs, fuels: p.fuels, memoryBytes: p.memoryBytes, times: p.times, sent: monotonicMs(), extra: p.extra } satisfies FromWorker);
+  if (failedStarts.size > 0) failedStarts.clear();
   p.ids = [];
   p.outputs = [];
   p.fuels = [];

@@ -221,6 +221,8 @@ export interface ServiceRecord extends StoredService {
   /** Calls waiting at the gate (they count against the tenant's queuedCalls). */
   gated: number;
   crash: CrashState;
+  /** When the results message of the last crash counted was sent (CallResult.answeredAt): one crash per message. */
+  crashAnsweredAt?: number;
   /** Set by the supervisor when the record is made; a swap closes it. */
   circuit?: CircuitBreaker;
 }

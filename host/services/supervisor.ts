@@ -478,9 +478,17 @@ export class Supervisor {
         void this.accounting.recordCaused(rec, { type: "service_restarted", tenant: rec.tenant, service: rec.service, data: { reason: "crashed", crashes: rec.crash.consecutive } }).catch(() => {});
       }
       rec.crash = noCrashes();
+      rec.crashAnsweredAt = undefined;
       return;
     }
     if (!isCrash(r.error.code, r.startFailed === true)) return;
+    // At most one crash per results message: calls answered together met the same failing start
+    // (the worker runs it once for them) or the same crash loop, and a burst must not reach
+    // crashLimit in one batch, before any back-off had a chance.
+    if (r.answeredAt !== undefined) {
+      if (r.answeredAt === rec.crashAnsweredAt) return;
+      rec.crashAnsweredAt = r.answeredAt;
+    }
     if (countCrash(rec, r.error.code, r.error.message, Date.now(), this.supervision) === "failed" && !rec.failure) {
       rec.failure = crashLoopFailure(rec);
       void this.accounting.recordCaused(rec, { type: "service_failed", tenant: rec.tenant, service: rec.service, data: { code: rec.failure.code, message: rec.failure.message, crashes: rec.crash.consecutive, last: rec.crash.last } }).catch(() => {});

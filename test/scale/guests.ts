@@ -50,3 +50,26 @@ export function handle(request: string): string {
   return boom + request;
 }
 `;
+
+/**
+ * Start code that does what kv says, so a start proven at deploy can fail on a later re-creation:
+ * "start:trap" makes the next start trap, "start:spin" makes it loop until fuel or the deadline
+ * stops it. Calls answer "served N".
+ */
+export const KV_START = `
+import { kv } from "solo";
+
+let spins: u64 = 0;
+const mode = kv.get("start");
+if (mode !== null && mode == "trap") unreachable();
+if (mode !== null && mode == "spin") {
+  while (true) spins++;
+}
+let served = 0;
+
+export function handle(request: string): string {
+  served++;
+  if (request.startsWith("start:")) return kv.set("start", request.slice(6)) ? "set" : "failed";
+  return "served " + served.toString();
+}
+`;
