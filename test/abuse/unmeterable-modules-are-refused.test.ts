@@ -4,6 +4,12 @@ import * as assert from "uvu/assert";
 import { test } from "../helpers.ts";
 import { concat } from "../../host/wasm/binary.ts";
 import { ABI, arena, attack, component, rawCommand } from "./hostile.ts";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_METER_SETTINGS, meter } from "../../host/wasm/index.ts";
+import type { SoloError } from "../../host/index.ts";
 
 /** A component whose core module adds `body` to the ABI exports and a trivial handle. */
 const core = (body: string, memory = `(memory (export "memory") 1)`) => `(module ${memory} ${ABI}
@@ -86,6 +92,42 @@ test("several memories and 64-bit memories are refused", async () => {
     assert.match((await attack(a, deploy(await component(wide), "wide"), "VALIDATION_FAILED")).message, /64-bit memories/);
   } finally {
     await a.close();
+  }
+});
+
+/** A core module from WAT text (wabt's wat2wasm). */
+function wat(text: string): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), "solo-wat-"));
+  try {
+    writeFileSync(join(dir, "m.wat"), text);
+    execFileSync("wat2wasm", [join(dir, "m.wat"), "-o", join(dir, "m.wasm")]);
+    return new Uint8Array(readFileSync(join(dir, "m.wasm")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("a core module that imports the host's own names (solo:meter's fuel counter, solo:memory) is refused by the meter, whatever runner it was meant for", () => {
+  // A component's core modules share counters imported from "solo:meter"; one that imported
+  // "fuel" itself would be handed the live counter and could set it to anything.
+  const cases = [
+    { text: `(module (import "solo:meter" "fuel" (global $f (mut i64))) (func (export "cheat") (global.set $f (i64.const 999999999999))))`, name: "solo:meter.fuel" },
+    { text: `(module (import "solo:meter" "memory_budget" (global $b (mut i32))) (func (export "cheat") (global.set $b (i32.const -1))))`, name: "solo:meter.memory_budget" },
+    { text: `(module (import "solo:memory" "memory" (memory 1)))`, name: "solo:memory.memory" },
+  ];
+  for (const c of cases) {
+    for (const sharedCounters of [true, false]) {
+      let refused: SoloError | undefined;
+      try {
+        meter(wat(c.text), { ...DEFAULT_METER_SETTINGS, sharedCounters });
+      } catch (err) {
+        refused = err as SoloError;
+      }
+      assert.ok(refused, `${c.name} (shared counters: ${sharedCounters}) was metered`);
+      assert.is(refused!.code, "VALIDATION_FAILED");
+      assert.is(refused!.details?.import, c.name);
+      assert.match(refused!.message, /starting with "solo:" are the host's own/);
+    }
   }
 });
 
