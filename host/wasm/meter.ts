@@ -59,8 +59,8 @@ export const START_EXPORT = "solo_start";
 export const PAGE = 65536;
 /** Where shared counters are imported from (see MeterSettings.sharedCounters). */
 export const COUNTER_MODULE = "solo:meter";
-/** Import module names the host binds itself; a guest module may not import them. */
-export const RESERVED_PREFIX = "solo:";
+/** Import modules the host binds itself (the counters; pooled memories, import-memory.ts): a guest module may not import them. */
+export const RESERVED_MODULES: ReadonlySet<string> = new Set([COUNTER_MODULE, "solo:memory"]);
 /** Names of the shared counters in COUNTER_MODULE. */
 export const SHARED = { fuel: "fuel", budget: "memory_budget", failed: "grow_failed" } as const;
 
@@ -261,10 +261,10 @@ function rewrite(bytes: Uint8Array, settings: MeterSettings) {
   const secs = sections(bytes);
   const surveyed = survey(bytes, settings); // refuses what the pass cannot meter, with its reason
   const info = readModuleInfo(bytes);
-  // Names under "solo:" are the host's own (the meter's counters, pooled memories): a guest module
-  // importing one would be handed the live fuel counter or memory budget and could reset it.
-  const reserved = info.imports.find((i) => i.module.startsWith(RESERVED_PREFIX));
-  if (reserved) throw new SoloError("VALIDATION_FAILED", `meter: the module imports "${reserved.module}"."${reserved.name}"; import module names starting with "${RESERVED_PREFIX}" are the host's own and cannot be imported by a guest`, { import: `${reserved.module}.${reserved.name}` });
+  // The meter's counters and pooled memories are the host's own: a guest module importing one
+  // would be handed the live fuel counter or memory budget and could reset it.
+  const reserved = info.imports.find((i) => RESERVED_MODULES.has(i.module));
+  if (reserved) throw new SoloError("VALIDATION_FAILED", `meter: the module imports "${reserved.module}"."${reserved.name}"; the modules ${[...RESERVED_MODULES].map((m) => `"${m}"`).join(" and ")} are the host's own and cannot be imported by a guest`, { import: `${reserved.module}.${reserved.name}` });
   const { importedFunctions: importedFuncs, importedGlobals, definedGlobals } = info;
   const shapes: FunctionShape[] = [];
   const code = secs.find((s) => s.id === 10);

@@ -126,7 +126,7 @@ test("a core module that imports the host's own names (solo:meter's fuel counter
       assert.ok(refused, `${c.name} (shared counters: ${sharedCounters}) was metered`);
       assert.is(refused!.code, "VALIDATION_FAILED");
       assert.is(refused!.details?.import, c.name);
-      assert.match(refused!.message, /starting with "solo:" are the host's own/);
+      assert.match(refused!.message, /"solo:meter" and "solo:memory" are the host's own/);
     }
   }
 });
