@@ -18,7 +18,7 @@ import type { ComponentPlan, LowerOpts, PlanItem, PlanLift } from "../wasm/compo
 import { Counters, startInstance } from "./counters.ts";
 import type { GuestEnv } from "./guest-env.ts";
 import { absent, checkFromVersion, type GuestInstance } from "./guest-instance.ts";
-import { classify, clip, failed, GuestFault, MAX_FAILURE_MESSAGE, startError, type CallOutcome } from "./outcome.ts";
+import { classify, clip, failed, GuestFault, HostFault, MAX_FAILURE_MESSAGE, startError, type CallOutcome } from "./outcome.ts";
 import { jsFailure, located, type GuestSource } from "./guest-stack.ts";
 import { WorldBinding, type BindingState, type Realloc } from "./world-binding.ts";
 
@@ -79,7 +79,13 @@ export class ComponentSandbox implements GuestInstance {
         imports[COUNTER_MODULE] = counters.imports();
         const shape = plan.memories?.[step.module];
         if (shape) {
-          const memory = pool.take(shape);
+          let memory: WebAssembly.Memory;
+          try {
+            memory = pool.take(shape);
+          } catch (err) {
+            // The host could not make a memory (address space, a bad shape): not the guest's crash.
+            throw new HostFault(`no memory could be made for the instance: ${(err as Error).message}`);
+          }
           this.pooled.push([memory, shape]);
           imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
         }

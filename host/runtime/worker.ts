@@ -139,7 +139,14 @@ class Slot {
   constructor(readonly msg: Omit<InstallMessage, "t" | "kv"> & { kv?: [string, string][] }, kv?: KvView) {
     this.tenant = tenantOf(msg.key);
     // Its memories are made ahead, off the hot path, so its first instance finds them touched.
-    if (msg.run.kind === "component") for (const shape of Object.values(msg.run.plan.memories ?? {})) memoryPool.expect(shape);
+    // A shape the pool cannot read only means no memory is made ahead: the instance makes its own.
+    if (msg.run.kind === "component") for (const shape of Object.values(msg.run.plan.memories ?? {})) {
+      try {
+        memoryPool.expect(shape);
+      } catch {
+        // Nothing made ahead for it.
+      }
+    }
     this.kv = kv ?? new KvView(msg.kv ?? [], msg.limits.kv, this.tenant);
     // The slot keeps its message for as long as the service is here (a dormant one too): not its kv twice.
     delete msg.kv;

@@ -482,10 +482,11 @@ export class Supervisor {
       return;
     }
     if (!isCrash(r.error.code, r.startFailed === true)) return;
-    // At most one crash per results message: calls answered together met the same failing start
-    // (the worker runs it once for them) or the same crash loop, and a burst must not reach
-    // crashLimit in one batch, before any back-off had a chance.
-    if (r.answeredAt !== undefined) {
+    // At most one failed start per results message: calls answered together met the same failing
+    // start (the worker runs it once for them), and a burst must not reach crashLimit in one batch,
+    // before any back-off had a chance. A trap in handle counts every time: each one re-made the
+    // instance and ran its start again.
+    if (r.startFailed === true && r.answeredAt !== undefined) {
       if (r.answeredAt === rec.crashAnsweredAt) return;
       rec.crashAnsweredAt = r.answeredAt;
     }
