@@ -377,11 +377,13 @@ class PoolWorker {
     }
     // A start that overran would overrun again for each call of that service waiting behind it,
     // each time stopping the thread under every neighbour: they get the same answer instead.
+    // One answer time for them all, so supervision counts one failed start (as for a results message).
     const overran = startFailed ? calls.find((c) => c.id === running)?.key : undefined;
+    const answeredAt = overran !== undefined ? monotonicMs() : undefined;
     for (const call of calls) {
       // The call that had to be stopped is charged its whole fuel limit: it ran until then.
-      if (call.id === running) call.resolve({ id: call.id, error: failure, fuel: this.fuelOf(call.key), memoryBytes: 0, ...(startFailed && { startFailed }) });
-      else if (overran !== undefined && call.key === overran) call.resolve({ id: call.id, error: failure, fuel: 0, memoryBytes: 0, startFailed: true });
+      if (call.id === running) call.resolve({ id: call.id, error: failure, fuel: this.fuelOf(call.key), memoryBytes: 0, ...(startFailed && { startFailed, answeredAt }) });
+      else if (overran !== undefined && call.key === overran) call.resolve({ id: call.id, error: failure, fuel: 0, memoryBytes: 0, startFailed: true, answeredAt });
       else if (running === 0 && call.attempts >= MAX_ATTEMPTS) call.resolve({ id: call.id, error: { code: "UNAVAILABLE", message: `the worker running this call stopped ${call.attempts} times for no reason it could name; try again` }, fuel: 0, memoryBytes: 0 });
       else {
         // Only a death nothing running explains counts against the calls that waited.
