@@ -4,11 +4,8 @@ import * as assert from "uvu/assert";
 import { test } from "../helpers.ts";
 import { concat } from "../../host/wasm/binary.ts";
 import { ABI, arena, attack, component, rawCommand } from "./hostile.ts";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { DEFAULT_METER_SETTINGS, meter } from "../../host/wasm/index.ts";
+import { loadWabt, watToBinary } from "../fuzz/wat.ts";
 import type { SoloError } from "../../host/index.ts";
 
 /** A component whose core module adds `body` to the ABI exports and a trivial handle. */
@@ -95,19 +92,8 @@ test("several memories and 64-bit memories are refused", async () => {
   }
 });
 
-/** A core module from WAT text (wabt's wat2wasm). */
-function wat(text: string): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), "solo-wat-"));
-  try {
-    writeFileSync(join(dir, "m.wat"), text);
-    execFileSync("wat2wasm", [join(dir, "m.wat"), "-o", join(dir, "m.wasm")]);
-    return new Uint8Array(readFileSync(join(dir, "m.wasm")));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-test("a core module that imports the host's own names (solo:meter's fuel counter, solo:memory) is refused by the meter, whatever runner it was meant for", () => {
+test("a core module that imports the host's own names (solo:meter's fuel counter, solo:memory) is refused by the meter, whatever runner it was meant for", async () => {
+  await loadWabt();
   // A component's core modules share counters imported from "solo:meter"; one that imported
   // "fuel" itself would be handed the live counter and could set it to anything.
   const cases = [
@@ -119,7 +105,7 @@ test("a core module that imports the host's own names (solo:meter's fuel counter
     for (const sharedCounters of [true, false]) {
       let refused: SoloError | undefined;
       try {
-        meter(wat(c.text), { ...DEFAULT_METER_SETTINGS, sharedCounters });
+        meter(watToBinary(c.text), { ...DEFAULT_METER_SETTINGS, sharedCounters });
       } catch (err) {
         refused = err as SoloError;
       }
