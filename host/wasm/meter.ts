@@ -49,6 +49,7 @@ import { Reader, concat, encodeName, encodeS64, encodeU32, sections, isCoreModul
 import { ensureWasmFeatures } from "./engine.ts";
 import { decode, isBulk, bulkShift, newInstruction, refuse, valueType, type Instruction } from "./instructions.ts";
 import { readModuleInfo } from "./module-info.ts";
+import { MEMORY_IMPORT } from "./import-memory.ts";
 import { METER_OFFSETS_SECTION, SOURCE_MAP_SECTION, codeSectionStart, customSection, encodeMeterOffsets, readCustomSection } from "./source-map.ts";
 
 export const FUEL_GLOBAL = "solo_fuel";
@@ -60,7 +61,7 @@ export const PAGE = 65536;
 /** Where shared counters are imported from (see MeterSettings.sharedCounters). */
 export const COUNTER_MODULE = "solo:meter";
 /** Import modules the host binds itself (the counters; pooled memories, import-memory.ts): a guest module may not import them. */
-export const RESERVED_MODULES: ReadonlySet<string> = new Set([COUNTER_MODULE, "solo:memory"]);
+export const RESERVED_MODULES: ReadonlySet<string> = new Set([COUNTER_MODULE, MEMORY_IMPORT.module]);
 /** Names of the shared counters in COUNTER_MODULE. */
 export const SHARED = { fuel: "fuel", budget: "memory_budget", failed: "grow_failed" } as const;
 
