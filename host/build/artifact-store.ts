@@ -15,14 +15,18 @@ import { recallBuilt } from "./built-index.ts";
 import type { BuildJob, BuildOutput, SourceLanguage } from "./protocol.ts";
 
 /** How a worker runs an artifact. Modules are compiled once here and posted, never recompiled. */
-export type Runnable =
+export type Runnable = (
   /** lifecycle: the optional exports the component declares, for SandboxOptions.lifecycle. */
   | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16"; lifecycle: LifecycleExport[] }
   /** Several core modules Solo wires itself: modules[i] is the plan's module i. sourceMap: the bundle's map, for a thrown error's stack (wasm/source-map.ts). */
   | { kind: "component"; plan: ComponentPlan; modules: WebAssembly.Module[]; sourceMap?: string }
   /** sourceMap: the bundle's map, for a thrown error's stack (wasm/source-map.ts). */
   | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module>; sourceMap?: string }
-  | { kind: "javy"; module: WebAssembly.Module };
+  | { kind: "javy"; module: WebAssembly.Module }
+) & {
+  /** The artifact's hash, so a worker keeps one copy of the spec for all the services that run it. */
+  hash?: string;
+};
 
 export interface Artifact {
   /** sha256 of the component bytes. */
@@ -151,10 +155,11 @@ export class ArtifactStore {
     const names = Object.keys(b.modules);
     const compiled = await Promise.all(names.map((name) => this.module(b.modules[name]!)));
     const byName = Object.fromEntries(names.map((name, i) => [name, compiled[i]!]));
-    const run: Runnable = b.kind === "core" ? { kind: "core", module: byName.core!, encoding: b.encoding, lifecycle: b.lifecycle }
-      : b.kind === "javy" ? { kind: "javy", module: byName.javy! }
-      : b.kind === "component" ? { kind: "component", plan: b.plan!, modules: names.map((_, i) => byName[String(i)]!), ...(b.sourceMap && { sourceMap: b.sourceMap }) }
-      : { kind: "glue", glueUrl: b.glueUrl!, modules: byName, ...(b.sourceMap && { sourceMap: b.sourceMap }) };
+    const hash = b.hash;
+    const run: Runnable = b.kind === "core" ? { kind: "core", module: byName.core!, encoding: b.encoding, lifecycle: b.lifecycle, hash }
+      : b.kind === "javy" ? { kind: "javy", module: byName.javy!, hash }
+      : b.kind === "component" ? { kind: "component", plan: b.plan!, modules: names.map((_, i) => byName[String(i)]!), ...(b.sourceMap && { sourceMap: b.sourceMap }), hash }
+      : { kind: "glue", glueUrl: b.glueUrl!, modules: byName, ...(b.sourceMap && { sourceMap: b.sourceMap }), hash };
     const artifact: Artifact = { hash: b.hash, component: b.component, run, interfaces: b.interfaces, lifecycle: b.lifecycle, meter: b.meter };
     this.byHash.set(b.hash, artifact);
     return artifact;

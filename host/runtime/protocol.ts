@@ -14,13 +14,17 @@ export interface InstanceLimits {
 }
 
 /** What to run: one module or a component's modules that Solo binds itself, or jco glue over several modules. */
-export type RunSpec =
+export type RunSpec = (
   | { kind: "core"; module: WebAssembly.Module; encoding: "utf8" | "utf16"; lifecycle?: LifecycleExport[] }
   /** sourceMap: the bundle's map (wasm/source-map.ts), for a thrown error's stack. */
   | { kind: "component"; plan: ComponentPlan; modules: WebAssembly.Module[]; sourceMap?: string }
   /** sourceMap: the bundle's map (wasm/source-map.ts), for a thrown error's stack. */
   | { kind: "glue"; glueUrl: string; modules: Record<string, WebAssembly.Module>; sourceMap?: string }
-  | { kind: "javy"; module: WebAssembly.Module };
+  | { kind: "javy"; module: WebAssembly.Module }
+) & {
+  /** The artifact's hash: a worker keeps one copy of a spec for every service that runs it (worker.ts, `shared`). */
+  hash?: string;
+};
 
 export interface InstallMessage {
   t: "install";

@@ -15,7 +15,7 @@ import type { LogLevel } from "../wasm/index.ts";
 import { fail, type GuestEnv, type WitResult } from "./guest-env.ts";
 import { CAPABILITY_NAME, guestGrants } from "../capability/guest.ts";
 import { KvView } from "./kv-view.ts";
-import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type PrepareMessage, type ResultsMessage, type ToWorker, type WireError } from "./protocol.ts";
+import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type PrepareMessage, type ResultsMessage, type RunSpec, type ToWorker, type WireError } from "./protocol.ts";
 import { Sandbox } from "./sandbox.ts";
 import type { CallOutcome } from "./outcome.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
@@ -113,6 +113,25 @@ function evictOne(): boolean {
   return false;
 }
 
+/**
+ * One copy of each artifact's run spec in this worker. Every install message brings its own clone
+ * of the spec (a TypeScript guest's plan and source map are ~75 KiB); a service keeps the copy the
+ * first service of its artifact brought, and the clone it came with is garbage at once. Weak, so a
+ * spec no service runs any more is collected.
+ */
+const runs = new Map<string, WeakRef<RunSpec>>();
+const runGone = new FinalizationRegistry<string>((hash) => {
+  if (runs.get(hash)?.deref() === undefined) runs.delete(hash);
+});
+function sharedRun(run: RunSpec): RunSpec {
+  if (run.hash === undefined) return run;
+  const known = runs.get(run.hash)?.deref();
+  if (known && known.kind === run.kind) return known;
+  runs.set(run.hash, new WeakRef(run));
+  runGone.register(run, run.hash);
+  return run;
+}
+
 class Slot {
   sandbox: GuestInstance | undefined;
   /** In `slots` (a running service, not a prepared version): its instance may be evicted. */
@@ -137,6 +156,7 @@ class Slot {
   readonly emitBudget = new EmitBudget();
   /** `kv`: the running version's view, shared by a new version prepared beside it (a swap). */
   constructor(readonly msg: Omit<InstallMessage, "t" | "kv"> & { kv?: [string, string][] }, kv?: KvView) {
+    msg.run = sharedRun(msg.run);
     this.tenant = tenantOf(msg.key);
     // Its memories are made ahead, off the hot path, so its first instance finds them touched.
     // A shape the pool cannot read only means no memory is made ahead: the instance makes its own.
