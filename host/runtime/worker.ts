@@ -132,6 +132,8 @@ function sharedRun(run: RunSpec): RunSpec {
   return run;
 }
 
+const NO_SECRETS: ReadonlySet<string> = new Set();
+
 class Slot {
   sandbox: GuestInstance | undefined;
   /** In `slots` (a running service, not a prepared version): its instance may be evicted. */
@@ -146,7 +148,6 @@ class Slot {
   reads: string[] | undefined;
   readonly secretNames: ReadonlySet<string>;
   readonly kv: KvView;
-  readonly env: GuestEnv;
   readonly tenant: TenantState;
   /** The instance's memory as its tenant's sum counts it (0 while there is no instance). */
   mem = 0;
@@ -170,11 +171,19 @@ class Slot {
     this.kv = kv ?? new KvView(msg.kv ?? [], msg.limits.kv, this.tenant);
     // The slot keeps its message for as long as the service is here (a dormant one too): not its kv twice.
     delete msg.kv;
-    // The capability check is chosen here, once per install: a granted import costs nothing more.
     const g = guestGrants(msg.capabilities);
-    const tenantName = msg.key.slice(0, msg.key.indexOf("/"));
-    this.secretNames = g.secrets;
-    if (msg.secrets) secrets.install(tenantName, msg.secrets);
+    this.secretNames = g.secrets.size ? g.secrets : NO_SECRETS;
+    if (msg.secrets) secrets.install(msg.key.slice(0, msg.key.indexOf("/")), msg.secrets);
+  }
+  /** The imports' functions, made with the first instance: a dormant service holds none of them (~1 KiB each). */
+  get env(): GuestEnv {
+    return (this.madeEnv ??= this.makeEnv());
+  }
+  private madeEnv: GuestEnv | undefined;
+  private makeEnv(): GuestEnv {
+    // The capability check is chosen here, once per slot: a granted import costs nothing more.
+    const g = guestGrants(this.msg.capabilities);
+    const tenantName = this.msg.key.slice(0, this.msg.key.indexOf("/"));
     const deny = <T>(label: string, what: string, capability: string): WitResult<T> => {
       this.deny(label);
       return fail<T>("access-denied", `${what} is not granted to this service; deploy it with capability ${JSON.stringify(capability)}`);
@@ -182,7 +191,7 @@ class Slot {
     const kvDenied = <T>(label: string) => deny<T>(label, "kv", "kv");
     const badName = <T>(what: string, name: string) =>
       fail<T>("invalid", `${what} ${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}...` : name)} is malformed: use 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit`);
-    this.env = {
+    return {
       log: g.log
         ? (level, message) => {
           if (this.logs.length < MAX_LOGS_PER_CALL) this.logs.push([level, message.length > MAX_LOG_CHARS ? message.slice(0, MAX_LOG_CHARS) : message]);
