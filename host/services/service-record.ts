@@ -249,10 +249,16 @@ export function infoOf(rec: ServiceRecord): ServiceInfo {
 
 export function newRecord(meta: StoredService, worker: number, built: Artifact | undefined, memoryBytes: number, history?: VersionRecord[]): ServiceRecord {
   const h = history && history.length > 0 ? history : [versionOf(meta, "deploy")];
+  // Every field named, in one order: records share one hidden class. Spreading `meta` gave each
+  // record a map of its own (~750 bytes more per service, measured with heap snapshots).
   return {
-    ...meta, key: `${meta.tenant}/${meta.service}`, worker, ...(built ? { built } : {}), interfaces: built?.interfaces ?? [],
-    memoryBytes, fuelUsed: 0, calls: 0, errors: {}, inflight: 0, kvUnknown: false, restoreGen: 0,
-    history: h, kept: keptArtifacts(h, meta.version), switching: false, gated: 0, crash: { consecutive: 0, until: 0, last: [] },
+    tenant: meta.tenant, service: meta.service, language: meta.language, limits: meta.limits, version: meta.version, deployedAt: meta.deployedAt,
+    warnings: meta.warnings, artifact: meta.artifact, kind: meta.kind, capabilities: meta.capabilities, sourceHash: meta.sourceHash, file: meta.file,
+    previousVersion: meta.previousVersion, description: meta.description, tags: meta.tags,
+    key: `${meta.tenant}/${meta.service}`, worker, built, interfaces: built?.interfaces ?? [],
+    memoryBytes, fuelUsed: 0, calls: 0, errors: {}, inflight: 0, onIdle: undefined, kvUnknown: false, restoring: undefined, restoreGen: 0, failure: undefined,
+    history: h, kept: keptArtifacts(h, meta.version), window: undefined, gate: undefined, switching: false, gated: 0, crash: { consecutive: 0, until: 0, last: [] },
+    crashAnsweredAt: undefined, circuit: undefined,
   };
 }
 
