@@ -120,8 +120,8 @@ try {
   const asCached = await cachedDeploys("assemblyscript", ECHO_AS, scaled(20, 10));
   const tsCached = await cachedDeploys("typescript", ECHO_TS, scaled(20, 10));
   console.log(`cached deploy (median): AssemblyScript ${asCached.provenMs.toFixed(2)} ms proven, ${asCached.provingMs.toFixed(2)} ms instantiating; TypeScript ${tsCached.provenMs.toFixed(2)} ms proven, ${tsCached.provingMs.toFixed(2)} ms instantiating`);
-  const asMem = await footprint("assemblyscript", ECHO_AS, scaled(3000, 1500));
-  const tsMem = await footprint("typescript", ECHO_TS, scaled(500, 300));
+  const asMem = await footprint("assemblyscript", ECHO_AS, scaled(5000, 1500));
+  const tsMem = await footprint("typescript", ECHO_TS, scaled(1500, 500));
   const perGB = (kib: number) => Math.round((1024 * 1024) / Math.max(kib, 0.01));
   console.log(`per service without an instance: AssemblyScript ${asMem.dormantKiB.toFixed(1)} KiB (API thread heap ${asMem.dormantHeapKiB.toFixed(1)}), TypeScript ${tsMem.dormantKiB.toFixed(1)} KiB (API thread heap ${tsMem.dormantHeapKiB.toFixed(1)}); per live instance: AssemblyScript ${asMem.liveKiB.toFixed(1)} KiB, TypeScript ${tsMem.liveKiB.toFixed(1)} KiB (RSS${gc ? "" : "; run with --expose-gc for steadier figures"})`);
   report({
