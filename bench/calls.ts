@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Host } from "../host/index.ts";
 import { median, percentile, report, round, scaled } from "./common.ts";
+import { roundTrips } from "./round-trip.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "solo-bench-"));
 // Admission's limit out of reach: 256 echo calls in flight do wait past its 5 ms target on a busy
@@ -26,6 +27,9 @@ try {
   }
   const singleP50 = median(single);
   console.log(`one in flight: p50 ${singleP50.toFixed(1)} us, p99 ${percentile(single, 99).toFixed(1)} us`);
+  // The floor: a bare round trip between two threads of this process, nothing on either side.
+  const floor = await roundTrips(scaled(5000, 2000));
+  console.log(`  a bare round trip between two threads (median): postMessage ${floor.messageUs.toFixed(1)} us, Atomics wait/waitAsync ${floor.atomicsUs.toFixed(1)} us; echo / postMessage floor x${(singleP50 / floor.messageUs).toFixed(2)}`);
 
   // Many in flight: `inflight` loops, each issuing its next call when the previous answers.
   async function load(inflight: number, ms: number) {
@@ -54,6 +58,9 @@ try {
     bench: "calls",
     workers: host.stats().workers,
     singleInFlightP50Us: round(singleP50, 1),
+    bareMessageRoundTripUs: round(floor.messageUs, 1),
+    bareAtomicsRoundTripUs: round(floor.atomicsUs, 1),
+    singleVsMessageFloor: round(singleP50 / floor.messageUs, 2),
     callsPerSec: Math.round(many.callsPerSec),
     p50UsAt256InFlight: round(many.p50, 1),
     p99UsAt256InFlight: round(many.p99, 1),
