@@ -10,6 +10,7 @@ import { batchIndex, entryLines } from "../events/index-format.ts";
 import { verifyChain, type IncrementalReport, type StoredBatch, type VerifiedPoint, type VerifyReport } from "../events/verify.ts";
 import { batchesToDrop, isStaleIndexKey, summarize, type BatchSummary } from "../events/compact.ts";
 import { Faults } from "./faults.ts";
+import { ReusedBatch } from "./write-batch.ts";
 import { BATCHES, CHECKPOINT, END, LAST, PROBE, batchKey, hashKey, kvRange, prefixRange, serviceIndex, tenantIndex, typeIndex } from "./layout.ts";
 import { SEGMENT_BYTES, type EventQuery, type Meta, type StorageRequest, type WriteRequest } from "./protocol.ts";
 
@@ -31,6 +32,8 @@ const { dir } = workerData as { dir: string };
 // WAL compression (zstd, on by default in this binding) costs more CPU than the disk it saves here.
 const db = new RocksLevel(dir, { keyEncoding: "utf8", valueEncoding: "utf8", walCompression: false }) as unknown as Db;
 await db.open();
+// Group commits reuse one batch (write-batch.ts): its buffer's pages are touched once, not per commit.
+const appends = new ReusedBatch(db);
 
 const faults = new Faults();
 // The head of the chain and the checkpoint. Each writer changes only its own fields, after its
@@ -108,11 +111,25 @@ function linesOf(segments: Uint8Array[]): string[] {
   return lines;
 }
 
-/** The batch record: the segments' lines joined by "\n" (without the last one); a copy only when there are several. */
-function batchBytes(segments: Uint8Array[]): Uint8Array {
+/**
+ * Buffers the records of one group commit are joined into, kept from commit to commit: the batch
+ * copies what it is given, so they are free again once it is written, and fresh ~400 KB buffers
+ * would cost a page fault per 4 KB each time (write-batch.ts says why that is dear here).
+ */
+const joined: Buffer[] = [];
+
+/** The batch record: the segments' lines joined by "\n" (without the last one); a copy only when there are several (into joined[slot]). */
+function batchBytes(segments: Uint8Array[], slot: number): Uint8Array {
   if (segments.length === 1) return segments[0]!.subarray(0, -1);
   const total = segments.reduce((n, s) => n + s.byteLength, 0);
-  return Buffer.concat(segments, total - 1);
+  let buf = joined[slot];
+  if (!buf || buf.byteLength < total) joined[slot] = buf = Buffer.allocUnsafeSlow(Math.max(total, 2 * (buf?.byteLength ?? 0)));
+  let at = 0;
+  for (const seg of segments) {
+    buf.set(seg, at);
+    at += seg.byteLength;
+  }
+  return buf.subarray(0, total - 1);
 }
 
 /** The segments of a group's messages that the host may write again (whole buffers of the usual size). */
@@ -138,6 +155,7 @@ async function flush() {
     // list and ~400 index entries) per message would cost several times more puts per event.
     let segments: Uint8Array[] = [];
     let index: string[] = [];
+    let records = 0;
     const record = () => {
       if (segments.length === 0) return;
       // The NDJSON bytes are stored as they came, no re-encoding. Each body is decoded on its own
@@ -147,7 +165,7 @@ async function flush() {
       const { hashes, head } = chainBatch(prev, bodies);
       prev = head;
       lastId = idOf(bodies[bodies.length - 1]!);
-      ops.push({ type: "put", key: batchKey(firstId), value: batchBytes(segments), valueEncoding: "view" });
+      ops.push({ type: "put", key: batchKey(firstId), value: batchBytes(segments, records++), valueEncoding: "view" });
       ops.push({ type: "put", key: hashKey(firstId), value: hashes });
       for (const [prefix, value] of batchIndex(bodies, index)) ops.push({ type: "put", key: prefix + firstId, value });
       segments = [];
@@ -174,7 +192,7 @@ async function flush() {
     let outcome: { ok: true } | { ok: false; error: string } = { ok: true };
     try {
       faults.check("write");
-      if (ops.length > 0) await db.batch(ops, { sync: true });
+      if (ops.length > 0) appends.write(ops);
       if (lastId !== meta.lastId) meta = { ...meta, lastId, lastHash: prev };
     } catch (err) {
       outcome = { ok: false, error: (err as Error).message };
