@@ -72,31 +72,34 @@ export class ComponentSandbox implements GuestInstance {
       for (const step of wiring.steps) {
         const module = modules[step.module];
         if (!module) throw new SoloError("INTERNAL", `the plan names core module ${step.module}, which the artifact does not have`);
-        const imports: WebAssembly.Imports = {};
-        for (const w of step.whole) imports[w.name] = this.instance(w.step);
-        for (const bag of step.bags) {
-          const ns: Record<string, WebAssembly.ExportValue | ((...a: never[]) => unknown)> = {};
-          for (let i = 0; i < bag.keys.length; i++) ns[bag.keys[i]!] = this.slot(bag.slots[i]!, wiring, bindings, resources);
-          imports[bag.name] = ns as WebAssembly.ModuleImports;
-        }
-        imports[COUNTER_MODULE] = meterImports;
-        if (step.shape) {
-          let memory: WebAssembly.Memory;
-          try {
-            memory = pool.take(step.shape);
-          } catch (err) {
-            // The host could not make a memory (address space, a bad shape): not the guest's crash.
-            throw new HostFault(`no memory could be made for the instance: ${(err as Error).message}`);
-          }
-          this.pooled.push([memory, step.shape]);
-          imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
-        }
+        // The step's import objects are the plan's own, filled here and emptied right after the
+        // engine read them (no guest code runs in between, so no other instance can use them meanwhile).
+        const { imports } = step;
         let inst: WebAssembly.Instance;
         try {
+          for (const w of step.whole) imports[w.name] = this.instance(w.step);
+          for (const bag of step.bags) {
+            const ns = bag.ns;
+            for (let i = 0; i < bag.keys.length; i++) ns[bag.keys[i]!] = this.slot(bag.slots[i]!, wiring, bindings, resources);
+          }
+          imports[COUNTER_MODULE] = meterImports;
+          if (step.shape) {
+            let memory: WebAssembly.Memory;
+            try {
+              memory = pool.take(step.shape);
+            } catch (err) {
+              // The host could not make a memory (address space, a bad shape): not the guest's crash.
+              throw new HostFault(`no memory could be made for the instance: ${(err as Error).message}`);
+            }
+            this.pooled.push([memory, step.shape]);
+            step.memory![MEMORY_IMPORT.name] = memory;
+          }
           inst = new WebAssembly.Instance(module, imports);
         } catch (err) {
           if (err instanceof WebAssembly.LinkError) throw new SoloError("VALIDATION_FAILED", `the component's core modules do not link: ${err.message}`);
           throw err;
+        } finally {
+          empty(step);
         }
         const exports = inst.exports;
         this.exportsOf.push(exports);
@@ -354,10 +357,18 @@ interface StepWiring {
   module: number;
   /** Whole instances passed as an import module. */
   whole: { name: string; step: number }[];
-  /** Import modules made of single items: their names, and each name's slot. */
-  bags: { name: string; keys: string[]; slots: Slot[] }[];
+  /** Import modules made of single items: their names, each name's slot, and the object they are set on. */
+  bags: { name: string; keys: string[]; slots: Slot[]; ns: Record<string, unknown> }[];
   /** The memory this step's module imports from the pool. */
   shape?: MemoryShape;
+  /**
+   * The import object handed to the engine, with every key in place (the bags' objects, the
+   * meter's, the memory's), its values set only while one instance is made. Made once: objects
+   * built anew each time cost new hidden classes after every garbage collection (maps nothing
+   * else holds die), and the large bags a hash table each.
+   */
+  imports: Record<string, any>;
+  memory?: Record<string, unknown>;
 }
 
 type LiftWiring = Pick<PlanLift, "func" | "postReturn"> & { lowering: number };
@@ -410,12 +421,24 @@ function wiringOf(plan: ComponentPlan): Wiring {
   const steps = plan.steps.map((step): StepWiring => {
     const whole: StepWiring["whole"] = [];
     const bags: StepWiring["bags"] = [];
+    const imports: Record<string, unknown> = {};
     for (const [name, arg] of Object.entries(step.args)) {
-      if (arg.t === "step") whole.push({ name, step: arg.step });
-      else bags.push({ name, keys: Object.keys(arg.items), slots: Object.values(arg.items).map(slot) });
+      if (arg.t === "step") {
+        whole.push({ name, step: arg.step });
+        imports[name] = undefined;
+      } else {
+        const keys = Object.keys(arg.items);
+        const ns: Record<string, unknown> = {};
+        for (const k of keys) ns[k] = undefined;
+        bags.push({ name, keys, slots: Object.values(arg.items).map(slot), ns });
+        imports[name] = ns;
+      }
     }
+    imports[COUNTER_MODULE] = undefined;
     const shape = plan.memories?.[step.module];
-    return { module: step.module, whole, bags, ...(shape && { shape }) };
+    const memory = shape && { [MEMORY_IMPORT.name]: undefined };
+    if (memory) imports[MEMORY_IMPORT.module] = memory;
+    return { module: step.module, whole, bags, imports, ...(shape && { shape, memory }) };
   });
   w = { steps, lowerings, handle: lift(plan.handle), ...(plan.health && { health: lift(plan.health) }), ...(plan.migrate && { migrate: lift(plan.migrate) }) };
   wirings.set(plan, w);
@@ -428,6 +451,15 @@ function wiringOf(plan: ComponentPlan): Wiring {
  */
 function internal(name: string): string {
   return Object.keys({ [name]: 0 })[0]!;
+}
+
+/** A step's import objects without this instance's values: nothing of it is kept past its making. */
+function empty(step: StepWiring): void {
+  const { imports } = step;
+  for (const w of step.whole) imports[w.name] = undefined;
+  for (const bag of step.bags) for (const k of bag.keys) bag.ns[k] = undefined;
+  imports[COUNTER_MODULE] = undefined;
+  if (step.memory) step.memory[MEMORY_IMPORT.name] = undefined;
 }
 
 /** The names a module exports its memories under, read once per Module. */
