@@ -8,8 +8,10 @@
 // (plan.memories: the builder made every memory an import) gets one from the worker's pool
 // (memory-pool.ts) whose snapshot pages are touched ahead: with memories of its own, over half of
 // the ~2-3 ms instantiation was page faults under V8 writing the Wizer heap (~5,400 data
-// segments); with the pool, ~0.5-1 ms, mostly V8 making ~200 exports and filling the shared
-// function table. release() gives the memories back. A call adds ~4 us to the guest's own time.
+// segments); with the pool, ~0.4-0.9 ms, three quarters of it inside V8's instantiation (the
+// ~130 exports the builder leaves, wasm/prune-exports.ts; ~220 imports; the shared function
+// table; the snapshot's bytes). The plan is read once per plan (wiringOf), so the wiring itself
+// is ~30 us. release() gives the memories back. A call adds ~4 us to the guest's own time.
 import { SoloError } from "../errors.ts";
 import { COUNTER_MODULE } from "../wasm/meter.ts";
 import { MEMORY_IMPORT, type MemoryShape } from "../wasm/import-memory.ts";
