@@ -8,8 +8,10 @@
 // (plan.memories: the builder made every memory an import) gets one from the worker's pool
 // (memory-pool.ts) whose snapshot pages are touched ahead: with memories of its own, over half of
 // the ~2-3 ms instantiation was page faults under V8 writing the Wizer heap (~5,400 data
-// segments); with the pool, ~0.5-1 ms, mostly V8 making ~200 exports and filling the shared
-// function table. release() gives the memories back. A call adds ~4 us to the guest's own time.
+// segments); with the pool, ~0.4-0.9 ms, three quarters of it inside V8's instantiation (the
+// ~130 exports the builder leaves, wasm/prune-exports.ts; ~220 imports; the shared function
+// table; the snapshot's bytes). The plan is read once per plan (wiringOf), so the wiring itself
+// is ~30 us. release() gives the memories back. A call adds ~4 us to the guest's own time.
 import { SoloError } from "../errors.ts";
 import { COUNTER_MODULE } from "../wasm/meter.ts";
 import { MEMORY_IMPORT, type MemoryShape } from "../wasm/import-memory.ts";
@@ -40,7 +42,8 @@ export class ComponentSandbox implements GuestInstance {
   private readonly counters = new Counters();
   private readonly state: BindingState;
   private readonly memories: WebAssembly.Memory[] = [];
-  private readonly instances: WebAssembly.Instance[] = [];
+  /** Each step's instance's exports (the `exports` getter is a call into V8 each time). */
+  private readonly exportsOf: WebAssembly.Exports[] = [];
   /** Handles of resources the component defines: per table, handle -> rep (undefined: free; 0 unused). */
   private readonly tables: (number | undefined)[][];
   private readonly handleFn: Lifted;
@@ -60,50 +63,58 @@ export class ComponentSandbox implements GuestInstance {
   constructor(plan: ComponentPlan, modules: readonly WebAssembly.Module[], env: GuestEnv, private readonly memoryLimitBytes: number, startFuel: number, private readonly source?: GuestSource, private readonly pool: MemoryPool = memoryPool) {
     const counters = this.counters;
     this.state = { env, counters, lastErrorLog: undefined };
-    this.tables = Array.from({ length: plan.resourceTables }, () => [undefined]);
+    this.tables = [];
+    for (let i = 0; i < plan.resourceTables; i++) this.tables.push([undefined]);
     counters.reset(startFuel);
-    const bindings = new Map<string, WorldBinding>();
+    const wiring = wiringOf(plan);
+    const bindings: (WorldBinding | undefined)[] = [];
+    const resources: ((h: number) => number | void)[] = [];
+    const meterImports = counters.imports();
     try {
-      for (const step of plan.steps) {
+      for (const step of wiring.steps) {
         const module = modules[step.module];
         if (!module) throw new SoloError("INTERNAL", `the plan names core module ${step.module}, which the artifact does not have`);
-        const imports: WebAssembly.Imports = {};
-        for (const [name, arg] of Object.entries(step.args)) {
-          if (arg.t === "step") imports[name] = this.instance(arg.step).exports;
-          else {
-            const ns: Record<string, WebAssembly.ExportValue | ((...a: never[]) => unknown)> = {};
-            for (const [k, item] of Object.entries(arg.items)) ns[k] = this.item(item, bindings);
-            imports[name] = ns as WebAssembly.ModuleImports;
-          }
-        }
-        imports[COUNTER_MODULE] = counters.imports();
-        const shape = plan.memories?.[step.module];
-        if (shape) {
-          let memory: WebAssembly.Memory;
-          try {
-            memory = pool.take(shape);
-          } catch (err) {
-            // The host could not make a memory (address space, a bad shape): not the guest's crash.
-            throw new HostFault(`no memory could be made for the instance: ${(err as Error).message}`);
-          }
-          this.pooled.push([memory, shape]);
-          imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
-        }
+        // The step's import objects are the plan's own, filled here and emptied right after the
+        // engine read them (no guest code runs in between, so no other instance can use them meanwhile).
+        const { imports } = step;
         let inst: WebAssembly.Instance;
         try {
+          for (const w of step.whole) imports[w.name] = this.instance(w.step);
+          for (const bag of step.bags) {
+            const ns = bag.ns;
+            for (let i = 0; i < bag.keys.length; i++) ns[bag.keys[i]!] = this.slot(bag.slots[i]!, wiring, bindings, resources);
+          }
+          imports[COUNTER_MODULE] = meterImports;
+          if (step.shape) {
+            let memory: WebAssembly.Memory;
+            try {
+              memory = pool.take(step.shape);
+            } catch (err) {
+              // The host could not make a memory (address space, a bad shape): not the guest's crash.
+              throw new HostFault(`no memory could be made for the instance: ${(err as Error).message}`);
+            }
+            this.pooled.push([memory, step.shape]);
+            step.memory![MEMORY_IMPORT.name] = memory;
+          }
           inst = new WebAssembly.Instance(module, imports);
         } catch (err) {
           if (err instanceof WebAssembly.LinkError) throw new SoloError("VALIDATION_FAILED", `the component's core modules do not link: ${err.message}`);
           throw err;
+        } finally {
+          empty(step);
         }
-        this.instances.push(inst);
+        const exports = inst.exports;
+        this.exportsOf.push(exports);
         // Every memory counts once, whichever module defines it and however many import it.
-        for (const v of Object.values(inst.exports)) if (v instanceof WebAssembly.Memory && !this.memories.includes(v)) this.memories.push(v);
-        startInstance(inst.exports, counters, memoryLimitBytes, this.memoryBytes);
+        for (const name of memoryExports(module)) {
+          const v = exports[name];
+          if (v instanceof WebAssembly.Memory && !this.memories.includes(v)) this.memories.push(v);
+        }
+        startInstance(exports, counters, memoryLimitBytes, this.memoryBytes);
       }
-      this.handleFn = this.lift(plan.handle, bindings);
-      this.healthFn = plan.health && this.lift(plan.health, bindings);
-      this.migrateFn = plan.migrate && this.lift(plan.migrate, bindings);
+      this.handleFn = this.lift(wiring.handle, wiring, bindings);
+      this.healthFn = wiring.health && this.lift(wiring.health, wiring, bindings);
+      this.migrateFn = wiring.migrate && this.lift(wiring.migrate, wiring, bindings);
     } catch (err) {
       this.release();
       throw startError(err, { counters, fuelLimit: startFuel, memoryLimitBytes, memoryBytes: this.memoryBytes, lastErrorLog: this.state.lastErrorLog });
@@ -236,43 +247,46 @@ export class ComponentSandbox implements GuestInstance {
 
   // ---- wiring ----
 
-  private instance(step: number): WebAssembly.Instance {
-    const inst = this.instances[step];
-    if (!inst) throw new SoloError("INTERNAL", `the plan uses instance ${step} before it is made`);
-    return inst;
+  /** The exports of the instance of step `step`. */
+  private instance(step: number): WebAssembly.Exports {
+    const exports = this.exportsOf[step];
+    if (!exports) throw new SoloError("INTERNAL", `the plan uses instance ${step} before it is made`);
+    return exports;
   }
 
   private exported(item: Extract<PlanItem, { t: "export" }>): WebAssembly.ExportValue {
-    const v = this.instance(item.step).exports[item.name];
+    const v = this.instance(item.step)[item.name];
     if (v === undefined) throw new SoloError("VALIDATION_FAILED", `the component's core instance ${item.step} does not export "${item.name}"`);
     return v;
   }
 
-  private item(item: PlanItem, bindings: Map<string, WorldBinding>): WebAssembly.ExportValue | ((...a: never[]) => unknown) {
-    switch (item.t) {
+  /** What one import slot is bound to in this instance. */
+  private slot(slot: Slot, wiring: Wiring, bindings: (WorldBinding | undefined)[], resources: ((h: number) => number | void)[]): WebAssembly.ExportValue | ((...a: never[]) => unknown) {
+    switch (slot.t) {
       case "export":
-        return this.exported(item);
+        return this.exported(slot);
+      case "fixed":
+        return slot.value;
       case "host": {
-        const b = this.binding(item.opts, bindings);
+        const b = this.binding(slot.lowering, wiring, bindings);
         // imports() makes every host function anew: once per binding, not once per import.
         let all = this.hostImports.get(b);
         if (!all) this.hostImports.set(b, (all = b.imports()));
-        const fn = all[item.iface]?.[item.name];
-        if (!fn) return trap(`${item.iface} has no function "${item.name}" in the solo:agent world`);
+        const fn = all[slot.iface]?.[slot.name];
+        if (!fn) return trap(`${slot.iface} has no function "${slot.name}" in the solo:agent world`);
         return fn;
       }
-      case "trap":
-        return trap(`the guest called ${item.what}, which traps`);
       case "resource":
-        return this.resource(item.op, item.table);
+        // The same built-in may be imported by several modules: one function per instance.
+        return (resources[slot.index] ??= this.resource(slot.op, slot.table));
     }
   }
 
-  /** One binding per distinct memory / realloc / encoding a lowering names. */
-  private binding(opts: LowerOpts, bindings: Map<string, WorldBinding>): WorldBinding {
-    const key = JSON.stringify(opts);
-    let b = bindings.get(key);
+  /** One binding per distinct memory / realloc / encoding a lowering names (wiring.lowerings). */
+  private binding(index: number, wiring: Wiring, bindings: (WorldBinding | undefined)[]): WorldBinding {
+    let b = bindings[index];
     if (!b) {
+      const opts = wiring.lowerings[index]!;
       const memory = opts.memory;
       const realloc = opts.realloc;
       let mem: WebAssembly.Memory | undefined;
@@ -295,16 +309,16 @@ export class ComponentSandbox implements GuestInstance {
         // 53-bit draws, as on jco's glue.
         true,
       );
-      bindings.set(key, b);
+      bindings[index] = b;
     }
     return b;
   }
 
-  private lift(l: PlanLift, bindings: Map<string, WorldBinding>): Lifted {
+  private lift(l: LiftWiring, wiring: Wiring, bindings: (WorldBinding | undefined)[]): Lifted {
     const fn = l.func.t === "export" ? this.exported(l.func) : undefined;
     if (typeof fn !== "function") throw new SoloError("VALIDATION_FAILED", "the component lifts an export that is not a core function of its own");
     const post = l.postReturn?.t === "export" ? this.exported(l.postReturn) : undefined;
-    const binding = this.binding({ encoding: l.encoding, memory: l.memory, ...(l.realloc && { realloc: l.realloc }) }, bindings);
+    const binding = this.binding(l.lowering, wiring, bindings);
     return { fn: fn as Fn, binding, ...(typeof post === "function" && { postReturn: post as (ret: number) => void }) };
   }
 
@@ -329,6 +343,134 @@ export class ComponentSandbox implements GuestInstance {
       t[h] = undefined;
     };
   }
+}
+
+// ---- a plan made ready to wire, once per plan ----
+
+/** What an import slot is bound to; "fixed": the same function in every instance (a trap holds no state). */
+type Slot =
+  | Extract<PlanItem, { t: "export" }>
+  | { t: "host"; lowering: number; iface: string; name: string }
+  /** index: this built-in's number among the plan's distinct ones. */
+  | { t: "resource"; op: "new" | "rep" | "drop"; table: number; index: number }
+  | { t: "fixed"; value: () => never };
+
+interface StepWiring {
+  module: number;
+  /** Whole instances passed as an import module. */
+  whole: { name: string; step: number }[];
+  /** Import modules made of single items: their names, each name's slot, and the object they are set on. */
+  bags: { name: string; keys: string[]; slots: Slot[]; ns: Record<string, unknown> }[];
+  /** The memory this step's module imports from the pool. */
+  shape?: MemoryShape;
+  /**
+   * The import object handed to the engine, with every key in place (the bags' objects, the
+   * meter's, the memory's), its values set only while one instance is made. Made once: objects
+   * built anew each time cost new hidden classes after every garbage collection (maps nothing
+   * else holds die), and the large bags a hash table each.
+   */
+  imports: Record<string, any>;
+  memory?: Record<string, unknown>;
+}
+
+type LiftWiring = Pick<PlanLift, "func" | "postReturn"> & { lowering: number };
+
+interface Wiring {
+  steps: StepWiring[];
+  /** The distinct options lowerings and lifts name: a binding each, per instance. */
+  lowerings: LowerOpts[];
+  handle: LiftWiring;
+  health?: LiftWiring;
+  migrate?: LiftWiring;
+}
+
+/**
+ * A worker keeps one plan object per artifact (worker.ts), so each plan is read once here, not at
+ * every instantiation: its entries listed, its lowerings numbered, its traps made.
+ */
+const wirings = new WeakMap<ComponentPlan, Wiring>();
+
+function wiringOf(plan: ComponentPlan): Wiring {
+  let w = wirings.get(plan);
+  if (w) return w;
+  const keys = new Map<string, number>();
+  const lowerings: LowerOpts[] = [];
+  const lowering = (opts: LowerOpts): number => {
+    const key = JSON.stringify(opts);
+    let i = keys.get(key);
+    if (i === undefined) keys.set(key, (i = lowerings.push(opts) - 1));
+    return i;
+  };
+  const resources = new Map<string, number>();
+  const slot = (item: PlanItem): Slot => {
+    switch (item.t) {
+      case "export":
+        return { t: "export", step: item.step, name: internal(item.name) };
+      case "host":
+        return { t: "host", lowering: lowering(item.opts), iface: item.iface, name: item.name };
+      case "trap":
+        return { t: "fixed", value: trap(`the guest called ${item.what}, which traps`) };
+      case "resource": {
+        const key = `${item.op} ${item.table}`;
+        let index = resources.get(key);
+        if (index === undefined) resources.set(key, (index = resources.size));
+        return { t: "resource", op: item.op, table: item.table, index };
+      }
+    }
+  };
+  const ref = (i: PlanItem): PlanItem => (i.t === "export" ? { t: "export", step: i.step, name: internal(i.name) } : i);
+  const lift = (l: PlanLift): LiftWiring => ({ func: ref(l.func), ...(l.postReturn && { postReturn: ref(l.postReturn) }), lowering: lowering({ encoding: l.encoding, memory: l.memory, ...(l.realloc && { realloc: l.realloc }) }) });
+  const steps = plan.steps.map((step): StepWiring => {
+    const whole: StepWiring["whole"] = [];
+    const bags: StepWiring["bags"] = [];
+    const imports: Record<string, unknown> = {};
+    for (const [name, arg] of Object.entries(step.args)) {
+      if (arg.t === "step") {
+        whole.push({ name, step: arg.step });
+        imports[name] = undefined;
+      } else {
+        const keys = Object.keys(arg.items);
+        const ns: Record<string, unknown> = {};
+        for (const k of keys) ns[k] = undefined;
+        bags.push({ name, keys, slots: Object.values(arg.items).map(slot), ns });
+        imports[name] = ns;
+      }
+    }
+    imports[COUNTER_MODULE] = undefined;
+    const shape = plan.memories?.[step.module];
+    const memory = shape && { [MEMORY_IMPORT.name]: undefined };
+    if (memory) imports[MEMORY_IMPORT.module] = memory;
+    return { module: step.module, whole, bags, imports, ...(shape && { shape, memory }) };
+  });
+  w = { steps, lowerings, handle: lift(plan.handle), ...(plan.health && { health: lift(plan.health) }), ...(plan.migrate && { migrate: lift(plan.migrate) }) };
+  wirings.set(plan, w);
+  return w;
+}
+
+/**
+ * The same string, internalized: a plan that came in a message holds fresh copies of its names,
+ * and V8 looks a key that is not internalized up in its string table at every property access.
+ */
+function internal(name: string): string {
+  return Object.keys({ [name]: 0 })[0]!;
+}
+
+/** A step's import objects without this instance's values: nothing of it is kept past its making. */
+function empty(step: StepWiring): void {
+  const { imports } = step;
+  for (const w of step.whole) imports[w.name] = undefined;
+  for (const bag of step.bags) for (const k of bag.keys) bag.ns[k] = undefined;
+  imports[COUNTER_MODULE] = undefined;
+  if (step.memory) step.memory[MEMORY_IMPORT.name] = undefined;
+}
+
+/** The names a module exports its memories under, read once per Module. */
+const memoryNames = new WeakMap<WebAssembly.Module, string[]>();
+
+function memoryExports(module: WebAssembly.Module): string[] {
+  let names = memoryNames.get(module);
+  if (!names) memoryNames.set(module, (names = WebAssembly.Module.exports(module).filter((e) => e.kind === "memory").map((e) => e.name)));
+  return names;
 }
 
 function trap(what: string): () => never {

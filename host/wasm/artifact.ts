@@ -27,9 +27,10 @@ import { SOURCE_MAP_SECTION, readCustomSection } from "./source-map.ts";
 const MAX_SOURCE_MAP_BYTES = 1 << 20;
 import { planComponent, PlanUnsupported, type ComponentPlan } from "./component-plan.ts";
 import { importMemory, importedMemoryShape, type MemoryShape } from "./import-memory.ts";
+import { pruneExports, usedExports } from "./prune-exports.ts";
 
-/** Bumped whenever the metering pass, or what the builder does to a metered module (import-memory.ts), changes what it emits. */
-export const METER_VERSION = "10";
+/** Bumped whenever the metering pass, or what the builder does to a metered module (import-memory.ts, prune-exports.ts), changes what it emits. */
+export const METER_VERSION = "11";
 
 /** A metered core module: its cache key (the host compiles each key once) and its bytes. */
 export interface MeteredModule {
@@ -141,8 +142,10 @@ export class ArtifactCache {
     }
     const lifecycle = inspected.lifecycle.filter((name) => plan[name]);
     // Solo instantiates these modules itself: each memory a module defines becomes an import the
-    // worker fills from its pool of touched memories (import-memory.ts).
-    const metered = this.sharedMetered(walked.map((bytes, i) => [String(i), bytes]), true);
+    // worker fills from its pool of touched memories (import-memory.ts), and the exports the plan
+    // never reads are dropped (prune-exports.ts: each costs every instantiation a function object).
+    const used = usedExports(plan, walked);
+    const metered = this.sharedMetered(walked.map((bytes, i) => [String(i), bytes]), true, used);
     const memories: Record<number, MemoryShape> = {};
     for (const [name, m] of Object.entries(metered.modules)) {
       const shape = importedMemoryShape(m.bytes);
@@ -186,13 +189,14 @@ export class ArtifactCache {
   }
 
   /** Checks and meters the modules of one component with shared counters; the report sums theirs. */
-  private sharedMetered(named: [string, Uint8Array][], memoryImported = false): { modules: Record<string, MeteredModule>; meter: MeterReport } {
+  /** keep: for a plan's modules (by position in `named`), the exports the plan reads; the rest are dropped. */
+  private sharedMetered(named: [string, Uint8Array][], memoryImported = false, keep?: readonly ReadonlySet<string>[]): { modules: Record<string, MeteredModule>; meter: MeterReport } {
     const shared = { ...this.settings, sharedCounters: true };
     const modules: Record<string, MeteredModule> = {};
     const sum: Record<string, unknown> = {};
-    for (const [name, bytes] of named) {
+    for (const [i, [name, bytes]] of named.entries()) {
       checkShape(readModuleInfo(bytes), this.limits);
-      const m = this.metered(bytes, shared, memoryImported);
+      const m = this.metered(bytes, shared, memoryImported, keep?.[i]);
       modules[name] = { key: m.key, bytes: m.bytes };
       // The report's fields belong to the meter; numbers add up, whatever they are.
       for (const [k, v] of Object.entries(m.report)) if (typeof v === "number") sum[k] = ((sum[k] as number | undefined) ?? 0) + v;
@@ -234,9 +238,13 @@ export class ArtifactCache {
     }
   }
 
-  /** Meters a core module, cached by content hash and settings; memoryImported: its own memory then becomes an import. */
-  private metered(module: Uint8Array, settings: MeterSettings, memoryImported = false): { key: string; bytes: Uint8Array; report: MeterReport } {
-    const key = sha256(module, METER_VERSION, JSON.stringify(settings, (_k, v) => (typeof v === "bigint" ? v.toString() : v)), memoryImported ? "memory-imported" : "");
+  /**
+   * Meters a core module, cached by content hash and settings; memoryImported: its own memory then
+   * becomes an import; keep: its function and global exports past these (and the meter's) are dropped.
+   */
+  private metered(module: Uint8Array, settings: MeterSettings, memoryImported = false, keep?: ReadonlySet<string>): { key: string; bytes: Uint8Array; report: MeterReport } {
+    const kept = keep ? `keep:${JSON.stringify([...keep].sort())}` : "";
+    const key = sha256(module, METER_VERSION, JSON.stringify(settings, (_k, v) => (typeof v === "bigint" ? v.toString() : v)), memoryImported ? "memory-imported" : "", kept);
     const cached = this.read("metered", key);
     const cachedReport = cached && this.readReport(key);
     if (cached && cachedReport) {
@@ -245,7 +253,8 @@ export class ArtifactCache {
     }
     const out = meter(module, settings);
     const { report } = out;
-    const bytes = (memoryImported && importMemory(out.bytes)?.bytes) || out.bytes;
+    const imported = (memoryImported && importMemory(out.bytes)?.bytes) || out.bytes;
+    const bytes = (keep && pruneExports(imported, keep)?.bytes) || imported;
     this.counters.meters++;
     // The report goes first: a metered module on disk always has its report beside it.
     if (this.dir) writeAtomic(join(this.dir, "metered", `${key}.json`), JSON.stringify(report));

@@ -3,6 +3,8 @@
 // tell: same outputs, same fuel, same bytes as with memories of its own, nothing left from the
 // memory's last tenant, and a grown memory is never handed out again. (The worker's pool reuses
 // only memories that zeroing leaves about as resident; these pools reuse every one, to test it.)
+// The builder also drops the exports the plan never reads (wasm/prune-exports.ts): the "own"
+// modules here keep them all, so every comparison below also holds the pruned ones to the full.
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { compileJavaScript } from "../../host/compile/javascript.ts";
@@ -12,6 +14,10 @@ import { witOk, type GuestEnv } from "../../host/runtime/index.ts";
 import { ArtifactCache, DEFAULT_METER_SETTINGS, ensureWasmFeatures, meter, planComponent, type ComponentPlan } from "../../host/wasm/index.ts";
 import { walkCoreModules } from "../../host/wasm/component.ts";
 import { MEMORY_IMPORT, type MemoryShape } from "../../host/wasm/import-memory.ts";
+import { usedExports } from "../../host/wasm/prune-exports.ts";
+import { INSTANTIATE_FUEL_GLOBAL, START_EXPORT } from "../../host/wasm/meter.ts";
+import { sections } from "../../host/wasm/binary.ts";
+import { readModuleInfo } from "../../host/wasm/index.ts";
 import { compileKey } from "../../host/compile/key.ts";
 import { TEST_CACHE, test } from "../helpers.ts";
 
@@ -36,8 +42,10 @@ const env: GuestEnv = {
 
 /** One guest two ways: as the builder makes it now (memories imported) and with memories of its own. */
 interface Built {
-  pooled: { plan: ComponentPlan; modules: WebAssembly.Module[] };
-  own: { plan: ComponentPlan; modules: WebAssembly.Module[] };
+  pooled: { plan: ComponentPlan; modules: WebAssembly.Module[]; bytes: Uint8Array[] };
+  own: { plan: ComponentPlan; modules: WebAssembly.Module[]; bytes: Uint8Array[] };
+  /** The export names each core module's plan reads (what pruning keeps). */
+  used: Set<string>[];
 }
 
 // The test cache is content-addressed and shared with the hosts of other tests: compiled once.
@@ -46,10 +54,13 @@ async function build(source: string, file: string): Promise<Built> {
   const component = await cache.component(compileKey("typescript", source), () => compileJavaScript(source, file, "typescript"));
   const a = await cache.artifact(component, { trustGlue: false });
   const names = Object.keys(a.modules).sort((x, y) => Number(x) - Number(y));
-  const pooled = { plan: a.plan!, modules: names.map((n) => new WebAssembly.Module(a.modules[n]!.bytes as Uint8Array<ArrayBuffer>)) };
+  const pooledBytes = names.map((n) => a.modules[n]!.bytes);
+  const pooled = { plan: a.plan!, modules: pooledBytes.map((b) => new WebAssembly.Module(b as Uint8Array<ArrayBuffer>)), bytes: pooledBytes };
   const walked = walkCoreModules(component);
-  const own = { plan: planComponent(component, walked), modules: walked.map((b) => new WebAssembly.Module(meter(b, { ...DEFAULT_METER_SETTINGS, sharedCounters: true }).bytes)) };
-  return { pooled, own };
+  const ownBytes = walked.map((b) => meter(b, { ...DEFAULT_METER_SETTINGS, sharedCounters: true }).bytes);
+  const ownPlan = planComponent(component, walked);
+  const own = { plan: ownPlan, modules: ownBytes.map((b) => new WebAssembly.Module(b)), bytes: ownBytes };
+  return { pooled, own, used: usedExports(ownPlan, walked) };
 }
 
 /** A pool that remembers every memory it handed out, in order. */
@@ -112,6 +123,31 @@ test("an instance on recycled memories answers, charges and holds memory exactly
     assert.is(tight[0]!.ok ? "ok" : tight[0]!.code, "FUEL_EXHAUSTED");
     assert.equal(tight[0], tight[1], `${name}: running out of fuel is the same failure`);
     assert.equal(tight[2], tight[1], `${name}: running out of fuel is the same failure`);
+  }
+});
+
+test("the builder drops the function and global exports the plan never reads, and moves no index and no byte of code", () => {
+  const functions = (bytes: Uint8Array[]) => bytes.reduce((n, b) => n + readModuleInfo(b).exports.filter((e) => e.kind === "function").length, 0);
+  for (const [name, guest] of [["rows", rows], ["keeper", keeper]] as const) {
+    for (let i = 0; i < guest.own.bytes.length; i++) {
+      const full = readModuleInfo(guest.own.bytes[i]!).exports;
+      const pruned = readModuleInfo(guest.pooled.bytes[i]!).exports;
+      const kept = (e: { name: string; kind: string }) => (e.kind !== "function" && e.kind !== "global") || guest.used[i]!.has(e.name) || e.name === INSTANTIATE_FUEL_GLOBAL || e.name === START_EXPORT;
+      assert.equal(pruned, full.filter(kept), `${name} module ${i}: exactly the exports the plan reads, the meter's, memories and tables, at their old indices`);
+      const code = (b: Uint8Array) => { const c = sections(b).find((s) => s.id === 10); return c ? Buffer.from(b.subarray(c.start, c.end)) : undefined; };
+      assert.ok(code(guest.pooled.bytes[i]!)?.equals(code(guest.own.bytes[i]!)!) ?? !code(guest.own.bytes[i]!), `${name} module ${i}: the metered code is unchanged`);
+    }
+    // The WASI adapter (~60 function exports, ~8 wired) and the engine's unused exports go.
+    const before = functions(guest.own.bytes);
+    const after = functions(guest.pooled.bytes);
+    assert.ok(before - after >= 50, `${name}: ${before} function exports before, ${after} after`);
+    // Pruned or not, an instance starts with the same fuel (the own modules' memories are their own).
+    const own = new ComponentSandbox(guest.own.plan, guest.own.modules, env, LIMIT, FUEL);
+    const pooled = new ComponentSandbox(guest.pooled.plan, guest.pooled.modules, env, LIMIT, FUEL, undefined, new MemoryPool({ perShape: 0 }));
+    assert.is(pooled.startFuel, own.startFuel, `${name}: fuel of instantiation and start`);
+    const r = [own.call("10", FUEL, 1 << 20), pooled.call("10", FUEL, 1 << 20)];
+    assert.ok(r[1]!.ok, `${name}: the pruned modules answer: ${JSON.stringify(r[1])}`);
+    assert.equal(r[1], r[0], `${name}: same answer, fuel and memory`);
   }
 });
 
