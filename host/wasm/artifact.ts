@@ -29,7 +29,7 @@ import { planComponent, PlanUnsupported, type ComponentPlan } from "./component-
 import { importMemory, importedMemoryShape, type MemoryShape } from "./import-memory.ts";
 
 /** Bumped whenever the metering pass, or what the builder does to a metered module (import-memory.ts), changes what it emits. */
-export const METER_VERSION = "10";
+export const METER_VERSION = "11";
 
 /** A metered core module: its cache key (the host compiles each key once) and its bytes. */
 export interface MeteredModule {
