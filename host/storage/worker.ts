@@ -117,6 +117,9 @@ function linesOf(segments: Uint8Array[]): string[] {
  * would cost a page fault per 4 KB each time (write-batch.ts says why that is dear here).
  */
 const joined: Buffer[] = [];
+/** What `joined` may keep between commits: a burst (a slow disk lets writes pile up) does not pin its peak. */
+const JOINED_KEPT = 8;
+const JOINED_KEPT_BYTES = 2 << 20;
 
 /** The batch record: the segments' lines joined by "\n" (without the last one); a copy only when there are several (into joined[slot]). */
 function batchBytes(segments: Uint8Array[], slot: number): Uint8Array {
@@ -147,56 +150,61 @@ async function flush() {
   while (pending.length > 0) {
     const group = pending;
     pending = [];
-    const ops: Op[] = [];
-    let prev = meta.lastHash ?? meta.checkpoint?.prev ?? GENESIS;
-    let lastId = meta.lastId;
-    // The events of consecutive messages go into one batch record of up to RECORD events: under
-    // a steady load each turn of the API thread sends a few hundred, and a record (with its hash
-    // list and ~400 index entries) per message would cost several times more puts per event.
-    let segments: Uint8Array[] = [];
-    let index: string[] = [];
-    let records = 0;
-    const record = () => {
-      if (segments.length === 0) return;
-      // The NDJSON bytes are stored as they came, no re-encoding. Each body is decoded on its own
-      // for the chain and the index: one 370 KB string costs ~1.3 ms to make, 1024 small ones less.
-      const bodies = linesOf(segments);
-      const firstId = idOf(bodies[0]!);
-      const { hashes, head } = chainBatch(prev, bodies);
-      prev = head;
-      lastId = idOf(bodies[bodies.length - 1]!);
-      ops.push({ type: "put", key: batchKey(firstId), value: batchBytes(segments, records++), valueEncoding: "view" });
-      ops.push({ type: "put", key: hashKey(firstId), value: hashes });
-      for (const [prefix, value] of batchIndex(bodies, index)) ops.push({ type: "put", key: prefix + firstId, value });
-      segments = [];
-      index = [];
-    };
-    for (const { write } of group) {
-      if (write.events) {
-        if (index.length > 0 && index.length + write.index.length > 3 * RECORD) record();
-        for (const seg of write.events) segments.push(seg);
-        index = index.length === 0 ? write.index : index.concat(write.index);
-      }
-      for (const [scope, writes] of write.kv) {
-        const p = kvRange(scope).gte;
-        for (const [k, v] of writes) ops.push(v === null ? { type: "del", key: p + k } : { type: "put", key: p + k, value: v });
-      }
-      for (const [key, value] of write.records) {
-        if (value === null) ops.push({ type: "del", key });
-        else if (typeof value === "string") ops.push({ type: "put", key, value });
-        else ops.push({ type: "put", key, value, valueEncoding: "view" });
-      }
-    }
-    record();
-    if (lastId !== meta.lastId) ops.push({ type: "put", key: LAST, value: JSON.stringify({ id: lastId, hash: prev }) });
+    // Whatever fails, building the batch or writing it, fails this group's writes, and the next
+    // group still runs (a throw outside this would leave `flushing` set and every later write waiting).
     let outcome: { ok: true } | { ok: false; error: string } = { ok: true };
     try {
-      faults.check("write");
-      if (ops.length > 0) appends.write(ops);
+      const ops: Op[] = [];
+      let prev = meta.lastHash ?? meta.checkpoint?.prev ?? GENESIS;
+      let lastId = meta.lastId;
+      // The events of consecutive messages go into one batch record of up to RECORD events: under
+      // a steady load each turn of the API thread sends a few hundred, and a record (with its hash
+      // list and ~400 index entries) per message would cost several times more puts per event.
+      let segments: Uint8Array[] = [];
+      let index: string[] = [];
+      let records = 0;
+      const record = () => {
+        if (segments.length === 0) return;
+        // The NDJSON bytes are stored as they came, no re-encoding. Each body is decoded on its own
+        // for the chain and the index: one 370 KB string costs ~1.3 ms to make, 1024 small ones less.
+        const bodies = linesOf(segments);
+        const firstId = idOf(bodies[0]!);
+        const { hashes, head } = chainBatch(prev, bodies);
+        prev = head;
+        lastId = idOf(bodies[bodies.length - 1]!);
+        ops.push({ type: "put", key: batchKey(firstId), value: batchBytes(segments, records++), valueEncoding: "view" });
+        ops.push({ type: "put", key: hashKey(firstId), value: hashes });
+        for (const [prefix, value] of batchIndex(bodies, index)) ops.push({ type: "put", key: prefix + firstId, value });
+        segments = [];
+        index = [];
+      };
+      for (const { write } of group) {
+        if (write.events) {
+          if (index.length > 0 && index.length + write.index.length > 3 * RECORD) record();
+          for (const seg of write.events) segments.push(seg);
+          index = index.length === 0 ? write.index : index.concat(write.index);
+        }
+        for (const [scope, writes] of write.kv) {
+          const p = kvRange(scope).gte;
+          for (const [k, v] of writes) ops.push(v === null ? { type: "del", key: p + k } : { type: "put", key: p + k, value: v });
+        }
+        for (const [key, value] of write.records) {
+          if (value === null) ops.push({ type: "del", key });
+          else if (typeof value === "string") ops.push({ type: "put", key, value });
+          else ops.push({ type: "put", key, value, valueEncoding: "view" });
+        }
+      }
+      record();
+      if (lastId !== meta.lastId) ops.push({ type: "put", key: LAST, value: JSON.stringify({ id: lastId, hash: prev }) });
+      // The injected fault strikes with the ops in the batch, as a failing fsync would.
+      if (ops.length > 0) appends.write(ops, () => faults.check("write"));
+      else faults.check("write");
       if (lastId !== meta.lastId) meta = { ...meta, lastId, lastHash: prev };
     } catch (err) {
       outcome = { ok: false, error: (err as Error).message };
     }
+    joined.length = Math.min(joined.length, JOINED_KEPT);
+    for (let i = 0; i < joined.length; i++) if (joined[i]!.byteLength > JOINED_KEPT_BYTES) joined.length = i;
     // The batch copied what it stores: the event segments go back to the host thread with the
     // last answer, to be written again (fresh pages cost a page fault each, on that thread).
     const free = reusable(group);

@@ -17,27 +17,50 @@ interface BindingBatch {
   _clear(): void;
 }
 
+/** A batch that held more than this is dropped after its write, not kept: one burst does not pin its peak. */
+const KEEP_BYTES = 8 << 20;
+
 export class ReusedBatch {
-  private readonly batch: BindingBatch;
+  private batch: BindingBatch;
 
   /** db: the @nxtedition/rocksdb instance (its _chainedBatch makes the binding's batch). */
-  constructor(db: unknown) {
-    const make = (db as { _chainedBatch?: () => BindingBatch })._chainedBatch;
-    if (typeof make !== "function") throw new Error("this RocksDB binding has no chained batch to reuse");
-    this.batch = make.call(db);
+  constructor(private readonly db: unknown) {
+    this.batch = this.make();
   }
 
-  /** Writes `ops` as one atomic batch, synced to disk before it returns; throws what RocksDB reports. */
-  write(ops: readonly WriteOp[]): void {
+  /**
+   * Writes `ops` as one atomic batch, synced to disk before it returns; throws what RocksDB
+   * reports. `beforeWrite` runs with every op in the batch, just before the write (fault injection
+   * strikes there, as a failing fsync would): if it throws, nothing is written.
+   */
+  write(ops: readonly WriteOp[], beforeWrite?: () => void): void {
+    // Closing the database closes its batches too; say so plainly rather than through an assertion.
+    if ((this.db as { status?: string }).status !== "open") throw new Error("the database is closed");
     const b = this.batch;
+    let bytes = 0;
     try {
       for (const op of ops) {
-        if (op.type === "put") b._put(op.key, op.value);
-        else b._del(op.key);
+        if (op.type === "put") {
+          b._put(op.key, op.value);
+          bytes += op.key.length + (typeof op.value === "string" ? op.value.length : op.value.byteLength);
+        } else b._del(op.key);
       }
+      beforeWrite?.();
       b._writeSync({ sync: true });
     } finally {
-      b._clear();
+      try {
+        b._clear();
+      } catch {
+        // A batch that cannot be cleared is not reused (the error that matters was thrown above).
+        bytes = Infinity;
+      }
+      if (bytes > KEEP_BYTES) this.batch = this.make();
     }
+  }
+
+  private make(): BindingBatch {
+    const make = (this.db as { _chainedBatch?: () => BindingBatch })._chainedBatch;
+    if (typeof make !== "function") throw new Error("this RocksDB binding has no chained batch to reuse");
+    return make.call(this.db);
   }
 }

@@ -30,7 +30,7 @@ import { importMemory, importedMemoryShape, type MemoryShape } from "./import-me
 import { pruneExports, usedExports } from "./prune-exports.ts";
 
 /** Bumped whenever the metering pass, or what the builder does to a metered module (import-memory.ts, prune-exports.ts), changes what it emits. */
-export const METER_VERSION = "12";
+export const METER_VERSION = "13";
 
 /** A metered core module: its cache key (the host compiles each key once) and its bytes. */
 export interface MeteredModule {

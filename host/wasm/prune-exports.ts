@@ -14,6 +14,11 @@ import { readModuleInfo } from "./module-info.ts";
 const METER_EXPORTS: ReadonlySet<string> = new Set([FUEL_GLOBAL, MEMORY_BUDGET_GLOBAL, GROW_FAILED_GLOBAL, INSTANTIATE_FUEL_GLOBAL, START_EXPORT]);
 
 const EXPORT_SECTION = 7;
+const ELEMENT_SECTION = 9;
+/** Sections that must come after the element section (data count, code, data). */
+const AFTER_ELEMENTS: ReadonlySet<number> = new Set([12, 10, 11]);
+/** A declarative element segment of function indices (flags 3, elemkind funcref). */
+const DECLARE_FUNCS = [0x03, 0x00];
 const KIND = { function: 0x00, global: 0x03 } as const;
 
 /**
@@ -67,6 +72,11 @@ export function usedExports(plan: ComponentPlan, modules: readonly Uint8Array[])
 /**
  * `module` without the function and global exports `keep` does not name (the meter's own are
  * always kept; memories, tables and tags always stay); undefined when it would drop none.
+ *
+ * An export also declares its function for `ref.func` in code (the meter points both at the same
+ * entry wrapper), so the functions whose exports go are declared again in one declarative element
+ * segment, appended after the module's own (no segment index moves): a module valid before stays
+ * valid, whatever its code refers to.
  */
 export function pruneExports(module: Uint8Array, keep: ReadonlySet<string>): { bytes: Uint8Array<ArrayBuffer>; dropped: number } | undefined {
   const all = sections(module);
@@ -74,17 +84,38 @@ export function pruneExports(module: Uint8Array, keep: ReadonlySet<string>): { b
   if (!sec) return undefined;
   const r = new Reader(module, sec.start, sec.end);
   const kept: Uint8Array[] = [];
+  const droppedFuncs: number[] = [];
   let dropped = 0;
   for (let n = r.u32(), i = 0; i < n; i++) {
     const at = r.pos;
     const name = r.name();
     const kind = r.byte();
-    r.u32();
+    const index = r.u32();
     const prunable = kind === KIND.function || kind === KIND.global;
-    if (prunable && !keep.has(name) && !METER_EXPORTS.has(name)) dropped++;
-    else kept.push(module.subarray(at, r.pos));
+    if (prunable && !keep.has(name) && !METER_EXPORTS.has(name)) {
+      dropped++;
+      if (kind === KIND.function) droppedFuncs.push(index);
+    } else kept.push(module.subarray(at, r.pos));
   }
   if (dropped === 0) return undefined;
   const body = concat([encodeU32(kept.length), ...kept]);
-  return { bytes: concat([module.subarray(0, sec.headerStart), [EXPORT_SECTION, ...encodeU32(body.length)], body, module.subarray(sec.end)]), dropped };
+  const exportsDone = concat([module.subarray(0, sec.headerStart), [EXPORT_SECTION, ...encodeU32(body.length)], body, module.subarray(sec.end)]);
+  return { bytes: droppedFuncs.length ? declareFunctions(exportsDone, droppedFuncs) : exportsDone, dropped };
+}
+
+/** `module` with one more element segment, declarative, naming `funcs` (so `ref.func` may name them). */
+function declareFunctions(module: Uint8Array, funcs: number[]): Uint8Array<ArrayBuffer> {
+  const segment = [...DECLARE_FUNCS, ...encodeU32(funcs.length), ...funcs.flatMap(encodeU32)];
+  const all = sections(module);
+  const elements = all.find((s) => s.id === ELEMENT_SECTION);
+  if (elements) {
+    const r = new Reader(module, elements.start, elements.end);
+    const count = r.u32();
+    const body = concat([encodeU32(count + 1), module.subarray(r.pos, elements.end), segment]);
+    return concat([module.subarray(0, elements.headerStart), [ELEMENT_SECTION, ...encodeU32(body.length)], body, module.subarray(elements.end)]);
+  }
+  // None yet: a new section before the first that must follow it (or at the end).
+  const at = all.find((s) => AFTER_ELEMENTS.has(s.id))?.headerStart ?? module.length;
+  const body = concat([encodeU32(1), segment]);
+  return concat([module.subarray(0, at), [ELEMENT_SECTION, ...encodeU32(body.length)], body, module.subarray(at)]);
 }

@@ -34,4 +34,30 @@ test("a write refused half-way stores none of its ops, and the next write throug
   }
 });
 
+test("a write that fails once its ops are in the batch (as a failing fsync would) stores none of them; after close, writes say the database is closed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "solo-batch-"));
+  const db = new RocksLevel(join(dir, "db"), { keyEncoding: "utf8", valueEncoding: "utf8" }) as unknown as { open(): Promise<void>; get(key: string): Promise<string>; close(): Promise<void> };
+  const get = (key: string) => db.get(key).catch((err: { code?: string }) => {
+    if (err.code === "LEVEL_NOT_FOUND") return undefined;
+    throw err;
+  });
+  try {
+    await db.open();
+    const batch = new ReusedBatch(db);
+    assert.throws(() => batch.write([{ type: "put", key: "x", value: "1" }, { type: "put", key: "y", value: "2" }], () => {
+      throw new Error("injected: disk gone");
+    }), /disk gone/);
+    assert.is(await get("x"), undefined, "nothing of the failed write is on disk");
+    batch.write([{ type: "put", key: "z", value: "3" }]);
+    assert.is(await get("z"), "3");
+    assert.is(await get("x"), undefined, "the failed write's ops did not ride along with the next one");
+    assert.is(await get("y"), undefined);
+    await db.close();
+    assert.throws(() => batch.write([{ type: "put", key: "w", value: "4" }]), /the database is closed/);
+  } finally {
+    await db.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
