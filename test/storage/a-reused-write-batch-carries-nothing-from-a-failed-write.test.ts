@@ -6,15 +6,23 @@ import { join } from "node:path";
 import { RocksLevel } from "@nxtedition/rocksdb";
 import { ReusedBatch, type WriteOp } from "../../host/storage/write-batch.ts";
 
-// The storage thread writes every group commit through one batch it clears and reuses. A write
-// the binding refuses half-way must leave nothing behind: neither on disk nor in the next write.
-test("a write refused half-way stores none of its ops, and the next write through the batch stores only its own", async () => {
+type Db = { open(): Promise<void>; get(key: string): Promise<string>; close(): Promise<void> };
+
+/** A real RocksDB in a temp directory, and a get that answers undefined for a missing key. */
+function openDb(): { dir: string; db: Db; get: (key: string) => Promise<string | undefined> } {
   const dir = mkdtempSync(join(tmpdir(), "solo-batch-"));
-  const db = new RocksLevel(join(dir, "db"), { keyEncoding: "utf8", valueEncoding: "utf8" }) as unknown as { open(): Promise<void>; get(key: string): Promise<string>; close(): Promise<void> };
+  const db = new RocksLevel(join(dir, "db"), { keyEncoding: "utf8", valueEncoding: "utf8" }) as unknown as Db;
   const get = (key: string) => db.get(key).catch((err: { code?: string }) => {
     if (err.code === "LEVEL_NOT_FOUND") return undefined;
     throw err;
   });
+  return { dir, db, get };
+}
+
+// The storage thread writes every group commit through one batch it clears and reuses. A write
+// the binding refuses half-way must leave nothing behind: neither on disk nor in the next write.
+test("a write refused half-way stores none of its ops, and the next write through the batch stores only its own", async () => {
+  const { dir, db, get } = openDb();
   try {
     await db.open();
     const batch = new ReusedBatch(db);
@@ -35,12 +43,7 @@ test("a write refused half-way stores none of its ops, and the next write throug
 });
 
 test("a write that fails once its ops are in the batch (as a failing fsync would) stores none of them; after close, writes say the database is closed", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "solo-batch-"));
-  const db = new RocksLevel(join(dir, "db"), { keyEncoding: "utf8", valueEncoding: "utf8" }) as unknown as { open(): Promise<void>; get(key: string): Promise<string>; close(): Promise<void> };
-  const get = (key: string) => db.get(key).catch((err: { code?: string }) => {
-    if (err.code === "LEVEL_NOT_FOUND") return undefined;
-    throw err;
-  });
+  const { dir, db, get } = openDb();
   try {
     await db.open();
     const batch = new ReusedBatch(db);
