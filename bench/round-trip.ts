@@ -6,36 +6,20 @@
 // - postMessage both ways (what calls and results use today);
 // - a shared Int32Array with Atomics: the helper thread blocks in Atomics.wait, this thread waits
 //   with Atomics.waitAsync, so neither spins (the shape of a ring channel, without a ring).
-// The helper thread runs this same file (workerData says which crossing to answer).
-import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+// The helper thread runs round-trip-echo.ts, which answers the crossing workerData names.
+import { Worker } from "node:worker_threads";
+import { median } from "./common.ts";
+import type { Mode } from "./round-trip-echo.ts";
 
-type Mode = { mode: "message" } | { mode: "atomics"; cells: SharedArrayBuffer };
-
-if (!isMainThread && (workerData as Mode | undefined)?.mode) {
-  const w = workerData as Mode;
-  if (w.mode === "message") parentPort!.on("message", (m: unknown) => parentPort!.postMessage(m));
-  else {
-    const cells = new Int32Array(w.cells);
-    let seen = 0;
-    for (;;) {
-      Atomics.wait(cells, 0, seen);
-      seen = Atomics.load(cells, 0);
-      if (seen < 0) break;
-      Atomics.store(cells, 1, seen);
-      Atomics.notify(cells, 1);
-    }
-  }
-}
+const ECHO = new URL("./round-trip-echo.ts", import.meta.url);
 
 // Node 20 has Atomics.waitAsync; the ES2022 lib this project compiles against does not declare it.
 type WaitAsync = (a: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 /** Median µs of a postMessage round trip (a small object each way), after a warm-up. */
 async function messageRoundTrip(n: number): Promise<number> {
-  const w = new Worker(new URL(import.meta.url), { workerData: { mode: "message" } satisfies Mode });
+  const w = new Worker(ECHO, { workerData: { mode: "message" } satisfies Mode });
   try {
     const times: number[] = [];
     const msg = { t: "calls", calls: [[1, "t0/echo", "hello", 5000]] };
@@ -57,7 +41,7 @@ async function messageRoundTrip(n: number): Promise<number> {
 async function atomicsRoundTrip(n: number): Promise<number> {
   const cells = new SharedArrayBuffer(8);
   const a = new Int32Array(cells);
-  const w = new Worker(new URL(import.meta.url), { workerData: { mode: "atomics", cells } satisfies Mode });
+  const w = new Worker(ECHO, { workerData: { mode: "atomics", cells } satisfies Mode });
   try {
     await new Promise((r) => w.once("online", r));
     const times: number[] = [];

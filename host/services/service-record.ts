@@ -259,7 +259,7 @@ export function newRecord(meta: StoredService, worker: number, built: Artifact |
     memoryBytes, fuelUsed: 0, calls: 0, errors: {}, inflight: 0, onIdle: undefined, kvUnknown: false, restoring: undefined, restoreGen: 0, failure: undefined,
     history: h, kept: keptArtifacts(h, meta.version), window: undefined, gate: undefined, switching: false, gated: 0, crash: { consecutive: 0, until: 0, last: [] },
     crashAnsweredAt: undefined, circuit: undefined,
-  };
+  } satisfies Record<keyof ServiceRecord, unknown>; // every field named: one added to the record and not here fails to compile
 }
 
 /** The version record of what a stored service runs. */

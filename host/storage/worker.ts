@@ -10,11 +10,12 @@ import { batchIndex, entryLines } from "../events/index-format.ts";
 import { verifyChain, type IncrementalReport, type StoredBatch, type VerifiedPoint, type VerifyReport } from "../events/verify.ts";
 import { batchesToDrop, isStaleIndexKey, summarize, type BatchSummary } from "../events/compact.ts";
 import { Faults } from "./faults.ts";
-import { ReusedBatch } from "./write-batch.ts";
+import { ReusedBatch, type WriteOp } from "./write-batch.ts";
 import { BATCHES, CHECKPOINT, END, LAST, PROBE, batchKey, hashKey, kvRange, prefixRange, serviceIndex, tenantIndex, typeIndex } from "./layout.ts";
 import { SEGMENT_BYTES, type EventQuery, type Meta, type StorageRequest, type WriteRequest } from "./protocol.ts";
 
-type Op = { type: "put"; key: string; value: string | Uint8Array; valueEncoding?: "view" } | { type: "del"; key: string };
+/** Compaction and the probe write through db.batch (strings only); group commits through ReusedBatch. */
+type Op = WriteOp;
 interface Db {
   open(): Promise<void>;
   close(): Promise<void>;
@@ -172,7 +173,7 @@ async function flush() {
         const { hashes, head } = chainBatch(prev, bodies);
         prev = head;
         lastId = idOf(bodies[bodies.length - 1]!);
-        ops.push({ type: "put", key: batchKey(firstId), value: batchBytes(segments, records++), valueEncoding: "view" });
+        ops.push({ type: "put", key: batchKey(firstId), value: batchBytes(segments, records++) });
         ops.push({ type: "put", key: hashKey(firstId), value: hashes });
         for (const [prefix, value] of batchIndex(bodies, index)) ops.push({ type: "put", key: prefix + firstId, value });
         segments = [];
@@ -189,9 +190,8 @@ async function flush() {
           for (const [k, v] of writes) ops.push(v === null ? { type: "del", key: p + k } : { type: "put", key: p + k, value: v });
         }
         for (const [key, value] of write.records) {
-          if (value === null) ops.push({ type: "del", key });
-          else if (typeof value === "string") ops.push({ type: "put", key, value });
-          else ops.push({ type: "put", key, value, valueEncoding: "view" });
+          // Bytes go into the batch as they are, text as UTF-8 (ReusedBatch).
+          ops.push(value === null ? { type: "del", key } : { type: "put", key, value });
         }
       }
       record();
