@@ -11,13 +11,23 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** Compiled artifacts are shared by every test file of a run (content-addressed, so safe). */
 export const TEST_CACHE = join(tmpdir(), "solo-test-artifacts");
 
+let ran = false;
 /**
  * uvu's `test`, except that a SoloError escaping a test is reported as `CODE: message {details}`
- * (uvu's reporter expects `err.details` to be a string and prints nothing for an object).
+ * (uvu's reporter expects `err.details` to be a string and prints nothing for an object), and a
+ * test declared after `test.run()` fails the file instead of silently never running.
  */
 export const test = new Proxy(uvuTest, {
+  get(target, prop, receiver) {
+    if (prop !== "run") return Reflect.get(target, prop, receiver);
+    return () => {
+      ran = true;
+      target.run();
+    };
+  },
   apply(target, thisArg, args: [string, (ctx: unknown) => unknown]) {
     const [name, fn] = args;
+    if (ran) throw new Error(`test "${name}" is declared after test.run(): it would never run; move test.run() to the end of the file`);
     return Reflect.apply(target, thisArg, [name, async (ctx: unknown) => {
       try {
         await fn(ctx);

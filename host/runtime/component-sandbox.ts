@@ -127,10 +127,10 @@ export class ComponentSandbox implements GuestInstance {
    * The instance will never run again (dropped, evicted, swapped out): its pooled memories go
    * back to the pool, and any later call fails INTERNAL instead of reaching another tenant's memory.
    */
-  release(): void {
+  release(whole = false): void {
     if (this.released) return;
     this.released = true;
-    for (const [memory, shape] of this.pooled) this.pool.give(memory, shape);
+    for (const [memory, shape] of this.pooled) this.pool.give(memory, shape, whole);
     this.pooled.length = 0;
   }
 

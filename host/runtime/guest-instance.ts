@@ -21,8 +21,12 @@ export interface GuestInstance {
   health(fuelLimit: number, memoryCapBytes?: number): CallOutcome;
   /** Runs migrate(fromVersion) likewise (fromVersion: a u32); ok when absent. */
   migrate(fromVersion: number, fuelLimit: number, memoryCapBytes?: number): CallOutcome;
-  /** The instance is dropped for good: what it holds for reuse (pooled memories) goes back. */
-  release?(): void;
+  /**
+   * The instance is dropped for good: what it holds for reuse (pooled memories) goes back.
+   * `whole`: it made room under the live cap, so its memories are kept however much of them
+   * zeroing makes resident (memory-pool.ts).
+   */
+  release?(whole?: boolean): void;
 }
 
 /** migrate's argument is a WIT u32: anything else is the host's mistake, refused before guest code runs. */

@@ -103,11 +103,14 @@ let countsChanged = false;
 let evictedKeys: string[] = [];
 let evictedAt: number[] = [];
 
-/** Evicts the least recently used instance not in use by the running call chain; false if none. */
+/**
+ * Evicts the least recently used instance not in use by the running call chain, to make room under
+ * the live cap (its memories go back whole: the instance wanting the room takes them); false if none.
+ */
 function evictOne(): boolean {
   for (const s of lru) {
     if (s.usedIn === epoch) continue;
-    s.evict();
+    s.evict(true);
     return true;
   }
   return false;
@@ -244,19 +247,19 @@ class Slot {
     this.mem = bytes;
   }
   /** The instance goes (trapped, evicted, or the service is uninstalled): its memory leaves the tenant's sum. */
-  drop(): void {
+  drop(whole = false): void {
     if (this.sandbox) {
       counts.live--;
       countsChanged = true;
-      this.sandbox.release?.();
+      this.sandbox.release?.(whole);
     }
     this.sandbox = undefined;
     lru.delete(this);
     this.measure(0);
   }
-  /** Dropped to save memory (idle, or room for another): the next call re-creates it. */
-  evict(): void {
-    this.drop();
+  /** Dropped to save memory (idle, or room for another: `whole`, see evictOne): the next call re-creates it. */
+  evict(whole = false): void {
+    this.drop(whole);
     counts.evicted++;
     evictedKeys.push(this.msg.key);
     evictedAt.push(pending.ids.length);

@@ -213,4 +213,50 @@ test("the worker's pool reuses a dropped instance's memory only when zeroing it 
   assert.ok(empty >= 0 && pool.handed.slice(handed).includes(pool.handed[empty]!), "an empty adapter memory is reused");
 });
 
+test("an instance dropped to make room under the live cap hands its whole memory to the next, zeroed; a quiet pool drops it", () => {
+  // The worker's own settings: a QuickJS engine memory is far from lean (most of it untouched).
+  const pool = new WatchedPool({ perShape: 1 });
+  const { at: main } = mainMemory(keeper.pooled.plan);
+  const secret = "secret-of-the-evicted-4b2e";
+  const fresh = new WatchedPool({ perShape: 0 });
+  new ComponentSandbox(keeper.pooled.plan, keeper.pooled.modules, env, LIMIT, FUEL, undefined, fresh);
+  const next = () => {
+    const from = pool.handed.length;
+    const s = new ComponentSandbox(keeper.pooled.plan, keeper.pooled.modules, env, LIMIT, FUEL, undefined, pool);
+    return { s, memories: pool.handed.slice(from) };
+  };
+  const dirtied = () => {
+    const x = next();
+    x.s.call(secret, FUEL, 1 << 20);
+    assert.ok(Buffer.from(x.memories[main]!.buffer).includes(secret), "the request is in the engine's memory");
+    return x;
+  };
+
+  // Dropped for idleness (not whole): its engine memory is not kept.
+  const idle = dirtied();
+  idle.s.release();
+  const afterIdle = next();
+  assert.ok(afterIdle.memories[main] !== idle.memories[main], "an idle instance's engine memory is not reused");
+  afterIdle.s.release();
+
+  // Dropped to make room: the next instance gets that very memory, with a fresh instance's bytes.
+  const room = dirtied();
+  room.s.release(true);
+  const taker = next();
+  assert.ok(taker.memories[main] === room.memories[main], "the next instance was handed the evicted one's engine memory");
+  for (let i = 0; i < taker.memories.length; i++) {
+    assert.ok(Buffer.from(taker.memories[i]!.buffer).equals(Buffer.from(fresh.handed[i]!.buffer)), `memory ${i}: same bytes as a fresh instance's after instantiation`);
+  }
+  const first = taker.s.call("next", FUEL, 1 << 20);
+  assert.ok(first.ok && first.output === "", `the next instance sees no earlier request: ${JSON.stringify(first)}`);
+
+  // Given back whole, then the worker is quiet: upkeep drops it and makes a lean one ahead.
+  const quiet = dirtied();
+  quiet.s.release(true);
+  while (pool.tidy());
+  const later = next();
+  assert.ok(later.memories[main] !== quiet.memories[main], "a quiet pool dropped the whole memory");
+  assert.not.ok(Buffer.from(later.memories[main]!.buffer).includes(secret));
+});
+
 test.run();
