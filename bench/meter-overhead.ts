@@ -1,14 +1,20 @@
 // Fuel-metering overhead on CPU-bound guests: the AssemblyScript guests and one TypeScript guest
 // (QuickJS: every core module metered with shared counters), the same code metered and plain, in
 // one process, after warm-up (V8 does not tier up a running wasm call, so each variant is called
-// repeatedly first). Rounds alternate the two variants (and which goes first); a guest's ratio
-// is the median over rounds of metered/plain *CPU time* of the two calls of the round, which a
-// shared, loaded machine disturbs far less than wall time (both are printed). Also instantiate
-// time and the in-process call round trip.
+// repeatedly first). Rounds alternate the two variants (and which goes first); a process's ratio
+// for a guest is the median over rounds of metered/plain *CPU time* of the two calls of the round,
+// which a shared, loaded machine disturbs far less than wall time (both are printed).
+//
+// One process's ratio is one sample: where V8 happens to place the two variants' code moves it by
+// several percent from process to process (sha256 measured 1.03-1.17 across eight processes, each
+// steady within itself: rounds' p25-p75 within ~2%). So the comparison runs in PROCESSES separate
+// processes, one after another, and a guest's figure is the median of their ratios; each process's
+// ratio is printed beside it. Also instantiate time and the in-process call round trip.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { compileJavaScript } from "../host/compile/javascript.ts";
 import { GlueSandbox, type Glue } from "../host/runtime/glue-sandbox.ts";
 import { DEFAULT_METER_SETTINGS, meter } from "../host/wasm/index.ts";
@@ -24,7 +30,11 @@ const GUESTS: { name: string; input: string; make: () => Promise<{ metered: Runn
   { name: "rows (js)", input: "3000", make: () => jsGuest("./guests/rows.ts") },
 ];
 const WARMUP = scaled(30, 15);
-const ROUNDS = Number(process.env.ROUNDS ?? scaled(101, 41));
+const ROUNDS = Number(process.env.ROUNDS ?? scaled(61, 41));
+/** Separate processes the comparison runs in (see the top of this file). */
+const PROCESSES = Number(process.env.SOLO_METER_PROCESSES ?? scaled(5, 1));
+/** Set in a child: run the comparison once, print its figures as one JSON line, exit. */
+const CHILD = process.env.SOLO_METER_CHILD === "1";
 
 async function asGuest(file: string) {
   const guest = await compileGuest(file);
@@ -58,8 +68,11 @@ function timed(r: Runner, input: string): { wall: number; cpu: number } {
   return { wall, cpu: (used.user + used.system) / 1000 };
 }
 
-const overhead: Record<string, { meteredCpuMs: number; plainCpuMs: number; ratio: number; wallRatio: number; fuel: number }> = {};
-try {
+interface Overhead { meteredCpuMs: number; plainCpuMs: number; ratio: number; wallRatio: number; fuel: number }
+
+/** One process's comparison of every guest (the child's work). */
+async function compare(): Promise<Record<string, Overhead>> {
+  const overhead: Record<string, Overhead> = {};
   mkdirSync(dir, { recursive: true });
   for (const g of GUESTS) {
     const { metered: m, plain: p } = await g.make();
@@ -81,10 +94,41 @@ try {
     const q = (f: number) => ratios[Math.floor(f * (ratios.length - 1))]!;
     const wallRatio = median(mt.map((x) => x.wall)) / median(pt.map((x) => x.wall));
     overhead[g.name] = { meteredCpuMs: round(median(mt.map((x) => x.cpu))), plainCpuMs: round(median(pt.map((x) => x.cpu))), ratio: round(ratio), wallRatio: round(wallRatio), fuel };
-    console.log(`${g.name.padEnd(10)} cpu metered ${median(mt.map((x) => x.cpu)).toFixed(2)} ms  plain ${median(pt.map((x) => x.cpu)).toFixed(2)} ms  ratio ${ratio.toFixed(3)} (rounds p25 ${q(0.25).toFixed(3)} p75 ${q(0.75).toFixed(3)})  wall ratio ${wallRatio.toFixed(3)}  fuel ${fuel}`);
+    console.log(`  ${g.name.padEnd(10)} cpu metered ${median(mt.map((x) => x.cpu)).toFixed(2)} ms  plain ${median(pt.map((x) => x.cpu)).toFixed(2)} ms  ratio ${ratio.toFixed(3)} (rounds p25 ${q(0.25).toFixed(3)} p75 ${q(0.75).toFixed(3)})  wall ratio ${wallRatio.toFixed(3)}  fuel ${fuel}`);
   }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+  return overhead;
+}
+
+if (CHILD) {
+  try {
+    report({ child: await compare() });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+rmSync(dir, { recursive: true, force: true });
+
+// The comparison in PROCESSES fresh processes, one after another (never two at once: they measure CPU time).
+const runs: Record<string, Overhead>[] = [];
+for (let p = 0; p < PROCESSES; p++) {
+  console.log(`process ${p + 1} of ${PROCESSES}:`);
+  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { env: { ...process.env, SOLO_METER_CHILD: "1" }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+  const lines = (child.stdout ?? "").trimEnd().split("\n");
+  for (const line of lines.slice(0, -1)) console.log(line);
+  if (child.status !== 0) throw new Error(`the comparison's process ${p + 1} failed (exit ${child.status})`);
+  runs.push((JSON.parse(lines[lines.length - 1]!) as { child: Record<string, Overhead> }).child);
+}
+const overhead: Record<string, Overhead & { processRatios: number[] }> = {};
+for (const name of Object.keys(runs[0]!)) {
+  const per = runs.map((r) => r[name]!);
+  const processRatios = per.map((o) => o.ratio);
+  overhead[name] = {
+    meteredCpuMs: round(median(per.map((o) => o.meteredCpuMs))), plainCpuMs: round(median(per.map((o) => o.plainCpuMs))),
+    ratio: round(median(processRatios)), wallRatio: round(median(per.map((o) => o.wallRatio))), fuel: per[0]!.fuel, processRatios,
+  };
+  if (per.some((o) => o.fuel !== per[0]!.fuel)) throw new Error(`${name}: fuel differs between processes: ${per.map((o) => o.fuel).join(", ")}`);
+  console.log(`${name.padEnd(10)} ratio ${overhead[name]!.ratio.toFixed(3)} (median of ${PROCESSES} processes: ${processRatios.map((r) => r.toFixed(3)).join(", ")}); fuel ${per[0]!.fuel} in every process`);
 }
 
 // Instantiate from a compiled module, and one echo call in-process (no worker).
