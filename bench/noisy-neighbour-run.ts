@@ -66,7 +66,8 @@ async function steadyB(host: Host, rate: number, seconds: number, failures: stri
         latencies.push(performance.now() - sent);
         if (r.output !== req) failures.push(`call ${i} answered ${r.output}`);
       },
-      (err: unknown) => void failures.push(`call ${i}: ${err instanceof SoloError ? err.code : String(err)}`),
+      // With its reason and message, so that a failure says why (UNAVAILABLE:overloaded, a restart...).
+      (err: unknown) => void failures.push(`call ${i}: ${err instanceof SoloError ? `${err.code}${typeof err.details?.reason === "string" ? `:${err.details.reason}` : ""} (${err.message})` : String(err)}`),
     ));
   }
   await Promise.all(pending);
