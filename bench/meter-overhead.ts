@@ -11,7 +11,7 @@
 // processes, one after another, and a guest's figure is the median of their ratios; each process's
 // ratio is printed beside it. Also instantiate time and the in-process call round trip.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -33,6 +33,7 @@ const WARMUP = scaled(30, 15);
 const ROUNDS = Number(process.env.ROUNDS ?? scaled(61, 41));
 /** Separate processes the comparison runs in (see the top of this file). */
 const PROCESSES = Number(process.env.SOLO_METER_PROCESSES ?? scaled(5, 1));
+if (!Number.isInteger(PROCESSES) || PROCESSES < 1) throw new Error(`SOLO_METER_PROCESSES must be a whole number of at least 1, not ${process.env.SOLO_METER_PROCESSES}`);
 /** Set in a child: run the comparison once, print its figures as one JSON line, exit. */
 const CHILD = process.env.SOLO_METER_CHILD === "1";
 
@@ -101,7 +102,9 @@ async function compare(): Promise<Record<string, Overhead>> {
 
 if (CHILD) {
   try {
-    report({ child: await compare() });
+    // Written at once (a pipe write may be lost at process.exit): the parent reads this last line.
+    const figures = await compare();
+    writeSync(1, JSON.stringify({ child: figures }) + "\n");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -115,20 +118,24 @@ for (let p = 0; p < PROCESSES; p++) {
   console.log(`process ${p + 1} of ${PROCESSES}:`);
   const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { env: { ...process.env, SOLO_METER_CHILD: "1" }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
   const lines = (child.stdout ?? "").trimEnd().split("\n");
-  for (const line of lines.slice(0, -1)) console.log(line);
-  if (child.status !== 0) throw new Error(`the comparison's process ${p + 1} failed (exit ${child.status})`);
-  runs.push((JSON.parse(lines[lines.length - 1]!) as { child: Record<string, Overhead> }).child);
+  const last = lines[lines.length - 1] ?? "";
+  const figures = child.status === 0 && last.startsWith('{"child":') ? (JSON.parse(last) as { child: Record<string, Overhead> }).child : undefined;
+  for (const line of figures ? lines.slice(0, -1) : lines) console.log(line);
+  if (!figures) throw new Error(`the comparison's process ${p + 1} failed: exit ${child.status}, signal ${child.signal}${child.error ? `, ${child.error.message}` : ""}${child.status === 0 ? ", and its last line was not its figures" : ""}`);
+  runs.push(figures);
 }
-const overhead: Record<string, Overhead & { processRatios: number[] }> = {};
+const overhead: Record<string, Overhead & { processRatios: number[]; meanRatio: number; maxRatio: number }> = {};
 for (const name of Object.keys(runs[0]!)) {
   const per = runs.map((r) => r[name]!);
   const processRatios = per.map((o) => o.ratio);
   overhead[name] = {
     meteredCpuMs: round(median(per.map((o) => o.meteredCpuMs))), plainCpuMs: round(median(per.map((o) => o.plainCpuMs))),
     ratio: round(median(processRatios)), wallRatio: round(median(per.map((o) => o.wallRatio))), fuel: per[0]!.fuel, processRatios,
+    meanRatio: round(processRatios.reduce((a, b) => a + b, 0) / processRatios.length), maxRatio: round(Math.max(...processRatios)),
   };
   if (per.some((o) => o.fuel !== per[0]!.fuel)) throw new Error(`${name}: fuel differs between processes: ${per.map((o) => o.fuel).join(", ")}`);
-  console.log(`${name.padEnd(10)} ratio ${overhead[name]!.ratio.toFixed(3)} (median of ${PROCESSES} processes: ${processRatios.map((r) => r.toFixed(3)).join(", ")}); fuel ${per[0]!.fuel} in every process`);
+  const o = overhead[name]!;
+  console.log(`${name.padEnd(10)} ratio ${o.ratio.toFixed(3)} (median of ${PROCESSES} processes: ${processRatios.map((r) => r.toFixed(3)).join(", ")}; mean ${o.meanRatio.toFixed(3)}, max ${o.maxRatio.toFixed(3)}); fuel ${per[0]!.fuel} in every process`);
 }
 
 // Instantiate from a compiled module, and one echo call in-process (no worker).

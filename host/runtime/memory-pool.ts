@@ -13,11 +13,13 @@
 //
 // Except under churn: an instance dropped to make room under the live cap gives its memory back
 // `whole`, kept even though zeroing it makes all of it resident, because the instance that needs
-// the room takes it at once. Re-creating a QuickJS instance back to back then costs a memset of
-// resident pages instead of ~150 first touches (~3.6 -> ~0.7 ms, measured); each instance made so
-// is resident at its memory's full initial size (1.4 MiB for QuickJS, ~0.65 otherwise), which its
-// tenant is charged for anyway, and the cap bounds how many there are. A quiet worker drops such
-// memories instead of zeroing them (upkeep makes lean ones ahead), so churn's residency goes with it.
+// the room usually takes it at once. Re-creating a QuickJS instance back to back then costs a
+// memset of resident pages instead of ~150 first touches (bench/idle.ts, back to back: ~3 -> ~1.9
+// ms). The price: an instance made on such a memory stays resident at the memory's full initial
+// size (1.4 MiB for QuickJS instead of ~0.65) until it is dropped in turn, so after churn up to
+// maxLiveInstances instances may be; their tenants are charged that size anyway, and the cap
+// bounds them. The pool itself keeps at most one whole memory per shape (a memory of another shape
+// than the next instance's waits) and drops it, rather than zeroing it, once the worker is quiet.
 //
 // Memories are made one at a time, only once the worker has been quiet for QUIET_MS (2 ms: no message
 // in, no results out: busy()), so upkeep never runs between a re-creating call and the call right
@@ -118,6 +120,7 @@ export class MemoryPool {
     const lean = bytes - touched(shape) <= this.options.recycleSlackBytes;
     if (!lean && !whole) return;
     const shelf = this.shelf(shape);
+    if (!lean && shelf.whole.size > 0) return;
     if (shelf.clean.length + shelf.dirty.length >= this.options.perShape || this.keptBytes + bytes > this.options.maxBytes) return;
     shelf.dirty.push(memory);
     if (!lean) shelf.whole.add(memory);

@@ -216,7 +216,8 @@ test("the worker's pool reuses a dropped instance's memory only when zeroing it 
 test("an instance dropped to make room under the live cap hands its whole memory to the next, zeroed; a quiet pool drops it", () => {
   // The worker's own settings: a QuickJS engine memory is far from lean (most of it untouched).
   const pool = new WatchedPool({ perShape: 1 });
-  const { at: main } = mainMemory(keeper.pooled.plan);
+  const { at: main, shape } = mainMemory(keeper.pooled.plan);
+  const engineBytes = shape.initial * 65536;
   const secret = "secret-of-the-evicted-4b2e";
   const fresh = new WatchedPool({ perShape: 0 });
   new ComponentSandbox(keeper.pooled.plan, keeper.pooled.modules, env, LIMIT, FUEL, undefined, fresh);
@@ -231,10 +232,13 @@ test("an instance dropped to make room under the live cap hands its whole memory
     assert.ok(Buffer.from(x.memories[main]!.buffer).includes(secret), "the request is in the engine's memory");
     return x;
   };
+  /** Bytes the pool keeps of engine-sized memories (the adapters' empty memories weigh nothing). */
+  const keptEngine = () => pool.stats().keptBytes;
 
   // Dropped for idleness (not whole): its engine memory is not kept.
   const idle = dirtied();
   idle.s.release();
+  assert.is(keptEngine(), 0, "an idle instance's engine memory is left to the collector");
   const afterIdle = next();
   assert.ok(afterIdle.memories[main] !== idle.memories[main], "an idle instance's engine memory is not reused");
   afterIdle.s.release();
@@ -242,21 +246,46 @@ test("an instance dropped to make room under the live cap hands its whole memory
   // Dropped to make room: the next instance gets that very memory, with a fresh instance's bytes.
   const room = dirtied();
   room.s.release(true);
+  assert.is(keptEngine(), engineBytes, "the evicted instance's engine memory is kept");
   const taker = next();
+  assert.is(keptEngine(), 0, "and handed out again");
   assert.ok(taker.memories[main] === room.memories[main], "the next instance was handed the evicted one's engine memory");
   for (let i = 0; i < taker.memories.length; i++) {
     assert.ok(Buffer.from(taker.memories[i]!.buffer).equals(Buffer.from(fresh.handed[i]!.buffer)), `memory ${i}: same bytes as a fresh instance's after instantiation`);
   }
   const first = taker.s.call("next", FUEL, 1 << 20);
   assert.ok(first.ok && first.output === "", `the next instance sees no earlier request: ${JSON.stringify(first)}`);
+  taker.s.release();
+
+  // A memory that grew is never kept, whole or not; of whole ones, at most one per shape (a pool
+  // with room for more, so that only that rule can refuse them).
+  const roomy = new WatchedPool({ perShape: 4 });
+  const instance = () => {
+    const from = roomy.handed.length;
+    const s = new ComponentSandbox(keeper.pooled.plan, keeper.pooled.modules, env, LIMIT, FUEL, undefined, roomy);
+    return { s, memories: roomy.handed.slice(from) };
+  };
+  const grown = instance();
+  assert.ok(grown.s.call("grow:4000000", FUEL, 1 << 20).ok && grown.memories[main]!.buffer.byteLength > engineBytes, "the instance grew its memory");
+  grown.s.release(true);
+  assert.is(roomy.stats().keptBytes, 0, "a grown memory given back whole is not kept");
+  const [one, two] = [instance(), instance()];
+  one.s.release(true);
+  two.s.release(true);
+  assert.is(roomy.stats().keptBytes, engineBytes, "one whole memory kept per shape, the second left");
+  const again = instance();
+  assert.ok(again.memories[main] === one.memories[main], "the kept one is the first given back");
 
   // Given back whole, then the worker is quiet: upkeep drops it and makes a lean one ahead.
   const quiet = dirtied();
   quiet.s.release(true);
+  assert.is(keptEngine(), engineBytes);
   while (pool.tidy());
+  assert.is(keptEngine(), engineBytes, "one engine memory kept: the lean one made ahead (checked below)");
   const later = next();
   assert.ok(later.memories[main] !== quiet.memories[main], "a quiet pool dropped the whole memory");
   assert.not.ok(Buffer.from(later.memories[main]!.buffer).includes(secret));
+  assert.is(keptEngine(), 0, "nothing is left counted");
 });
 
 test.run();
