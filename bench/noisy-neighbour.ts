@@ -17,7 +17,7 @@ async function run(label: string, options: Partial<HostOptions>): Promise<NoisyF
     await deployNoisy(host);
     const f = await runNoisy(host);
     const placement = host.stats().placement;
-    process.stdout.write(`${label}: B alone p50 ${f.solo.p50Ms} ms p99 ${f.solo.p99Ms} ms; while A starts p99 ${f.starting.p99Ms} ms (max ${f.starting.maxMs}); with A p50 ${f.withA.p50Ms} ms p99 ${f.withA.p99Ms} ms; p99 ratio ${f.p99Ratio}; A ${JSON.stringify(f.aCodes)}; B failures ${f.bFailures.length}\n`);
+    process.stdout.write(`${label}: B alone p50 ${f.solo.p50Ms} ms p99 ${f.solo.p99Ms} ms; while A starts p99 ${f.starting.p99Ms} ms (max ${f.starting.maxMs}); with A p50 ${f.withA.p50Ms} ms p99 ${f.withA.p99Ms} ms; p99 ratio ${f.p99Ratio}; A ${JSON.stringify(f.aCodes)}; B failures ${f.bFailures.length}${f.bFailures.length ? ` (first: ${f.bFailures.slice(0, 3).join("; ")})` : ""}\n`);
     return { ...f, placement };
   } finally {
     await host.close();
