@@ -1,4 +1,5 @@
 export { WorkerPool, type InstallSpec, type PoolOptions, type TenantLoad } from "./pool.ts";
+export type { CallChannel } from "./call-ring.ts";
 export { Sandbox, type CallOutcome, type SandboxOptions } from "./sandbox.ts";
 export type { GuestEnv, WitResult } from "./guest-env.ts";
 export { ok as witOk, fail as witFail } from "./guest-env.ts";

@@ -20,7 +20,8 @@ import { availableParallelism } from "node:os";
 import type { Telemetry } from "../telemetry/index.ts";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
-import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstanceLimits, type RunSpec, type SecretSnapshot, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
+import { Ring, newRing, waitAsync, type CallChannel, type RingResults } from "./call-ring.ts";
+import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type ResultsMessage, type Sequenced, type HealthRequest, type InstanceLimits, type RunSpec, type SecretSnapshot, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 
@@ -91,6 +92,8 @@ export interface PoolOptions {
   /** A call charged this long (see charged) is reported when it answers (default 20 ms). */
   longCallMs?: number;
   onLongCall?: (tenant: string, worker: number, ms: number) => void;
+  /** How calls and results cross to workers (call-ring.ts): "ring" (default) or "message" (postMessage only). */
+  channel?: CallChannel;
 }
 
 /** One tenant's load on one worker over the last window. */
@@ -151,6 +154,13 @@ class PoolWorker {
   /** This worker's share of a thread over the last window. */
   load = 0;
   private queue: PendingCall[] = [];
+  /** Ring channel: calls out, results in (undefined with the "message" channel), and each side's next sequence number. */
+  private tx: Ring | undefined;
+  private rx: Ring | undefined;
+  private txSeq = 0;
+  private rxSeq = 0;
+  /** Results read from the ring, reused batch after batch (no arrays per batch). */
+  private readonly got: RingResults = { ids: [], outputs: [], fuels: [], memoryBytes: [], times: [] };
   private flushScheduled = false;
   /** When the current tick's first call was queued (monotonicMs). */
   private tickAt = 0;
@@ -166,7 +176,7 @@ class PoolWorker {
   longCallMs = Infinity;
   onLongCall: PoolOptions["onLongCall"];
 
-  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0) {
+  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, readonly channel: CallChannel = "ring") {
     this.start();
   }
 
@@ -175,7 +185,17 @@ class PoolWorker {
     this.state = new Float64Array(watch);
     this.lastError = undefined;
     this.loaded = false;
-    this.worker = new Worker(ENTRY, { workerData: { watch, nice: this.nice }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    this.endRings();
+    let rings: [SharedArrayBuffer, SharedArrayBuffer] | undefined;
+    if (this.channel === "ring") {
+      rings = [newRing(), newRing()];
+      this.tx = new Ring(rings[0]);
+      this.rx = new Ring(rings[1]);
+      this.txSeq = 0;
+      this.rxSeq = 0;
+      this.listen(this.rx);
+    }
+    this.worker = new Worker(ENTRY, { workerData: { watch, nice: this.nice, rings }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     this.worker.unref(); // held (ref) only while it has work, so an idle pool never keeps a process alive
     this.worker.on("message", (msg: FromWorker) => this.onMessage(msg));
     const w = this.worker;
@@ -185,6 +205,55 @@ class PoolWorker {
     w.on("exit", (code) => {
       if (this.worker === w && !this.closing && !this.stopped) this.onDeath(this, code);
     });
+  }
+
+  /** Reads results as the worker writes them: Atomics.waitAsync on the ring (a promise per wake-up, not per call). */
+  private listen(rx: Ring) {
+    const wait = () => {
+      if (this.rx !== rx) return;
+      const seen = Atomics.load(rx.header, 0);
+      this.pullResults(rx, undefined);
+      const w = waitAsync(rx.header, 0, seen);
+      if (w.async) void w.value.then(wait);
+      else queueMicrotask(wait);
+    };
+    wait();
+  }
+
+  /** The rings of a thread that is gone: its listener ends. */
+  private endRings() {
+    const rx = this.rx;
+    this.tx = this.rx = undefined;
+    if (rx) Atomics.notify(rx.header, 0);
+  }
+
+  /** Result batches in the ring, in order, up to (without) the message numbered `until`. */
+  private pullResults(rx: Ring, until: number | undefined) {
+    for (;;) {
+      const at = rx.peek();
+      if (at < 0) return;
+      const seq = rx.seqAt(at);
+      // A gap: the message numbered rxSeq went by postMessage and comes first.
+      if (seq !== this.rxSeq || seq === until) return;
+      this.rxSeq = (seq + 1) | 0;
+      const g = this.got;
+      const { n, sent } = rx.readResults(at, g);
+      rx.consume(at);
+      this.settle(n, g.ids, g.outputs, g.fuels, g.memoryBytes, g.times, sent, undefined);
+      if (this.rx !== rx) return; // a settled call closed or replaced the thread
+    }
+  }
+
+  /** Sends a message to the thread; with the ring channel it takes its place in the sequence. */
+  private post(msg: ToWorker) {
+    const tx = this.tx;
+    if (tx) {
+      const seq = this.txSeq;
+      this.txSeq = (seq + 1) | 0;
+      (msg as ToWorker & Sequenced).seq = seq;
+      tx.posted(seq);
+    }
+    this.worker.postMessage(msg);
   }
 
   /** Calls and requests in flight: the watchdog looks only at busy workers. */
@@ -216,14 +285,14 @@ class PoolWorker {
     return new Promise((resolve, reject) => {
       this.acks.set(msg.id, { resolve, reject, spec });
       this.holdIfBusy();
-      this.worker.postMessage(msg);
+      this.post(msg);
     });
   }
 
   /** Messages keep their order, so the quota is in force before any later install or call. */
   setQuota(tenant: string, quota: WorkerQuota) {
     this.quotas.set(tenant, quota);
-    if (!this.stopped) this.worker.postMessage({ t: "quota", tenant, quota } satisfies ToWorker);
+    if (!this.stopped) this.post({ t: "quota", tenant, quota } satisfies ToWorker);
   }
 
   enqueue(call: PendingCall) {
@@ -244,6 +313,13 @@ class PoolWorker {
     this.flushScheduled = false;
     if (this.queue.length === 0 || this.paused) return;
     const n = this.queue.length;
+    const tx = this.tx;
+    if (tx && tx.writeCalls(this.txSeq, this.queue, n)) {
+      this.txSeq = (this.txSeq + 1) | 0;
+      this.queue.length = 0;
+      if (tx.unpark()) this.worker.postMessage({ t: "bell" } satisfies ToWorker);
+      return;
+    }
     const ids: number[] = new Array(n);
     const keys: string[] = new Array(n);
     const requests: string[] = new Array(n);
@@ -253,57 +329,70 @@ class PoolWorker {
       keys[i] = c.key;
       requests[i] = c.request;
     }
-    this.queue = [];
-    this.worker.postMessage({ t: "calls", ids, keys, requests } satisfies ToWorker);
+    this.queue.length = 0;
+    this.post({ t: "calls", ids, keys, requests } satisfies ToWorker);
   }
 
   private onMessage(msg: FromWorker) {
-    if (msg.t === "results") {
-      for (let i = 0; i < msg.ids.length; i++) {
-        const id = msg.ids[i]!;
-        const call = this.calls.get(id);
-        if (!call) continue;
-        this.calls.delete(id);
-        // Its run time, and the time it waited (queued, then for the calls sent back with it):
-        // admission measures capacity by the wait.
-        const ran = msg.times[i]!;
-        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]!, waitMs: msg.sent - call.at - ran, answeredAt: msg.sent, runMs: ran };
-        const ms = charged(ran, result.fuel);
-        this.totalMs += ms;
-        // Shorter calls are interleaved fairly by the worker's queue (call-queue.ts): only
-        // longer ones count towards moving a tenant.
-        if (ms >= MOVE_CALL_MS) {
-          this.busyMs.set(call.key, (this.busyMs.get(call.key) ?? 0) + ms);
-          if (ms >= this.longCallMs) this.onLongCall?.(call.key.slice(0, call.key.indexOf("/")), this.index, ms);
-        }
-        const output = msg.outputs[i];
-        if (output !== null && output !== undefined) result.output = output;
-        const extra = msg.extra?.[i];
-        if (extra) {
-          if (extra.error) result.error = extra.error;
-          if (extra.writes) result.writes = extra.writes;
-          if (extra.kvBytes !== undefined) result.kvBytes = extra.kvBytes;
-          if (extra.logs) result.logs = extra.logs;
-          if (extra.denied) result.denied = extra.denied;
-          if (extra.restarted) result.restarted = true;
-          if (extra.startFailed) result.startFailed = true;
-          if (extra.secrets) result.secrets = extra.secrets;
-          if (extra.emits) result.emits = extra.emits;
-          if (extra.emitsRefused) result.emitsRefused = extra.emitsRefused;
-          if (extra.nested) result.nested = extra.nested;
-        }
-        call.resolve(result);
-      }
-      if (this.calls.size === 0) this.holdIfBusy();
-    } else {
-      const ack = this.acks.get(msg.id);
-      if (!ack) return;
-      this.acks.delete(msg.id);
-      this.holdIfBusy();
-      if (msg.denied) ack.spec?.onDenied?.(msg.denied);
-      if (msg.error) ack.reject(SoloError.from(msg.error));
-      else ack.resolve(msg);
+    const rx = this.rx;
+    if (rx && msg.seq !== undefined) {
+      // Batches the worker wrote before this message are in the ring already: they come first.
+      this.pullResults(rx, msg.seq);
+      this.rxSeq = (msg.seq + 1) | 0;
     }
+    if (msg.t === "results") this.settle(msg.ids.length, msg.ids, msg.outputs, msg.fuels, msg.memoryBytes, msg.times, msg.sent, msg.extra);
+    else {
+      const ack = this.acks.get(msg.id);
+      if (ack) {
+        this.acks.delete(msg.id);
+        this.holdIfBusy();
+        if (msg.denied) ack.spec?.onDenied?.(msg.denied);
+        if (msg.error) ack.reject(SoloError.from(msg.error));
+        else ack.resolve(msg);
+      }
+    }
+    // Batches written after it waited for it.
+    if (rx && this.rx === rx) this.pullResults(rx, undefined);
+  }
+
+  /** Resolves the first `n` calls of a batch of results (from a message or the ring). */
+  private settle(n: number, ids: readonly number[], outputs: readonly (string | null)[], fuels: readonly number[], memoryBytes: readonly number[], times: readonly number[], sent: number, extras: ResultsMessage["extra"]) {
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
+      const call = this.calls.get(id);
+      if (!call) continue;
+      this.calls.delete(id);
+      // Its run time, and the time it waited (queued, then for the calls sent back with it):
+      // admission measures capacity by the wait.
+      const ran = times[i]!;
+      const result: CallResult = { id, fuel: fuels[i]!, memoryBytes: memoryBytes[i]!, waitMs: sent - call.at - ran, answeredAt: sent, runMs: ran };
+      const ms = charged(ran, result.fuel);
+      this.totalMs += ms;
+      // Shorter calls are interleaved fairly by the worker's queue (call-queue.ts): only
+      // longer ones count towards moving a tenant.
+      if (ms >= MOVE_CALL_MS) {
+        this.busyMs.set(call.key, (this.busyMs.get(call.key) ?? 0) + ms);
+        if (ms >= this.longCallMs) this.onLongCall?.(call.key.slice(0, call.key.indexOf("/")), this.index, ms);
+      }
+      const output = outputs[i];
+      if (output !== null && output !== undefined) result.output = output;
+      const extra = extras?.[i];
+      if (extra) {
+        if (extra.error) result.error = extra.error;
+        if (extra.writes) result.writes = extra.writes;
+        if (extra.kvBytes !== undefined) result.kvBytes = extra.kvBytes;
+        if (extra.logs) result.logs = extra.logs;
+        if (extra.denied) result.denied = extra.denied;
+        if (extra.restarted) result.restarted = true;
+        if (extra.startFailed) result.startFailed = true;
+        if (extra.secrets) result.secrets = extra.secrets;
+        if (extra.emits) result.emits = extra.emits;
+        if (extra.emitsRefused) result.emitsRefused = extra.emitsRefused;
+        if (extra.nested) result.nested = extra.nested;
+      }
+      call.resolve(result);
+    }
+    if (this.calls.size === 0) this.holdIfBusy();
   }
 
   /**
@@ -352,7 +441,7 @@ class PoolWorker {
       }
     }
     // Quotas first, then installs, before any queued call, so every call finds its instance.
-    for (const [tenant, quota] of this.quotas) this.worker.postMessage({ t: "quota", tenant, quota } satisfies ToWorker);
+    for (const [tenant, quota] of this.quotas) this.post({ t: "quota", tenant, quota } satisfies ToWorker);
     const specs = [...this.installed.values()];
     const messages = await Promise.all(specs.map((spec) => this.installMessage(spec).catch((err: Error) => err)));
     specs.forEach((spec, i) => {
@@ -365,7 +454,7 @@ class PoolWorker {
       if (msg instanceof Error) lost(new SoloError("UNAVAILABLE", `the service's committed kv could not be read to re-create it: ${msg.message}`));
       else this.request(msg, spec).catch(lost);
     });
-    for (const m of this.pendingSecrets.splice(0)) this.worker.postMessage(m);
+    for (const m of this.pendingSecrets.splice(0)) this.post(m);
     for (const ack of resend) this.installMessage(ack.spec!).then((msg) => this.requestAck(msg, ack.spec)).then(ack.resolve, ack.reject);
     this.paused = false;
     this.flush();
@@ -399,7 +488,7 @@ class PoolWorker {
     if (!wanted) return;
     const msg: ToWorker = { t: "secret", tenant, name, value, seq };
     if (this.paused) this.pendingSecrets.push(msg);
-    else this.worker.postMessage(msg);
+    else this.post(msg);
   }
 
   async sendInstall(spec: InstallSpec): Promise<number | undefined> {
@@ -436,6 +525,7 @@ class PoolWorker {
     this.calls.clear();
     this.acks.clear();
     this.stop(new SoloError("UNAVAILABLE", "the host is closing"), calls, acks);
+    this.endRings();
     await this.worker.terminate();
   }
 }
@@ -464,7 +554,7 @@ export class WorkerPool {
   }
 
   private newWorker(index: number, nice: number): PoolWorker {
-    const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice);
+    const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice, this.options.channel);
     w.longCallMs = this.options.longCallMs ?? 20;
     w.onLongCall = this.options.onLongCall;
     if (nice !== 0) void this.ready(index).catch(() => {}); // marks it loaded (isLoaded)
