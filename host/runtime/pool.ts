@@ -160,6 +160,7 @@ class PoolWorker {
   private txSeq = 0;
   private rxSeq = 0;
   /** Results read from the ring, reused batch after batch (no arrays per batch). */
+  private readonly out = { ids: [] as number[], keys: [] as string[], requests: [] as string[] };
   private readonly got: RingResults = { ids: [], outputs: [], fuels: [], memoryBytes: [], times: [] };
   private flushScheduled = false;
   /** When the current tick's first call was queued (monotonicMs). */
@@ -240,6 +241,7 @@ class PoolWorker {
       const { n, sent } = rx.readResults(at, g);
       rx.consume(at);
       this.settle(n, g.ids, g.outputs, g.fuels, g.memoryBytes, g.times, sent, undefined);
+      g.outputs.length = 0; // holds no output past its batch
       if (this.rx !== rx) return; // a settled call closed or replaced the thread
     }
   }
@@ -320,17 +322,17 @@ class PoolWorker {
       if (tx.unpark()) this.worker.postMessage({ t: "bell" } satisfies ToWorker);
       return;
     }
-    const ids: number[] = new Array(n);
-    const keys: string[] = new Array(n);
-    const requests: string[] = new Array(n);
+    // postMessage clones them at once: the same arrays serve every batch.
+    const { ids, keys, requests } = this.out;
     for (let i = 0; i < n; i++) {
       const c = this.queue[i]!;
-      ids[i] = c.id;
-      keys[i] = c.key;
-      requests[i] = c.request;
+      ids.push(c.id);
+      keys.push(c.key);
+      requests.push(c.request);
     }
     this.queue.length = 0;
     this.post({ t: "calls", ids, keys, requests } satisfies ToWorker);
+    ids.length = keys.length = requests.length = 0; // holds no request past its batch
   }
 
   private onMessage(msg: FromWorker) {

@@ -226,6 +226,9 @@ function wire(err: unknown): WireError {
   return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
 }
 
+/** The emits array a call starts with, reused while calls emit nothing (runCall). */
+let spareEmits: [string, string][] = [];
+
 /** How long the last runCall kept the worker busy (0 when it ran nothing). */
 let lastCallMs = 0;
 
@@ -250,8 +253,10 @@ function runCall(id: number, key: string, request: string): CallResult {
     return failed;
   }
   slot.kv.begin();
-  slot.logs = [];
-  slot.emits = [];
+  // Arrays only when the last call's went out with its result: an echo-like call allocates none.
+  if (slot.logs.length > 0) slot.logs = [];
+  spareEmits.length = 0; // a failed call's emits were dropped
+  slot.emits = spareEmits;
   slot.emitsRefused = 0;
   serviceCalls.begin(key.slice(key.indexOf("/") + 1));
   let outcome: CallOutcome;
@@ -282,7 +287,10 @@ function runCall(id: number, key: string, request: string): CallResult {
   if (slot.emitsRefused) result.emitsRefused = slot.emitsRefused;
   if (outcome.ok) {
     result.output = outcome.output;
-    if (emits.length) result.emits = emits;
+    if (emits.length) {
+      result.emits = emits;
+      spareEmits = [];
+    }
     const writes = slot.kv.commit();
     if (writes) {
       result.writes = writes;
