@@ -198,8 +198,12 @@ class PoolWorker {
     }
     this.worker = new Worker(ENTRY, { workerData: { watch, nice: this.nice, rings }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     this.worker.unref(); // held (ref) only while it has work, so an idle pool never keeps a process alive
-    this.worker.on("message", (msg: FromWorker) => this.onMessage(msg));
     const w = this.worker;
+    // A replaced thread's last messages are ignored: its calls and requests were settled or re-sent,
+    // and its sequence numbers are not the new thread's.
+    w.on("message", (msg: FromWorker) => {
+      if (this.worker === w) this.onMessage(msg);
+    });
     w.on("error", (err) => {
       if (this.worker === w) this.lastError = err.message;
     });
