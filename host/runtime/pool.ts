@@ -220,7 +220,7 @@ class PoolWorker {
       this.pullResults(rx, undefined);
       const w = waitAsync(rx.header, 0, seen);
       if (w.async) void w.value.then(wait);
-      else queueMicrotask(wait);
+      else setImmediate(wait); // written meanwhile: read on the next turn, never a microtask loop that starves the event loop
     };
     wait();
   }
