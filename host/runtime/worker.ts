@@ -323,7 +323,6 @@ function onCalls(msg: CallsMessage) {
     queue.push({ id: msg.ids[i]!, key, request: msg.requests[i]!, tenant: key.slice(0, key.indexOf("/")) });
   }
   if (!yielded && !callRing) drain(); // with the ring, the message listener drains
-
 }
 
 /**
@@ -473,7 +472,6 @@ function receive(msg: ToWorker) {
   if (queue.empty && !yielded) return handle(msg);
   queue.barrier(msg);
   if (!yielded && !callRing) drain(); // with the ring, the message listener drains
-
 }
 
 /** After `key` went: its tenant keeps only the secrets its other services here are granted. */
