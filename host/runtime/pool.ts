@@ -92,7 +92,11 @@ export interface PoolOptions {
   /** A call charged this long (see charged) is reported when it answers (default 20 ms). */
   longCallMs?: number;
   onLongCall?: (tenant: string, worker: number, ms: number) => void;
-  /** How calls and results cross to workers (call-ring.ts): "ring" (default) or "message" (postMessage only). */
+  /**
+   * How calls and results cross to workers (call-ring.ts): "message" (default: postMessage) or
+   * "ring" (shared-memory rings; opt-in until test/governance's noisy-neighbour harness stops
+   * spinning on refused calls, see call-ring.ts).
+   */
   channel?: CallChannel;
 }
 
@@ -177,7 +181,7 @@ class PoolWorker {
   longCallMs = Infinity;
   onLongCall: PoolOptions["onLongCall"];
 
-  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, readonly channel: CallChannel = "ring") {
+  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, readonly channel: CallChannel = "message") {
     this.start();
   }
 
