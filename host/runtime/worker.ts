@@ -539,6 +539,9 @@ function yieldBefore(c: QueuedCall | undefined) {
   setImmediate(drain);
 }
 
+/** With the ring channel, the longest a drain runs and lingers before the event loop gets a turn. */
+const RING_TURN_MS = 10;
+
 /**
  * Runs what is queued: calls in fair order, barriers in their place. After YIELD_AFTER_MS of
  * calls, and before a call of a tenant whose last call was slow, the worker yields (setImmediate)
@@ -547,10 +550,19 @@ function yieldBefore(c: QueuedCall | undefined) {
  */
 function drain() {
   yielded = false;
+  const began = callRing ? monotonicMs() : 0;
   for (;;) {
     if (callRing && waiting.length === 0) pullRing(undefined);
     if (!runQueued()) return;
-    if (!callRing || waiting.length > 0 || !linger()) return;
+    if (!callRing || waiting.length > 0) return;
+    // Under steady ring traffic the thread would never leave this loop: its timers (the idle
+    // sweep, memory upkeep) get a turn of the event loop every RING_TURN_MS.
+    if (monotonicMs() - began >= RING_TURN_MS) {
+      yielded = true;
+      setImmediate(drain);
+      return;
+    }
+    if (!linger()) return;
   }
 }
 
