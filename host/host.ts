@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { checkLanguage, languageOf, type Language } from "./compile/index.ts";
 import { checkTypeCheckMode, validateSource, type TypeCheckMode, type ValidationReport } from "./validate/index.ts";
 import { SoloError } from "./errors.ts";
-import { WorkerPool } from "./runtime/index.ts";
+import { WorkerPool, type CallChannel } from "./runtime/index.ts";
 import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceInfo, type ServiceLimits, type ServiceStatus, type SwapRequest, type SwapResult, type VersionInfo } from "./services/index.ts";
 import { EventStore, readOnlyView, startRetention, type EventFilter, type EventLogView, type Retention, type RetentionPolicy, type RetentionTimer, type SoloEvent, type SubscribeOptions, type Subscription } from "./events/index.ts";
 import { RocksKvStore, Storage, type FaultPlan, type VerifyReport } from "./storage/index.ts";
@@ -26,6 +26,11 @@ export interface HostOptions {
   dataDir: string;
   /** Worker threads that run guests (tenants start there); default one per core. */
   workers?: number;
+  /**
+   * How calls and results cross to the workers (runtime/call-ring.ts): "message" (default;
+   * postMessage) or "ring" (shared-memory rings; opt-in). The same answers either way.
+   */
+  callChannel?: CallChannel;
   /**
    * Fair placement (services/placement.ts): heavy tenants move to isolated low-priority threads
    * started on demand. `{ isolatedWorkers: 0 }` keeps every tenant where it was placed.
@@ -207,6 +212,7 @@ export class Host {
 
   static async open(options: HostOptions): Promise<Host> {
     if (!options || typeof options.dataDir !== "string") throw new SoloError("INVALID_ARGUMENT", "Host.open needs { dataDir }", { field: "dataDir" });
+    if (options.callChannel !== undefined && options.callChannel !== "message" && options.callChannel !== "ring") throw new SoloError("INVALID_ARGUMENT", `callChannel must be "message" or "ring"; got ${JSON.stringify(options.callChannel)}`, { field: "callChannel" });
     ensureWasmFeatures();
     const dataDir = resolve(options.dataDir);
     mkdirSync(dataDir, { recursive: true });
@@ -243,7 +249,7 @@ export class Host {
         supervisor?.onWorkerRestart(w, reason);
       };
       pool = new WorkerPool({
-        size: options.workers, onRestart, onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names), telemetry,
+        size: options.workers, channel: options.callChannel, onRestart, onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names), telemetry,
         isolated: fairness.isolatedWorkers, isolatedNice: fairness.nice, loadWindowMs: fairness.loadWindowMs, longCallMs: fairness.heavyCallMs,
         onLoad: (loads) => supervisor?.onLoad(loads), onLongCall: (tenant, worker, ms) => supervisor?.onLongCall(tenant, worker, ms),
         idleMs, maxLiveInstances,

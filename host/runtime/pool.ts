@@ -20,7 +20,8 @@ import { availableParallelism } from "node:os";
 import type { Telemetry } from "../telemetry/index.ts";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
-import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type RunSpec, type SecretSnapshot, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
+import { Ring, newRing, waitAsync, type CallChannel, type RingResults } from "./call-ring.ts";
+import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type ResultsMessage, type RunSpec, type SecretSnapshot, type Sequenced, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 
@@ -101,6 +102,12 @@ export interface PoolOptions {
   idleMs?: number;
   /** Live instances one worker keeps at most; past it the least recently used goes (0: no cap). */
   maxLiveInstances?: number;
+  /**
+   * How calls and results cross to workers (call-ring.ts): "message" (default: postMessage) or
+   * "ring" (shared-memory rings; opt-in until test/governance's noisy-neighbour harness stops
+   * spinning on refused calls, see call-ring.ts).
+   */
+  channel?: CallChannel;
 }
 
 /** A cached deploy's or a re-install's start: no instance until the first call (InstallMessage.lazy). */
@@ -169,6 +176,14 @@ class PoolWorker {
   instances: InstanceCounts = { live: 0, created: 0, evicted: 0 };
   readonly past = { created: 0, evicted: 0 };
   private queue: PendingCall[] = [];
+  /** Ring channel: calls out, results in (undefined with the "message" channel), and each side's next sequence number. */
+  private tx: Ring | undefined;
+  private rx: Ring | undefined;
+  private txSeq = 0;
+  private rxSeq = 0;
+  /** Results read from the ring, reused batch after batch (no arrays per batch). */
+  private readonly out = { ids: [] as number[], keys: [] as string[], requests: [] as string[] };
+  private readonly got: RingResults = { ids: [], outputs: [], fuels: [], memoryBytes: [], times: [] };
   private flushScheduled = false;
   /** When the current tick's first call was queued (monotonicMs). */
   private tickAt = 0;
@@ -184,7 +199,7 @@ class PoolWorker {
   longCallMs = Infinity;
   onLongCall: PoolOptions["onLongCall"];
 
-  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, private readonly entry: URL = ENTRY, private readonly scale: { idleMs?: number; maxLive?: number } = {}) {
+  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, private readonly entry: URL = ENTRY, private readonly scale: { idleMs?: number; maxLive?: number } = {}, readonly channel: CallChannel = "message") {
     this.start();
   }
 
@@ -193,16 +208,80 @@ class PoolWorker {
     this.state = new Float64Array(watch);
     this.lastError = undefined;
     this.loaded = false;
-    this.worker = new Worker(this.entry, { workerData: { watch, nice: this.nice, idleMs: this.scale.idleMs ?? 0, maxLive: this.scale.maxLive ?? 0 }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    this.endRings();
+    let rings: [SharedArrayBuffer, SharedArrayBuffer] | undefined;
+    if (this.channel === "ring") {
+      rings = [newRing(), newRing()];
+      this.tx = new Ring(rings[0]);
+      this.rx = new Ring(rings[1]);
+      this.txSeq = 0;
+      this.rxSeq = 0;
+      this.listen(this.rx);
+    }
+    this.worker = new Worker(this.entry, { workerData: { watch, nice: this.nice, idleMs: this.scale.idleMs ?? 0, maxLive: this.scale.maxLive ?? 0, rings }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     this.worker.unref(); // held (ref) only while it has work, so an idle pool never keeps a process alive
-    this.worker.on("message", (msg: FromWorker) => this.onMessage(msg));
     const w = this.worker;
+    // A replaced thread's last messages are ignored: its calls and requests were settled or re-sent,
+    // and its sequence numbers are not the new thread's.
+    w.on("message", (msg: FromWorker) => {
+      if (this.worker === w) this.onMessage(msg);
+    });
     w.on("error", (err) => {
       if (this.worker === w) this.lastError = err.message;
     });
     w.on("exit", (code) => {
       if (this.worker === w && !this.closing && !this.stopped) this.onDeath(this, code);
     });
+  }
+
+  /** Reads results as the worker writes them: Atomics.waitAsync on the ring (a promise per wake-up, not per call). */
+  private listen(rx: Ring) {
+    const wait = () => {
+      if (this.rx !== rx) return;
+      const seen = Atomics.load(rx.header, 0);
+      this.pullResults(rx, undefined);
+      const w = waitAsync(rx.header, 0, seen);
+      if (w.async) void w.value.then(wait);
+      else setImmediate(wait); // written meanwhile: read on the next turn, never a microtask loop that starves the event loop
+    };
+    wait();
+  }
+
+  /** The rings of a thread that is gone: its listener ends. */
+  private endRings() {
+    const rx = this.rx;
+    this.tx = this.rx = undefined;
+    if (rx) Atomics.notify(rx.header, 0);
+  }
+
+  /** Result batches in the ring, in order, up to (without) the message numbered `until`. */
+  private pullResults(rx: Ring, until: number | undefined) {
+    for (;;) {
+      const at = rx.peek();
+      if (at < 0) return;
+      const seq = rx.seqAt(at);
+      // A gap: the message numbered rxSeq went by postMessage and comes first.
+      if (seq !== this.rxSeq || seq === until) return;
+      this.rxSeq = (seq + 1) | 0;
+      const g = this.got;
+      const { n, sent } = rx.readResults(at, g);
+      rx.consume(at);
+      this.settle(n, g.ids, g.outputs, g.fuels, g.memoryBytes, g.times, sent, undefined);
+      g.outputs.length = 0; // holds no output past its batch
+      if (this.rx !== rx) return; // a settled call closed or replaced the thread
+    }
+  }
+
+  /** Sends a message to the thread; with the ring channel it takes its place in the sequence. */
+  private post(msg: ToWorker) {
+    const tx = this.tx;
+    if (tx) {
+      const seq = this.txSeq;
+      this.txSeq = (seq + 1) | 0;
+      (msg as ToWorker & Sequenced).seq = seq;
+      tx.posted(seq);
+    }
+    this.worker.postMessage(msg);
   }
 
   /** Calls and requests in flight: the watchdog looks only at busy workers. */
@@ -234,14 +313,14 @@ class PoolWorker {
     return new Promise((resolve, reject) => {
       this.acks.set(msg.id, { resolve, reject, spec, ...(msg.t === "install" && msg.lazy && { lazy: msg.lazy }) });
       this.holdIfBusy();
-      this.worker.postMessage(msg);
+      this.post(msg);
     });
   }
 
   /** Messages keep their order, so the quota is in force before any later install or call. */
   setQuota(tenant: string, quota: WorkerQuota) {
     this.quotas.set(tenant, quota);
-    if (!this.stopped) this.worker.postMessage({ t: "quota", tenant, quota } satisfies ToWorker);
+    if (!this.stopped) this.post({ t: "quota", tenant, quota } satisfies ToWorker);
   }
 
   enqueue(call: PendingCall) {
@@ -262,78 +341,99 @@ class PoolWorker {
     this.flushScheduled = false;
     if (this.queue.length === 0 || this.paused) return;
     const n = this.queue.length;
-    const ids: number[] = new Array(n);
-    const keys: string[] = new Array(n);
-    const requests: string[] = new Array(n);
+    const tx = this.tx;
+    if (tx && tx.writeCalls(this.txSeq, this.queue, n)) {
+      this.txSeq = (this.txSeq + 1) | 0;
+      this.queue.length = 0;
+      if (tx.unpark()) this.worker.postMessage({ t: "bell" } satisfies ToWorker);
+      return;
+    }
+    // postMessage clones them at once: the same arrays serve every batch.
+    const { ids, keys, requests } = this.out;
     for (let i = 0; i < n; i++) {
       const c = this.queue[i]!;
-      ids[i] = c.id;
-      keys[i] = c.key;
-      requests[i] = c.request;
+      ids.push(c.id);
+      keys.push(c.key);
+      requests.push(c.request);
     }
-    this.queue = [];
-    this.worker.postMessage({ t: "calls", ids, keys, requests } satisfies ToWorker);
+    this.queue.length = 0;
+    this.post({ t: "calls", ids, keys, requests } satisfies ToWorker);
+    ids.length = keys.length = requests.length = 0; // holds no request past its batch
   }
 
   private onMessage(msg: FromWorker) {
+    const rx = this.rx;
+    if (rx && msg.seq !== undefined) {
+      // Batches the worker wrote before this message are in the ring already: they come first.
+      this.pullResults(rx, msg.seq);
+      this.rxSeq = (msg.seq + 1) | 0;
+    }
     if (msg.instances) this.instances = msg.instances;
     if (msg.t === "evicted") {
       for (const key of msg.keys) if (this.installed.has(key)) this.dormant.add(key);
-      return;
-    }
-    if (msg.t === "results") {
-      // Liveness in the order it happened: an eviction comes before the result at its position.
-      const evicted = msg.evicted;
-      let e = 0;
-      for (let i = 0; i < msg.ids.length; i++) {
-        if (evicted) for (; e < evicted.length && msg.evictedAt![e]! <= i; e++) this.dormant.add(evicted[e]!);
-        const id = msg.ids[i]!;
-        const call = this.calls.get(id);
-        if (!call) continue;
-        if (this.dormant.size > 0 && !msg.extra?.[i]?.startFailed) this.dormant.delete(call.key);
-        this.calls.delete(id);
-        // Its run time, and the time it waited (queued, then for the calls sent back with it):
-        // admission measures capacity by the wait.
-        const ran = msg.times[i]!;
-        const result: CallResult = { id, fuel: msg.fuels[i]!, memoryBytes: msg.memoryBytes[i]!, waitMs: msg.sent - call.at - ran, answeredAt: msg.sent, runMs: ran };
-        const ms = charged(ran, result.fuel);
-        this.totalMs += ms;
-        // Shorter calls are interleaved fairly by the worker's queue (call-queue.ts): only
-        // longer ones count towards moving a tenant.
-        if (ms >= MOVE_CALL_MS) {
-          this.busyMs.set(call.key, (this.busyMs.get(call.key) ?? 0) + ms);
-          if (ms >= this.longCallMs) this.onLongCall?.(call.key.slice(0, call.key.indexOf("/")), this.index, ms);
-        }
-        const output = msg.outputs[i];
-        if (output !== null && output !== undefined) result.output = output;
-        const extra = msg.extra?.[i];
-        if (extra) {
-          if (extra.error) result.error = extra.error;
-          if (extra.writes) result.writes = extra.writes;
-          if (extra.kvBytes !== undefined) result.kvBytes = extra.kvBytes;
-          if (extra.logs) result.logs = extra.logs;
-          if (extra.denied) result.denied = extra.denied;
-          if (extra.restarted) result.restarted = true;
-          if (extra.startFailed) result.startFailed = true;
-          if (extra.secrets) result.secrets = extra.secrets;
-          if (extra.emits) result.emits = extra.emits;
-          if (extra.emitsRefused) result.emitsRefused = extra.emitsRefused;
-          if (extra.nested) result.nested = extra.nested;
-        }
-        call.resolve(result);
-      }
-      if (evicted) for (; e < evicted.length; e++) this.dormant.add(evicted[e]!);
-      if (this.calls.size === 0) this.holdIfBusy();
-    } else {
+    } else if (msg.t === "results") this.settle(msg.ids.length, msg.ids, msg.outputs, msg.fuels, msg.memoryBytes, msg.times, msg.sent, msg.extra, msg.evicted, msg.evictedAt);
+    else {
       if (msg.evicted) for (const key of msg.evicted) this.dormant.add(key);
       const ack = this.acks.get(msg.id);
-      if (!ack) return;
-      this.acks.delete(msg.id);
-      this.holdIfBusy();
-      if (msg.denied) ack.spec?.onDenied?.(msg.denied);
-      if (msg.error) ack.reject(SoloError.from(msg.error));
-      else ack.resolve(msg);
+      if (ack) {
+        this.acks.delete(msg.id);
+        this.holdIfBusy();
+        if (msg.denied) ack.spec?.onDenied?.(msg.denied);
+        if (msg.error) ack.reject(SoloError.from(msg.error));
+        else ack.resolve(msg);
+      }
     }
+    // Batches written after it waited for it.
+    if (rx && this.rx === rx) this.pullResults(rx, undefined);
+  }
+
+  /**
+   * Resolves the first `n` calls of a batch of results (from a message or the ring). `evicted`:
+   * services whose instance went before the result at the same position of `evictedAt` (only
+   * messages carry them: the worker sends such a batch by message).
+   */
+  private settle(n: number, ids: readonly number[], outputs: readonly (string | null)[], fuels: readonly number[], memoryBytes: readonly number[], times: readonly number[], sent: number, extras: ResultsMessage["extra"], evicted?: string[], evictedAt?: number[]) {
+    // Liveness in the order it happened: an eviction comes before the result at its position.
+    let e = 0;
+    for (let i = 0; i < n; i++) {
+      if (evicted) for (; e < evicted.length && evictedAt![e]! <= i; e++) this.dormant.add(evicted[e]!);
+      const id = ids[i]!;
+      const call = this.calls.get(id);
+      if (!call) continue;
+      if (this.dormant.size > 0 && !extras?.[i]?.startFailed) this.dormant.delete(call.key);
+      this.calls.delete(id);
+      // Its run time, and the time it waited (queued, then for the calls sent back with it):
+      // admission measures capacity by the wait.
+      const ran = times[i]!;
+      const result: CallResult = { id, fuel: fuels[i]!, memoryBytes: memoryBytes[i]!, waitMs: sent - call.at - ran, answeredAt: sent, runMs: ran };
+      const ms = charged(ran, result.fuel);
+      this.totalMs += ms;
+      // Shorter calls are interleaved fairly by the worker's queue (call-queue.ts): only
+      // longer ones count towards moving a tenant.
+      if (ms >= MOVE_CALL_MS) {
+        this.busyMs.set(call.key, (this.busyMs.get(call.key) ?? 0) + ms);
+        if (ms >= this.longCallMs) this.onLongCall?.(call.key.slice(0, call.key.indexOf("/")), this.index, ms);
+      }
+      const output = outputs[i];
+      if (output !== null && output !== undefined) result.output = output;
+      const extra = extras?.[i];
+      if (extra) {
+        if (extra.error) result.error = extra.error;
+        if (extra.writes) result.writes = extra.writes;
+        if (extra.kvBytes !== undefined) result.kvBytes = extra.kvBytes;
+        if (extra.logs) result.logs = extra.logs;
+        if (extra.denied) result.denied = extra.denied;
+        if (extra.restarted) result.restarted = true;
+        if (extra.startFailed) result.startFailed = true;
+        if (extra.secrets) result.secrets = extra.secrets;
+        if (extra.emits) result.emits = extra.emits;
+        if (extra.emitsRefused) result.emitsRefused = extra.emitsRefused;
+        if (extra.nested) result.nested = extra.nested;
+      }
+      call.resolve(result);
+    }
+    if (evicted) for (; e < evicted.length; e++) this.dormant.add(evicted[e]!);
+    if (this.calls.size === 0) this.holdIfBusy();
   }
 
   /**
@@ -392,7 +492,7 @@ class PoolWorker {
       }
     }
     // Quotas first, then installs, before any queued call, so every call finds its instance.
-    for (const [tenant, quota] of this.quotas) this.worker.postMessage({ t: "quota", tenant, quota } satisfies ToWorker);
+    for (const [tenant, quota] of this.quotas) this.post({ t: "quota", tenant, quota } satisfies ToWorker);
     const specs = [...this.installed.values()];
     // Services with no live instance come back without one too: their next call makes it. One
     // whose start overran in a call comes back as the pool knew it: evicted (or never started), it
@@ -409,7 +509,7 @@ class PoolWorker {
       if (msg instanceof Error) lost(new SoloError("UNAVAILABLE", `the service's committed kv could not be read to re-create it: ${msg.message}`));
       else this.request(msg, spec).catch(lost);
     });
-    for (const m of this.pendingSecrets.splice(0)) this.worker.postMessage(m);
+    for (const m of this.pendingSecrets.splice(0)) this.post(m);
     for (const ack of resend) this.installMessage(ack.spec!, ack.lazy).then((msg) => this.requestAck(msg, ack.spec)).then(ack.resolve, ack.reject);
     this.paused = false;
     this.flush();
@@ -449,7 +549,7 @@ class PoolWorker {
     if (!wanted) return;
     const msg: ToWorker = { t: "secret", tenant, name, value, seq };
     if (this.paused) this.pendingSecrets.push(msg);
-    else this.worker.postMessage(msg);
+    else this.post(msg);
   }
 
   async sendInstall(spec: InstallSpec, lazy?: LazyStart): Promise<number | undefined> {
@@ -462,6 +562,7 @@ class PoolWorker {
   /** Settles every call (error `why`) and request (rejected); later ones settle at once the same way. */
   private stop(why: SoloError, calls: PendingCall[], acks: PendingAck[]) {
     this.stopped = why;
+    this.endRings(); // no thread reads or writes them any more: the result listener ends
     this.queue = [];
     for (const call of calls) call.resolve({ id: call.id, error: { code: why.code, message: why.message }, fuel: 0, memoryBytes: 0 });
     for (const ack of acks) ack.reject(why);
@@ -517,7 +618,7 @@ export class WorkerPool {
   }
 
   private newWorker(index: number, nice: number): PoolWorker {
-    const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice, this.options.entry, { idleMs: this.options.idleMs, maxLive: this.options.maxLiveInstances });
+    const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice, this.options.entry, { idleMs: this.options.idleMs, maxLive: this.options.maxLiveInstances }, this.options.channel);
     w.longCallMs = this.options.longCallMs ?? 20;
     w.onLongCall = this.options.onLongCall;
     if (nice !== 0) void this.ready(index).catch(() => {}); // marks it loaded (isLoaded)

@@ -112,7 +112,16 @@ export interface ReloadKvMessage { t: "reload-kv"; id: number; key: string; kv: 
 /** A batch of calls as parallel arrays: cloning three arrays costs less than N small objects. */
 export interface CallsMessage { t: "calls"; ids: number[]; keys: string[]; requests: string[] }
 
-export type ToWorker = InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage | SecretMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage | PingMessage;
+/** Wakes a worker parked on its call ring (call-ring.ts): calls were written there. Not sequenced. */
+export interface BellMessage { t: "bell" }
+
+/**
+ * With the ring channel (call-ring.ts), each message carries its sender's sequence number, shared
+ * with the batches in the ring, so the reader takes both in the order they were sent.
+ */
+export interface Sequenced { seq?: number }
+
+export type ToWorker = BellMessage | InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage | SecretMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage | PingMessage;
 
 export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
 
@@ -216,7 +225,7 @@ export interface ResultsMessage {
   instances?: InstanceCounts;
   extra?: Record<number, Pick<CallResult, "error" | "writes" | "kvBytes" | "logs" | "denied" | "restarted" | "startFailed" | "secrets" | "emits" | "emitsRefused" | "nested">>;
 }
-export type FromWorker = AckMessage | ResultsMessage | EvictedMessage;
+export type FromWorker = (AckMessage | ResultsMessage | EvictedMessage) & Sequenced;
 
 /**
  * Layout of the Float64Array each worker shares with the host, for the deadline watchdog. Doubles,

@@ -15,7 +15,8 @@ import type { LogLevel } from "../wasm/index.ts";
 import { fail, type GuestEnv, type WitResult } from "./guest-env.ts";
 import { CAPABILITY_NAME, guestGrants } from "../capability/guest.ts";
 import { KvView } from "./kv-view.ts";
-import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type PrepareMessage, type ResultsMessage, type RunSpec, type ToWorker, type WireError } from "./protocol.ts";
+import { LINGER_MS, RING, Ring } from "./call-ring.ts";
+import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type PrepareMessage, type ResultsMessage, type RunSpec, type Sequenced, type ToWorker, type WireError } from "./protocol.ts";
 import { Sandbox } from "./sandbox.ts";
 import type { CallOutcome } from "./outcome.ts";
 import { GlueSandbox, type Glue } from "./glue-sandbox.ts";
@@ -31,8 +32,24 @@ import { EmitBudget, emitFrom } from "./guest-events.ts";
 
 ensureWasmFeatures();
 
-const port = parentPort!;
-const { watch, nice, idleMs = 0, maxLive = 0 } = workerData as { watch: SharedArrayBuffer; nice?: number; idleMs?: number; maxLive?: number };
+const { watch, nice, idleMs = 0, maxLive = 0, rings } = workerData as { watch: SharedArrayBuffer; nice?: number; idleMs?: number; maxLive?: number; rings?: [calls: SharedArrayBuffer, results: SharedArrayBuffer] };
+/** The ring channel (call-ring.ts), when the pool uses it: calls come in on one, results go out on the other. */
+const callRing = rings && new Ring(rings[0]);
+const resultRing = rings && new Ring(rings[1]);
+/** The next sequence number expected from the pool, and the next this worker sends (ring channel only). */
+let inSeq = 0;
+let outSeq = 0;
+const parent = parentPort!;
+/** With the ring channel, every message to the pool takes its place in the sequence of result batches. */
+const port = {
+  postMessage(msg: FromWorker): void {
+    if (resultRing) {
+      msg.seq = outSeq;
+      outSeq = (outSeq + 1) | 0;
+    }
+    parent.postMessage(msg);
+  },
+};
 // An isolated worker (heavy tenants, services/placement.ts) runs at a lower OS priority: on Linux
 // the nice value is per thread, so light tenants' threads and the API thread come first. It can
 // never be raised back without privileges, so only threads that stay isolated are lowered.
@@ -324,6 +341,9 @@ function wire(err: unknown): WireError {
   return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
 }
 
+/** The emits array a call starts with, reused while calls emit nothing (runCall). */
+let spareEmits: [string, string][] = [];
+
 /** How long the last runCall kept the worker busy (0 when it ran nothing). */
 let lastCallMs = 0;
 
@@ -367,8 +387,10 @@ function runCall(id: number, key: string, request: string): CallResult {
   // The call pays for the instance it made (its tenant's fuelPerSecond counts it), then its own run.
   const startFuel = restarted ? sandbox.startFuel : 0;
   slot.kv.begin();
-  slot.logs = [];
-  slot.emits = [];
+  // Arrays only when the last call's went out with its result: an echo-like call allocates none.
+  if (slot.logs.length > 0) slot.logs = [];
+  spareEmits.length = 0; // a failed call's emits were dropped
+  slot.emits = spareEmits;
   slot.emitsRefused = 0;
   serviceCalls.begin(key.slice(key.indexOf("/") + 1));
   let outcome: CallOutcome;
@@ -399,7 +421,10 @@ function runCall(id: number, key: string, request: string): CallResult {
   if (slot.emitsRefused) result.emitsRefused = slot.emitsRefused;
   if (outcome.ok) {
     result.output = outcome.output;
-    if (emits.length) result.emits = emits;
+    if (emits.length) {
+      result.emits = emits;
+      spareEmits = [];
+    }
     const writes = slot.kv.commit();
     if (writes) {
       result.writes = writes;
@@ -431,7 +456,7 @@ function onCalls(msg: CallsMessage) {
     const key = msg.keys[i]!;
     queue.push({ id: msg.ids[i]!, key, request: msg.requests[i]!, tenant: key.slice(0, key.indexOf("/")) });
   }
-  if (!yielded) drain();
+  if (!yielded && !callRing) drain(); // with the ring, the message listener drains
 }
 
 /**
@@ -449,16 +474,22 @@ const pending = {
 
 function sendResults() {
   const p = pending;
-  if (p.ids.length === 0) return;
+  const n = p.ids.length;
+  if (n === 0) return;
   memoryPool.busy();
-  // sent: one clock read per message; the host's admission measures each call's wait by it.
-  send({ t: "results", ids: p.ids, outputs: p.outputs, fuels: p.fuels, memoryBytes: p.memoryBytes, times: p.times, sent: monotonicMs(), extra: p.extra } satisfies FromWorker);
+  // sent: one clock read per batch; the host's admission measures each call's wait by it.
+  const sent = monotonicMs();
+  // The ring takes plain results (output, fuel, memory, time); a batch with more (an extra,
+  // evictions, changed instance counters) goes by message, in its place in the sequence.
+  if (resultRing && p.extra === undefined && evictedKeys.length === 0 && !countsChanged && resultRing.writeResults(outSeq, p, n, sent)) outSeq = (outSeq + 1) | 0;
+  else send({ t: "results", ids: p.ids, outputs: p.outputs, fuels: p.fuels, memoryBytes: p.memoryBytes, times: p.times, sent, extra: p.extra } satisfies FromWorker);
   if (failedStarts.size > 0) failedStarts.clear();
-  p.ids = [];
-  p.outputs = [];
-  p.fuels = [];
-  p.memoryBytes = [];
-  p.times = [];
+  // Copied (into the ring, or by postMessage's clone): the arrays are reused.
+  p.ids.length = 0;
+  p.outputs.length = 0;
+  p.fuels.length = 0;
+  p.memoryBytes.length = 0;
+  p.times.length = 0;
   p.extra = undefined;
   p.tenant = undefined;
 }
@@ -508,6 +539,9 @@ function yieldBefore(c: QueuedCall | undefined) {
   setImmediate(drain);
 }
 
+/** With the ring channel, the longest a drain runs and lingers before the event loop gets a turn. */
+const RING_TURN_MS = 10;
+
 /**
  * Runs what is queued: calls in fair order, barriers in their place. After YIELD_AFTER_MS of
  * calls, and before a call of a tenant whose last call was slow, the worker yields (setImmediate)
@@ -516,6 +550,24 @@ function yieldBefore(c: QueuedCall | undefined) {
  */
 function drain() {
   yielded = false;
+  const began = callRing ? monotonicMs() : 0;
+  for (;;) {
+    if (callRing && waiting.length === 0) pullRing(undefined);
+    if (!runQueued()) return;
+    if (!callRing || waiting.length > 0) return;
+    // Under steady ring traffic the thread would never leave this loop: its timers (the idle
+    // sweep, memory upkeep) get a turn of the event loop every RING_TURN_MS.
+    if (monotonicMs() - began >= RING_TURN_MS) {
+      yielded = true;
+      setImmediate(drain);
+      return;
+    }
+    if (!linger()) return;
+  }
+}
+
+/** Runs the queue until it is empty (true), or until the worker yields or a glue load gates it (false). */
+function runQueued(): boolean {
   const started = monotonicMs();
   let ran = false;
   for (;;) {
@@ -528,7 +580,10 @@ function drain() {
       continue;
     }
     const c = next.call;
-    if (ran && (slow.has(c.tenant) || monotonicMs() - started >= YIELD_AFTER_MS)) return yieldBefore(c);
+    if (ran && (slow.has(c.tenant) || monotonicMs() - started >= YIELD_AFTER_MS)) {
+      yieldBefore(c);
+      return false;
+    }
     ran = true;
     const r = runCall(c.id, c.key, c.request);
     queue.charge(c.tenant, lastCallMs);
@@ -548,6 +603,53 @@ function drain() {
   sendResults();
   queue.prune();
   if (slow.size > 1024) slow.clear();
+  return !gate;
+}
+
+/** Calls the ring holds, in order, up to (without) the message numbered `until`; stops at a gap (that message comes first). */
+function pullRing(until: number | undefined): void {
+  const ring = callRing!;
+  for (;;) {
+    const at = ring.peek();
+    if (at < 0) return;
+    const seq = ring.seqAt(at);
+    if (seq !== inSeq || seq === until) return;
+    inSeq = (seq + 1) | 0;
+    memoryPool.busy(); // calls in, as a calls message would be: upkeep waits for a quiet spell
+    ring.readCalls(at, takeCall);
+    ring.consume(at);
+  }
+}
+
+function takeCall(id: number, key: string, request: string): void {
+  // Behind a glue load, calls wait in order with the messages that arrived before them.
+  if (gate || waiting.length > 0) waiting.push({ t: "calls", ids: [id], keys: [key], requests: [request] });
+  else queue.push({ id, key, request, tenant: key.slice(0, key.indexOf("/")) });
+}
+
+/**
+ * With the queue empty, waits up to LINGER_MS for calls in the ring (Atomics.wait: the thread
+ * sleeps, and the event loop with it); true when some came. Then it parks: the pool sends a bell
+ * with its next calls. A message the pool sent ends the wait (its listener drains after it).
+ */
+function linger(): boolean {
+  const h = callRing!.header;
+  const until = monotonicMs() + LINGER_MS;
+  for (;;) {
+    if (((Atomics.load(h, RING.posted) - inSeq) | 0) >= 0) return false;
+    const seen = Atomics.load(h, RING.signal);
+    pullRing(undefined);
+    if (!queue.empty) return true;
+    const left = until - monotonicMs();
+    if (left <= 0) break;
+    Atomics.wait(h, RING.signal, seen, left);
+  }
+  Atomics.store(h, RING.parked, 1);
+  // Calls written before the pool saw the flag get no bell: taken now.
+  pullRing(undefined);
+  if (queue.empty) return false;
+  Atomics.compareExchange(h, RING.parked, 1, 0); // if the pool took the flag first, its bell finds nothing
+  return true;
 }
 
 /** A message from the pool: calls join the queue; anything else runs now, or as a barrier behind queued calls. */
@@ -555,7 +657,7 @@ function receive(msg: ToWorker) {
   if (msg.t === "calls") return onCalls(msg);
   if (queue.empty && !yielded) return handle(msg);
   queue.barrier(msg);
-  if (!yielded) drain();
+  if (!yielded && !callRing) drain(); // with the ring, the message listener drains
 }
 
 /** After `key` went: its tenant keeps only the secrets its other services here are granted. */
@@ -571,11 +673,25 @@ function keepGrantedSecrets(key: string) {
 let gate: Promise<void> | undefined;
 const waiting: ToWorker[] = [];
 
-port.on("message", (msg: ToWorker) => {
+parent.on("message", (msg: ToWorker & Sequenced) => {
   memoryPool.busy(); // the pool makes memories only when the worker has been quiet a while
+  if (callRing) {
+    // Calls written to the ring before this message run before it; those after it wait for it.
+    if (msg.seq !== undefined) {
+      pullRing(msg.seq);
+      inSeq = (msg.seq + 1) | 0;
+    }
+    if (msg.t !== "bell") deliver(msg);
+    if (!gate && !yielded) drain();
+    return;
+  }
+  deliver(msg);
+});
+
+function deliver(msg: ToWorker) {
   if (gate) waiting.push(msg);
   else receive(msg);
-});
+}
 
 function handle(msg: ToWorker) {
   if ((msg.t === "install" || msg.t === "prepare") && msg.run.kind === "glue" && !glues.has(msg.run.glueUrl)) {
@@ -589,6 +705,7 @@ function handle(msg: ToWorker) {
       // Queued calls and barriers first (they arrived before what waited), then what waited.
       if (!gate && !yielded) drain();
       while (!gate && waiting.length) receive(waiting.shift()!);
+      if (callRing && !gate && !yielded) drain();
     });
     return;
   }
