@@ -177,7 +177,7 @@ export class Ring {
 
   /** Wakes the reader if it parked; true once per park (the caller then sends the bell). */
   unpark(): boolean {
-    return this.header[RING.parked] === 1 && Atomics.compareExchange(this.header, RING.parked, 1, 0) === 1;
+    return Atomics.load(this.header, RING.parked) === 1 && Atomics.compareExchange(this.header, RING.parked, 1, 0) === 1;
   }
 
   // Reader side.

@@ -275,13 +275,14 @@ class PoolWorker {
   /** Sends a message to the thread; with the ring channel it takes its place in the sequence. */
   private post(msg: ToWorker) {
     const tx = this.tx;
-    if (tx) {
-      const seq = this.txSeq;
-      this.txSeq = (seq + 1) | 0;
-      (msg as ToWorker & Sequenced).seq = seq;
-      tx.posted(seq);
-    }
+    if (!tx) return this.worker.postMessage(msg);
+    // The number is published only once the message is sent: a send that throws leaves no gap
+    // that every later batch in the ring would wait on.
+    const seq = this.txSeq;
+    (msg as ToWorker & Sequenced).chan = seq;
     this.worker.postMessage(msg);
+    this.txSeq = (seq + 1) | 0;
+    tx.posted(seq);
   }
 
   /** Calls and requests in flight: the watchdog looks only at busy workers. */
@@ -363,10 +364,11 @@ class PoolWorker {
 
   private onMessage(msg: FromWorker) {
     const rx = this.rx;
-    if (rx && msg.seq !== undefined) {
+    if (rx && msg.chan !== undefined) {
       // Batches the worker wrote before this message are in the ring already: they come first.
-      this.pullResults(rx, msg.seq);
-      this.rxSeq = (msg.seq + 1) | 0;
+      this.pullResults(rx, msg.chan);
+      if (this.rx !== rx) return; // a settled call closed or replaced the thread: the rest is the old one's
+      this.rxSeq = (msg.chan + 1) | 0;
     }
     if (msg.instances) this.instances = msg.instances;
     if (msg.t === "evicted") {

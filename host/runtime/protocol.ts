@@ -117,9 +117,10 @@ export interface BellMessage { t: "bell" }
 
 /**
  * With the ring channel (call-ring.ts), each message carries its sender's sequence number, shared
- * with the batches in the ring, so the reader takes both in the order they were sent.
+ * with the batches in the ring, so the reader takes both in the order they were sent. Named `chan`,
+ * not `seq`: a secret message's `seq` is the vault's change number, which the worker compares.
  */
-export interface Sequenced { seq?: number }
+export interface Sequenced { chan?: number }
 
 export type ToWorker = BellMessage | InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage | SecretMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage | PingMessage;
 

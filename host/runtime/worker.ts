@@ -39,12 +39,14 @@ const resultRing = rings && new Ring(rings[1]);
 /** The next sequence number expected from the pool, and the next this worker sends (ring channel only). */
 let inSeq = 0;
 let outSeq = 0;
+/** The sequence number of the last message taken from the pool (-1: none): the ring's `posted` differs while one is on its way. */
+let lastMessage = -1;
 const parent = parentPort!;
 /** With the ring channel, every message to the pool takes its place in the sequence of result batches. */
 const port = {
   postMessage(msg: FromWorker): void {
     if (resultRing) {
-      msg.seq = outSeq;
+      msg.chan = outSeq;
       outSeq = (outSeq + 1) | 0;
     }
     parent.postMessage(msg);
@@ -636,7 +638,8 @@ function linger(): boolean {
   const h = callRing!.header;
   const until = monotonicMs() + LINGER_MS;
   for (;;) {
-    if (((Atomics.load(h, RING.posted) - inSeq) | 0) >= 0) return false;
+    // A message is on its way (a difference, not an order: the numbers wrap after 2^31).
+    if (Atomics.load(h, RING.posted) !== lastMessage) return false;
     const seen = Atomics.load(h, RING.signal);
     pullRing(undefined);
     if (!queue.empty) return true;
@@ -677,9 +680,10 @@ parent.on("message", (msg: ToWorker & Sequenced) => {
   memoryPool.busy(); // the pool makes memories only when the worker has been quiet a while
   if (callRing) {
     // Calls written to the ring before this message run before it; those after it wait for it.
-    if (msg.seq !== undefined) {
-      pullRing(msg.seq);
-      inSeq = (msg.seq + 1) | 0;
+    if (msg.chan !== undefined) {
+      pullRing(msg.chan);
+      inSeq = (msg.chan + 1) | 0;
+      lastMessage = msg.chan;
     }
     if (msg.t !== "bell") deliver(msg);
     if (!gate && !yielded) drain();
