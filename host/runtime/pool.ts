@@ -20,7 +20,7 @@ import { availableParallelism } from "node:os";
 import type { Telemetry } from "../telemetry/index.ts";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
-import { Ring, newRing, waitAsync, type CallChannel, type RingResults } from "./call-ring.ts";
+import { RING, Ring, newRing, waitAsync, type CallChannel, type RingResults } from "./call-ring.ts";
 import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type ResultsMessage, type RunSpec, type SecretSnapshot, type Sequenced, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
@@ -104,8 +104,7 @@ export interface PoolOptions {
   maxLiveInstances?: number;
   /**
    * How calls and results cross to workers (call-ring.ts): "message" (default: postMessage) or
-   * "ring" (shared-memory rings; opt-in until test/governance's noisy-neighbour harness stops
-   * spinning on refused calls, see call-ring.ts).
+   * "ring" (shared-memory rings; opt-in while it is new: call-ring.ts's CallChannel says why).
    */
   channel?: CallChannel;
 }
@@ -238,9 +237,9 @@ class PoolWorker {
   private listen(rx: Ring) {
     const wait = () => {
       if (this.rx !== rx) return;
-      const seen = Atomics.load(rx.header, 0);
+      const seen = Atomics.load(rx.header, RING.signal);
       this.pullResults(rx, undefined);
-      const w = waitAsync(rx.header, 0, seen);
+      const w = waitAsync(rx.header, RING.signal, seen);
       if (w.async) void w.value.then(wait);
       else setImmediate(wait); // written meanwhile: read on the next turn, never a microtask loop that starves the event loop
     };
@@ -251,7 +250,7 @@ class PoolWorker {
   private endRings() {
     const rx = this.rx;
     this.tx = this.rx = undefined;
-    if (rx) Atomics.notify(rx.header, 0);
+    if (rx) Atomics.notify(rx.header, RING.signal);
   }
 
   /** Result batches in the ring, in order, up to (without) the message numbered `until`. */
