@@ -32,6 +32,16 @@ const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 const MAX_ATTEMPTS = 3;
 
 /**
+ * The least deadline of a re-creation the host makes on its own account: re-installs on a
+ * replaced thread, a tenant's move to another worker, recovery after a host restart. The start
+ * was proven under the service's own deadline at deploy; here the host chose the moment (a loaded
+ * machine, a fresh thread, an isolated thread at a lower OS priority), so a stall of the host
+ * must not be taken for the guest's and lose the service. A start that still overruns is given
+ * up as before; what it costs is at most this long on the thread, once per re-creation.
+ */
+export const RECREATE_DEADLINE_MS = 1_000;
+
+/**
  * V8 heap per guest worker. Guests' linear memories live outside it (bounded by their own limits);
  * this bounds what jco glue and host bookkeeping may hold, so a runaway fails one worker, not the host.
  */
@@ -499,7 +509,7 @@ class PoolWorker {
     // whose start overran in a call comes back as the pool knew it: evicted (or never started), it
     // stays so and supervision decides when a call tries again; live until it trapped, the
     // re-install starts it, and a second overrun there gives it up (onLost).
-    const messages = await Promise.all(specs.map((spec) => this.installMessage(spec, this.dormant.has(spec.key) ? { memoryBytes: 0 } : undefined).catch((err: Error) => err)));
+    const messages = await Promise.all(specs.map((spec) => this.installMessage(spec, this.dormant.has(spec.key) ? { memoryBytes: 0 } : undefined, true).catch((err: Error) => err)));
     specs.forEach((spec, i) => {
       const msg = messages[i]!;
       const lost = (err: SoloError) => {
@@ -516,11 +526,13 @@ class PoolWorker {
     this.flush();
   }
 
-  private async installMessage(spec: InstallSpec, lazy?: LazyStart): Promise<ToWorker & { id: number }> {
+  /** `recreating`: the host re-creates a proven service on its own account (RECREATE_DEADLINE_MS). */
+  private async installMessage(spec: InstallSpec, lazy?: LazyStart, recreating = false): Promise<ToWorker & { id: number }> {
     const kv = await spec.loadKv();
     // Read after the kv, as late as possible; a change after it is sent on its own (postSecret).
     const secrets = this.secretSnapshot(spec);
-    return { t: "install", id: nextId++, key: spec.key, run: spec.run, ...(spec.file && { file: spec.file }), limits: spec.limits, kv, capabilities: spec.capabilities, ...(secrets && { secrets }), ...(lazy && { lazy }) };
+    const startDeadlineMs = recreating && spec.limits.deadlineMs < RECREATE_DEADLINE_MS ? RECREATE_DEADLINE_MS : undefined;
+    return { t: "install", id: nextId++, key: spec.key, run: spec.run, ...(spec.file && { file: spec.file }), limits: spec.limits, kv, capabilities: spec.capabilities, ...(secrets && { secrets }), ...(lazy && { lazy }), ...(startDeadlineMs && { startDeadlineMs }) };
   }
 
   /** The fuel a call of `key` gets: its limit, or less under its tenant's fuelPerCall (as the thread computes it). */
@@ -553,8 +565,8 @@ class PoolWorker {
     else this.post(msg);
   }
 
-  async sendInstall(spec: InstallSpec, lazy?: LazyStart): Promise<number | undefined> {
-    const ack = await this.requestAck(await this.installMessage(spec, lazy), spec);
+  async sendInstall(spec: InstallSpec, lazy?: LazyStart, recreating = false): Promise<number | undefined> {
+    const ack = await this.requestAck(await this.installMessage(spec, lazy, recreating), spec);
     if (ack?.dormant) this.dormant.add(spec.key);
     else this.dormant.delete(spec.key);
     return ack?.memoryBytes;
@@ -733,10 +745,12 @@ export class WorkerPool {
   /**
    * Creates the service's instance on a worker; resolves to its memory bytes at start. `lazy`:
    * its start code is proven, so the instance is made by its first call (0 bytes now).
+   * `recreating`: a proven service the host re-creates on its own account (a move, a host
+   * restart's recovery): its start gets at least RECREATE_DEADLINE_MS.
    */
-  async install(worker: number, spec: InstallSpec, lazy?: LazyStart): Promise<number> {
+  async install(worker: number, spec: InstallSpec, lazy?: LazyStart, recreating = false): Promise<number> {
     const w = this.worker(worker);
-    const bytes = await w.sendInstall(spec, lazy);
+    const bytes = await w.sendInstall(spec, lazy, recreating);
     w.installed.set(spec.key, spec);
     return bytes ?? 0;
   }
@@ -785,7 +799,7 @@ export class WorkerPool {
       await w.requestAck({ t: "activate", id: nextId++, key: spec.key });
     } catch (err) {
       if (!(err instanceof SoloError) || err.code !== "UNAVAILABLE") throw err;
-      await w.sendInstall(spec);
+      await w.sendInstall(spec, undefined, true); // proven when prepared: the thread went, not the guest
     }
   }
 

@@ -46,6 +46,12 @@ export interface InstallMessage {
    * the deploy answers the quota's error as before. 0: no check.
    */
   lazy?: { memoryBytes: number };
+  /**
+   * The deadline of the instantiation and start code, when it is not limits.deadlineMs: a
+   * re-creation the host makes on its own account (a replaced thread, a tenant's move, a host
+   * restart) gets at least RECREATE_DEADLINE_MS, see pool.ts.
+   */
+  startDeadlineMs?: number;
 }
 
 /** A worker's instance counters: live now, and created and evicted since its thread started. */

@@ -719,8 +719,9 @@ function handle(msg: ToWorker) {
       return;
     case "install": {
       const slot = new Slot(msg);
-      // Instantiation and the start function run under the service's deadline, like a call.
-      watchStart(-msg.id, msg.limits.deadlineMs);
+      // Instantiation and the start function run under the service's deadline, like a call (a
+      // re-creation the host makes on its own account: at least RECREATE_DEADLINE_MS).
+      watchStart(-msg.id, msg.startDeadlineMs ?? msg.limits.deadlineMs);
       try {
         // Lazy: the first call makes the instance, unless the tenant's quota leaves less than the
         // proven start needed (then it is made now, to answer the quota's error at deploy).

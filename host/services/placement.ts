@@ -215,7 +215,7 @@ export class Placement {
       });
       pool.setQuota(to, tenant, governor.workerQuota(tenant));
       // A service with no live instance moves without one (scale to zero): its next call makes it.
-      const made = await Promise.allSettled(specs.map((spec) => pool.install(to, spec, pool.isLive(from, spec.key) ? undefined : { memoryBytes: 0 })));
+      const made = await Promise.allSettled(specs.map((spec) => pool.install(to, spec, pool.isLive(from, spec.key) ? undefined : { memoryBytes: 0 }, true)));
       const failure = made.find((m) => m.status === "rejected");
       if (failure) {
         // The tenant stays whole on its worker: what was made on the new one goes.

@@ -71,7 +71,8 @@ export async function recoverServices(p: RecoveryParts): Promise<number> {
       p.beforeInstall?.(tenant, worker);
       const onDenied = (denied: string[]) => void p.denials.record(tenant, service, denied);
       const file = meta.file ?? defaultFile(service, meta.language);
-      const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, file, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key), capabilities: meta.capabilities, onDenied });
+      // Proven at its deploy; the host re-creates it at a moment it chose (a busy start): `recreating`.
+      const memoryBytes = await p.pool.install(worker, { key, run: artifact.run, file, limits: instanceLimits(meta.limits), loadKv: () => p.kv.load(key), capabilities: meta.capabilities, onDenied }, undefined, true);
       p.registry.add(newRecord(meta, worker, artifact, memoryBytes, history));
       recorded.push(p.persistence.record({ type: "service_recovered", tenant, service, data: { version: meta.version, artifact: meta.artifact } }).catch(() => {}));
       recovered++;

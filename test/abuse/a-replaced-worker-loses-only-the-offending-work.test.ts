@@ -96,4 +96,33 @@ test("a service whose start code hangs when re-created is marked failed, not res
   }
 });
 
+// Start code that takes 300 ms once kv "slow" is set, by the clock (so as long however loaded the
+// machine): more than its 100 ms deadline, which held at deploy, less than RECREATE_DEADLINE_MS.
+const SLOW_START = `import { kv, clock } from "solo";
+if (kv.get("slow") !== null) {
+  const end = clock.monotonicNs() + 300_000_000;
+  while (clock.monotonicNs() < end) {}
+}
+export function handle(request: string): string {
+  if (request == "slow") return kv.set("slow", "1") ? "set" : "kv failed";
+  return "ok";
+}`;
+
+test("a re-creation the host makes after replacing a worker gets at least RECREATE_DEADLINE_MS, so a loaded host does not lose a proven service", async () => {
+  const a = await arena({ fairness: { isolatedWorkers: 0 } });
+  try {
+    await a.host.deploy({ tenant: "evil", service: "spin", source: await component(SPIN), language: "component", limits: HOT });
+    await a.host.deploy({ tenant: "tight", service: "starter", source: SLOW_START, language: "assemblyscript", capabilities: ["kv", "clock"], limits: { fuel: 10_000_000_000, deadlineMs: 100 } });
+    assert.is((await a.host.call("tight", "starter", "slow")).output, "set");
+    await attack(a, (h) => h.call("evil", "spin", ""), "DEADLINE_EXCEEDED");
+    // The replacement re-created it (its start took ~300 ms, past its own 100 ms): it answers.
+    assert.is((await a.host.call("tight", "starter", "x")).output, "ok");
+    assert.is(a.host.status("tight", "starter").state, "running");
+    assert.is(a.host.stats().workerRestarts, 1, "the re-creation did not overrun and replace the thread again");
+    await a.good();
+  } finally {
+    await a.close();
+  }
+});
+
 test.run();
