@@ -23,7 +23,11 @@
 // Counting calls alone would refuse a tenant of many short calls while a neighbour's few long
 // ones fill the worker; weighed by run time, the tenant that fills the worker is the one refused.
 // A tenant sending ten times more is refused about ten times more often, and gets about one
-// share, not ten. A tenant with no call in flight is always let in with one. The sum is kept as
+// share, not ten. A tenant with no call in flight is always let in with one. And nothing is
+// refused while the calls in flight there hold less than the target's worth of the worker's time
+// (their run times summed, below targetMs): that is no queue of work a limit would shorten, and
+// the waits come from elsewhere (a stalled machine, a long call of a tenant since moved away),
+// so a light tenant left alone on a worker is not shed for what others or the machine did. The sum is kept as
 // calls come and go (in whole nanoseconds, so adding and taking back never drifts), so the check
 // at the limit costs the same with 10 tenants as with 10,000.
 //
@@ -156,6 +160,8 @@ export class Admission {
   /** The events budget: tokens, refilled eventsPerSecond a second. */
   private tokens: number;
   private tokensAt: number;
+  /** targetMs in the unit of AdmissionLane.held (whole ns). */
+  private readonly targetNs: number;
 
   constructor(
     settings: Partial<AdmissionSettings> | undefined,
@@ -167,6 +173,7 @@ export class Admission {
     private readonly now: () => number = monotonicMs,
   ) {
     this.settings = admissionSettings(settings);
+    this.targetNs = Math.round(this.settings.targetMs * 1e6);
     this.tokens = this.settings.eventsPerSecond;
     this.tokensAt = this.now();
   }
@@ -182,7 +189,7 @@ export class Admission {
     if (mine === undefined) lane.tenants.set(tenant, (mine = { inflight: 0, runMs: lane.runMs, weight: weightOf(lane.runMs) }));
     // At the limit: the share of the worker's time this tenant holds (held/lane.held) against an
     // equal share (1/active); compared multiplied out, so a tie is a tie.
-    if (lane.inflight >= lane.limit && mine.inflight > 0 && mine.inflight * mine.weight * lane.active >= lane.held) {
+    if (lane.inflight >= lane.limit && mine.inflight > 0 && lane.held >= this.targetNs && mine.inflight * mine.weight * lane.active >= lane.held) {
       return this.refuse(lane, tenant, service, mine.inflight, (mine.inflight * mine.weight) / lane.held, 1 / lane.active);
     }
     lane.inflight++;

@@ -19,7 +19,10 @@ function random(seed: number): () => number {
   };
 }
 
-/** The decision as the walk over every tenant made it: refused when at the limit and holding at least an equal share. */
+/**
+ * The decision as the walk over every tenant made it: refused when at the limit, with the calls
+ * in flight holding at least the target's worth of run time (5 ms), and holding at least an equal share.
+ */
 function refusedByFullSum(lane: AdmissionLane, tenant: string): boolean {
   const mine = lane.tenants.get(tenant);
   if (lane.inflight < lane.limit || mine === undefined || mine.inflight === 0) return false;
@@ -31,7 +34,7 @@ function refusedByFullSum(lane: AdmissionLane, tenant: string): boolean {
       active++;
     }
   }
-  return (mine.inflight * Math.max(0.01, mine.runMs)) / total >= 1 / active;
+  return total >= 5 && (mine.inflight * Math.max(0.01, mine.runMs)) / total >= 1 / active;
 }
 
 test("with 300 tenants at a worker's limit, every admit decides as the sum over all tenants did", () => {
