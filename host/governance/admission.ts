@@ -25,9 +25,11 @@
 // A tenant sending ten times more is refused about ten times more often, and gets about one
 // share, not ten. A tenant with no call in flight is always let in with one. And nothing is
 // refused while the calls in flight there hold less than the target's worth of the worker's time
-// (their run times summed, below targetMs): that is no queue of work a limit would shorten, and
-// the waits come from elsewhere (a stalled machine, a long call of a tenant since moved away),
-// so a light tenant left alone on a worker is not shed for what others or the machine did. The sum is kept as
+// (by their tenants' average run times, below targetMs), for at most EXEMPT_PAST_LIMIT calls past
+// the limit: that is no queue of work a limit would shorten, and the waits come from elsewhere (a
+// stalled machine, a long call of a tenant since moved away), so a light tenant left alone on a
+// worker is not shed for what others or the machine did. The count bounds a burst of calls that
+// run far longer than their tenant's average so far (the average learns only from answers). The sum is kept as
 // calls come and go (in whole nanoseconds, so adding and taking back never drifts), so the check
 // at the limit costs the same with 10 tenants as with 10,000.
 //
@@ -106,6 +108,9 @@ interface TenantLoad {
   /** What each of its calls in flight adds to AdmissionLane.held: runMs (at least MIN_RUN_MS) in whole ns. */
   weight: number;
 }
+
+/** Calls let in past a worker's limit while its calls in flight hold under the target (see the top). */
+const EXEMPT_PAST_LIMIT = 64;
 
 /** A call's run time counts at least this (ms): a tenant of empty calls still holds a share. */
 const MIN_RUN_MS = 0.01;
@@ -189,7 +194,7 @@ export class Admission {
     if (mine === undefined) lane.tenants.set(tenant, (mine = { inflight: 0, runMs: lane.runMs, weight: weightOf(lane.runMs) }));
     // At the limit: the share of the worker's time this tenant holds (held/lane.held) against an
     // equal share (1/active); compared multiplied out, so a tie is a tie.
-    if (lane.inflight >= lane.limit && mine.inflight > 0 && lane.held >= this.targetNs && mine.inflight * mine.weight * lane.active >= lane.held) {
+    if (lane.inflight >= lane.limit && mine.inflight > 0 && (lane.held >= this.targetNs || lane.inflight >= lane.limit + EXEMPT_PAST_LIMIT) && mine.inflight * mine.weight * lane.active >= lane.held) {
       return this.refuse(lane, tenant, service, mine.inflight, (mine.inflight * mine.weight) / lane.held, 1 / lane.active);
     }
     lane.inflight++;

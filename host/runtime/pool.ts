@@ -33,11 +33,13 @@ const MAX_ATTEMPTS = 3;
 
 /**
  * The least deadline of a re-creation the host makes on its own account: re-installs on a
- * replaced thread, a tenant's move to another worker, recovery after a host restart. The start
- * was proven under the service's own deadline at deploy; here the host chose the moment (a loaded
- * machine, a fresh thread, an isolated thread at a lower OS priority), so a stall of the host
- * must not be taken for the guest's and lose the service. A start that still overruns is given
- * up as before; what it costs is at most this long on the thread, once per re-creation.
+ * replaced thread (not of the service whose start overran there), a tenant's move to an isolated
+ * worker, recovery after a host restart, a swap's version installed again after its thread went.
+ * The start passed under the service's own deadline at deploy; here the host chose the moment (a
+ * loaded machine, a fresh thread, an isolated thread at a lower OS priority), so a stall of the
+ * host must not be taken for the guest's and lose the service. A start that still overruns is
+ * given up as before. The cost: each service re-installed on a replaced thread may hold it this
+ * long, per replacement (a tenant can already buy as much with a high limits.deadlineMs).
  */
 export const RECREATE_DEADLINE_MS = 1_000;
 
@@ -80,6 +82,8 @@ interface PendingAck {
   spec?: InstallSpec;
   /** And whether it was without an instance (a cached deploy): sent again the same way. */
   lazy?: LazyStart;
+  /** And its start's deadline when not the service's (a re-creation, RECREATE_DEADLINE_MS): kept when sent again. */
+  startDeadlineMs?: number;
 }
 
 export interface PoolOptions {
@@ -321,7 +325,7 @@ class PoolWorker {
   requestAck(msg: ToWorker & { id: number }, spec?: InstallSpec): Promise<AckMessage | undefined> {
     if (this.stopped) return Promise.reject(this.stopped);
     return new Promise((resolve, reject) => {
-      this.acks.set(msg.id, { resolve, reject, spec, ...(msg.t === "install" && msg.lazy && { lazy: msg.lazy }) });
+      this.acks.set(msg.id, { resolve, reject, spec, ...(msg.t === "install" && msg.lazy && { lazy: msg.lazy }), ...(msg.t === "install" && msg.startDeadlineMs && { startDeadlineMs: msg.startDeadlineMs }) });
       this.holdIfBusy();
       this.post(msg);
     });
@@ -509,7 +513,8 @@ class PoolWorker {
     // whose start overran in a call comes back as the pool knew it: evicted (or never started), it
     // stays so and supervision decides when a call tries again; live until it trapped, the
     // re-install starts it, and a second overrun there gives it up (onLost).
-    const messages = await Promise.all(specs.map((spec) => this.installMessage(spec, this.dormant.has(spec.key) ? { memoryBytes: 0 } : undefined, true).catch((err: Error) => err)));
+    // The floor is for the services that did nothing wrong: not for the one whose start just overran.
+    const messages = await Promise.all(specs.map((spec) => this.installMessage(spec, this.dormant.has(spec.key) ? { memoryBytes: 0 } : undefined, spec.key !== overran).catch((err: Error) => err)));
     specs.forEach((spec, i) => {
       const msg = messages[i]!;
       const lost = (err: SoloError) => {
@@ -521,7 +526,7 @@ class PoolWorker {
       else this.request(msg, spec).catch(lost);
     });
     for (const m of this.pendingSecrets.splice(0)) this.post(m);
-    for (const ack of resend) this.installMessage(ack.spec!, ack.lazy).then((msg) => this.requestAck(msg, ack.spec)).then(ack.resolve, ack.reject);
+    for (const ack of resend) this.installMessage(ack.spec!, ack.lazy, ack.startDeadlineMs !== undefined).then((msg) => this.requestAck(msg, ack.spec)).then(ack.resolve, ack.reject);
     this.paused = false;
     this.flush();
   }
@@ -892,9 +897,13 @@ export class WorkerPool {
         // service), else every next call would run the start again and cost a thread each time.
         const starting = stopped !== undefined && w.state[WATCH.starting] === 1;
         const what = running < 0 ? "starting the service (instantiation and its start function)" : starting ? "making the service's instance for this call (instantiation and its start function)" : "the call";
-        const ms = starting ? w.installed.get(stopped.key)?.limits.deadlineMs : undefined;
+        // The deadline it ran under: an install's may be a re-creation's floor, not the service's own.
+        const install = running < 0 ? w.acks.get(-running) : undefined;
+        const ms = starting ? w.installed.get(stopped.key)?.limits.deadlineMs : install ? install.startDeadlineMs ?? install.spec?.limits.deadlineMs : undefined;
         const deadline = ms !== undefined ? ` of ${ms} ms` : "";
-        const fix = starting ? "make the start code (top-level code) do less, or raise limits.deadlineMs; it counts as a crash, and a service whose start keeps failing is backed off, then failed" : "make it faster or raise limits.deadlineMs";
+        const fix = starting ? "make the start code (top-level code) do less, or raise limits.deadlineMs; it counts as a crash, and a service whose start keeps failing is backed off, then failed"
+          : install?.startDeadlineMs !== undefined ? `make the start code (top-level code) do less: this was a re-creation by the host, which allows at least ${RECREATE_DEADLINE_MS} ms whatever limits.deadlineMs says`
+          : "make it faster or raise limits.deadlineMs";
         w.restart(running, { code: "DEADLINE_EXCEEDED", message: `${what} ran past its deadline${deadline} and was stopped; ${fix}` }, starting).catch((err) => w.abandon(err));
       }
     }

@@ -215,7 +215,10 @@ export class Placement {
       });
       pool.setQuota(to, tenant, governor.workerQuota(tenant));
       // A service with no live instance moves without one (scale to zero): its next call makes it.
-      const made = await Promise.allSettled(specs.map((spec) => pool.install(to, spec, pool.isLive(from, spec.key) ? undefined : { memoryBytes: 0 }, true)));
+      // A move to an isolated worker (a fresh thread, at a lower OS priority) gets the host's floor
+      // for its starts (RECREATE_DEADLINE_MS); a return to a shared one keeps the service's own
+      // deadline, so a slow start never holds the neighbours' thread longer than that.
+      const made = await Promise.allSettled(specs.map((spec) => pool.install(to, spec, pool.isLive(from, spec.key) ? undefined : { memoryBytes: 0 }, kind === "isolations")));
       const failure = made.find((m) => m.status === "rejected");
       if (failure) {
         // The tenant stays whole on its worker: what was made on the new one goes.

@@ -55,4 +55,15 @@ test("a tenant alone at the limit whose calls in flight hold the target's worth 
   admission.close();
 });
 
+test("a burst of a tenant whose calls were short so far is let in at most 64 calls past the limit", () => {
+  const clock = { now: 0 };
+  const admission = new Admission({}, () => {}, undefined, () => clock.now);
+  const lane = limitedBy(admission, "a", clock);
+  known(admission, "d", 0.01, clock); // 100 calls in flight would be 1 ms by its average
+  let admitted = 0;
+  for (let i = 0; i < 100; i++) if (!(admission.admit(0, "d", "s") instanceof SoloError)) admitted++;
+  assert.is(admitted, lane.limit + 64, `limit ${lane.limit}: the rest refused, whatever its average says`);
+  admission.close();
+});
+
 test.run();

@@ -21,9 +21,10 @@ function random(seed: number): () => number {
 
 /**
  * The decision as the walk over every tenant made it: refused when at the limit, with the calls
- * in flight holding at least the target's worth of run time (5 ms), and holding at least an equal share.
+ * in flight holding at least the target's worth of run time (or 64 calls past the limit), and
+ * holding at least an equal share.
  */
-function refusedByFullSum(lane: AdmissionLane, tenant: string): boolean {
+function refusedByFullSum(lane: AdmissionLane, tenant: string, targetMs: number): boolean {
   const mine = lane.tenants.get(tenant);
   if (lane.inflight < lane.limit || mine === undefined || mine.inflight === 0) return false;
   let total = 0;
@@ -34,7 +35,7 @@ function refusedByFullSum(lane: AdmissionLane, tenant: string): boolean {
       active++;
     }
   }
-  return total >= 5 && (mine.inflight * Math.max(0.01, mine.runMs)) / total >= 1 / active;
+  return (total >= targetMs || lane.inflight >= lane.limit + 64) && (mine.inflight * Math.max(0.01, mine.runMs)) / total >= 1 / active;
 }
 
 test("with 300 tenants at a worker's limit, every admit decides as the sum over all tenants did", () => {
@@ -77,7 +78,7 @@ test("with 300 tenants at a worker's limit, every admit decides as the sum over 
     }
     const t = pick();
     const atLimit = lane.inflight >= lane.limit && (lane.tenants.get(names[t]!)?.inflight ?? 0) > 0;
-    const expected = refusedByFullSum(lane, names[t]!);
+    const expected = refusedByFullSum(lane, names[t]!, admission.settings.targetMs);
     const got = admission.admit(0, names[t]!, "s");
     assert.is(got instanceof SoloError, expected, `step ${step}: tenant ${names[t]} with ${lane.tenants.get(names[t]!)?.inflight} calls in flight, ${lane.inflight} on the worker`);
     if (got instanceof SoloError) {
