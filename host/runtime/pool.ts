@@ -639,7 +639,7 @@ export class WorkerPool {
     const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice, this.options.entry, { idleMs: this.options.idleMs, maxLive: this.options.maxLiveInstances }, this.options.channel);
     w.longCallMs = this.options.longCallMs ?? 20;
     w.onLongCall = this.options.onLongCall;
-    if (nice !== 0) void this.ready(index).catch(() => {}); // marks it loaded (isLoaded)
+    if (index >= this.shared) void this.ready(index).catch(() => {}); // an isolated one: marks it loaded (isLoaded)
     return w;
   }
 
@@ -882,7 +882,7 @@ export class WorkerPool {
       const deadline = w.state[WATCH.deadline]!;
       // A call on a shared worker running long may make its tenant heavy when it answers: an
       // isolated thread starts loading now, so the move need not wait for it (a spare is harmless).
-      if (deadline !== 0 && w.nice === 0 && !this.warming && now - w.state[WATCH.started]! >= w.longCallMs) this.prewarm();
+      if (deadline !== 0 && w.index < this.shared && !this.warming && now - w.state[WATCH.started]! >= w.longCallMs) this.prewarm();
       if (deadline !== 0 && now > deadline) {
         const running = w.state[WATCH.running]!;
         // A call stopped here never answers through the results, yet it held the worker for its
