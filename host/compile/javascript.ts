@@ -7,17 +7,14 @@
 // console, Date and Math.random are injected only where mentioned), so its solo:agent imports are
 // the interfaces the guest calls. The component is built for a world that imports just those,
 // written next to the WIT for this build: it imports nothing else, and status.interfaces says so.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Message, type Plugin } from "esbuild";
-import { componentize } from "componentize-qjs";
 import { SoloError, type Diagnostic } from "../errors.ts";
-import { LIFECYCLE_EXPORTS, LIFECYCLE_SIGNATURES, type LifecycleExport } from "../wasm/index.ts";
+import { LIFECYCLE_EXPORTS, type LifecycleExport } from "../wasm/index.ts";
 import { WORLD_IMPORTS, worldInterface } from "../wasm/world.ts";
 import { JS_GLOBALS, jsEntry } from "./entries.ts";
-import { witSource } from "./wit.ts";
+import { snapshotGuest } from "./quickjs-snapshot.ts";
 import { ENTRY_SOURCE, GUEST_SOURCE, SOURCE_MAP_SECTION, customSection, type StoredSourceMap } from "../wasm/source-map.ts";
 import { concat } from "../wasm/binary.ts";
 
@@ -64,7 +61,7 @@ function diagnostics(messages: Message[], file: string): Diagnostic[] {
 }
 
 /** One esbuild run of `entry` with the guest behind "guest:main"; COMPILE_ERROR carries every error's file, line and column. */
-async function run(entry: string, source: string, file: string, language: "typescript" | "javascript") {
+async function run(entry: string, source: string, file: string, language: "typescript" | "javascript", format: "esm" | "cjs" = "esm") {
   try {
     return await build({
       stdin: { contents: entry, sourcefile: ENTRY_FILE, loader: "js", resolveDir: "/" },
@@ -77,7 +74,7 @@ async function run(entry: string, source: string, file: string, language: "types
       metafile: true,
       inject: JS_GLOBALS.map((g) => GLOBAL + g.file),
       define: Object.assign({}, ...JS_GLOBALS.map((g) => g.define)),
-      format: "esm",
+      format,
       platform: "neutral",
       target: "es2020",
       logLevel: "silent",
@@ -108,23 +105,12 @@ export async function javaScriptLifecycle(source: string, file: string, language
  * solo:agent interfaces the bundle calls.
  */
 export async function bundle(source: string, file: string, language: "typescript" | "javascript", lifecycle: readonly LifecycleExport[] = []): Promise<{ js: string; map: StoredSourceMap; interfaces: string[] }> {
-  const out = await run(`import ${JSON.stringify(PRELUDE)};\n${jsEntry(lifecycle)}`, source, file, language);
+  const out = await run(`import ${JSON.stringify(PRELUDE)};\n${jsEntry(lifecycle)}`, source, file, language, "cjs");
   const imported = Object.values(out.metafile.outputs).flatMap((o) => o.imports).filter((i) => i.external).map((i) => worldInterface(i.path));
   const interfaces = Object.keys(WORLD_IMPORTS).filter((name) => imported.includes(name));
   const js = out.outputFiles.find((f) => f.path.endsWith(".js"))!.text;
   const raw = JSON.parse(out.outputFiles.find((f) => f.path.endsWith(".map"))!.text) as { sources: string[]; mappings: string };
   return { js, map: { sources: raw.sources.map(sourceName), mappings: raw.mappings }, interfaces };
-}
-
-/** The world this build targets: the solo:agent interfaces the bundle calls, and the guest's exports. */
-export function guestWorld(interfaces: readonly string[], lifecycle: readonly LifecycleExport[]): string {
-  return [
-    "world solo-guest {",
-    ...interfaces.map((name) => `  import ${name};`),
-    "  export handle: func(request: string) -> result<string, string>;",
-    ...lifecycle.map((name) => `  export ${LIFECYCLE_SIGNATURES[name].wit};`),
-    "}",
-  ].join("\n");
 }
 
 // esbuild names sources relative to the output: "guest:<file>" (the guest's namespace), the SDK by
@@ -139,19 +125,7 @@ function sourceName(s: string): string {
 export async function compileJavaScript(source: string, file: string, language: "typescript" | "javascript"): Promise<Uint8Array> {
   const lifecycle = await javaScriptLifecycle(source, file, language);
   const { js, map, interfaces } = await bundle(source, file, language, lifecycle);
-  // componentize-qjs reads the WIT from a path: the package plus this build's world, in a
-  // directory of its own (~1 ms), removed after.
-  const dir = mkdtempSync(join(tmpdir(), "solo-wit-"));
-  try {
-    const witPath = join(dir, "solo.wit");
-    writeFileSync(witPath, `${witSource()}\n${guestWorld(interfaces, lifecycle)}\n`);
-    const { component } = await componentize({ witPath, jsSource: js, world: "solo-guest", sync: true, stubWasi: true });
-    // The map rides in the component (a top-level custom section): stored with it, read back with it.
-    return concat([new Uint8Array(component), customSection(SOURCE_MAP_SECTION, JSON.stringify(map))]);
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new SoloError("COMPILE_ERROR", `building the QuickJS component failed: ${message}`, { diagnostics: [{ file, line: 1, column: 1, message }] });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const component = await snapshotGuest(js, map, file, interfaces, lifecycle);
+  // The map rides in the component (a top-level custom section): stored with it, read back with it.
+  return concat([component, customSection(SOURCE_MAP_SECTION, JSON.stringify(map))]);
 }

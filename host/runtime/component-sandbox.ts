@@ -53,6 +53,8 @@ export class ComponentSandbox implements GuestInstance {
   private readonly pooled: [WebAssembly.Memory, MemoryShape][] = [];
   private released = false;
   private readonly hostImports = new Map<WorldBinding, ReturnType<WorldBinding["imports"]>>();
+  /** The core module each step instantiated (exportsOf's order). */
+  private readonly stepModules: number[] = [];
 
   /**
    * Instantiates and starts the component within its limits. Failures are SoloErrors, as for a
@@ -105,6 +107,7 @@ export class ComponentSandbox implements GuestInstance {
         }
         const exports = inst.exports;
         this.exportsOf.push(exports);
+        this.stepModules.push(step.module);
         // Every memory counts once, whichever module defines it and however many import it.
         for (const name of memoryExports(module)) {
           const v = exports[name];
@@ -132,6 +135,18 @@ export class ComponentSandbox implements GuestInstance {
     this.released = true;
     for (const [memory, shape] of this.pooled) this.pool.give(memory, shape, whole);
     this.pooled.length = 0;
+  }
+
+  /**
+   * Each core module's instance exports, by module index; a module instantiated more than once is
+   * left out. For the build's snapshot of a QuickJS guest (compile/quickjs-snapshot.ts).
+   */
+  coreExports(): Map<number, WebAssembly.Exports> {
+    const out = new Map<number, WebAssembly.Exports>();
+    const twice = new Set<number>();
+    this.stepModules.forEach((m, i) => (out.has(m) ? twice.add(m) : out.set(m, this.exportsOf[i]!)));
+    for (const m of twice) out.delete(m);
+    return out;
   }
 
   private alive(): void {

@@ -2,7 +2,7 @@
 // deeply components nest. Enough to inspect a component and find the module Solo runs; it does
 // not instantiate anything. O(size).
 import { createHash } from "node:crypto";
-import { Reader, sections, isComponent } from "./binary.ts";
+import { Reader, concat, encodeU32, sections, isComponent } from "./binary.ts";
 import { SOURCE_MAP_SECTION } from "./source-map.ts";
 
 export interface ComponentInfo {
@@ -114,4 +114,26 @@ export function shapeKey(bytes: Uint8Array): string {
   };
   visit(bytes);
   return h.digest("hex");
+}
+
+/**
+ * The component with some of its core modules replaced (by index in walkCoreModules order, nested
+ * components included), every other byte as it was.
+ */
+export function replaceCoreModules(bytes: Uint8Array, replaced: ReadonlyMap<number, Uint8Array>): Uint8Array<ArrayBuffer> {
+  let index = 0;
+  const rewrite = (b: Uint8Array): Uint8Array => {
+    const chunks: ArrayLike<number>[] = [b.subarray(0, 8)];
+    for (const s of sections(b)) {
+      let body: Uint8Array | undefined;
+      if (s.id === SECTION.coreModule) body = replaced.get(index++);
+      else if (s.id === SECTION.component) body = rewrite(b.subarray(s.start, s.end));
+      if (body) chunks.push([s.id, ...encodeU32(body.length)], body);
+      else chunks.push(b.subarray(s.headerStart, s.end));
+    }
+    return concat(chunks);
+  };
+  const out = rewrite(bytes) as Uint8Array<ArrayBuffer>;
+  if (index <= Math.max(-1, ...replaced.keys())) throw new Error(`replaceCoreModules: the component has ${index} core modules`);
+  return out;
 }

@@ -1,0 +1,235 @@
+// A TypeScript/JavaScript guest's component, pre-initialised by Solo itself. componentize-qjs
+// builds every component by running the QuickJS engine in wasmtime (Wizer): ~0.9 s per build,
+// nearly all of it Cranelift compiling the same engine again. Here componentize-qjs builds a
+// *loader* once per world (the interfaces a guest imports, its optional exports): a QuickJS
+// component whose handle evaluates the first request it gets as the guest's bundle, then serves
+// every later request from the guest. A build then runs the loader in V8 from Solo's own plan
+// (the runner the worker uses, metered), hands it the guest's bundle, and writes the state it
+// stopped in (its memory, its mutable globals) back into its core modules
+// (wasm/module-snapshot.ts): the guest's component. It starts, like Wizer's, with the guest's
+// top-level code already run, and never evaluates text again (the first request was the load).
+//
+// Cost: the first build of a world ~1.1 s (componentize, then metering the engine ~0.15 s), kept
+// for the process; each build after ~20-40 ms (instantiate, evaluate the bundle, snapshot).
+// Top-level code that calls the host (console.log, Date.now, kv ...) cannot run at build time,
+// as with Wizer; here it fails with COMPILE_ERROR naming the call and the guest's line.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { componentize } from "componentize-qjs";
+import { SoloError, type Diagnostic } from "../errors.ts";
+import { DEFAULT_METER_SETTINGS, LIFECYCLE_SIGNATURES, meter, planComponent, type ComponentPlan, type LifecycleExport } from "../wasm/index.ts";
+import { sections } from "../wasm/binary.ts";
+import { replaceCoreModules, walkCoreModules } from "../wasm/component.ts";
+import { importMemory, importedMemoryShape, type MemoryShape } from "../wasm/import-memory.ts";
+import { applySnapshot, exposeState, readState, SnapshotUnsupported, type StateShape } from "../wasm/module-snapshot.ts";
+import { JS_STACK_MARKER, type StoredSourceMap } from "../wasm/source-map.ts";
+import { ComponentSandbox } from "../runtime/component-sandbox.ts";
+import { MemoryPool } from "../runtime/memory-pool.ts";
+import type { GuestEnv } from "../runtime/guest-env.ts";
+import { witSource } from "./wit.ts";
+
+/** Fuel the guest's top-level code may use at build time (~10 s of QuickJS at most). */
+export const LOAD_FUEL = 10_000_000_000;
+/** Memory the guest's top-level code may grow to at build time. */
+export const LOAD_MEMORY_BYTES = 512 * 1024 * 1024;
+
+const specifier = (name: string) => `solo:agent/${name}@0.1.0`;
+
+/**
+ * The loader's source for a world. Its handle's first request is the guest's bundle, a function
+ * expression (module, exports, require) whose require returns the world's interfaces; it is
+ * evaluated once, at build time, and `loaded` is true in every snapshot made after.
+ */
+export function loaderSource(interfaces: readonly string[], lifecycle: readonly LifecycleExport[]): string {
+  const imports = interfaces.map((name, i) => `import * as i${i} from ${JSON.stringify(specifier(name))};`);
+  const table = interfaces.map((name, i) => `${JSON.stringify(specifier(name))}: i${i}`).join(", ");
+  return `${imports.join("\n")}
+const interfaces = { ${table} };
+let guest;
+let loaded = false;
+function load(bundle) {
+  const factory = (0, globalThis.eval)(bundle);
+  const module = { exports: {} };
+  factory.call(undefined, module, module.exports, (name) => {
+    const found = interfaces[name];
+    if (!found) throw new Error("the guest's bundle requires " + name + ", which this world does not import");
+    return found;
+  });
+  guest = module.exports;
+}
+export function handle(request) {
+  if (loaded) return guest.handle(request);
+  loaded = true;
+  try {
+    load(request);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const stack = e instanceof Error && typeof e.stack === "string" ? e.stack : "";
+    throw new Error(stack ? message + ${JSON.stringify(JS_STACK_MARKER)} + stack : message);
+  }
+  return "";
+}
+${lifecycle.includes("health") ? "export function health() {\n  guest.health();\n}\n" : ""}${lifecycle.includes("migrate") ? "export function migrate(fromVersion) {\n  guest.migrate(fromVersion);\n}\n" : ""}`;
+}
+
+/** The world a build targets: the solo:agent interfaces the bundle calls, and the guest's exports. */
+export function guestWorld(interfaces: readonly string[], lifecycle: readonly LifecycleExport[]): string {
+  return [
+    "world solo-guest {",
+    ...interfaces.map((name) => `  import ${name};`),
+    "  export handle: func(request: string) -> result<string, string>;",
+    ...lifecycle.map((name) => `  export ${LIFECYCLE_SIGNATURES[name].wit};`),
+    "}",
+  ].join("\n");
+}
+
+/** The line before the bundle in what the loader evaluates (the map gets one empty line for it). */
+const PROLOGUE = '(function (module, exports, require) {"use strict";\n';
+const EPILOGUE = "\n})";
+
+interface Loader {
+  component: Uint8Array;
+  /** Its core modules as built, and what a snapshot reads of each. */
+  walked: Uint8Array[];
+  shapes: StateShape[];
+  plan: ComponentPlan;
+  modules: WebAssembly.Module[];
+}
+
+const loaders = new Map<string, Promise<Loader>>();
+
+/** The loader for a world: built and prepared once per process. */
+function loaderFor(interfaces: readonly string[], lifecycle: readonly LifecycleExport[]): Promise<Loader> {
+  const key = `${interfaces.join(",")}|${lifecycle.join(",")}`;
+  let found = loaders.get(key);
+  if (!found) {
+    found = buildLoader(interfaces, lifecycle);
+    loaders.set(key, found);
+    found.catch(() => loaders.delete(key));
+  }
+  return found;
+}
+
+async function buildLoader(interfaces: readonly string[], lifecycle: readonly LifecycleExport[]): Promise<Loader> {
+  // componentize-qjs reads the WIT from a path: the package plus this world, in a directory of its own.
+  const dir = mkdtempSync(join(tmpdir(), "solo-wit-"));
+  let component: Uint8Array;
+  try {
+    const witPath = join(dir, "solo.wit");
+    writeFileSync(witPath, `${witSource()}\n${guestWorld(interfaces, lifecycle)}\n`);
+    component = new Uint8Array((await componentize({ witPath, jsSource: loaderSource(interfaces, lifecycle), world: "solo-guest", sync: true, stubWasi: true })).component);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const walked = walkCoreModules(component).map((m) => m.slice());
+  const plan = planComponent(component, walked);
+  const exposed = walked.map(exposeState);
+  const memories: Record<number, MemoryShape> = {};
+  const modules = exposed.map(({ bytes }, i) => {
+    const metered = meter(bytes, { ...DEFAULT_METER_SETTINGS, sharedCounters: true }).bytes;
+    const imported = importMemory(metered)?.bytes ?? metered;
+    const shape = importedMemoryShape(imported);
+    if (shape) memories[i] = shape;
+    return new WebAssembly.Module(imported);
+  });
+  if (Object.keys(memories).length > 0) plan.memories = memories;
+  return { component, walked, shapes: exposed.map((e) => e.shape), plan, modules };
+}
+
+/** What the guest's top-level code asked of the host at build time: nothing is answered. */
+function buildEnv(): { env: GuestEnv; called: string[] } {
+  const called: string[] = [];
+  const refuse = (what: string) => (): never => {
+    called.push(what);
+    throw new Error(`${what} was called while the service was being built`);
+  };
+  const env: GuestEnv = {
+    log: refuse("log (console.log and its kin)"),
+    kvGet: refuse("kv.get"),
+    kvSet: refuse("kv.set"),
+    kvDelete: refuse("kv.delete"),
+    kvKeys: refuse("kv.keys"),
+    kvCount: refuse("kv.keys"),
+    secretGet: refuse("secrets.get"),
+    serviceCall: refuse("services.call"),
+    emit: refuse("events.emit"),
+    nextU64: refuse("random (Math.random)"),
+    nowMs: refuse("clock.now (Date)"),
+    monotonicNs: refuse("clock.monotonic"),
+    randomFill: refuse("random (Math.random)"),
+  };
+  return { env, called };
+}
+
+/**
+ * The guest's component: `bundle` is its CommonJS bundle (esbuild's), `map` its source map,
+ * `interfaces` the solo:agent interfaces it requires. COMPILE_ERROR when its top-level code fails.
+ */
+export async function snapshotGuest(bundle: string, map: StoredSourceMap, file: string, interfaces: readonly string[], lifecycle: readonly LifecycleExport[]): Promise<Uint8Array<ArrayBuffer>> {
+  const loader = await loaderFor(interfaces, lifecycle);
+  const { env, called } = buildEnv();
+  // The stack of a failing top-level statement is mapped like a call's: the map has a line for the prologue.
+  const source = { file, sourceMap: JSON.stringify({ ...map, mappings: `;${map.mappings}` }) };
+  let sandbox: ComponentSandbox;
+  try {
+    sandbox = new ComponentSandbox(loader.plan, loader.modules, env, LOAD_MEMORY_BYTES, LOAD_FUEL, source, new MemoryPool({ perShape: 0 }));
+  } catch (err) {
+    throw new SoloError("INTERNAL", `the QuickJS loader did not start: ${(err as Error).message}`);
+  }
+  try {
+    const tables = tableSizes(sandbox.coreExports());
+    const out = sandbox.call(`${PROLOGUE}${bundle}${EPILOGUE}`, LOAD_FUEL, 1 << 20);
+    if (!out.ok) throw loadFailure(out, called, file);
+    const instances = sandbox.coreExports();
+    if (tableSizes(instances) !== tables) throw new SnapshotUnsupported("a table changed size while the guest loaded");
+    const replaced = new Map<number, Uint8Array>();
+    loader.shapes.forEach((shape, i) => {
+      if (shape.globals.length === 0 && !shape.memory) return;
+      const exports = instances.get(i);
+      if (!exports) throw new SnapshotUnsupported(`core module ${i} is instantiated more than once`);
+      const state = readState(shape, exports);
+      // A memory the load left all zero, at its first size, is left as it was (the adapters' own).
+      if (state.memory && isZero(state.memory) && !hasData(loader.walked[i]!)) delete state.memory;
+      if (state.globals.size === 0 && !state.memory) return;
+      replaced.set(i, applySnapshot(loader.walked[i]!, state));
+    });
+    return replaceCoreModules(loader.component, replaced);
+  } catch (err) {
+    if (err instanceof SnapshotUnsupported) throw new SoloError("INTERNAL", `the guest's component could not be written: ${err.message}`);
+    throw err;
+  } finally {
+    sandbox.release();
+  }
+}
+
+function loadFailure(out: { code: string; message: string; details?: Record<string, unknown> }, called: string[], file: string): SoloError {
+  const frames = (out.details?.stack as { file: string; line: number; column: number }[] | undefined) ?? [];
+  const at = frames.find((f) => f.file === file);
+  const where = at ? `${at.file}:${at.line}:${at.column}: ` : "";
+  let message: string;
+  if (called.length > 0) message = `the guest's top-level code called ${called[0]} while the service was being built; the host answers only inside handle (move the call there)`;
+  else if (out.code === "FUEL_EXHAUSTED") message = `the guest's top-level code used more than ${LOAD_FUEL} fuel while the service was being built (a loop that never ends?)`;
+  else if (out.code === "MEMORY_LIMIT") message = `the guest's top-level code used more than ${LOAD_MEMORY_BYTES} bytes of memory while the service was being built`;
+  else message = `the guest's top-level code failed while the service was being built: ${out.message.replace(/^[^:]*:\d+:\d+ \([^)]*\): /, "")}`;
+  const diagnostic: Diagnostic = { file: at?.file ?? file, line: at?.line ?? 1, column: at?.column ?? 1, message };
+  return new SoloError("COMPILE_ERROR", `${where}${message}`, { diagnostics: [diagnostic] });
+}
+
+/** The sizes of every table an instance exports, as one string to compare. */
+function tableSizes(instances: Map<number, WebAssembly.Exports>): string {
+  const sizes: string[] = [];
+  for (const [i, exports] of instances) for (const [name, v] of Object.entries(exports)) if (v instanceof WebAssembly.Table) sizes.push(`${i}.${name}=${v.length}`);
+  return sizes.join(",");
+}
+
+function isZero(bytes: Uint8Array): boolean {
+  const words = new BigUint64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 3);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0n) return false;
+  return true;
+}
+
+/** The module has active data of its own (a data section with a segment). */
+function hasData(module: Uint8Array): boolean {
+  return sections(module).some((s) => s.id === 11 && s.end > s.start + 1);
+}
