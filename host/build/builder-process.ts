@@ -10,6 +10,7 @@ import type { BuildOutput, FromBuilder, ToBuilder } from "./protocol.ts";
 
 let cache: ArtifactCache | undefined;
 let cacheDir: string | undefined;
+let memoryBytes: number | undefined;
 
 function send(msg: FromBuilder) {
   process.send!(msg);
@@ -22,11 +23,12 @@ process.on("message", (msg: ToBuilder) => {
   if (msg.t === "init") {
     cache = new ArtifactCache(msg.cacheDir);
     cacheDir = msg.cacheDir;
+    memoryBytes = msg.memoryBytes;
     send({ t: "ready" });
     return;
   }
   const { id, job } = msg;
-  runJob(cache!, job, (phase) => send({ t: "phase", id, phase })).then(
+  runJob(cache!, job, (phase) => send({ t: "phase", id, phase }), { memoryBytes }).then(
     async (answer) => {
       // Only build jobs are remembered; a check job's answer is its report.
       const output = answer as BuildOutput;

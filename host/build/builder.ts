@@ -157,7 +157,7 @@ export class Builder {
       if (child.pid === undefined) void this.onExit(p, null, null);
     });
     child.once("exit", (code, signal) => void this.onExit(p, code, signal));
-    this.send(p, { t: "init", cacheDir: this.o.cacheDir });
+    this.send(p, { t: "init", cacheDir: this.o.cacheDir, memoryBytes: this.o.memoryBytes });
     return p;
   }
 

@@ -5,9 +5,11 @@ import { compile, compileKey, compileWithJavy } from "../compile/index.ts";
 import { mergeTypeFindings, requireTyped, requireValid, typeCheck, validateGuest, type Finding } from "../validate/index.ts";
 import type { ArtifactCache, ArtifactCounters, BuiltArtifact } from "../wasm/index.ts";
 import type { BuildJob, BuildOutput, BuildPhase, CheckOutput } from "./protocol.ts";
+import type { CompileLimits } from "../compile/index.ts";
 
 /** phase: told when the job enters and leaves the type check (a job stopped in it says so). */
-export async function runJob(cache: ArtifactCache, job: BuildJob, phase: (p: BuildPhase) => void = () => {}): Promise<BuildOutput | CheckOutput> {
+/** limits: what the build itself may use (buildMemoryBytes). */
+export async function runJob(cache: ArtifactCache, job: BuildJob, phase: (p: BuildPhase) => void = () => {}, limits: CompileLimits = {}): Promise<BuildOutput | CheckOutput> {
   // Host.validate: the same checks a deploy runs first, nothing built.
   if (job.op === "check") {
     if (job.language === "typescript") phase("types");
@@ -42,7 +44,7 @@ export async function runJob(cache: ArtifactCache, job: BuildJob, phase: (p: Bui
         artifact = cache.javy(module);
       } else {
         // Solo built this component itself, so its glue (if it has several modules) is trusted.
-        artifact = await cache.artifact(await cache.component(job.key, () => compile(language, source, file)), { trustGlue: true });
+        artifact = await cache.artifact(await cache.component(job.key, () => compile(language, source, file, { kept: (key, make) => cache.kept(key, make), ...limits })), { trustGlue: true });
       }
       break;
     }

@@ -31,7 +31,8 @@ export type CheckOutput = ValidationReport;
 
 export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
 
-export type ToBuilder = { t: "init"; cacheDir?: string } | { t: "job"; id: number; job: BuildJob };
+/** init.memoryBytes: buildMemoryBytes, which a TS/JS guest's top-level code is held to (half of it) as it runs at build time. */
+export type ToBuilder = { t: "init"; cacheDir?: string; memoryBytes?: number } | { t: "job"; id: number; job: BuildJob };
 
 /** "phase": the job is in its TypeScript type check, so a job stopped now is said to be stopped there. */
 export type FromBuilder = { t: "ready" } | { t: "phase"; id: number; phase: BuildPhase } | { t: "done"; id: number; output: BuildOutput | CheckOutput } | { t: "failed"; id: number; error: WireError };

@@ -11,7 +11,7 @@ import { witSource } from "./wit.ts";
 import { typeCheckerVersion } from "../validate/typecheck.ts";
 
 /** A dependency's version, from the package.json above wherever Node resolves it (hoisted or not). */
-function packageVersion(name: string): string {
+export function packageVersion(name: string): string {
   let dir = dirname(fileURLToPath(import.meta.resolve(name)));
   for (;;) {
     try {

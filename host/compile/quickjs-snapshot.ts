@@ -13,12 +13,14 @@
 // for the process; each build after ~20-40 ms (instantiate, evaluate the bundle, snapshot).
 // Top-level code that calls the host (console.log, Date.now, kv ...) cannot run at build time,
 // as with Wizer; here it fails with COMPILE_ERROR naming the call and the guest's line.
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { componentize } from "componentize-qjs";
 import { SoloError, type Diagnostic } from "../errors.ts";
-import { DEFAULT_METER_SETTINGS, LIFECYCLE_SIGNATURES, meter, planComponent, type ComponentPlan, type LifecycleExport } from "../wasm/index.ts";
+import { formatBytes } from "../build/build-failures.ts";
+import { DEFAULT_METER_SETTINGS, LIFECYCLE_SIGNATURES, METER_VERSION, ensureWasmFeatures, meter, planComponent, type ComponentPlan, type LifecycleExport } from "../wasm/index.ts";
 import { sections } from "../wasm/binary.ts";
 import { replaceCoreModules, walkCoreModules } from "../wasm/component.ts";
 import { importMemory, importedMemoryShape, type MemoryShape } from "../wasm/import-memory.ts";
@@ -26,13 +28,17 @@ import { applySnapshot, exposeState, readState, SnapshotUnsupported, type StateS
 import { JS_STACK_MARKER, type StoredSourceMap } from "../wasm/source-map.ts";
 import { ComponentSandbox } from "../runtime/component-sandbox.ts";
 import { MemoryPool } from "../runtime/memory-pool.ts";
-import type { GuestEnv } from "../runtime/guest-env.ts";
+import { fail, type GuestEnv } from "../runtime/guest-env.ts";
+import type { CompileLimits } from "./index.ts";
+import { packageVersion } from "./key.ts";
 import { witSource } from "./wit.ts";
 
-/** Fuel the guest's top-level code may use at build time (~10 s of QuickJS at most). */
+/** Fuel the guest's top-level code may use at build time ("topLevelFuel": ~0.5-5 s of QuickJS). */
 export const LOAD_FUEL = 10_000_000_000;
-/** Memory the guest's top-level code may grow to at build time. */
-export const LOAD_MEMORY_BYTES = 512 * 1024 * 1024;
+/** buildMemoryBytes when the host gives none (DEFAULT_BUILD_LIMITS). */
+const DEFAULT_BUILD_MEMORY_BYTES = 2 * 1024 ** 3;
+/** The most a guest's memory may grow to (the meter's maxMemoryPages). */
+const MAX_GUEST_MEMORY_BYTES = DEFAULT_METER_SETTINGS.maxMemoryPages * 65536;
 
 const specifier = (name: string) => `solo:agent/${name}@0.1.0`;
 
@@ -99,65 +105,94 @@ interface Loader {
 
 const loaders = new Map<string, Promise<Loader>>();
 
-/** The loader for a world: built and prepared once per process. */
-function loaderFor(interfaces: readonly string[], lifecycle: readonly LifecycleExport[]): Promise<Loader> {
+type Keep = NonNullable<CompileLimits["kept"]>;
+const inMemory: Keep = async (_key, make) => make();
+
+/** The loader for a world: prepared once per process, its component and metered modules kept by `kept`. */
+function loaderFor(interfaces: readonly string[], lifecycle: readonly LifecycleExport[], kept: Keep = inMemory): Promise<Loader> {
   const key = `${interfaces.join(",")}|${lifecycle.join(",")}`;
   let found = loaders.get(key);
   if (!found) {
-    found = buildLoader(interfaces, lifecycle);
+    found = prepareLoader(interfaces, lifecycle, kept);
     loaders.set(key, found);
     found.catch(() => loaders.delete(key));
   }
   return found;
 }
 
-async function buildLoader(interfaces: readonly string[], lifecycle: readonly LifecycleExport[]): Promise<Loader> {
-  // componentize-qjs reads the WIT from a path: the package plus this world, in a directory of its own.
-  const dir = mkdtempSync(join(tmpdir(), "solo-wit-"));
-  let component: Uint8Array;
-  try {
-    const witPath = join(dir, "solo.wit");
-    writeFileSync(witPath, `${witSource()}\n${guestWorld(interfaces, lifecycle)}\n`);
-    component = new Uint8Array((await componentize({ witPath, jsSource: loaderSource(interfaces, lifecycle), world: "solo-guest", sync: true, stubWasi: true })).component);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+const hash = (...parts: (string | Uint8Array)[]) => {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p).update("\0");
+  return h.digest("hex");
+};
+
+async function prepareLoader(interfaces: readonly string[], lifecycle: readonly LifecycleExport[], kept: Keep): Promise<Loader> {
+  ensureWasmFeatures(); // the engine's modules use extended-const
+  const world = guestWorld(interfaces, lifecycle);
+  const source = loaderSource(interfaces, lifecycle);
+  const component = await kept(hash("quickjs-loader", packageVersion("componentize-qjs"), witSource(), world, source), () => buildLoader(world, source));
   const walked = walkCoreModules(component).map((m) => m.slice());
   const plan = planComponent(component, walked);
   const exposed = walked.map(exposeState);
   const memories: Record<number, MemoryShape> = {};
-  const modules = exposed.map(({ bytes }, i) => {
-    const metered = meter(bytes, { ...DEFAULT_METER_SETTINGS, sharedCounters: true }).bytes;
-    const imported = importMemory(metered)?.bytes ?? metered;
-    const shape = importedMemoryShape(imported);
+  const modules: WebAssembly.Module[] = [];
+  for (const [i, { bytes }] of exposed.entries()) {
+    // Metered as the worker's modules are (shared counters, memory from the pool); ~0.2-0.4 s for the engine.
+    const ready = await kept(hash("quickjs-loader-module", METER_VERSION, bytes), () => {
+      const metered = meter(bytes, { ...DEFAULT_METER_SETTINGS, sharedCounters: true }).bytes;
+      return importMemory(metered)?.bytes ?? metered;
+    });
+    const shape = importedMemoryShape(ready);
     if (shape) memories[i] = shape;
-    return new WebAssembly.Module(imported);
-  });
+    modules.push(new WebAssembly.Module(ready as Uint8Array<ArrayBuffer>));
+  }
   if (Object.keys(memories).length > 0) plan.memories = memories;
   return { component, walked, shapes: exposed.map((e) => e.shape), plan, modules };
 }
 
-/** What the guest's top-level code asked of the host at build time: nothing is answered. */
+/** componentize-qjs builds the loader (~1 s: Wizer, the engine compiled by Cranelift). */
+async function buildLoader(world: string, source: string): Promise<Uint8Array> {
+  // componentize-qjs reads the WIT from a path: the package plus this world, in a directory of its own.
+  const dir = mkdtempSync(join(tmpdir(), "solo-wit-"));
+  try {
+    const witPath = join(dir, "solo.wit");
+    writeFileSync(witPath, `${witSource()}\n${world}\n`);
+    return new Uint8Array((await componentize({ witPath, jsSource: source, world: "solo-guest", sync: true, stubWasi: true })).component);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What the guest's top-level code asked of the host at build time: nothing is answered. Calls
+ * with a result get an error (the guest-sdk throws it, so the failure has the guest's line);
+ * log, clock and random have none, so they trap. Any call fails the build, caught or not.
+ */
 function buildEnv(): { env: GuestEnv; called: string[] } {
   const called: string[] = [];
-  const refuse = (what: string) => (): never => {
+  const unanswered = (what: string) => `${what} was called while the service was being built`;
+  const trap = (what: string) => (): never => {
     called.push(what);
-    throw new Error(`${what} was called while the service was being built`);
+    throw new Error(unanswered(what));
+  };
+  const refuse = (what: string) => () => {
+    called.push(what);
+    return fail<never>("unavailable", unanswered(what));
   };
   const env: GuestEnv = {
-    log: refuse("log (console.log and its kin)"),
+    log: trap("log (console.log and its kin)"),
     kvGet: refuse("kv.get"),
     kvSet: refuse("kv.set"),
     kvDelete: refuse("kv.delete"),
     kvKeys: refuse("kv.keys"),
-    kvCount: refuse("kv.keys"),
+    kvCount: () => 0,
     secretGet: refuse("secrets.get"),
     serviceCall: refuse("services.call"),
     emit: refuse("events.emit"),
-    nextU64: refuse("random (Math.random)"),
-    nowMs: refuse("clock.now (Date)"),
-    monotonicNs: refuse("clock.monotonic"),
-    randomFill: refuse("random (Math.random)"),
+    nextU64: trap("random (Math.random)"),
+    nowMs: trap("clock.now (Date)"),
+    monotonicNs: trap("clock.monotonic"),
+    randomFill: trap("random (Math.random)"),
   };
   return { env, called };
 }
@@ -165,22 +200,27 @@ function buildEnv(): { env: GuestEnv; called: string[] } {
 /**
  * The guest's component: `bundle` is its CommonJS bundle (esbuild's), `map` its source map,
  * `interfaces` the solo:agent interfaces it requires. COMPILE_ERROR when its top-level code fails.
+ * limits.memoryBytes: buildMemoryBytes. The guest's memory may grow to half of it while its
+ * top-level code runs (the builder process needs the rest), so the load stops there, inside the
+ * sandbox, before the builder's own watch on the process would kill it.
  */
-export async function snapshotGuest(bundle: string, map: StoredSourceMap, file: string, interfaces: readonly string[], lifecycle: readonly LifecycleExport[]): Promise<Uint8Array<ArrayBuffer>> {
-  const loader = await loaderFor(interfaces, lifecycle);
+export async function snapshotGuest(bundle: string, map: StoredSourceMap, file: string, interfaces: readonly string[], lifecycle: readonly LifecycleExport[], limits: CompileLimits = {}): Promise<Uint8Array<ArrayBuffer>> {
+  const buildMemory = limits.memoryBytes ?? DEFAULT_BUILD_MEMORY_BYTES;
+  const memoryLimit = Math.min(MAX_GUEST_MEMORY_BYTES, Math.floor(buildMemory / 2));
+  const loader = await loaderFor(interfaces, lifecycle, limits.kept);
   const { env, called } = buildEnv();
   // The stack of a failing top-level statement is mapped like a call's: the map has a line for the prologue.
   const source = { file, sourceMap: JSON.stringify({ ...map, mappings: `;${map.mappings}` }) };
   let sandbox: ComponentSandbox;
   try {
-    sandbox = new ComponentSandbox(loader.plan, loader.modules, env, LOAD_MEMORY_BYTES, LOAD_FUEL, source, new MemoryPool({ perShape: 0 }));
+    sandbox = new ComponentSandbox(loader.plan, loader.modules, env, memoryLimit, LOAD_FUEL, source, new MemoryPool({ perShape: 0 }));
   } catch (err) {
     throw new SoloError("INTERNAL", `the QuickJS loader did not start: ${(err as Error).message}`);
   }
   try {
     const tables = tableSizes(sandbox.coreExports());
     const out = sandbox.call(`${PROLOGUE}${bundle}${EPILOGUE}`, LOAD_FUEL, 1 << 20);
-    if (!out.ok) throw loadFailure(out, called, file);
+    if (!out.ok || called.length > 0) throw loadFailure(out.ok ? { code: "GUEST_ERROR", message: "" } : out, called, file, { memoryLimit, buildMemory });
     const instances = sandbox.coreExports();
     if (tableSizes(instances) !== tables) throw new SnapshotUnsupported("a table changed size while the guest loaded");
     const replaced = new Map<number, Uint8Array>();
@@ -203,14 +243,23 @@ export async function snapshotGuest(bundle: string, map: StoredSourceMap, file: 
   }
 }
 
-function loadFailure(out: { code: string; message: string; details?: Record<string, unknown> }, called: string[], file: string): SoloError {
+function loadFailure(out: { code: string; message: string; details?: Record<string, unknown> }, called: string[], file: string, memory: { memoryLimit: number; buildMemory: number }): SoloError {
   const frames = (out.details?.stack as { file: string; line: number; column: number }[] | undefined) ?? [];
   const at = frames.find((f) => f.file === file);
   const where = at ? `${at.file}:${at.line}:${at.column}: ` : "";
   let message: string;
   if (called.length > 0) message = `the guest's top-level code called ${called[0]} while the service was being built; the host answers only inside handle (move the call there)`;
-  else if (out.code === "FUEL_EXHAUSTED") message = `the guest's top-level code used more than ${LOAD_FUEL} fuel while the service was being built (a loop that never ends?)`;
-  else if (out.code === "MEMORY_LIMIT") message = `the guest's top-level code used more than ${LOAD_MEMORY_BYTES} bytes of memory while the service was being built`;
+  else if (out.code === "FUEL_EXHAUSTED") {
+    message = `the build was stopped: top-level code runs once at build time; it used more than ${LOAD_FUEL.toLocaleString("en-US")} fuel (topLevelFuel). Make the top-level code finish quickly and do the work inside handle instead`;
+    return new SoloError("COMPILE_ERROR", message, { limit: "topLevelFuel", max: LOAD_FUEL, diagnostics: [{ file, line: 1, column: 1, message }] });
+  }
+  else if (out.code === "MEMORY_LIMIT") {
+    // The same answer as when the builder process itself passes buildMemoryBytes (build/build-failures.ts).
+    const { memoryLimit, buildMemory } = memory;
+    const why = memoryLimit < Math.floor(buildMemory / 2) ? "the most a guest's memory may grow to" : `half of buildMemoryBytes, ${formatBytes(buildMemory)}`;
+    message = `the build was stopped: top-level code runs once at build time; it used more than ${formatBytes(memoryLimit)} of memory (${why}). Allocate less at the top level: build large data inside handle, where limits.memoryBytes applies`;
+    return new SoloError("COMPILE_ERROR", message, { limit: "buildMemoryBytes", max: buildMemory, diagnostics: [{ file, line: 1, column: 1, message }] });
+  }
   else message = `the guest's top-level code failed while the service was being built: ${out.message.replace(/^[^:]*:\d+:\d+ \([^)]*\): /, "")}`;
   const diagnostic: Diagnostic = { file: at?.file ?? file, line: at?.line ?? 1, column: at?.column ?? 1, message };
   return new SoloError("COMPILE_ERROR", `${where}${message}`, { diagnostics: [diagnostic] });

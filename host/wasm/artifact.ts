@@ -99,6 +99,7 @@ export class ArtifactCache {
     if (dir) {
       mkdirSync(join(dir, "components"), { recursive: true });
       mkdirSync(join(dir, "metered"), { recursive: true });
+      mkdirSync(join(dir, "loaders"), { recursive: true });
     }
     this.glueDir = join(dir ?? join(tmpdir(), "solo-glue"), "glue");
   }
@@ -113,6 +114,18 @@ export class ArtifactCache {
     const bytes = await compile();
     this.counters.compiles++;
     this.write("components", key, bytes);
+    return bytes;
+  }
+
+  /**
+   * Bytes a build keeps for the next (the QuickJS loader and its metered modules,
+   * compile/quickjs-snapshot.ts), by a key naming what made them; not counted as compiles or meters.
+   */
+  async kept(key: string, make: () => Uint8Array | Promise<Uint8Array>): Promise<Uint8Array> {
+    const hit = this.read("loaders", key);
+    if (hit) return hit;
+    const bytes = await make();
+    this.write("loaders", key, bytes);
     return bytes;
   }
 
