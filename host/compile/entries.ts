@@ -116,8 +116,14 @@ export const SOURCE_MAP_VERSION = "3";
  */
 export const JS_IMPORTS_VERSION = "1";
 
+/**
+ * Bumped whenever how a TS/JS component is made from its bundle changes (the CommonJS bundle, the
+ * loader, the snapshot: quickjs-snapshot.ts).
+ */
+export const JS_SNAPSHOT_VERSION = "1";
+
 const COMBINATIONS: LifecycleExport[][] = [[], ["health"], ["migrate"], ["health", "migrate"]];
 
 /** Every entry either compiler may generate, for the compile key. */
 export const AS_ENTRIES = [LIFECYCLE_DETECTION_VERSION, SOURCE_MAP_VERSION, ...COMBINATIONS.map(asEntry)].join("\0");
-export const JS_ENTRIES = [LIFECYCLE_DETECTION_VERSION, SOURCE_MAP_VERSION, JS_IMPORTS_VERSION, JSON.stringify(JS_GLOBALS), ...COMBINATIONS.map(jsEntry)].join("\0");
+export const JS_ENTRIES = [LIFECYCLE_DETECTION_VERSION, SOURCE_MAP_VERSION, JS_IMPORTS_VERSION, JS_SNAPSHOT_VERSION, JSON.stringify(JS_GLOBALS), ...COMBINATIONS.map(jsEntry)].join("\0");

@@ -1,7 +1,8 @@
 // TypeScript / JavaScript source -> component. esbuild strips types and bundles the "solo"
-// guest-sdk (~10-30 ms); componentize-qjs builds a QuickJS component from the bundle and
-// pre-initialises it with Wizer (~0.7-1.5 s, ~1.6 MB). The guest's `handle` becomes the world's;
-// a guest that also exports `health` / `migrate` is built for the world with those exports.
+// guest-sdk (~10-30 ms, as CommonJS); quickjs-snapshot.ts runs the bundle's top-level code in a
+// QuickJS loader in the sandbox and writes the state it leaves into the component (~20-60 ms once
+// the world's loader is ready, ~1.6 MB). The guest's `handle` becomes the world's; a guest that
+// also exports `health` / `migrate` is built for the world with those exports.
 //
 // The bundle keeps only the parts of the guest-sdk the guest uses (the sdk runs nothing at load;
 // console, Date and Math.random are injected only where mentioned), so its solo:agent imports are

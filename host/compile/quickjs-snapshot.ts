@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { componentize } from "componentize-qjs";
 import { SoloError, type Diagnostic } from "../errors.ts";
 import { formatBytes } from "../build/build-failures.ts";
-import { DEFAULT_METER_SETTINGS, LIFECYCLE_SIGNATURES, METER_VERSION, ensureWasmFeatures, meter, planComponent, type ComponentPlan, type LifecycleExport } from "../wasm/index.ts";
+import { DEFAULT_INSPECT_LIMITS, DEFAULT_METER_SETTINGS, LIFECYCLE_SIGNATURES, METER_VERSION, ensureWasmFeatures, meter, planComponent, type ComponentPlan, type LifecycleExport } from "../wasm/index.ts";
 import { sections } from "../wasm/binary.ts";
 import { replaceCoreModules, walkCoreModules } from "../wasm/component.ts";
 import { importMemory, importedMemoryShape, type MemoryShape } from "../wasm/import-memory.ts";
@@ -224,23 +224,45 @@ export async function snapshotGuest(bundle: string, map: StoredSourceMap, file: 
     const instances = sandbox.coreExports();
     if (tableSizes(instances) !== tables) throw new SnapshotUnsupported("a table changed size while the guest loaded");
     const replaced = new Map<number, Uint8Array>();
+    let memoryBytes = 0;
     loader.shapes.forEach((shape, i) => {
       if (shape.globals.length === 0 && !shape.memory) return;
       const exports = instances.get(i);
       if (!exports) throw new SnapshotUnsupported(`core module ${i} is instantiated more than once`);
       const state = readState(shape, exports);
+      if (state.memory) memoryBytes += state.memory.length;
       // A memory the load left all zero, at its first size, is left as it was (the adapters' own).
       if (state.memory && isZero(state.memory) && !hasData(loader.walked[i]!)) delete state.memory;
       if (state.globals.size === 0 && !state.memory) return;
       replaced.set(i, applySnapshot(loader.walked[i]!, state));
     });
-    return replaceCoreModules(loader.component, replaced);
+    const component = replaceCoreModules(loader.component, replaced);
+    checkSize(component, memoryBytes, file);
+    return component;
   } catch (err) {
     if (err instanceof SnapshotUnsupported) throw new SoloError("INTERNAL", `the guest's component could not be written: ${err.message}`);
     throw err;
   } finally {
     sandbox.release();
   }
+}
+
+/**
+ * The component's checks (wasm/inspect.ts) would refuse a snapshot past their limits as if the
+ * agent had sent it; said here in terms of what the top-level code did.
+ */
+function checkSize(component: Uint8Array, memoryBytes: number, file: string): void {
+  const { maxInitialMemoryBytes, maxComponentBytes } = DEFAULT_INSPECT_LIMITS;
+  let message: string | undefined;
+  let details: Record<string, unknown> = {};
+  if (memoryBytes > maxInitialMemoryBytes) {
+    message = `the guest's top-level code left its memory at ${formatBytes(memoryBytes)}; a service may start with at most ${formatBytes(maxInitialMemoryBytes)} (maxInitialMemoryBytes). Build large data inside handle, where limits.memoryBytes applies`;
+    details = { limit: "maxInitialMemoryBytes", max: maxInitialMemoryBytes };
+  } else if (component.length > maxComponentBytes) {
+    message = `the guest's top-level code left so much data in memory that its component is ${formatBytes(component.length)}; a component may be at most ${formatBytes(maxComponentBytes)} (maxComponentBytes). Build large data inside handle, where limits.memoryBytes applies`;
+    details = { limit: "maxComponentBytes", max: maxComponentBytes };
+  }
+  if (message) throw new SoloError("COMPILE_ERROR", message, { ...details, diagnostics: [{ file, line: 1, column: 1, message }] });
 }
 
 function loadFailure(out: { code: string; message: string; details?: Record<string, unknown> }, called: string[], file: string, memory: { memoryLimit: number; buildMemory: number }): SoloError {

@@ -7,10 +7,12 @@
 //     its memory's initial size set to the size it grew to, and its data section replaced by
 //     active segments holding the memory's non-zero bytes.
 // Only what this needs is supported: numeric globals, one memory defined at index 0, data that is
-// all active at constant offsets (a module with a data count section or passive segments is
-// refused, since memory.init/data.drop name segments by index). Tables are not written back: the
+// all active at constant offsets (a module with passive segments, or code that runs memory.init
+// or data.drop, is refused: both name segments by index). Tables are not written back: the
 // caller checks that none changed size. Build-time, O(bytes).
 import { Reader, concat, encodeName, encodeS64, encodeU32, sections, type Section } from "./binary.ts";
+import { valueType } from "./instructions.ts";
+import { instructions } from "./meter.ts";
 
 /** Export names exposeState adds: a defined global's export is SNAPSHOT_GLOBAL + its index among defined globals. */
 export const SNAPSHOT_GLOBAL = "solo_snapshot_global_";
@@ -136,13 +138,15 @@ export function readState(shape: StateShape, exports: WebAssembly.Exports): Modu
 
 /** Zero runs shorter than this stay inside a segment: a segment's header costs ~8 bytes and V8 some time per segment. */
 const MERGE_GAP = 64;
+/** The most segments a snapshot writes (inspect's maxDataSegments is 10,000): past it, longer zero runs are kept. */
+export const MAX_SNAPSHOT_SEGMENTS = 8_192;
 const PAGE = 65536;
 
 /** `module` (the one exposeState was given) starting in `state`. */
 export function applySnapshot(module: Uint8Array, state: ModuleState): Uint8Array<ArrayBuffer> {
   const l = layout(module);
   if (state.memory && !l.definesMemory) throw new SnapshotUnsupported("a memory snapshot for a module that defines none");
-  if (state.memory && l.all.some((s) => s.id === SECTION.dataCount)) throw new SnapshotUnsupported("a data count section (segments named by index)");
+  if (state.memory && namesSegments(module, l.all)) throw new SnapshotUnsupported("code that names data segments (memory.init, data.drop)");
   const chunks: ArrayLike<number>[] = [module.subarray(0, 8)];
   const section = (id: number, body: ArrayLike<number>[]) => chunks.push([id, ...encodeU32(body.reduce((n, b) => n + b.length, 0))], ...body);
   const data = state.memory && dataSection(state.memory);
@@ -159,6 +163,10 @@ export function applySnapshot(module: Uint8Array, state: ModuleState): Uint8Arra
     }
     if (s.id === SECTION.memory && state.memory) {
       section(SECTION.memory, [[1], memoryLimits(module, s, state.memory.length / PAGE)]);
+      continue;
+    }
+    if (s.id === SECTION.dataCount && data) {
+      section(SECTION.dataCount, [encodeU32(segments(data))]);
       continue;
     }
     if (s.id === SECTION.data && data) {
@@ -178,12 +186,27 @@ export function applySnapshot(module: Uint8Array, state: ModuleState): Uint8Arra
   return concat(chunks);
 }
 
-/** Active segments for memory 0 holding every non-zero byte of `memory`. */
+/**
+ * Active segments for memory 0 holding every non-zero byte of `memory`: at most
+ * MAX_SNAPSHOT_SEGMENTS, zero runs under the gap kept inside (the gap grows until they fit).
+ */
 function dataSection(memory: Uint8Array): ArrayLike<number>[] {
+  let runs = nonZeroRuns(memory, MERGE_GAP);
+  for (let gap = MERGE_GAP * 4; runs.length > MAX_SNAPSHOT_SEGMENTS; gap *= 4) runs = nonZeroRuns(memory, gap);
+  const out: ArrayLike<number>[] = [encodeU32(runs.length)];
+  for (const [start, end] of runs) out.push([0x00, 0x41, ...encodeS64(BigInt(start | 0)), 0x0b, ...encodeU32(end - start)], memory.subarray(start, end));
+  return out;
+}
+
+/** The [start, end) runs of `memory` holding its non-zero bytes, zero runs shorter than `gap` inside them. */
+function nonZeroRuns(memory: Uint8Array, gap: number): [number, number][] {
   const runs: [number, number][] = [];
   const n = memory.length;
   let i = 0;
+  // Zero words skipped four bytes at a time (a memory the top-level code grew is mostly zero).
+  const words = new Uint32Array(memory.buffer, memory.byteOffset, memory.byteLength >> 2);
   while (i < n) {
+    while ((i & 3) === 0 && i + 4 <= n && words[i >> 2] === 0) i += 4;
     while (i < n && memory[i] === 0) i++;
     if (i >= n) break;
     const start = i;
@@ -195,16 +218,14 @@ function dataSection(memory: Uint8Array): ArrayLike<number>[] {
         continue;
       }
       let j = i;
-      while (j < n && memory[j] === 0 && j - end < MERGE_GAP) j++;
-      if (j < n && memory[j] !== 0 && j - end < MERGE_GAP) i = j;
+      while (j < n && memory[j] === 0 && j - end < gap) j++;
+      if (j < n && memory[j] !== 0 && j - end < gap) i = j;
       else break;
     }
     runs.push([start, end]);
     i = end;
   }
-  const out: ArrayLike<number>[] = [encodeU32(runs.length)];
-  for (const [start, end] of runs) out.push([0x00, 0x41, ...encodeS64(BigInt(start | 0)), 0x0b, ...encodeU32(end - start)], memory.subarray(start, end));
-  return out;
+  return runs;
 }
 
 function memoryLimits(module: Uint8Array, s: Section, pages: number): number[] {
@@ -217,6 +238,29 @@ function memoryLimits(module: Uint8Array, s: Section, pages: number): number[] {
   const max = r.u32();
   if (pages > max) throw new SnapshotUnsupported(`the memory grew to ${pages} pages, past its maximum ${max}`);
   return [0x01, ...encodeU32(pages), ...encodeU32(max)];
+}
+
+/** The segment count dataSection wrote first. */
+function segments(data: ArrayLike<number>[]): number {
+  return new Reader(Uint8Array.from(data[0]!)).u32();
+}
+
+/** Some function's code runs memory.init or data.drop (both name a segment by index). */
+function namesSegments(module: Uint8Array, all: Section[]): boolean {
+  const code = all.find((s) => s.id === SECTION.code);
+  if (!code) return false;
+  const r = new Reader(module, code.start, code.end);
+  for (let n = r.u32(), i = 0; i < n; i++) {
+    const size = r.u32();
+    const end = r.pos + size;
+    for (let groups = r.u32(), g = 0; g < groups; g++) {
+      r.u32();
+      valueType(r);
+    }
+    for (const ins of instructions(module.subarray(r.pos, end))) if (ins.op === 0xfc && (ins.sub === 8 || ins.sub === 9)) return true;
+    r.pos = end;
+  }
+  return false;
 }
 
 /** Refuses a data section with passive segments (code may name them by index). */

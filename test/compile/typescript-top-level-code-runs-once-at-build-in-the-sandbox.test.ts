@@ -77,6 +77,22 @@ test("top-level code that throws fails the build with COMPILE_ERROR at the guest
   }
 });
 
+test("top-level state too large to start from fails the build with COMPILE_ERROR naming the limit, not the component checks' VALIDATION_FAILED", async () => {
+  const t = await openHost();
+  try {
+    const wide = await rejects(t.host.deploy({ tenant: "a", service: "wide", file: "wide.ts", language: "typescript", source: `const room = new Uint8Array(80 * 1024 * 1024);\nexport function handle(r: string): string { return r + room.length; }\n` }), "COMPILE_ERROR");
+    assert.is(wide.details?.limit, "maxInitialMemoryBytes");
+    assert.match(wide.message, /^the guest's top-level code left its memory at \d+ MiB; a service may start with at most 64 MiB \(maxInitialMemoryBytes\)/);
+
+    const full = await rejects(t.host.deploy({ tenant: "a", service: "full", file: "full.ts", language: "typescript", source: `const data = new Uint8Array(40 * 1024 * 1024).fill(7);\nexport function handle(r: string): string { return r + data[0]; }\n` }), "COMPILE_ERROR");
+    assert.is(full.details?.limit, "maxComponentBytes");
+    assert.match(full.message, /its component is \d+ MiB; a component may be at most 32 MiB \(maxComponentBytes\)/);
+    assert.equal(t.host.list("a"), []);
+  } finally {
+    await t.close();
+  }
+});
+
 test("the same source builds the same component, byte for byte", async () => {
   const source = `// ${Date.now()} ${Math.random()}\n${STATEFUL}`;
   const a = await compileJavaScript(source, "s.ts", "typescript");
