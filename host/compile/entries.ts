@@ -108,7 +108,7 @@ export const JS_GLOBALS: readonly { file: string; define: Record<string, string>
  */
 export const LIFECYCLE_DETECTION_VERSION = "1";
 /** Bumped whenever what a build puts in SOURCE_MAP_SECTION changes: it is part of the component. */
-export const SOURCE_MAP_VERSION = "3";
+export const SOURCE_MAP_VERSION = "4";
 
 /**
  * Bumped whenever how a TS/JS build picks the interfaces its component imports changes (the

@@ -15,7 +15,7 @@ import { SoloError, type Diagnostic } from "../errors.ts";
 import { LIFECYCLE_EXPORTS, type LifecycleExport } from "../wasm/index.ts";
 import { WORLD_IMPORTS, worldInterface } from "../wasm/world.ts";
 import { JS_GLOBALS, jsEntry } from "./entries.ts";
-import { snapshotGuest } from "./quickjs-snapshot.ts";
+import { evaluatedMap, snapshotGuest } from "./quickjs-snapshot.ts";
 import type { CompileLimits } from "./index.ts";
 import { ENTRY_SOURCE, GUEST_SOURCE, SOURCE_MAP_SECTION, customSection, type StoredSourceMap } from "../wasm/source-map.ts";
 import { concat } from "../wasm/binary.ts";
@@ -126,7 +126,8 @@ function sourceName(s: string): string {
 
 export async function compileJavaScript(source: string, file: string, language: "typescript" | "javascript", limits: CompileLimits = {}): Promise<Uint8Array> {
   const lifecycle = await javaScriptLifecycle(source, file, language);
-  const { js, map, interfaces } = await bundle(source, file, language, lifecycle);
+  const { js, map: bundled, interfaces } = await bundle(source, file, language, lifecycle);
+  const map = evaluatedMap(bundled);
   const component = await snapshotGuest(js, map, file, interfaces, lifecycle, limits);
   // The map rides in the component (a top-level custom section): stored with it, read back with it.
   return concat([component, customSection(SOURCE_MAP_SECTION, JSON.stringify(map))]);

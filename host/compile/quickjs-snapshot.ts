@@ -24,7 +24,7 @@ import { DEFAULT_INSPECT_LIMITS, DEFAULT_METER_SETTINGS, LIFECYCLE_SIGNATURES, M
 import { sections } from "../wasm/binary.ts";
 import { replaceCoreModules, walkCoreModules } from "../wasm/component.ts";
 import { importMemory, importedMemoryShape, type MemoryShape } from "../wasm/import-memory.ts";
-import { applySnapshot, exposeState, readState, SnapshotUnsupported, type StateShape } from "../wasm/module-snapshot.ts";
+import { applySnapshot, exposeState, readState, snapshotRuns, SnapshotUnsupported, type ModuleState, type StateShape } from "../wasm/module-snapshot.ts";
 import { JS_STACK_MARKER, type StoredSourceMap } from "../wasm/source-map.ts";
 import { ComponentSandbox } from "../runtime/component-sandbox.ts";
 import { MemoryPool } from "../runtime/memory-pool.ts";
@@ -90,9 +90,17 @@ export function guestWorld(interfaces: readonly string[], lifecycle: readonly Li
   ].join("\n");
 }
 
-/** The line before the bundle in what the loader evaluates (the map gets one empty line for it). */
+/** The line before the bundle in what the loader evaluates. */
 const PROLOGUE = '(function (module, exports, require) {"use strict";\n';
 const EPILOGUE = "\n})";
+
+/**
+ * The bundle's map for the code QuickJS runs: one line (PROLOGUE's) before the bundle's. The
+ * component carries this one: every stack, at build time or in a call, has its lines.
+ */
+export function evaluatedMap(map: StoredSourceMap): StoredSourceMap {
+  return { ...map, mappings: `;${map.mappings}` };
+}
 
 interface Loader {
   component: Uint8Array;
@@ -104,6 +112,8 @@ interface Loader {
 }
 
 const loaders = new Map<string, Promise<Loader>>();
+/** Worlds whose loader a builder keeps ready (of up to 512: 7 interfaces, 2 optional exports). */
+const MAX_LOADERS = 8;
 
 type Keep = NonNullable<CompileLimits["kept"]>;
 const inMemory: Keep = async (_key, make) => make();
@@ -112,11 +122,12 @@ const inMemory: Keep = async (_key, make) => make();
 function loaderFor(interfaces: readonly string[], lifecycle: readonly LifecycleExport[], kept: Keep = inMemory): Promise<Loader> {
   const key = `${interfaces.join(",")}|${lifecycle.join(",")}`;
   let found = loaders.get(key);
-  if (!found) {
-    found = prepareLoader(interfaces, lifecycle, kept);
-    loaders.set(key, found);
-    found.catch(() => loaders.delete(key));
-  }
+  if (found) loaders.delete(key); // kept most recent last
+  else found = prepareLoader(interfaces, lifecycle, kept);
+  loaders.set(key, found);
+  found.catch(() => loaders.delete(key));
+  // A world's prepared loader holds its compiled engine (~10 MB): the least recently used go.
+  while (loaders.size > MAX_LOADERS) loaders.delete(loaders.keys().next().value!);
   return found;
 }
 
@@ -198,7 +209,7 @@ function buildEnv(): { env: GuestEnv; called: string[] } {
 }
 
 /**
- * The guest's component: `bundle` is its CommonJS bundle (esbuild's), `map` its source map,
+ * The guest's component: `bundle` is its CommonJS bundle (esbuild's), `map` its map (evaluatedMap's),
  * `interfaces` the solo:agent interfaces it requires. COMPILE_ERROR when its top-level code fails.
  * limits.memoryBytes: buildMemoryBytes. The guest's memory may grow to half of it while its
  * top-level code runs (the builder process needs the rest), so the load stops there, inside the
@@ -209,8 +220,8 @@ export async function snapshotGuest(bundle: string, map: StoredSourceMap, file: 
   const memoryLimit = Math.min(MAX_GUEST_MEMORY_BYTES, Math.floor(buildMemory / 2));
   const loader = await loaderFor(interfaces, lifecycle, limits.kept);
   const { env, called } = buildEnv();
-  // The stack of a failing top-level statement is mapped like a call's: the map has a line for the prologue.
-  const source = { file, sourceMap: JSON.stringify({ ...map, mappings: `;${map.mappings}` }) };
+  // The stack of a failing top-level statement is mapped like a call's.
+  const source = { file, sourceMap: JSON.stringify(map) };
   let sandbox: ComponentSandbox;
   try {
     sandbox = new ComponentSandbox(loader.plan, loader.modules, env, memoryLimit, LOAD_FUEL, source, new MemoryPool({ perShape: 0 }));
@@ -223,22 +234,35 @@ export async function snapshotGuest(bundle: string, map: StoredSourceMap, file: 
     if (!out.ok || called.length > 0) throw loadFailure(out.ok ? { code: "GUEST_ERROR", message: "" } : out, called, file, { memoryLimit, buildMemory });
     const instances = sandbox.coreExports();
     if (tableSizes(instances) !== tables) throw new SnapshotUnsupported("a table changed size while the guest loaded");
-    const replaced = new Map<number, Uint8Array>();
+    // Every module's state is read and checked before anything is copied: a top-level memory
+    // too large to start from is refused while it is the only copy.
+    const states = new Map<number, ModuleState>();
     let memoryBytes = 0;
+    let dataBytes = 0;
     loader.shapes.forEach((shape, i) => {
       if (shape.globals.length === 0 && !shape.memory) return;
       const exports = instances.get(i);
       if (!exports) throw new SnapshotUnsupported(`core module ${i} is instantiated more than once`);
       const state = readState(shape, exports);
-      if (state.memory) memoryBytes += state.memory.length;
       // A memory the load left all zero, at its first size, is left as it was (the adapters' own).
       if (state.memory && isZero(state.memory) && !hasData(loader.walked[i]!)) delete state.memory;
-      if (state.globals.size === 0 && !state.memory) return;
-      replaced.set(i, applySnapshot(loader.walked[i]!, state));
+      if (state.memory) {
+        memoryBytes += state.memory.length;
+        if (memoryBytes > DEFAULT_INSPECT_LIMITS.maxInitialMemoryBytes) throw tooLarge("memory", memoryBytes, file);
+        state.runs = snapshotRuns(state.memory);
+        for (const [start, end] of state.runs) dataBytes += end - start;
+      }
+      if (state.globals.size > 0 || state.memory) states.set(i, state);
     });
-    const component = replaceCoreModules(loader.component, replaced);
-    checkSize(component, memoryBytes, file);
-    return component;
+    if (loader.component.length + dataBytes > DEFAULT_INSPECT_LIMITS.maxComponentBytes) {
+      const counted = [...states.values()].map((s) => (s.memory ? countNonZero(s.memory) : { bytes: 0, regions: 0 }));
+      const nonZero = counted.reduce((n, c) => n + c.bytes, 0);
+      const regions = counted.reduce((n, c) => n + c.regions, 0);
+      throw tooLarge(dataBytes > 2 * nonZero ? { regions } : "data", loader.component.length + dataBytes, file);
+    }
+    const replaced = new Map<number, Uint8Array>();
+    for (const [i, state] of states) replaced.set(i, applySnapshot(loader.walked[i]!, state));
+    return replaceCoreModules(loader.component, replaced);
   } catch (err) {
     if (err instanceof SnapshotUnsupported) throw new SoloError("INTERNAL", `the guest's component could not be written: ${err.message}`);
     throw err;
@@ -249,20 +273,33 @@ export async function snapshotGuest(bundle: string, map: StoredSourceMap, file: 
 
 /**
  * The component's checks (wasm/inspect.ts) would refuse a snapshot past their limits as if the
- * agent had sent it; said here in terms of what the top-level code did.
+ * agent had sent it; said here in terms of what the top-level code did. `what`: the memory's size,
+ * the data's, or data spread over so many regions that the zeros between them are most of it.
  */
-function checkSize(component: Uint8Array, memoryBytes: number, file: string): void {
+function tooLarge(what: "memory" | "data" | { regions: number }, bytes: number, file: string): SoloError {
   const { maxInitialMemoryBytes, maxComponentBytes } = DEFAULT_INSPECT_LIMITS;
-  let message: string | undefined;
-  let details: Record<string, unknown> = {};
-  if (memoryBytes > maxInitialMemoryBytes) {
-    message = `the guest's top-level code left its memory at ${formatBytes(memoryBytes)}; a service may start with at most ${formatBytes(maxInitialMemoryBytes)} (maxInitialMemoryBytes). Build large data inside handle, where limits.memoryBytes applies`;
-    details = { limit: "maxInitialMemoryBytes", max: maxInitialMemoryBytes };
-  } else if (component.length > maxComponentBytes) {
-    message = `the guest's top-level code left so much data in memory that its component is ${formatBytes(component.length)}; a component may be at most ${formatBytes(maxComponentBytes)} (maxComponentBytes). Build large data inside handle, where limits.memoryBytes applies`;
-    details = { limit: "maxComponentBytes", max: maxComponentBytes };
+  const fix = "Build large data inside handle, where limits.memoryBytes applies";
+  const message = what === "memory"
+    ? `the guest's top-level code left its memory at ${formatBytes(bytes)}; a service may start with at most ${formatBytes(maxInitialMemoryBytes)} (maxInitialMemoryBytes). ${fix}`
+    : what === "data"
+      ? `the guest's top-level code left so much data in memory that its component is ${formatBytes(bytes)}; a component may be at most ${formatBytes(maxComponentBytes)} (maxComponentBytes). ${fix}`
+      : `the guest's top-level code left data in ${what.regions} separate regions of memory, too many to keep apart: with the space between them its component is ${formatBytes(bytes)}; a component may be at most ${formatBytes(maxComponentBytes)} (maxComponentBytes). ${fix}`;
+  const limit = what === "memory" ? { limit: "maxInitialMemoryBytes", max: maxInitialMemoryBytes } : { limit: "maxComponentBytes", max: maxComponentBytes };
+  return new SoloError("COMPILE_ERROR", message, { ...limit, diagnostics: [{ file, line: 1, column: 1, message }] });
+}
+
+/** The non-zero bytes of `memory` and the separate runs they make. */
+function countNonZero(memory: Uint8Array): { bytes: number; regions: number } {
+  let bytes = 0;
+  let regions = 0;
+  let inside = false;
+  for (let i = 0; i < memory.length; i++) {
+    const nz = memory[i] !== 0;
+    if (nz) bytes++;
+    if (nz && !inside) regions++;
+    inside = nz;
   }
-  if (message) throw new SoloError("COMPILE_ERROR", message, { ...details, diagnostics: [{ file, line: 1, column: 1, message }] });
+  return { bytes, regions };
 }
 
 function loadFailure(out: { code: string; message: string; details?: Record<string, unknown> }, called: string[], file: string, memory: { memoryLimit: number; buildMemory: number }): SoloError {

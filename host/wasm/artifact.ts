@@ -7,6 +7,7 @@
 // Compiling costs ~0.3-1.5 s; metering ~1-10 ms. Everything here runs in the builder process,
 // never on the host's API thread.
 import { checkWasiImports } from "./wasi-imports.ts";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ import { pathToFileURL } from "node:url";
 import { SoloError } from "../errors.ts";
 import { checkShape, inspectComponent, type InspectLimits, DEFAULT_INSPECT_LIMITS } from "./inspect.ts";
 import { readModuleInfo } from "./module-info.ts";
-import { isCoreModule } from "./binary.ts";
+import { concat, isCoreModule } from "./binary.ts";
 import { GLUE_NAME, transpileComponent } from "./transpile.ts";
 import { shapeKey, walkCoreModules } from "./component.ts";
 import { DEFAULT_METER_SETTINGS, meter, type MeterReport, type MeterSettings } from "./meter.ts";
@@ -120,12 +121,16 @@ export class ArtifactCache {
   /**
    * Bytes a build keeps for the next (the QuickJS loader and its metered modules,
    * compile/quickjs-snapshot.ts), by a key naming what made them; not counted as compiles or meters.
+   * Each file starts with the SHA-256 of the rest: one a disk damaged is made again, not trusted.
    */
   async kept(key: string, make: () => Uint8Array | Promise<Uint8Array>): Promise<Uint8Array> {
     const hit = this.read("loaders", key);
-    if (hit) return hit;
+    if (hit && hit.length >= 32) {
+      const bytes = hit.subarray(32);
+      if (Buffer.from(createHash("sha256").update(bytes).digest()).equals(Buffer.from(hit.subarray(0, 32)))) return bytes;
+    }
     const bytes = await make();
-    this.write("loaders", key, bytes);
+    this.write("loaders", key, concat([createHash("sha256").update(bytes).digest(), bytes]));
     return bytes;
   }
 

@@ -45,6 +45,8 @@ export interface ModuleState {
   globals: Map<number, number | bigint>;
   /** The memory's bytes (their length is the size it grew to, in whole pages). */
   memory?: Uint8Array;
+  /** The memory's runs as snapshotRuns gives them, when the caller has them already. */
+  runs?: [number, number][];
 }
 
 interface Layout {
@@ -149,7 +151,7 @@ export function applySnapshot(module: Uint8Array, state: ModuleState): Uint8Arra
   if (state.memory && namesSegments(module, l.all)) throw new SnapshotUnsupported("code that names data segments (memory.init, data.drop)");
   const chunks: ArrayLike<number>[] = [module.subarray(0, 8)];
   const section = (id: number, body: ArrayLike<number>[]) => chunks.push([id, ...encodeU32(body.reduce((n, b) => n + b.length, 0))], ...body);
-  const data = state.memory && dataSection(state.memory);
+  const data = state.memory && dataSection(state.memory, state.runs ?? snapshotRuns(state.memory));
   let dataWritten = false;
   for (const s of l.all) {
     if (s.id === SECTION.global && state.globals.size > 0) {
@@ -187,12 +189,17 @@ export function applySnapshot(module: Uint8Array, state: ModuleState): Uint8Arra
 }
 
 /**
- * Active segments for memory 0 holding every non-zero byte of `memory`: at most
- * MAX_SNAPSHOT_SEGMENTS, zero runs under the gap kept inside (the gap grows until they fit).
+ * The [start, end) runs of `memory` a snapshot writes as segments: every non-zero byte, at most
+ * MAX_SNAPSHOT_SEGMENTS runs, zero runs under the gap kept inside (the gap grows until they fit).
  */
-function dataSection(memory: Uint8Array): ArrayLike<number>[] {
+export function snapshotRuns(memory: Uint8Array): [number, number][] {
   let runs = nonZeroRuns(memory, MERGE_GAP);
   for (let gap = MERGE_GAP * 4; runs.length > MAX_SNAPSHOT_SEGMENTS; gap *= 4) runs = nonZeroRuns(memory, gap);
+  return runs;
+}
+
+/** Active segments for memory 0, one per run. */
+function dataSection(memory: Uint8Array, runs: [number, number][]): ArrayLike<number>[] {
   const out: ArrayLike<number>[] = [encodeU32(runs.length)];
   for (const [start, end] of runs) out.push([0x00, 0x41, ...encodeS64(BigInt(start | 0)), 0x0b, ...encodeU32(end - start)], memory.subarray(start, end));
   return out;

@@ -3,7 +3,8 @@
 // mutable global, grown memory, bytes written anywhere), its immutable globals and exports as
 // they were; what it cannot write back exactly (passive data) is refused.
 import * as assert from "uvu/assert";
-import { applySnapshot, exposeState, readState, SnapshotUnsupported } from "../../host/wasm/module-snapshot.ts";
+import { MAX_SNAPSHOT_SEGMENTS, applySnapshot, exposeState, readState, SnapshotUnsupported } from "../../host/wasm/module-snapshot.ts";
+import { readModuleInfo } from "../../host/wasm/module-info.ts";
 import { wat } from "../meter/wat.ts";
 import { test } from "../helpers.ts";
 
@@ -56,6 +57,29 @@ test("a snapshot starts with the globals, memory size and bytes its module stopp
   const fresh = instance(MODULE);
   assert.is(fresh.a(), 7);
   assert.is(fresh.memory.buffer.byteLength, 65536);
+});
+
+test("a memory with a maximum keeps it; bytes scattered past the segment cap all come back in at most MAX_SNAPSHOT_SEGMENTS segments", () => {
+  const scattered = wat(`(module (memory 1 20) (global $n (mut i32) (i32.const 0))
+    (func (export "run") (local $i i32)
+      (drop (memory.grow (i32.const 15)))
+      (loop $l
+        (i32.store8 (local.get $i) (i32.const 9))
+        (local.set $i (i32.add (local.get $i) (i32.const 100)))
+        (br_if $l (i32.lt_u (local.get $i) (i32.const 1000000))))
+      (global.set $n (local.get $i)))
+    (export "memory" (memory 0)))`);
+  const { bytes, shape } = exposeState(scattered);
+  const ran = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+  (ran.run as () => void)();
+  const out = applySnapshot(scattered, readState(shape, ran));
+  const info = readModuleInfo(out);
+  assert.equal(info.memories, [{ initialPages: 16, maximumPages: 20, imported: false }]);
+  assert.ok(info.dataSegments <= MAX_SNAPSHOT_SEGMENTS, `${info.dataSegments} segments`);
+  const snap = new WebAssembly.Instance(new WebAssembly.Module(out as Uint8Array<ArrayBuffer>)).exports;
+  const before = new Uint8Array((ran.memory as WebAssembly.Memory).buffer);
+  const after = new Uint8Array((snap.memory as WebAssembly.Memory).buffer);
+  assert.ok(Buffer.from(after).equals(Buffer.from(before)), "10,000 bytes 100 apart (more than the cap, each its own run at the first gap), every one back");
 });
 
 test("a module with passive data is refused: its code names segments by index", () => {
