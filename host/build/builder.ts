@@ -25,9 +25,6 @@ export interface BuildLimits {
   memoryBytes: number;
 }
 
-/** V8's stack limit in the builder, KiB: a worker thread's 4 MiB less the 192 KiB Node keeps back. */
-const BUILDER_STACK_KB = 4096 - 192;
-
 export const DEFAULT_BUILD_LIMITS: BuildLimits = { timeoutMs: 60_000, memoryBytes: 2 * 1024 ** 3 };
 
 export interface BuilderOptions extends BuildLimits {
@@ -141,10 +138,10 @@ export class Builder {
     this.starts++;
     const heapMiB = Math.max(64, Math.floor(this.o.memoryBytes / 1024 ** 2));
     const child = fork(ENTRY, [], {
-      // A TS/JS guest's top-level code runs here (compile/quickjs-snapshot.ts), wasm frames on V8's
-      // stack: the stack a worker thread has (4 MB, less Node's margin), so it may recurse as deep
-      // as its handle may. Linux gives a main thread 8 MB.
-      execArgv: ["--import", TS_REGISTER, `--max-old-space-size=${heapMiB}`, `--stack-size=${BUILDER_STACK_KB}`],
+      // V8's default stack (~1 MB): a TS/JS guest's top-level code, run here at build time
+      // (compile/quickjs-snapshot.ts), may recurse about a quarter as deep as its handle (a worker
+      // thread has 4 MB). A larger one here also lets asc recurse deeper before it crashes.
+      execArgv: ["--import", TS_REGISTER, `--max-old-space-size=${heapMiB}`],
       serialization: "advanced",
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       // Its own process group, so a kill takes what it started too (esbuild's service, javy).
