@@ -244,7 +244,7 @@ export async function snapshotGuest(bundle: string, map: StoredSourceMap, file: 
       const exports = instances.get(i);
       if (!exports) throw new SnapshotUnsupported(`core module ${i} is instantiated more than once`);
       const state = readState(shape, exports);
-      // A memory the load left all zero, at its first size, is left as it was (the adapters' own).
+      // A memory the load left all zero (the WASI adapters' own, which nothing uses) is left as it was.
       if (state.memory && isZero(state.memory) && !hasData(loader.walked[i]!)) delete state.memory;
       if (state.memory) {
         memoryBytes += state.memory.length;
