@@ -27,8 +27,8 @@ export interface HostOptions {
   /** Worker threads that run guests (tenants start there); default one per core. */
   workers?: number;
   /**
-   * How calls and results cross to the workers (runtime/call-ring.ts): "message" (default;
-   * postMessage) or "ring" (shared-memory rings; opt-in). The same answers either way.
+   * How calls and results cross to the workers (runtime/call-ring.ts): "ring" (default;
+   * shared-memory rings) or "message" (postMessage). The same answers either way.
    */
   callChannel?: CallChannel;
   /**

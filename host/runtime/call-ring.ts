@@ -35,20 +35,31 @@ export const RING_BYTES = 1 << 20;
 export const RING_MAX_BATCH = RING_BYTES >> 2;
 /** How long a worker whose queue emptied waits in Atomics.wait for more calls before it parks. */
 export const LINGER_MS = 2;
+/**
+ * Waking a thread from Atomics.wait (a futex) or its event loop costs ~15-20 us on this kind of VM,
+ * each way: more than an echo call itself. So a side that expects an answer within SPIN_MS re-reads
+ * the ring instead of sleeping, for at most SPIN_MS, and only while recent answers came that fast
+ * (an average of the last few): a worker after its queue empties, when calls have been following
+ * each other that closely; the API thread after sending a worker its only call, when lone calls
+ * have been coming back that fast, for at most SPIN_TURN_MS of each turn of its event loop. A
+ * busy side never spins (it has work), an idle one never does (its average grew past SPIN_MS).
+ */
+export const SPIN_MS = 0.05;
+/** The most the API thread spends spinning in one turn of its event loop (so a ping-pong of lone calls still lets I/O in). */
+export const SPIN_TURN_MS = 0.5;
+/** Folds a new gap into an average of the last few (weight 1/4): how soon answers have been coming. */
+export function recentMs(average: number, gap: number): number {
+  return average + (gap - average) / 4;
+}
 
 /** Atomics.waitAsync (Node 20 has it; this project's TypeScript lib predates its types). */
 type WaitAsync = (a: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
 export const waitAsync: WaitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 /**
- * The channel a pool uses: "message" (the default: postMessage for everything, as before) or "ring".
- * Not yet the default: with it, test/governance/a-heavy-tenant-does-not-slow-a-light-one timed out
- * 3 runs of 3 on a loaded machine (message: passed 1 of 1). The cause seen there is the test's
- * harness (bench/noisy-neighbour-run.ts): a client retrying a call that admission refuses at once
- * spins in microtasks and starves the event loop; why the ring makes admission refuse A's third
- * call more often is not known yet. Merged onto the scale-to-zero pool, the same test passed 4
- * runs of 4 with the ring forced (load 2-5 on 2 cores), as did the scale, swap, governance and
- * abuse tests; the default stays "message" until it has run longer.
+ * The channel a pool uses: "ring" (the default) or "message" (postMessage for everything). The
+ * answers, their order and what crosses with them are the same either way
+ * (test/runtime/calls-cross-to-workers-in-order-on-either-channel).
  */
 export type CallChannel = "ring" | "message";
 

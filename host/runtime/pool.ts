@@ -20,7 +20,7 @@ import { availableParallelism } from "node:os";
 import type { Telemetry } from "../telemetry/index.ts";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
-import { RING, Ring, newRing, waitAsync, type CallChannel, type RingResults } from "./call-ring.ts";
+import { LINGER_MS, RING, Ring, SPIN_MS, SPIN_TURN_MS, newRing, recentMs, waitAsync, type CallChannel, type RingResults } from "./call-ring.ts";
 import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type ResultsMessage, type RunSpec, type SecretSnapshot, type Sequenced, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
@@ -48,6 +48,21 @@ export const RECREATE_DEADLINE_MS = 1_000;
  * this bounds what jco glue and host bookkeeping may hold, so a runaway fails one worker, not the host.
  */
 const WORKER_HEAP_MB = 1024;
+
+/** What this thread spun in the current turn of its event loop (call-ring.ts: SPIN_TURN_MS). */
+const spinTurn = { ms: 0, resetting: false };
+const resetSpinTurn = () => {
+  spinTurn.ms = 0;
+  spinTurn.resetting = false;
+};
+/** How much more this turn may spin (ms). */
+function spinAllowance(): number {
+  if (!spinTurn.resetting) {
+    spinTurn.resetting = true;
+    setImmediate(resetSpinTurn);
+  }
+  return SPIN_TURN_MS - spinTurn.ms;
+}
 
 export interface InstallSpec {
   key: string;
@@ -117,8 +132,8 @@ export interface PoolOptions {
   /** Live instances one worker keeps at most; past it the least recently used goes (0: no cap). */
   maxLiveInstances?: number;
   /**
-   * How calls and results cross to workers (call-ring.ts): "message" (default: postMessage) or
-   * "ring" (shared-memory rings; opt-in while it is new: call-ring.ts's CallChannel says why).
+   * How calls and results cross to workers (call-ring.ts): "ring" (default: shared-memory rings)
+   * or "message" (postMessage for everything).
    */
   channel?: CallChannel;
 }
@@ -198,6 +213,8 @@ class PoolWorker {
   private readonly out = { ids: [] as number[], keys: [] as string[], requests: [] as string[] };
   private readonly got: RingResults = { ids: [], outputs: [], fuels: [], memoryBytes: [], times: [] };
   private flushScheduled = false;
+  /** Lone calls' time from queued to answered, lately (ms): the thread spins for an answer only while it is under SPIN_MS. */
+  private loneMs = LINGER_MS;
   /** When the current tick's first call was queued (monotonicMs). */
   private tickAt = 0;
   private closing = false;
@@ -212,7 +229,7 @@ class PoolWorker {
   longCallMs = Infinity;
   onLongCall: PoolOptions["onLongCall"];
 
-  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, private readonly entry: URL = ENTRY, private readonly scale: { idleMs?: number; maxLive?: number } = {}, readonly channel: CallChannel = "message") {
+  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, private readonly entry: URL = ENTRY, private readonly scale: { idleMs?: number; maxLive?: number } = {}, readonly channel: CallChannel = "ring") {
     this.start();
   }
 
@@ -279,6 +296,9 @@ class PoolWorker {
       const g = this.got;
       const { n, sent } = rx.readResults(at, g);
       rx.consume(at);
+      // A lone call's time from queued to answered: whether the next one is worth spinning for.
+      const lone = n === 1 && this.calls.size === 1 ? this.calls.get(g.ids[0]!) : undefined;
+      if (lone) this.loneMs = recentMs(this.loneMs, sent - lone.at);
       this.settle(n, g.ids, g.outputs, g.fuels, g.memoryBytes, g.times, sent, undefined);
       g.outputs.length = 0; // holds no output past its batch
       if (this.rx !== rx) return; // a settled call closed or replaced the thread
@@ -360,6 +380,7 @@ class PoolWorker {
       this.txSeq = (this.txSeq + 1) | 0;
       this.queue.length = 0;
       if (tx.unpark()) this.worker.postMessage({ t: "bell" } satisfies ToWorker);
+      else if (n === 1 && this.calls.size === 1 && this.loneMs < SPIN_MS) this.spinForResult();
       return;
     }
     // postMessage clones them at once: the same arrays serve every batch.
@@ -375,6 +396,22 @@ class PoolWorker {
     ids.length = keys.length = requests.length = 0; // holds no request past its batch
   }
 
+  /**
+   * Re-reads the ring for the answer to the call just sent, for up to SPIN_MS (less if this turn
+   * of the event loop has spun SPIN_TURN_MS already), instead of waking for it later; stops early
+   * if the worker sends a message instead (the answer comes that way, or after it).
+   */
+  private spinForResult() {
+    const rx = this.rx!;
+    const began = performance.now();
+    const until = began + Math.min(SPIN_MS, spinAllowance());
+    const posted = Atomics.load(rx.header, RING.posted);
+    let now = began;
+    while (rx.peek() < 0 && Atomics.load(rx.header, RING.posted) === posted && (now = performance.now()) < until);
+    spinTurn.ms += now - began;
+    this.pullResults(rx, undefined);
+  }
+
   private onMessage(msg: FromWorker) {
     const rx = this.rx;
     if (rx && msg.chan !== undefined) {
@@ -386,8 +423,11 @@ class PoolWorker {
     if (msg.instances) this.instances = msg.instances;
     if (msg.t === "evicted") {
       for (const key of msg.keys) if (this.installed.has(key)) this.dormant.add(key);
-    } else if (msg.t === "results") this.settle(msg.ids.length, msg.ids, msg.outputs, msg.fuels, msg.memoryBytes, msg.times, msg.sent, msg.extra, msg.evicted, msg.evictedAt);
-    else {
+    } else if (msg.t === "results") {
+      // A result that comes by message is never found by spinning on the ring.
+      if (rx && msg.ids.length === 1 && this.calls.size === 1) this.loneMs = recentMs(this.loneMs, LINGER_MS);
+      this.settle(msg.ids.length, msg.ids, msg.outputs, msg.fuels, msg.memoryBytes, msg.times, msg.sent, msg.extra, msg.evicted, msg.evictedAt);
+    } else {
       if (msg.evicted) for (const key of msg.evicted) this.dormant.add(key);
       const ack = this.acks.get(msg.id);
       if (ack) {

@@ -15,7 +15,7 @@ import type { LogLevel } from "../wasm/index.ts";
 import { fail, type GuestEnv, type WitResult } from "./guest-env.ts";
 import { CAPABILITY_NAME, guestGrants } from "../capability/guest.ts";
 import { KvView } from "./kv-view.ts";
-import { LINGER_MS, RING, Ring } from "./call-ring.ts";
+import { LINGER_MS, RING, Ring, SPIN_MS, recentMs } from "./call-ring.ts";
 import { WATCH, monotonicMs, type CallResult, type CallsMessage, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type PrepareMessage, type ResultsMessage, type RunSpec, type Sequenced, type ToWorker, type WireError } from "./protocol.ts";
 import { Sandbox } from "./sandbox.ts";
 import type { CallOutcome } from "./outcome.ts";
@@ -629,24 +629,36 @@ function takeCall(id: number, key: string, request: string): void {
   else queue.push({ id, key, request, tenant: key.slice(0, key.indexOf("/")) });
 }
 
+/** How soon calls have come after the queue emptied, lately (ms): the worker spins only while it is under SPIN_MS. */
+let callGapMs = LINGER_MS;
+
 /**
- * With the queue empty, waits up to LINGER_MS for calls in the ring (Atomics.wait: the thread
+ * With the queue empty, spins up to SPIN_MS while calls have been following each other that
+ * closely (call-ring.ts), then waits up to LINGER_MS for calls in the ring (Atomics.wait: the thread
  * sleeps, and the event loop with it); true when some came. Then it parks: the pool sends a bell
  * with its next calls. A message the pool sent ends the wait (its listener drains after it).
  */
 function linger(): boolean {
   const h = callRing!.header;
-  const until = monotonicMs() + LINGER_MS;
+  // performance.now: this thread's clock, no allocation per read (the spin reads it often).
+  const began = performance.now();
+  const until = began + LINGER_MS;
+  const spinUntil = callGapMs < SPIN_MS ? began + SPIN_MS : 0;
   for (;;) {
     // A message is on its way (a difference, not an order: the numbers wrap after 2^31).
     if (Atomics.load(h, RING.posted) !== lastMessage) return false;
     const seen = Atomics.load(h, RING.signal);
     pullRing(undefined);
-    if (!queue.empty) return true;
-    const left = until - monotonicMs();
-    if (left <= 0) break;
-    Atomics.wait(h, RING.signal, seen, left);
+    const now = performance.now();
+    if (!queue.empty) {
+      callGapMs = recentMs(callGapMs, now - began);
+      return true;
+    }
+    if (now >= until) break;
+    if (now < spinUntil) continue;
+    Atomics.wait(h, RING.signal, seen, until - now);
   }
+  callGapMs = recentMs(callGapMs, LINGER_MS);
   Atomics.store(h, RING.parked, 1);
   // Calls written before the pool saw the flag get no bell: taken now.
   pullRing(undefined);
