@@ -6,7 +6,7 @@
 // load changes meanwhile skews both alike; ratios are ring / message. Also printed: the API
 // thread's GC pauses during the 256-in-flight phase, and the CPU an idle host burns (process-wide,
 // over 2 s, after its workers parked), and the floor: a bare round trip between two threads
-// (bench/round-trip.ts). The top-level figures are the first channel's (message, the default):
+// (bench/round-trip.ts). The top-level figures are the first channel's (ring, the default):
 // bench/run.ts reads them.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,7 +18,7 @@ import { roundTrips } from "./round-trip.ts";
 
 const arg = process.argv.indexOf("--channel");
 const which = arg > 0 ? process.argv[arg + 1] : "both";
-const channels = (which === "both" ? ["message", "ring"] : [which]) as ("ring" | "message")[];
+const channels = (which === "both" ? ["ring", "message"] : [which]) as ("ring" | "message")[];
 const ROUNDS = Number(process.env.ROUNDS ?? scaled(3, 1));
 const SINGLE = scaled(2000, 1000);
 const MANY_MS = scaled(1500, 700);

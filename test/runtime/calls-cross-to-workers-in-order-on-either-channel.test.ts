@@ -71,6 +71,17 @@ for (const channel of CHANNELS) {
     assert.equal(e.map((r) => r.output), Array.from({ length: 200 }, (_, i) => `e${i}`));
   });
 
+  test(`${channel} channel: calls made one at a time answer in order, whether each result crosses plain or (kv writes, logs) by message`, async () => {
+    const { host } = hosts.get(channel)!;
+    const start = Number((await host.call("a", "counter", "add")).output);
+    // One call in flight at a time: on the ring both sides wait for the answer by spinning, and a
+    // counter's result (kv writes and a log) comes by message instead, in the ring's sequence.
+    for (let i = 0; i < 300; i++) {
+      if (i % 3 === 2) assert.is((await answers(host.call("a", "counter", "add"), `call ${i}`)).output, String(start + 1 + Math.floor(i / 3)), `call ${i}`);
+      else assert.is((await answers(host.call("a", "echo", `lone ${i}`), `call ${i}`)).output, `lone ${i}`);
+    }
+  });
+
   test(`${channel} channel: a worker left idle (its thread parked) answers the next call, however long the pause`, async () => {
     const { host } = hosts.get(channel)!;
     // Pauses around the worker's linger time (2 ms) and well past it: each call finds it waiting, parking or parked.
@@ -93,6 +104,20 @@ for (const channel of CHANNELS) {
     await after;
   });
 }
+
+test("after a run of calls made one at a time (each side spinning for the other's answer), an idle host sleeps: it uses under a quarter of a core over the next second", async () => {
+  const { host } = hosts.get("ring")!;
+  for (let i = 0; i < 2000; i++) await host.call("a", "echo", "x");
+  await new Promise((r) => setTimeout(r, 50)); // a worker spins at most 50 us, lingers 2 ms, then parks
+  const before = process.cpuUsage();
+  const wall = performance.now();
+  await new Promise((r) => setTimeout(r, 1000));
+  const used = process.cpuUsage(before);
+  const share = (used.user + used.system) / 1000 / (performance.now() - wall);
+  // A thread left spinning would use a whole core (share near 1, more with two hosts' workers).
+  assert.ok(share < 0.25, `the idle process used ${(share * 100).toFixed(0)}% of a core`);
+  assert.is((await host.call("a", "echo", "awake")).output, "awake");
+});
 
 test("with maxLiveInstances 1, two services called in turn are re-created on every call: each call answers its own request, and stats().instances counts the same on the ring channel as on the message channel", async () => {
   const seen = new Map<CallChannel, InstanceStats>();
