@@ -32,6 +32,12 @@ export interface HostOptions {
    */
   callChannel?: CallChannel;
   /**
+   * Ring channel: how long (ms) a side waits for an answer by spinning instead of sleeping, when
+   * recent answers came that fast (runtime/call-ring.ts). Default 0.05; 0: never spin (a machine
+   * shared with other busy work).
+   */
+  callSpinMs?: number;
+  /**
    * Fair placement (services/placement.ts): heavy tenants move to isolated low-priority threads
    * started on demand. `{ isolatedWorkers: 0 }` keeps every tenant where it was placed.
    */
@@ -212,6 +218,7 @@ export class Host {
 
   static async open(options: HostOptions): Promise<Host> {
     if (!options || typeof options.dataDir !== "string") throw new SoloError("INVALID_ARGUMENT", "Host.open needs { dataDir }", { field: "dataDir" });
+    if (options.callSpinMs !== undefined && !(typeof options.callSpinMs === "number" && options.callSpinMs >= 0 && options.callSpinMs <= 1000)) throw new SoloError("INVALID_ARGUMENT", `callSpinMs must be a number of milliseconds from 0 to 1000; got ${JSON.stringify(options.callSpinMs)}`, { field: "callSpinMs" });
     if (options.callChannel !== undefined && options.callChannel !== "message" && options.callChannel !== "ring") throw new SoloError("INVALID_ARGUMENT", `callChannel must be "message" or "ring"; got ${JSON.stringify(options.callChannel)}`, { field: "callChannel" });
     ensureWasmFeatures();
     const dataDir = resolve(options.dataDir);
@@ -249,7 +256,7 @@ export class Host {
         supervisor?.onWorkerRestart(w, reason);
       };
       pool = new WorkerPool({
-        size: options.workers, channel: options.callChannel, onRestart, onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names), telemetry,
+        size: options.workers, channel: options.callChannel, spinMs: options.callSpinMs, onRestart, onLost: (key, err) => supervisor?.onServiceLost(key, err), secretsFor: (tenant, names) => vault.snapshot(tenant, names), telemetry,
         isolated: fairness.isolatedWorkers, isolatedNice: fairness.nice, loadWindowMs: fairness.loadWindowMs, longCallMs: fairness.heavyCallMs,
         onLoad: (loads) => supervisor?.onLoad(loads), onLongCall: (tenant, worker, ms) => supervisor?.onLongCall(tenant, worker, ms),
         idleMs, maxLiveInstances,
@@ -574,12 +581,13 @@ export class Host {
    * Counters of the artifact cache, the worker pool, the builder process, admission and placement
    * (`workers`: the shared workers; `placement.isolatedWorkers`: the isolated ones started for heavy tenants).
    * `instances`: deployed services beside live instances (scale to zero): `live` now, `created` and
-   * `evicted` ever, `deploysWithoutStart` (cached deploys that made no instance).
+   * `evicted` ever, `deploysWithoutStart` (cached deploys that made no instance). `spins`: lone
+   * calls whose answer the API thread spun for on the ring channel, and how many it caught.
    */
-  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderStarts: number; builderRestarts: number; retentionFailures: number; admission: LaneStatus[]; placement: PlacementStats; instances: InstanceStats } {
+  stats(): { artifacts: ArtifactCounters; workers: number; workerRestarts: number; builderStarts: number; builderRestarts: number; retentionFailures: number; admission: LaneStatus[]; placement: PlacementStats; instances: InstanceStats; spins: { spun: number; caught: number } } {
     return {
       artifacts: { ...this.artifacts.counters }, workers: this.pool.size, workerRestarts: this.pool.restarts, builderStarts: this.builder.started, builderRestarts: this.builder.restarts, retentionFailures: this.retention?.failures ?? 0,
-      admission: this.supervisor.admissionStatus(), placement: this.supervisor.placementStats(), instances: this.supervisor.instanceStats(),
+      admission: this.supervisor.admissionStatus(), placement: this.supervisor.placementStats(), instances: this.supervisor.instanceStats(), spins: this.pool.spinCounts(),
     };
   }
 

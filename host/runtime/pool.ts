@@ -136,6 +136,8 @@ export interface PoolOptions {
    * or "message" (postMessage for everything).
    */
   channel?: CallChannel;
+  /** Ring channel: how long either side spins for an answer it expects that soon (call-ring.ts; default SPIN_MS, 0: never). */
+  spinMs?: number;
 }
 
 /** A cached deploy's or a re-install's start: no instance until the first call (InstallMessage.lazy). */
@@ -215,6 +217,10 @@ class PoolWorker {
   private flushScheduled = false;
   /** Lone calls' time from queued to answered, lately (ms): the thread spins for an answer only while it is under SPIN_MS. */
   private loneMs = LINGER_MS;
+  /** Lone calls whose answer this thread spun for, and how many of those answers the spin caught. */
+  readonly spins = { spun: 0, caught: 0 };
+  /** The last spin missed its answer (counted in loneMs as a whole linger, not as the answer's time when it comes). */
+  private spinMissed = false;
   /** When the current tick's first call was queued (monotonicMs). */
   private tickAt = 0;
   private closing = false;
@@ -229,7 +235,7 @@ class PoolWorker {
   longCallMs = Infinity;
   onLongCall: PoolOptions["onLongCall"];
 
-  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, private readonly entry: URL = ENTRY, private readonly scale: { idleMs?: number; maxLive?: number } = {}, readonly channel: CallChannel = "ring") {
+  constructor(readonly index: number, private readonly onDeath: (w: PoolWorker, code: number) => void, private readonly onLost: (key: string, error: SoloError) => void, private readonly secretsFor?: PoolOptions["secretsFor"], readonly nice = 0, private readonly entry: URL = ENTRY, private readonly scale: { idleMs?: number; maxLive?: number } = {}, readonly channel: CallChannel = "ring", private readonly spinMs = SPIN_MS) {
     this.start();
   }
 
@@ -248,7 +254,7 @@ class PoolWorker {
       this.rxSeq = 0;
       this.listen(this.rx);
     }
-    this.worker = new Worker(this.entry, { workerData: { watch, nice: this.nice, idleMs: this.scale.idleMs ?? 0, maxLive: this.scale.maxLive ?? 0, rings }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    this.worker = new Worker(this.entry, { workerData: { watch, nice: this.nice, idleMs: this.scale.idleMs ?? 0, maxLive: this.scale.maxLive ?? 0, rings, spinMs: this.spinMs }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     this.worker.unref(); // held (ref) only while it has work, so an idle pool never keeps a process alive
     const w = this.worker;
     // A replaced thread's last messages are ignored: its calls and requests were settled or re-sent,
@@ -298,7 +304,8 @@ class PoolWorker {
       rx.consume(at);
       // A lone call's time from queued to answered: whether the next one is worth spinning for.
       const lone = n === 1 && this.calls.size === 1 ? this.calls.get(g.ids[0]!) : undefined;
-      if (lone) this.loneMs = recentMs(this.loneMs, sent - lone.at);
+      if (lone && !this.spinMissed) this.loneMs = recentMs(this.loneMs, sent - lone.at);
+      this.spinMissed = false;
       this.settle(n, g.ids, g.outputs, g.fuels, g.memoryBytes, g.times, sent, undefined);
       g.outputs.length = 0; // holds no output past its batch
       if (this.rx !== rx) return; // a settled call closed or replaced the thread
@@ -380,7 +387,7 @@ class PoolWorker {
       this.txSeq = (this.txSeq + 1) | 0;
       this.queue.length = 0;
       if (tx.unpark()) this.worker.postMessage({ t: "bell" } satisfies ToWorker);
-      else if (n === 1 && this.calls.size === 1 && this.loneMs < SPIN_MS) this.spinForResult();
+      else if (n === 1 && this.calls.size === 1 && this.loneMs < this.spinMs) this.spinForResult();
       return;
     }
     // postMessage clones them at once: the same arrays serve every batch.
@@ -402,14 +409,26 @@ class PoolWorker {
    * if the worker sends a message instead (the answer comes that way, or after it).
    */
   private spinForResult() {
+    const allowance = Math.min(this.spinMs, spinAllowance());
+    if (allowance <= 0) return; // this turn has spun its share: the answer wakes the thread as without spinning
     const rx = this.rx!;
+    this.spinMissed = false;
     const began = performance.now();
-    const until = began + Math.min(SPIN_MS, spinAllowance());
+    const until = began + allowance;
     const posted = Atomics.load(rx.header, RING.posted);
     let now = began;
     while (rx.peek() < 0 && Atomics.load(rx.header, RING.posted) === posted && (now = performance.now()) < until);
     spinTurn.ms += now - began;
+    const waiting = this.calls.size;
     this.pullResults(rx, undefined);
+    // A spin that missed counts as a whole linger (as a result by message does), not as the answer's
+    // own time when it comes: an average of times lets a third of the spins miss on a busy machine.
+    this.spins.spun++;
+    if (this.calls.size < waiting) this.spins.caught++;
+    else {
+      this.loneMs = recentMs(this.loneMs, LINGER_MS);
+      this.spinMissed = true;
+    }
   }
 
   private onMessage(msg: FromWorker) {
@@ -676,7 +695,7 @@ export class WorkerPool {
   }
 
   private newWorker(index: number, nice: number): PoolWorker {
-    const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice, this.options.entry, { idleMs: this.options.idleMs, maxLive: this.options.maxLiveInstances }, this.options.channel);
+    const w = new PoolWorker(index, (w, code) => this.onDeath(w, code), (key, err) => this.options.onLost?.(key, err), this.options.secretsFor, nice, this.options.entry, { idleMs: this.options.idleMs, maxLive: this.options.maxLiveInstances }, this.options.channel, this.options.spinMs);
     w.longCallMs = this.options.longCallMs ?? 20;
     w.onLongCall = this.options.onLongCall;
     if (index >= this.shared) void this.ready(index).catch(() => {}); // an isolated one: marks it loaded (isLoaded)
@@ -893,6 +912,16 @@ export class WorkerPool {
       sum.live += w.instances.live;
       sum.created += w.past.created + w.instances.created;
       sum.evicted += w.past.evicted + w.instances.evicted;
+    }
+    return sum;
+  }
+
+  /** Lone calls whose answer the API thread spun for (call-ring.ts), and how many answers the spin caught. */
+  spinCounts(): { spun: number; caught: number } {
+    const sum = { spun: 0, caught: 0 };
+    for (const w of this.workers) {
+      sum.spun += w.spins.spun;
+      sum.caught += w.spins.caught;
     }
     return sum;
   }

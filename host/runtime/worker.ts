@@ -32,7 +32,7 @@ import { EmitBudget, emitFrom } from "./guest-events.ts";
 
 ensureWasmFeatures();
 
-const { watch, nice, idleMs = 0, maxLive = 0, rings } = workerData as { watch: SharedArrayBuffer; nice?: number; idleMs?: number; maxLive?: number; rings?: [calls: SharedArrayBuffer, results: SharedArrayBuffer] };
+const { watch, nice, idleMs = 0, maxLive = 0, rings, spinMs = SPIN_MS } = workerData as { watch: SharedArrayBuffer; nice?: number; idleMs?: number; maxLive?: number; rings?: [calls: SharedArrayBuffer, results: SharedArrayBuffer]; spinMs?: number };
 /** The ring channel (call-ring.ts), when the pool uses it: calls come in on one, results go out on the other. */
 const callRing = rings && new Ring(rings[0]);
 const resultRing = rings && new Ring(rings[1]);
@@ -45,11 +45,13 @@ const parent = parentPort!;
 /** With the ring channel, every message to the pool takes its place in the sequence of result batches. */
 const port = {
   postMessage(msg: FromWorker): void {
-    if (resultRing) {
-      msg.chan = outSeq;
-      outSeq = (outSeq + 1) | 0;
-    }
+    if (!resultRing) return parent.postMessage(msg);
+    const seq = outSeq;
+    msg.chan = seq;
     parent.postMessage(msg);
+    outSeq = (seq + 1) | 0;
+    // A pool spinning on the ring for a result (pool.ts: spinForResult) stops when it sees this.
+    Atomics.store(resultRing.header, RING.posted, seq);
   },
 };
 // An isolated worker (heavy tenants, services/placement.ts) runs at a lower OS priority: on Linux
@@ -629,7 +631,7 @@ function takeCall(id: number, key: string, request: string): void {
   else queue.push({ id, key, request, tenant: key.slice(0, key.indexOf("/")) });
 }
 
-/** How soon calls have come after the queue emptied, lately (ms): the worker spins only while it is under SPIN_MS. */
+/** How soon calls have come after the queue emptied, lately (ms): the worker spins only while it is under spinMs. */
 let callGapMs = LINGER_MS;
 
 /**
@@ -643,7 +645,7 @@ function linger(): boolean {
   // performance.now: this thread's clock, no allocation per read (the spin reads it often).
   const began = performance.now();
   const until = began + LINGER_MS;
-  const spinUntil = callGapMs < SPIN_MS ? began + SPIN_MS : 0;
+  const spinUntil = callGapMs < spinMs ? began + spinMs : 0;
   for (;;) {
     // A message is on its way (a difference, not an order: the numbers wrap after 2^31).
     if (Atomics.load(h, RING.posted) !== lastMessage) return false;
@@ -651,7 +653,8 @@ function linger(): boolean {
     pullRing(undefined);
     const now = performance.now();
     if (!queue.empty) {
-      callGapMs = recentMs(callGapMs, now - began);
+      // A spin that missed counts as a whole linger: it takes a run of close calls to spin again.
+      callGapMs = recentMs(callGapMs, spinUntil !== 0 && now >= spinUntil ? LINGER_MS : now - began);
       return true;
     }
     if (now >= until) break;

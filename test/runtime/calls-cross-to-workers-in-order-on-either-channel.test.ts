@@ -71,17 +71,6 @@ for (const channel of CHANNELS) {
     assert.equal(e.map((r) => r.output), Array.from({ length: 200 }, (_, i) => `e${i}`));
   });
 
-  test(`${channel} channel: calls made one at a time answer in order, whether each result crosses plain or (kv writes, logs) by message`, async () => {
-    const { host } = hosts.get(channel)!;
-    const start = Number((await host.call("a", "counter", "add")).output);
-    // One call in flight at a time: on the ring both sides wait for the answer by spinning, and a
-    // counter's result (kv writes and a log) comes by message instead, in the ring's sequence.
-    for (let i = 0; i < 300; i++) {
-      if (i % 3 === 2) assert.is((await answers(host.call("a", "counter", "add"), `call ${i}`)).output, String(start + 1 + Math.floor(i / 3)), `call ${i}`);
-      else assert.is((await answers(host.call("a", "echo", `lone ${i}`), `call ${i}`)).output, `lone ${i}`);
-    }
-  });
-
   test(`${channel} channel: a worker left idle (its thread parked) answers the next call, however long the pause`, async () => {
     const { host } = hosts.get(channel)!;
     // Pauses around the worker's linger time (2 ms) and well past it: each call finds it waiting, parking or parked.
@@ -104,6 +93,51 @@ for (const channel of CHANNELS) {
     await after;
   });
 }
+
+/** Calls made one at a time: 20 echoes (results on the ring), then a counter call (kv writes and a log: its result comes by message), 15 times over. */
+async function loneCalls(host: Host): Promise<void> {
+  const start = Number((await host.call("a", "counter", "add")).output);
+  for (let round = 0; round < 15; round++) {
+    for (let i = 0; i < 20; i++) assert.is((await answers(host.call("a", "echo", `lone ${round}.${i}`), `echo ${round}.${i}`)).output, `lone ${round}.${i}`);
+    assert.is((await answers(host.call("a", "counter", "add"), `count ${round}`)).output, String(start + 1 + round), `count ${round}`);
+  }
+}
+
+for (const channel of CHANNELS) {
+  test(`${channel} channel: calls made one at a time answer in order, whether each result crosses plain or (kv writes, logs) by message`, async () => {
+    await loneCalls(hosts.get(channel)!.host);
+  });
+}
+
+test("ring channel, the API thread spinning for every lone answer (callSpinMs 1): calls made one at a time answer in order, the spin catching answers from the ring and giving way to those that come by message", async () => {
+  const t = await openHost({ workers: 1, callChannel: "ring", callSpinMs: 1 });
+  try {
+    for (const [service, file] of [["echo", "echo.as.ts"], ["counter", "counter.as.ts"]] as const) {
+      await t.host.deploy({ tenant: "a", service, source: example(file), language: "assemblyscript" });
+    }
+    const before = t.host.stats().spins;
+    await loneCalls(t.host);
+    const { spun, caught } = t.host.stats().spins;
+    // 316 lone calls, sent while the worker lingers (it parks only after 2 ms without one).
+    assert.ok(spun - before.spun >= 100, `the API thread spun for ${spun - before.spun} of 316 lone calls`);
+    assert.ok(caught > before.caught, "no spin caught its answer");
+    assert.ok(caught - before.caught < spun - before.spun, "every spin caught an answer, though 15 came by message");
+  } finally {
+    await t.close();
+  }
+});
+
+test("Host.open refuses a callSpinMs that is not a number of milliseconds from 0 to 1000 (INVALID_ARGUMENT naming the field)", async () => {
+  for (const bad of [-1, 1001, Number.NaN, "1"]) {
+    const dir = mkdtempSync(join(tmpdir(), "solo-spin-"));
+    try {
+      const err = await rejects(Host.open({ dataDir: dir, callSpinMs: bad as number }), "INVALID_ARGUMENT");
+      assert.is(err.details?.field, "callSpinMs");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
 
 test("after a run of calls made one at a time (each side spinning for the other's answer), an idle host sleeps: it uses under a quarter of a core over the next second", async () => {
   const { host } = hosts.get("ring")!;
