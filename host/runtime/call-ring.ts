@@ -214,8 +214,8 @@ export class Ring {
     Atomics.store(this.header, RING.rpos, (at + this.u32[at >> 2]! + 7) & ~7);
   }
 
-  /** Calls the call batch at `at` holds, one `take(id, key, request)` each. */
-  readCalls(at: number, take: (id: number, key: string, request: string) => void): void {
+  /** Calls the call batch at `at` holds, one `take(id, key, request)` each; answers how many. */
+  readCalls(at: number, take: (id: number, key: string, request: string) => void): number {
     const n = this.u32[(at >> 2) + 2]!;
     let s = at + CALL_HEAD + CALL_ENTRY * n;
     for (let i = 0; i < n; i++) {
@@ -228,6 +228,7 @@ export class Ring {
       s += q;
       take(this.f64[e >> 3]!, key, request);
     }
+    return n;
   }
 
   /** The result batch at `at` into `into` (arrays reused); answers its count and sets `sent`. */

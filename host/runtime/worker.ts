@@ -620,7 +620,7 @@ function pullRing(until: number | undefined): void {
     if (seq !== inSeq || seq === until) return;
     inSeq = (seq + 1) | 0;
     memoryPool.busy(); // calls in, as a calls message would be: upkeep waits for a quiet spell
-    ring.readCalls(at, takeCall);
+    lastBatch = ring.readCalls(at, takeCall);
     ring.consume(at);
   }
 }
@@ -633,6 +633,12 @@ function takeCall(id: number, key: string, request: string): void {
 
 /** How soon calls have come after the queue emptied, lately (ms): the worker spins only while it is under spinMs. */
 let callGapMs = LINGER_MS;
+/**
+ * Calls in the last batch taken from the ring. The worker spins only after a batch of one: calls
+ * made one at a time (an answer awaited before the next) come that way. Calls made together
+ * come in batches, and there spinning would take a core from the API thread that is making them.
+ */
+let lastBatch = 0;
 
 /**
  * With the queue empty, spins up to SPIN_MS while calls have been following each other that
@@ -645,7 +651,7 @@ function linger(): boolean {
   // performance.now: this thread's clock, no allocation per read (the spin reads it often).
   const began = performance.now();
   const until = began + LINGER_MS;
-  const spinUntil = callGapMs < spinMs ? began + spinMs : 0;
+  const spinUntil = lastBatch === 1 && callGapMs < spinMs ? began + spinMs : 0;
   for (;;) {
     // A message is on its way (a difference, not an order: the numbers wrap after 2^31).
     if (Atomics.load(h, RING.posted) !== lastMessage) return false;
