@@ -425,7 +425,9 @@ class PoolWorker {
     // own time when it comes: an average of times lets a third of the spins miss on a busy machine.
     this.spins.spun++;
     if (this.calls.size < waiting) this.spins.caught++;
-    else {
+    // Only a spin that ran its whole spinMs missed: one cut short by the turn's allowance proves
+    // nothing, and one that gave way to a message leaves the penalty to that message (onMessage).
+    else if (now >= began + this.spinMs && Atomics.load(rx.header, RING.posted) === posted) {
       this.loneMs = recentMs(this.loneMs, LINGER_MS);
       this.spinMissed = true;
     }
@@ -444,7 +446,9 @@ class PoolWorker {
       for (const key of msg.keys) if (this.installed.has(key)) this.dormant.add(key);
     } else if (msg.t === "results") {
       // A result that comes by message is never found by spinning on the ring.
-      if (rx && msg.ids.length === 1 && this.calls.size === 1) this.loneMs = recentMs(this.loneMs, LINGER_MS);
+      // (Once: a spin that missed it counted it already.)
+      if (rx && msg.ids.length === 1 && this.calls.size === 1 && !this.spinMissed) this.loneMs = recentMs(this.loneMs, LINGER_MS);
+      this.spinMissed = false;
       this.settle(msg.ids.length, msg.ids, msg.outputs, msg.fuels, msg.memoryBytes, msg.times, msg.sent, msg.extra, msg.evicted, msg.evictedAt);
     } else {
       if (msg.evicted) for (const key of msg.evicted) this.dormant.add(key);

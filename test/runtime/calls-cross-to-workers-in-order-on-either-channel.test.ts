@@ -104,31 +104,51 @@ async function loneCalls(host: Host): Promise<void> {
 }
 
 for (const channel of CHANNELS) {
-  test(`${channel} channel: calls made one at a time answer in order, whether each result crosses plain or (kv writes, logs) by message`, async () => {
+  test(`${channel} channel: calls made one at a time each get their own answer, whether it crosses plain or (kv writes, logs) by message`, async () => {
     await loneCalls(hosts.get(channel)!.host);
   });
 }
 
-test("ring channel, the API thread spinning for every lone answer (callSpinMs 1): calls made one at a time answer in order, the spin catching answers from the ring and giving way to those that come by message", async () => {
-  const t = await openHost({ workers: 1, callChannel: "ring", callSpinMs: 1 });
+/** A one-worker ring host with echo and counter deployed, spinning up to `callSpinMs`. */
+async function spinningHost(callSpinMs: number): Promise<TestHost> {
+  const t = await openHost({ workers: 1, callChannel: "ring", callSpinMs });
+  for (const [service, file] of [["echo", "echo.as.ts"], ["counter", "counter.as.ts"]] as const) {
+    await t.host.deploy({ tenant: "a", service, source: example(file), language: "assemblyscript" });
+  }
+  return t;
+}
+
+test("ring channel, the API thread spinning as long as it may (callSpinMs 0.5): calls made one at a time each get their own answer, and the spin catches answers from the ring", async () => {
+  const t = await spinningHost(0.5);
   try {
-    for (const [service, file] of [["echo", "echo.as.ts"], ["counter", "counter.as.ts"]] as const) {
-      await t.host.deploy({ tenant: "a", service, source: example(file), language: "assemblyscript" });
-    }
     const before = t.host.stats().spins;
-    await loneCalls(t.host);
-    const { spun, caught } = t.host.stats().spins;
-    // 316 lone calls, sent while the worker lingers (it parks only after 2 ms without one).
-    assert.ok(spun - before.spun >= 100, `the API thread spun for ${spun - before.spun} of 316 lone calls`);
-    assert.ok(caught > before.caught, "no spin caught its answer");
-    assert.ok(caught - before.caught < spun - before.spun, "every spin caught an answer, though 15 came by message");
+    // Whether a given spin catches its answer depends on the machine's load (a worker descheduled
+    // past the spin misses): this asserts that spinning happens and can catch, not how often.
+    let now = before;
+    const deadline = performance.now() + 20_000;
+    do {
+      await loneCalls(t.host);
+      now = t.host.stats().spins;
+    } while ((now.spun - before.spun < 100 || now.caught === before.caught) && performance.now() < deadline);
+    assert.ok(now.spun - before.spun >= 100, `the API thread spun for only ${now.spun - before.spun} lone calls`);
+    assert.ok(now.caught > before.caught, "no spin caught its answer");
   } finally {
     await t.close();
   }
 });
 
-test("Host.open refuses a callSpinMs that is not a number of milliseconds from 0 to 1000 (INVALID_ARGUMENT naming the field)", async () => {
-  for (const bad of [-1, 1001, Number.NaN, "1"]) {
+test("ring channel with callSpinMs 0: calls made one at a time each get their own answer and neither side spins", async () => {
+  const t = await spinningHost(0);
+  try {
+    await loneCalls(t.host);
+    assert.equal(t.host.stats().spins, { spun: 0, caught: 0 });
+  } finally {
+    await t.close();
+  }
+});
+
+test("Host.open refuses a callSpinMs that is not a number of milliseconds from 0 to 0.5 (INVALID_ARGUMENT naming the field)", async () => {
+  for (const bad of [-1, 0.6, 1000, Number.NaN, "0.1"]) {
     const dir = mkdtempSync(join(tmpdir(), "solo-spin-"));
     try {
       const err = await rejects(Host.open({ dataDir: dir, callSpinMs: bad as number }), "INVALID_ARGUMENT");
