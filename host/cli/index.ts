@@ -146,6 +146,7 @@ export function program(setCode: (code: number) => void, ctx: RunContext = {}): 
     .addOption(new Option("--grpc <host:port>", "gRPC address; port 0 picks a free one").env("SOLO_GRPC").default("127.0.0.1:50051"))
     .addOption(new Option("--http <host:port>", "HTTPS + WebSocket address; port 0 picks a free one").env("SOLO_HTTP").default("127.0.0.1:8443"))
     .addOption(new Option("--workers <n>", "guest worker threads (default: one per core)").env("SOLO_WORKERS"))
+    .addOption(new Option("--call-spin-ms <ms>", "how long the API thread and a worker spin for an answer they expect that soon, 0 to 0.5 (default 0.05; 0: never, for a machine shared with other busy work)").env("SOLO_CALL_SPIN_MS"))
     .addOption(new Option("--cache <dir>", "compiled artifacts (default DIR/artifacts; safe to share between data directories)").env("SOLO_CACHE"))
     .option("--insecure-http", "plain HTTP instead of HTTPS on --http (loopback addresses only)")
     .addOption(new Option("--metrics-port <n>", "also serve GET /metrics without a token on plain HTTP at 127.0.0.1:N, for local scrapers; 0 picks a free port (default: off)").env("SOLO_METRICS_PORT"))

@@ -36,8 +36,8 @@ test("a restart on the same data directory keeps the admin token and the CA; SIG
   assert.is(await s.stop("SIGINT"), 0);
 });
 
-test("SOLO_DATA, SOLO_GRPC, SOLO_HTTP and SOLO_WORKERS stand in for the flags", async () => {
-  const s = await startSolo(["--cache", TEST_CACHE], { SOLO_DATA: dataDir, SOLO_GRPC: "127.0.0.1:0", SOLO_HTTP: "127.0.0.1:0", SOLO_WORKERS: "1" });
+test("SOLO_DATA, SOLO_GRPC, SOLO_HTTP, SOLO_WORKERS and SOLO_CALL_SPIN_MS stand in for the flags", async () => {
+  const s = await startSolo(["--cache", TEST_CACHE], { SOLO_DATA: dataDir, SOLO_GRPC: "127.0.0.1:0", SOLO_HTTP: "127.0.0.1:0", SOLO_WORKERS: "1", SOLO_CALL_SPIN_MS: "0" });
   assert.is(s.ready.dataDir, dataDir);
   assert.match(s.ready.grpc, /^127\.0\.0\.1:\d+$/);
   assert.is(await s.stop(), 0);
@@ -51,6 +51,15 @@ test("bad flags exit 2 with start's help and open nothing", async () => {
   assert.is(bad.stdout, "");
   const workers = await solo(["start", "--workers", "many"]);
   assert.is(workers.code, 2);
+  for (const spin of ["fast", "5", "-1", ""]) {
+    const r = await solo(["start", "--data", dataDir, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--call-spin-ms", spin]);
+    assert.is(r.code, 2, `--call-spin-ms ${JSON.stringify(spin)}`);
+    assert.match(r.stderr, /--call-spin-ms must be a number of milliseconds from 0 to 0.5/);
+    assert.is(r.stdout, "");
+  }
+  const fromEnv = await solo(["start", "--data", dataDir, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"], { env: { SOLO_CALL_SPIN_MS: "9" } });
+  assert.is(fromEnv.code, 2, "SOLO_CALL_SPIN_MS stands in for --call-spin-ms");
+  assert.match(fromEnv.stderr, /--call-spin-ms must be/);
   const help = await solo(["start", "--help"]);
   assert.is(help.code, 0);
   assert.match(help.stdout, /SOLO_GRPC/);
