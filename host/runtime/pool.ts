@@ -215,7 +215,7 @@ class PoolWorker {
   private readonly out = { ids: [] as number[], keys: [] as string[], requests: [] as string[] };
   private readonly got: RingResults = { ids: [], outputs: [], fuels: [], memoryBytes: [], times: [] };
   private flushScheduled = false;
-  /** Lone calls' time from queued to answered, lately (ms): the thread spins for an answer only while it is under SPIN_MS. */
+  /** Lone calls' time from queued to answered, lately (ms): the thread spins for an answer only while it is under spinMs. */
   private loneMs = LINGER_MS;
   /** Lone calls whose answer this thread spun for, and how many of those answers the spin caught. */
   readonly spins = { spun: 0, caught: 0 };
@@ -404,7 +404,7 @@ class PoolWorker {
   }
 
   /**
-   * Re-reads the ring for the answer to the call just sent, for up to SPIN_MS (less if this turn
+   * Re-reads the ring for the answer to the call just sent, for up to spinMs (less if this turn
    * of the event loop has spun SPIN_TURN_MS already), instead of waking for it later; stops early
    * if the worker sends a message instead (the answer comes that way, or after it).
    */
@@ -421,12 +421,12 @@ class PoolWorker {
     spinTurn.ms += now - began;
     const waiting = this.calls.size;
     this.pullResults(rx, undefined);
-    // A spin that missed counts as a whole linger (as a result by message does), not as the answer's
-    // own time when it comes: an average of times lets a third of the spins miss on a busy machine.
     this.spins.spun++;
     if (this.calls.size < waiting) this.spins.caught++;
-    // Only a spin that ran its whole spinMs missed: one cut short by the turn's allowance proves
-    // nothing, and one that gave way to a message leaves the penalty to that message (onMessage).
+    // A spin that ran its whole spinMs and missed counts as a whole linger, not as the answer's own
+    // time when it comes (an average of times let a third of the spins miss on a busy machine).
+    // One cut short by the turn's allowance proves nothing; one that gave way to a message leaves
+    // the penalty to that message (onMessage).
     else if (now >= began + this.spinMs && Atomics.load(rx.header, RING.posted) === posted) {
       this.loneMs = recentMs(this.loneMs, LINGER_MS);
       this.spinMissed = true;
