@@ -39,10 +39,12 @@ export const LINGER_MS = 2;
  * Waking a thread from Atomics.wait (a futex) or its event loop costs ~15-20 us on this kind of VM,
  * each way: more than an echo call itself. So a side that expects an answer within SPIN_MS re-reads
  * the ring instead of sleeping, for at most SPIN_MS, and only while recent answers came that fast
- * (an average of the last few): a worker after its queue empties, when calls have been following
- * each other that closely; the API thread after sending a worker its only call, when lone calls
- * have been coming back that fast, for at most SPIN_TURN_MS of each turn of its event loop. A
- * busy side never spins (it has work), an idle one never does (its average grew past SPIN_MS).
+ * (an average of the last few): a worker after its queue empties, when its last batch held one
+ * call and calls have been following each other that closely; the API thread after sending a
+ * worker its only call, when lone calls have been coming back that fast, for at most SPIN_TURN_MS
+ * of each turn of its event loop. A spin that misses counts as a LINGER_MS gap, so a busy machine
+ * soon stops spinning; an idle side never spins (its average grew past SPIN_MS). Host.open's
+ * callSpinMs replaces SPIN_MS (0: never spin).
  */
 export const SPIN_MS = 0.05;
 /** The most the API thread spends spinning in one turn of its event loop (so a ping-pong of lone calls still lets I/O in). */
