@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { checkLanguage, languageOf, type Language } from "./compile/index.ts";
 import { checkTypeCheckMode, validateSource, type TypeCheckMode, type ValidationReport } from "./validate/index.ts";
 import { SoloError } from "./errors.ts";
-import { SPIN_TURN_MS, WorkerPool, type CallChannel } from "./runtime/index.ts";
+import { SPIN_TURN_MS, WorkerPool, isSpinMs, type CallChannel } from "./runtime/index.ts";
 import { DEFAULT_LIMITS, resolveLimits, Supervisor, type CallReply, type DeployResult, type ServiceInfo, type ServiceLimits, type ServiceStatus, type SwapRequest, type SwapResult, type VersionInfo } from "./services/index.ts";
 import { EventStore, readOnlyView, startRetention, type EventFilter, type EventLogView, type Retention, type RetentionPolicy, type RetentionTimer, type SoloEvent, type SubscribeOptions, type Subscription } from "./events/index.ts";
 import { RocksKvStore, Storage, type FaultPlan, type VerifyReport } from "./storage/index.ts";
@@ -218,7 +218,7 @@ export class Host {
 
   static async open(options: HostOptions): Promise<Host> {
     if (!options || typeof options.dataDir !== "string") throw new SoloError("INVALID_ARGUMENT", "Host.open needs { dataDir }", { field: "dataDir" });
-    if (options.callSpinMs !== undefined && !(typeof options.callSpinMs === "number" && options.callSpinMs >= 0 && options.callSpinMs <= SPIN_TURN_MS)) throw new SoloError("INVALID_ARGUMENT", `callSpinMs must be a number of milliseconds from 0 to ${SPIN_TURN_MS}; got ${JSON.stringify(options.callSpinMs)}`, { field: "callSpinMs" });
+    if (options.callSpinMs !== undefined && !isSpinMs(options.callSpinMs)) throw new SoloError("INVALID_ARGUMENT", `callSpinMs must be a number of milliseconds from 0 to ${SPIN_TURN_MS}; got ${JSON.stringify(options.callSpinMs)}`, { field: "callSpinMs" });
     if (options.callChannel !== undefined && options.callChannel !== "message" && options.callChannel !== "ring") throw new SoloError("INVALID_ARGUMENT", `callChannel must be "message" or "ring"; got ${JSON.stringify(options.callChannel)}`, { field: "callChannel" });
     ensureWasmFeatures();
     const dataDir = resolve(options.dataDir);

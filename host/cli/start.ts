@@ -1,7 +1,7 @@
 // `solo start`: the server (host, gRPC over mutual TLS, HTTPS + WebSocket) until SIGINT/SIGTERM.
 // stdout carries exactly one line, the ready line, once both listeners listen, so a supervisor or
 // a test can read the addresses (port 0 picks free ones); everything else goes to stderr.
-import { SPIN_TURN_MS } from "../runtime/call-ring.ts";
+import { SPIN_TURN_MS, isSpinMs } from "../runtime/call-ring.ts";
 import { EXIT, UsageError, hostPort, positiveInt, quotaPairs } from "./common.ts";
 
 export interface StartOptions {
@@ -22,7 +22,7 @@ export async function start(o: StartOptions): Promise<number> {
   const workers = positiveInt("workers", o.workers);
   const quotas = quotaPairs("quota", o.quota);
   const callSpinMs = o.callSpinMs === undefined ? undefined : Number(o.callSpinMs);
-  if (callSpinMs !== undefined && (o.callSpinMs!.trim() === "" || !(callSpinMs >= 0 && callSpinMs <= SPIN_TURN_MS))) throw new UsageError(`--call-spin-ms must be a number of milliseconds from 0 to ${SPIN_TURN_MS} (0: never spin), got ${JSON.stringify(o.callSpinMs)}`);
+  if (callSpinMs !== undefined && (o.callSpinMs!.trim() === "" || !isSpinMs(callSpinMs))) throw new UsageError(`--call-spin-ms must be a number of milliseconds from 0 to ${SPIN_TURN_MS} (0: never spin), got ${JSON.stringify(o.callSpinMs)}`);
   const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
   if (metricsPort !== undefined && (!/^\d{1,5}$/.test(o.metricsPort!) || metricsPort > 65535)) throw new UsageError(`--metrics-port must be a port from 0 to 65535 (0 picks a free one), got ${JSON.stringify(o.metricsPort)}`);
   // Listening for signals from the start: one that comes while the server opens closes it as

@@ -49,6 +49,10 @@ export const LINGER_MS = 2;
 export const SPIN_MS = 0.05;
 /** The most the API thread spends spinning in one turn of its event loop (so a ping-pong of lone calls still lets I/O in). */
 export const SPIN_TURN_MS = 0.5;
+/** Whether `v` is an accepted callSpinMs: milliseconds from 0 (never spin) to SPIN_TURN_MS. */
+export function isSpinMs(v: unknown): v is number {
+  return typeof v === "number" && v >= 0 && v <= SPIN_TURN_MS;
+}
 /** Folds a new gap into an average of the last few (weight 1/4): how soon answers have been coming. */
 export function recentMs(average: number, gap: number): number {
   return average + (gap - average) / 4;

@@ -641,8 +641,8 @@ let callGapMs = LINGER_MS;
 let lastBatch = 0;
 
 /**
- * With the queue empty, spins up to SPIN_MS while calls have been following each other that
- * closely (call-ring.ts), then waits up to LINGER_MS for calls in the ring (Atomics.wait: the thread
+ * With the queue empty, spins up to spinMs after a batch of one call while calls have been
+ * following each other that closely (call-ring.ts), then waits up to LINGER_MS for calls in the ring (Atomics.wait: the thread
  * sleeps, and the event loop with it); true when some came. Then it parks: the pool sends a bell
  * with its next calls. A message the pool sent ends the wait (its listener drains after it).
  */
