@@ -1,3 +1,4 @@
+export { CallTable } from "./call-table.ts";
 export { WorkerPool, type InstallSpec, type LazyStart, type PoolOptions, type TenantLoad } from "./pool.ts";
 export type { CallChannel } from "./call-ring.ts";
 export { SPIN_TURN_MS, isSpinMs } from "./call-ring.ts";

@@ -21,6 +21,7 @@ import type { Telemetry } from "../telemetry/index.ts";
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
 import { LINGER_MS, RING, Ring, SPIN_MS, SPIN_TURN_MS, newRing, recentMs, waitAsync, type CallChannel, type RingResults } from "./call-ring.ts";
+import { CallTable } from "./call-table.ts";
 import { WATCH, monotonicMs, type AckMessage, type CallResult, type FromWorker, type HealthRequest, type InstallMessage, type InstanceCounts, type InstanceLimits, type ResultsMessage, type RunSpec, type SecretSnapshot, type Sequenced, type ToWorker, type WireError, type WorkerQuota } from "./protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
@@ -186,7 +187,7 @@ class PoolWorker {
   worker!: Worker;
   state!: Float64Array;
   readonly installed = new Map<string, InstallSpec>();
-  readonly calls = new Map<number, PendingCall>();
+  readonly calls = new CallTable<PendingCall>();
   readonly acks = new Map<number, PendingAck>();
   /** Each tenant's quota as this worker enforces it: sent again to a replacement thread first. */
   readonly quotas = new Map<string, WorkerQuota>();
@@ -366,7 +367,7 @@ class PoolWorker {
 
   enqueue(call: PendingCall) {
     if (this.stopped) return call.resolve({ id: call.id, error: { code: this.stopped.code, message: this.stopped.message }, fuel: 0, memoryBytes: 0 });
-    this.calls.set(call.id, call);
+    this.calls.add(call);
     if (this.calls.size === 1) this.holdIfBusy();
     this.queue.push(call);
     if (!this.flushScheduled) {
@@ -521,7 +522,7 @@ class PoolWorker {
    */
   async restart(running: number, failure: WireError, startFailed = false) {
     const old = this.worker;
-    const calls = [...this.calls.values()];
+    const calls = this.calls.values();
     const acks = [...this.acks.entries()];
     this.calls.clear();
     this.acks.clear();
@@ -656,7 +657,7 @@ class PoolWorker {
 
   /** A restart that threw: nothing on this worker can be trusted to run again. */
   abandon(err: unknown) {
-    const calls = [...this.calls.values()];
+    const calls = this.calls.values();
     const acks = [...this.acks.values()];
     this.calls.clear();
     this.acks.clear();
@@ -666,7 +667,7 @@ class PoolWorker {
 
   async close() {
     this.closing = true;
-    const calls = [...this.calls.values()];
+    const calls = this.calls.values();
     const acks = [...this.acks.values()];
     this.calls.clear();
     this.acks.clear();

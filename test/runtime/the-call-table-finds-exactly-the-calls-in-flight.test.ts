@@ -1,0 +1,87 @@
+import * as assert from "uvu/assert";
+import { CallTable } from "../../host/runtime/index.ts";
+import { test } from "../helpers.ts";
+
+// The pool keeps its calls in flight in this table (an open-addressed array, see call-table.ts):
+// every lookup must find exactly what a Map would, through growth, shrinking, collisions and the
+// backward shift that fills each hole a deletion leaves.
+
+interface Call { id: number; tag: string }
+
+/** A small deterministic generator, so a failure can be replayed. */
+function random(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function sameAsModel(table: CallTable<Call>, model: Map<number, Call>, probes: number[], where: string) {
+  assert.is(table.size, model.size, `${where}: size`);
+  for (const id of probes) assert.is(table.get(id), model.get(id), `${where}: get(${id})`);
+  const listed = table.values().map((c) => c.id).sort((a, b) => a - b);
+  assert.equal(listed, [...model.keys()].sort((a, b) => a - b), `${where}: values()`);
+}
+
+test("ids handed out in sequence, answered out of order, are all found until answered", () => {
+  const next = random(7);
+  const table = new CallTable<Call>();
+  const model = new Map<number, Call>();
+  let id = 1;
+  for (let step = 0; step < 20_000; step++) {
+    // Bursts of up to ~600 in flight, then drains: the table grows past its first size and shrinks back.
+    const phase = Math.floor(step / 2500) % 2 === 0;
+    if (model.size === 0 || (phase ? next() < 0.6 : next() < 0.3)) {
+      const c = { id: id++, tag: `c${id}` };
+      table.add(c);
+      model.set(c.id, c);
+    } else {
+      const keys = [...model.keys()];
+      const victim = keys[Math.floor(next() * keys.length)]!;
+      assert.ok(table.delete(victim), `delete(${victim}) found it`);
+      model.delete(victim);
+      assert.not.ok(table.delete(victim), `a second delete(${victim}) finds nothing`);
+    }
+    if (step % 97 === 0) sameAsModel(table, model, [id - 1, id, id + 1, 0, ...[...model.keys()].slice(0, 20)], `step ${step}`);
+  }
+  sameAsModel(table, model, [...model.keys()], "end");
+});
+
+test("ids that all land on the same slot, and runs that wrap past the table's end, are found", () => {
+  const table = new CallTable<Call>();
+  const model = new Map<number, Call>();
+  // Multiples of 1024 share a home slot at every size the table takes here; 60..67 wrap around 64.
+  const ids = [...Array.from({ length: 20 }, (_, i) => (i + 1) * 1024), 60, 61, 62, 63, 64, 65, 66, 67, 2 ** 40 + 3];
+  for (const id of ids) {
+    const c = { id, tag: String(id) };
+    table.add(c);
+    model.set(id, c);
+  }
+  sameAsModel(table, model, [...ids, 1024 * 21, 59, 68], "full");
+  // Delete from the middle of each run first, so later entries must shift back over the hole.
+  const order = [5 * 1024, 62, 1024, 2 ** 40 + 3, 66, 20 * 1024, 60, 63, 64];
+  for (const id of order) {
+    assert.ok(table.delete(id));
+    model.delete(id);
+    sameAsModel(table, model, ids, `after delete(${id})`);
+  }
+  for (const id of [...model.keys()]) {
+    assert.ok(table.delete(id));
+    model.delete(id);
+  }
+  sameAsModel(table, model, ids, "empty");
+});
+
+test("clear forgets every call and the table takes new ones", () => {
+  const table = new CallTable<Call>();
+  for (let id = 1; id <= 300; id++) table.add({ id, tag: "" });
+  table.clear();
+  assert.is(table.size, 0);
+  assert.is(table.get(5), undefined);
+  assert.equal(table.values(), []);
+  table.add({ id: 5, tag: "again" });
+  assert.is(table.get(5)?.tag, "again");
+});
+
+test.run();
