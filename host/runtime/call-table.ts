@@ -20,6 +20,7 @@ export interface WithId {
 }
 
 const MIN_CAPACITY = 64;
+const byId = (a: WithId, b: WithId) => a.id - b.id;
 
 export class CallTable<T extends WithId> {
   private slots: (T | undefined)[] = new Array<T | undefined>(MIN_CAPACITY).fill(undefined);
@@ -75,11 +76,15 @@ export class CallTable<T extends WithId> {
     return true;
   }
 
-  /** Every call, in no particular order (a copy: the table may change meanwhile). */
+  /**
+   * Every call, oldest first (a copy: the table may change meanwhile). Ids are handed out in
+   * order, so that is id order; a replaced worker gets its calls again in it, and runs each
+   * tenant's calls first in, first out. Slot order is not it: ids wrap past the table's end.
+   */
   values(): T[] {
     const out: T[] = [];
     for (const c of this.slots) if (c !== undefined) out.push(c);
-    return out;
+    return out.sort(byId);
   }
 
   clear(): void {
@@ -91,7 +96,10 @@ export class CallTable<T extends WithId> {
   private place(call: T): void {
     const slots = this.slots;
     let i = call.id & this.mask;
-    while (slots[i] !== undefined) i = (i + 1) & this.mask;
+    for (let c = slots[i]; c !== undefined; c = slots[i]) {
+      if (c.id === call.id) throw new Error(`call table: id ${call.id} is in the table already`);
+      i = (i + 1) & this.mask;
+    }
     slots[i] = call;
   }
 

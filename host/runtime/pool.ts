@@ -484,7 +484,9 @@ class PoolWorker {
       // Its run time, and the time it waited (queued, then for the calls sent back with it):
       // admission measures capacity by the wait.
       const ran = times[i]!;
-      const result: CallResult = { id, fuel: fuels[i]!, memoryBytes: memoryBytes[i]!, waitMs: sent - call.at - ran, answeredAt: sent, runMs: ran };
+      // output named at creation, present or not: a property added later on this hot path is a map
+      // transition V8 may later deprecate and then fail to optimize around (see governor.ts).
+      const result: CallResult = { id, output: outputs[i] ?? undefined, fuel: fuels[i]!, memoryBytes: memoryBytes[i]!, waitMs: sent - call.at - ran, answeredAt: sent, runMs: ran };
       const ms = charged(ran, result.fuel);
       this.totalMs += ms;
       // Shorter calls are interleaved fairly by the worker's queue (call-queue.ts): only
@@ -493,8 +495,6 @@ class PoolWorker {
         this.busyMs.set(call.key, (this.busyMs.get(call.key) ?? 0) + ms);
         if (ms >= this.longCallMs) this.onLongCall?.(call.key.slice(0, call.key.indexOf("/")), this.index, ms);
       }
-      const output = outputs[i];
-      if (output !== null && output !== undefined) result.output = output;
       const extra = extras?.[i];
       if (extra) {
         if (extra.error) result.error = extra.error;

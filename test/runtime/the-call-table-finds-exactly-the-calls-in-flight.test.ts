@@ -73,15 +73,49 @@ test("ids that all land on the same slot, and runs that wrap past the table's en
   sameAsModel(table, model, ids, "empty");
 });
 
-test("clear forgets every call and the table takes new ones", () => {
+test("clear forgets every call, and the table then works as a new one", () => {
+  const next = random(11);
   const table = new CallTable<Call>();
   for (let id = 1; id <= 300; id++) table.add({ id, tag: "" });
   table.clear();
   assert.is(table.size, 0);
   assert.is(table.get(5), undefined);
   assert.equal(table.values(), []);
-  table.add({ id: 5, tag: "again" });
-  assert.is(table.get(5)?.tag, "again");
+  // After clear it is small again: a few hundred more calls make it grow and shrink once more.
+  const model = new Map<number, Call>();
+  for (let id = 1000; id < 1400; id++) {
+    const c = { id, tag: "again" };
+    table.add(c);
+    model.set(id, c);
+    if (next() < 0.4) {
+      const keys = [...model.keys()];
+      const victim = keys[Math.floor(next() * keys.length)]!;
+      assert.ok(table.delete(victim));
+      model.delete(victim);
+    }
+  }
+  sameAsModel(table, model, [...model.keys(), 999, 1400], "after clear");
+});
+
+test("values() lists the calls oldest first, across the table's end and after growing", () => {
+  // A replaced worker gets its calls again in this order and runs a tenant's calls first in,
+  // first out: newer calls listed first would run first.
+  for (const first of [1, 40, 60, 63, 64, 120, 1000, 2 ** 31 - 10]) {
+    const table = new CallTable<Call>();
+    for (let id = first; id < first + 70; id++) table.add({ id, tag: "" });
+    for (let id = first; id < first + 70; id += 3) table.delete(id);
+    const ids = table.values().map((c) => c.id);
+    assert.equal(ids, [...ids].sort((a, b) => a - b), `ids from ${first}`);
+    assert.is(ids.length, table.size);
+  }
+});
+
+test("adding an id the table holds already is refused", () => {
+  const table = new CallTable<Call>();
+  table.add({ id: 7, tag: "first" });
+  assert.throws(() => table.add({ id: 7, tag: "second" }), /id 7 is in the table already/);
+  assert.is(table.size, 1);
+  assert.is(table.get(7)?.tag, "first");
 });
 
 test.run();
