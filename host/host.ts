@@ -18,7 +18,6 @@ import { checkQuotas, quotasFromEnv, type AdmissionSettings, type BreakerSetting
 import { SecretAccessLog, Vault, type RotationReport, type SecretInfo } from "./vault/index.ts";
 import { Metrics, NOOP_TELEMETRY, type MetricsOptions, type Telemetry } from "./telemetry/index.ts";
 import { Auditor, type AuditOptions, type AuditReport } from "./audit/index.ts";
-import { toSoloError } from "./errors.ts";
 import { LogBook, type LogFeed, type LogsOptions } from "./logs/index.ts";
 
 export interface HostOptions {
@@ -208,7 +207,6 @@ export class Host {
     private readonly capabilities: Capabilities,
     denialBudget: DenialBudget | undefined,
     private readonly vault: Vault,
-    private readonly telemetry: Telemetry,
     private readonly metricsRegistry: Metrics | undefined,
     private readonly auditor: Auditor,
   ) {
@@ -294,7 +292,7 @@ export class Host {
         }
         return { tenantMemory: memory, queueDepth: workers.workerStates().map((w) => w.calls), services: states, breakers, workers: workers.size };
       });
-      const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults, capabilities, options.denialEvents, vault, telemetry, metrics, auditor);
+      const host = new Host(dataDir, storage, events, pool, artifacts, builder, supervisor, defaults, capabilities, options.denialEvents, vault, metrics, auditor);
       host.closeTimeoutMs = closeTimeoutMs;
       host.logBook = logBook;
       if (options.retention && (options.retention.maxAgeMs !== undefined || options.retention.maxEvents !== undefined)) {
@@ -411,22 +409,12 @@ export class Host {
   /** Runs the service's handle(request) under its fuel, memory and deadline limits. */
   call(tenant: string, service: string, request: string, actor?: string): Promise<CallReply> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "the host is closed"));
-    const reply = this.supervisor.call(tenant, service, request, actor);
-    if (!this.metricsRegistry) return reply;
-    // Metrics: two clock reads and one more promise step per call (bench/telemetry.ts measures it).
-    const started = performance.now();
-    const t = this.telemetry;
-    return reply.then(
-      (r) => {
-        t.callDone(tenant, "OK", (performance.now() - started) / 1000, r.fuel);
-        return r;
-      },
-      (err: unknown) => {
-        t.callDone(tenant, toSoloError(err).code, (performance.now() - started) / 1000, 0);
-        throw err;
-      },
-    );
+    // Metrics: the supervisor reports the call where it ends (refused, or answered), from this
+    // clock reading: no promise step of its own (bench/telemetry.ts measures what metrics cost).
+    if (!this.metricsRegistry) return this.supervisor.call(tenant, service, request, actor);
+    return this.supervisor.call(tenant, service, request, actor, performance.now());
   }
+
 
   status(tenant: string, service: string): ServiceStatus {
     this.checkOpen();

@@ -52,7 +52,7 @@ export interface SupervisorOptions {
   supervision?: Partial<SupervisionSettings>;
   /** A call read these secrets (each name once): secret_accessed events (host/vault), awaited before the reply. */
   onSecretReads?: (tenant: string, service: string, names: string[], actor?: string) => Promise<void>;
-  /** Metrics (host/telemetry); default NOOP_TELEMETRY. Host.call reports calls itself. */
+  /** Metrics (host/telemetry); default NOOP_TELEMETRY. call() reports each call here when Host.call gives it a start time. */
   telemetry?: Telemetry;
   /** Load shedding before calls queue (governance/admission.ts); default DEFAULT_ADMISSION. */
   admission?: Partial<AdmissionSettings>;
@@ -343,36 +343,40 @@ export class Supervisor {
     }
   }
 
-  /** The hot path: one map lookup, then the worker. */
-  call(tenantName: string, serviceName: string, request: string, actor?: string): Promise<CallReply> {
+  /**
+   * The hot path: one map lookup, then the worker. `started` (performance.now() when Host.call was
+   * entered; given only when the host keeps metrics): the call is reported to telemetry where it
+   * ends, refused here or answered in finish, so a call costs no extra promise step for metrics.
+   */
+  call(tenantName: string, serviceName: string, request: string, actor?: string, started?: number): Promise<CallReply> {
     const rec = this.registry.find(tenantName, serviceName);
     if (!rec) {
       try {
         this.registry.get(checkName("tenant", tenantName), checkName("service", serviceName));
       } catch (err) {
-        return Promise.reject(err);
+        return this.refused(tenantName, started, err);
       }
     }
     const r = rec!;
     if (r.failure) {
-      return Promise.reject(new SoloError("UNAVAILABLE", `service ${r.service} is not running: ${r.failure.message}; swap in a new version, or kill it and deploy it again`, { tenant: r.tenant, service: r.service, reason: r.failure.code }));
+      return this.refused(tenantName, started, new SoloError("UNAVAILABLE", `service ${r.service} is not running: ${r.failure.message}; swap in a new version, or kill it and deploy it again`, { tenant: r.tenant, service: r.service, reason: r.failure.code }));
     }
     if (r.crash.until !== 0) {
       const wait = backingOff(r, Date.now());
       if (wait) {
         this.accounting.countError(r, "UNAVAILABLE");
-        return Promise.reject(wait);
+        return this.refused(tenantName, started, wait);
       }
     }
-    if (typeof request !== "string") return Promise.reject(new SoloError("INVALID_ARGUMENT", "request must be a string", { field: "request" }));
+    if (typeof request !== "string") return this.refused(tenantName, started, new SoloError("INVALID_ARGUMENT", "request must be a string", { field: "request" }));
     const max = r.limits.maxRequestBytes;
     if (request.length > max || (request.length * 3 > max && Buffer.byteLength(request) > max)) {
       this.accounting.countError(r, "INVALID_ARGUMENT");
-      return Promise.reject(new SoloError("INVALID_ARGUMENT", `request is over ${max} bytes; send less or raise limits.maxRequestBytes`, { field: "request", limitBytes: max }));
+      return this.refused(tenantName, started, new SoloError("INVALID_ARGUMENT", `request is over ${max} bytes; send less or raise limits.maxRequestBytes`, { field: "request", limitBytes: max }));
     }
     // A swap or rollback is switching versions: the call runs on the new one, a moment later.
     // Calls waiting there count against the tenant's queuedCalls like calls in flight.
-    if (r.gate) return this.afterGate(r, r.gate, tenantName, serviceName, request, actor);
+    if (r.gate) return this.afterGate(r, r.gate, tenantName, serviceName, request, actor, started);
     // An open circuit breaker refuses at once; a half-open one lets a few trial calls through.
     let trial = false;
     const circuit = r.circuit;
@@ -380,7 +384,7 @@ export class Supervisor {
       const verdict = circuit.check(monotonicMs());
       if (verdict !== "trial") {
         this.accounting.countError(r, "UNAVAILABLE");
-        return Promise.reject(verdict);
+        return this.refused(tenantName, started, verdict);
       }
       trial = true;
     }
@@ -389,7 +393,7 @@ export class Supervisor {
     if (lane instanceof SoloError) {
       if (trial) circuit!.release();
       this.accounting.countError(r, "UNAVAILABLE");
-      return Promise.reject(lane);
+      return this.refused(tenantName, started, lane);
     }
     // From here the call holds `reserved` fuel of its tenant's bucket and its admission `lane`:
     // every path below gives them back exactly once (finish on an answer, or unanswered when no
@@ -398,21 +402,27 @@ export class Supervisor {
     if (typeof reserved !== "number") {
       this.admission.done(lane, r.tenant, undefined);
       if (trial) circuit!.release();
-      return Promise.reject(this.accounting.refused(r, reserved));
+      return this.refused(tenantName, started, this.accounting.refused(r, reserved));
     }
     r.inflight++;
     this.activeCalls++;
-    if (r.kvUnknown) return this.callAfterRestore(r, reserved, lane, trial, request, actor);
+    if (r.kvUnknown) return this.metered(this.callAfterRestore(r, reserved, lane, trial, request, actor), tenantName, started);
     let posted: Promise<CallResult>;
     try {
       posted = this.o.pool.call(r.worker, r.key, request);
     } catch (err) {
       this.unanswered(r, reserved, lane, trial);
-      return Promise.reject(err);
+      return this.refused(tenantName, started, err);
     }
     // The pool settles every call with a result (errors, a replaced worker, a closed pool
     // included) and never rejects, so finish is the one place the reservation goes.
-    return posted.then((result) => this.finish(r, reserved, lane, trial, result, actor));
+    return posted.then((result) => {
+      try {
+        return this.finish(r, reserved, lane, trial, result, actor, started);
+      } catch (err) {
+        return this.refused(tenantName, started, err); // a fault of the host's own: still reported
+      }
+    });
   }
 
   /** What each worker's admission sees now: calls in flight, its limit, queue time, refusals. */
@@ -458,16 +468,38 @@ export class Supervisor {
     void this.persistence.record({ type: "circuit_closed", tenant: rec.tenant, service: rec.service, data: { reason: "swapped", version: rec.version } }).catch(() => {});
   }
 
-  private afterGate(r: ServiceRecord, gate: Promise<void>, tenant: string, service: string, request: string, actor?: string): Promise<CallReply> {
+  private afterGate(r: ServiceRecord, gate: Promise<void>, tenant: string, service: string, request: string, actor?: string, started?: number): Promise<CallReply> {
     const limit = this.governor.quotas(r.tenant).queuedCalls;
     if (r.inflight + r.gated >= limit) {
-      return Promise.reject(this.accounting.refused(r, quotaError(r.tenant, "queuedCalls", limit, r.inflight + r.gated, `service ${r.service} is switching versions with ${r.gated} calls waiting`)));
+      return this.refused(tenant, started, this.accounting.refused(r, quotaError(r.tenant, "queuedCalls", limit, r.inflight + r.gated, `service ${r.service} is switching versions with ${r.gated} calls waiting`)));
     }
     r.gated++;
     return gate.then(() => {
       r.gated--;
-      return this.call(tenant, service, request, actor);
+      return this.call(tenant, service, request, actor, started); // reported where that call ends
     });
+  }
+
+  /** A call refused before it reached a worker: reported (when metered) and rejected with `err`. */
+  private refused(tenant: string, started: number | undefined, err: unknown): Promise<never> {
+    if (started !== undefined) this.telemetry.callDone(tenant, toSoloError(err).code, (performance.now() - started) / 1000, 0);
+    return Promise.reject(err);
+  }
+
+  /** A call's answer on a slow path (a promise): reported when it settles. */
+  private metered(reply: Promise<CallReply>, tenant: string, started: number | undefined): Promise<CallReply> {
+    if (started === undefined) return reply;
+    const t = this.telemetry;
+    return reply.then(
+      (r) => {
+        t.callDone(tenant, "OK", (performance.now() - started) / 1000, r.fuel);
+        return r;
+      },
+      (err: unknown) => {
+        t.callDone(tenant, toSoloError(err).code, (performance.now() - started) / 1000, 0);
+        throw err;
+      },
+    );
   }
 
   /** Crash supervision (supervision.ts): crash loops backed off, then failed; a recovery recorded. */
@@ -524,7 +556,8 @@ export class Supervisor {
   }
 
   /** Accounts for a call's result; synchronous unless it must record an event or commit kv. */
-  private finish(rec: ServiceRecord, reserved: number, lane: AdmissionLane, trial: boolean, r: CallResult, actor?: string): CallReply | Promise<CallReply> {
+  /** A call's answer settled: its fuel, lane, breaker and counters; reported to telemetry when `started` is given (see call). */
+  private finish(rec: ServiceRecord, reserved: number, lane: AdmissionLane, trial: boolean, r: CallResult, actor?: string, started?: number): CallReply | Promise<CallReply> {
     // First, before anything that could throw.
     this.governor.settle(rec.tenant, reserved, r.fuel);
     this.admission.done(lane, rec.tenant, r.waitMs, r.answeredAt, r.runMs);
@@ -537,8 +570,9 @@ export class Supervisor {
     if (r.error || r.restarted || rec.crash.consecutive > 0) this.supervise(rec, r);
     // Callees' counters now; their commits (if any) are issued here, before the caller's own.
     const nested = r.nested ? settleNested(this.nested, r.nested, actor) : undefined;
-    if (r.error || r.writes || r.denied || r.secrets || nested || r.emits || r.emitsRefused) return this.finishSlow(rec, r, actor, nested);
+    if (r.error || r.writes || r.denied || r.secrets || nested || r.emits || r.emitsRefused) return this.metered(this.finishSlow(rec, r, actor, nested), rec.tenant, started);
     this.done(rec);
+    if (started !== undefined) this.telemetry.callDone(rec.tenant, "OK", (performance.now() - started) / 1000, r.fuel);
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
   }
 

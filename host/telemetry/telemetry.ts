@@ -7,8 +7,9 @@
 // `new Supervisor({...})` (SupervisorOptions.telemetry) and `new WorkerPool({...})`
 // (PoolOptions.telemetry); both fields are `telemetry?: Telemetry`, read as
 // `options.telemetry ?? NOOP_TELEMETRY`. Things the supervisor creates (admission, breakers) get
-// it from the supervisor. Host.call already reports callDone for every call, and Host.open
-// reports worker restarts, builds and event-store batches: components need not.
+// it from the supervisor. The supervisor reports callDone for every call Host.call makes (where
+// the call ends, from Host.call's clock reading), and Host.open reports worker restarts, builds
+// and event-store batches: components need not.
 
 /** A circuit breaker's state (host/governance). */
 export type BreakerState = "closed" | "open" | "half-open";

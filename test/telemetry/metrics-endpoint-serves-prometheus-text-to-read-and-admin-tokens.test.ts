@@ -4,7 +4,7 @@
 // tenant's read token sees its own series and the host-wide ones, never another tenant's. The
 // scrapers' loopback port serves the same text without a token.
 import * as assert from "uvu/assert";
-import { example, test } from "../helpers.ts";
+import { example, fixture, rejects, test } from "../helpers.ts";
 import { openServer, type TestServer } from "../net/server.ts";
 import { get, labelValues, parsePrometheus } from "./prometheus.ts";
 
@@ -21,6 +21,12 @@ test.before(async () => {
   for (let i = 0; i < 20; i++) await admin.call("alpha", "echo", `a${i}`);
   for (let i = 0; i < 5; i++) await admin.call("beta", "echo", `b${i}`);
   await admin.call("alpha", "missing", "x").catch(() => {});
+  // Each way a call can end is counted once, under its code: answered, failed in the guest (an
+  // answer that takes the slow path), refused before any worker (a request that is not a string).
+  await host.deploy({ tenant: "gamma", service: "moody", source: fixture("moody.as.ts"), language: "assemblyscript" });
+  await admin.call("gamma", "moody", "hello");
+  await rejects(admin.call("gamma", "moody", "fail"), "GUEST_ERROR");
+  await rejects(host.call("gamma", "moody", 42 as unknown as string), "INVALID_ARGUMENT");
 });
 
 test.after(async () => {
@@ -41,11 +47,15 @@ test("an admin token gets Prometheus text holding calls by tenant and code, late
   assert.is(m.value("solo_calls_total", { tenant: "alpha", code: "NOT_FOUND" }), 1);
   assert.is(m.value("solo_call_duration_seconds_count", { tenant: "alpha" }), 21);
   assert.is(m.value("solo_call_duration_seconds_count", { tenant: "beta" }), 5);
+  assert.is(m.value("solo_calls_total", { tenant: "gamma", code: "OK" }), 1);
+  assert.is(m.value("solo_calls_total", { tenant: "gamma", code: "GUEST_ERROR" }), 1);
+  assert.is(m.value("solo_calls_total", { tenant: "gamma", code: "INVALID_ARGUMENT" }), 1);
+  assert.is(m.value("solo_call_duration_seconds_count", { tenant: "gamma" }), 3);
   assert.ok(m.value("solo_call_duration_seconds_sum", { tenant: "alpha" }) > 0);
   assert.ok(m.value("solo_call_fuel_total", { tenant: "alpha" }) > 0, "fuel is counted");
   assert.ok(m.value("solo_tenant_memory_bytes", { tenant: "alpha" }) >= 65536, "an instance has at least one page");
   assert.is(m.value("solo_queue_depth", { worker: "0" }), 0, "nothing queued once every call answered");
-  assert.is(m.value("solo_services", { state: "running" }), 2);
+  assert.is(m.value("solo_services", { state: "running" }), 3);
   assert.is(m.value("solo_workers"), 1);
   assert.is(m.value("solo_circuit_breakers", { state: "open" }), 0);
   // Built by the builder, or read back from what it built before (the cache is shared by tests).
