@@ -901,8 +901,10 @@ export class WorkerPool {
     for (const w of this.workers) w.postSecret(tenant, name, value, seq);
   }
 
+  /** Never rejects: every call settles with a result. Throws (synchronously) only when `worker` is not one of the pool's. */
   call(worker: number, key: string, request: string): Promise<CallResult> {
-    return new Promise((resolve) => this.worker(worker).enqueue({ id: nextId++, key, request, resolve, attempts: 1, at: 0 }));
+    const w = this.worker(worker); // outside the executor: a throw there would be a rejection the caller does not expect
+    return new Promise((resolve) => w.enqueue({ id: nextId++, key, request, resolve, attempts: 1, at: 0 }));
   }
 
   /** Whether the service installed on `worker` has a live instance now (false: evicted, or not called since a lazy install). */
