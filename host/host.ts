@@ -415,7 +415,6 @@ export class Host {
     return this.supervisor.call(tenant, service, request, actor, performance.now());
   }
 
-
   status(tenant: string, service: string): ServiceStatus {
     this.checkOpen();
     return this.supervisor.status(tenant, service);

@@ -14,6 +14,8 @@
 // Ids are handed out in sequence, so the calls in flight sit in consecutive slots and a probe
 // rarely goes past the first.
 
+import { SoloError } from "../errors.ts";
+
 /** What the table holds: anything with a numeric id. */
 export interface WithId {
   readonly id: number;
@@ -97,7 +99,7 @@ export class CallTable<T extends WithId> {
     const slots = this.slots;
     let i = call.id & this.mask;
     for (let c = slots[i]; c !== undefined; c = slots[i]) {
-      if (c.id === call.id) throw new Error(`call table: id ${call.id} is in the table already`);
+      if (c.id === call.id) throw new SoloError("INTERNAL", `call table: id ${call.id} is in the table already`);
       i = (i + 1) & this.mask;
     }
     slots[i] = call;

@@ -480,25 +480,26 @@ export class Supervisor {
     });
   }
 
-  /** A call refused before it reached a worker: reported (when metered) and rejected with `err`. */
+  /** Reports a call that ended now to telemetry, when it is metered (`started` given; see call). */
+  private report(tenant: string, started: number | undefined, code: string, fuel: number): void {
+    if (started !== undefined) this.telemetry.callDone(tenant, code, (performance.now() - started) / 1000, fuel);
+  }
+
+  /** A call refused before it reached a worker: reported and rejected with `err`. */
   private refused(tenant: string, started: number | undefined, err: unknown): Promise<never> {
-    if (started !== undefined) this.telemetry.callDone(tenant, toSoloError(err).code, (performance.now() - started) / 1000, 0);
+    this.report(tenant, started, toSoloError(err).code, 0);
     return Promise.reject(err);
   }
 
   /** A call's answer on a slow path (a promise): reported when it settles. */
   private metered(reply: Promise<CallReply>, tenant: string, started: number | undefined): Promise<CallReply> {
     if (started === undefined) return reply;
-    const t = this.telemetry;
     return reply.then(
       (r) => {
-        t.callDone(tenant, "OK", (performance.now() - started) / 1000, r.fuel);
+        this.report(tenant, started, "OK", r.fuel);
         return r;
       },
-      (err: unknown) => {
-        t.callDone(tenant, toSoloError(err).code, (performance.now() - started) / 1000, 0);
-        throw err;
-      },
+      (err: unknown) => this.refused(tenant, started, err),
     );
   }
 
@@ -555,8 +556,7 @@ export class Supervisor {
     this.done(rec);
   }
 
-  /** Accounts for a call's result; synchronous unless it must record an event or commit kv. */
-  /** A call's answer settled: its fuel, lane, breaker and counters; reported to telemetry when `started` is given (see call). */
+  /** Accounts for a call's result (reported to telemetry when `started` is given; see call); synchronous unless it must record an event or commit kv. */
   private finish(rec: ServiceRecord, reserved: number, lane: AdmissionLane, trial: boolean, r: CallResult, actor?: string, started?: number): CallReply | Promise<CallReply> {
     // First, before anything that could throw.
     this.governor.settle(rec.tenant, reserved, r.fuel);
@@ -572,7 +572,7 @@ export class Supervisor {
     const nested = r.nested ? settleNested(this.nested, r.nested, actor) : undefined;
     if (r.error || r.writes || r.denied || r.secrets || nested || r.emits || r.emitsRefused) return this.metered(this.finishSlow(rec, r, actor, nested), rec.tenant, started);
     this.done(rec);
-    if (started !== undefined) this.telemetry.callDone(rec.tenant, "OK", (performance.now() - started) / 1000, r.fuel);
+    this.report(rec.tenant, started, "OK", r.fuel);
     return { output: r.output ?? "", fuel: r.fuel, memoryBytes: r.memoryBytes };
   }
 
