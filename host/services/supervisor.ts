@@ -407,22 +407,29 @@ export class Supervisor {
     r.inflight++;
     this.activeCalls++;
     if (r.kvUnknown) return this.metered(this.callAfterRestore(r, reserved, lane, trial, request, actor), tenantName, started);
-    let posted: Promise<CallResult>;
+    // One promise: the pool hands the result to `answered` (every call gets one, errors, a replaced
+    // worker, a closed pool included), and finish is the one place the reservation goes.
+    let resolve!: (reply: CallReply | Promise<CallReply>) => void;
+    let reject!: (err: unknown) => void;
+    const reply = new Promise<CallReply>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const answered = (result: CallResult) => {
+      try {
+        resolve(this.finish(r, reserved, lane, trial, result, actor, started));
+      } catch (err) {
+        this.report(tenantName, started, toSoloError(err).code, 0); // a fault of the host's own: still reported
+        reject(err);
+      }
+    };
     try {
-      posted = this.o.pool.call(r.worker, r.key, request);
+      this.o.pool.send(r.worker, r.key, request, answered);
     } catch (err) {
       this.unanswered(r, reserved, lane, trial);
       return this.refused(tenantName, started, err);
     }
-    // The pool settles every call with a result (errors, a replaced worker, a closed pool
-    // included) and never rejects, so finish is the one place the reservation goes.
-    return posted.then((result) => {
-      try {
-        return this.finish(r, reserved, lane, trial, result, actor, started);
-      } catch (err) {
-        return this.refused(tenantName, started, err); // a fault of the host's own: still reported
-      }
-    });
+    return reply;
   }
 
   /** What each worker's admission sees now: calls in flight, its limit, queue time, refusals. */

@@ -29,9 +29,9 @@ test("ids handed out in sequence, answered out of order, are all found until ans
   const table = new CallTable<Call>();
   const model = new Map<number, Call>();
   let id = 1;
-  for (let step = 0; step < 20_000; step++) {
-    // Bursts of up to ~600 in flight, then drains: the table grows past its first size and shrinks back.
-    const phase = Math.floor(step / 2500) % 2 === 0;
+  for (let step = 0; step < 40_000; step++) {
+    // Bursts of up to ~1,000 in flight, then drains: the table grows past the size it keeps and shrinks back.
+    const phase = Math.floor(step / 5000) % 2 === 0;
     if (model.size === 0 || (phase ? next() < 0.6 : next() < 0.3)) {
       const c = { id: id++, tag: `c${id}` };
       table.add(c);
@@ -81,9 +81,10 @@ test("clear forgets every call, and the table then works as a new one", () => {
   assert.is(table.size, 0);
   assert.is(table.get(5), undefined);
   assert.equal(table.values(), []);
-  // After clear it is small again: a few hundred more calls make it grow and shrink once more.
+  // After clear it is small again: a few thousand more calls make it grow past the size it keeps,
+  // and answering most of them makes it shrink back.
   const model = new Map<number, Call>();
-  for (let id = 1000; id < 1400; id++) {
+  for (let id = 1000; id < 4000; id++) {
     const c = { id, tag: "again" };
     table.add(c);
     model.set(id, c);
@@ -94,7 +95,12 @@ test("clear forgets every call, and the table then works as a new one", () => {
       model.delete(victim);
     }
   }
-  sameAsModel(table, model, [...model.keys(), 999, 1400], "after clear");
+  sameAsModel(table, model, [...model.keys(), 999, 4000], "grown after clear");
+  for (const victim of [...model.keys()].slice(50)) {
+    assert.ok(table.delete(victim));
+    model.delete(victim);
+  }
+  sameAsModel(table, model, [...model.keys(), 999, 4000], "shrunk after clear");
 });
 
 test("values() lists the calls oldest first, across the table's end and after growing", () => {
