@@ -264,7 +264,12 @@ export class Host {
       const logBook = new LogBook();
       supervisor = new Supervisor({ pool, artifacts, kv: new RocksKvStore(storage), events, storage, defaults, quotas, onLog: (l) => {
         logBook.add(l.tenant, l.service, l.level, l.message);
-        options.onLog?.(l);
+        try {
+          options.onLog?.(l);
+        } catch {
+          // An embedder's listener that throws loses its line, not the call's accounting: logs are
+          // handed on while the call is settled (its reservation, its kv commit, kill's drain).
+        }
       }, supervision: options.supervision, onSecretReads: (tenant, service, names, actor) => accessLog.record(tenant, service, names, actor), admission: options.admission, breaker: options.breaker, fairness, telemetry });
       // Services deployed before a restart come back, from their stored artifacts.
       await supervisor.recover();

@@ -39,6 +39,11 @@ export class CallTable<T extends WithId> {
     return this.count;
   }
 
+  /** Slots in the table now (a power of two): what it holds on to. */
+  get capacity(): number {
+    return this.slots.length;
+  }
+
   get(id: number): T | undefined {
     const slots = this.slots;
     for (let i = id & this.mask; ; i = (i + 1) & this.mask) {

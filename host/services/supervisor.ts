@@ -407,8 +407,17 @@ export class Supervisor {
     r.inflight++;
     this.activeCalls++;
     if (r.kvUnknown) return this.metered(this.callAfterRestore(r, reserved, lane, trial, request, actor), tenantName, started);
-    // One promise: the pool hands the result to `answered` (every call gets one, errors, a replaced
-    // worker, a closed pool included), and finish is the one place the reservation goes.
+    return this.dispatch(r, reserved, lane, trial, request, actor, started, tenantName);
+  }
+
+  /**
+   * An admitted call, sent to its worker. One promise: the pool hands the result to `answered`
+   * (every call gets one: errors, a replaced worker, a closed pool included) inside the loop that
+   * takes results in, and finish, the one place the reservation goes, runs there and then. So
+   * calls are accounted in the order their answers arrive (kv commits above all: finishSlow issues
+   * them before its first await), whatever path each took to the worker.
+   */
+  private dispatch(r: ServiceRecord, reserved: number, lane: AdmissionLane, trial: boolean, request: string, actor: string | undefined, started: number | undefined, tenantName: string): Promise<CallReply> {
     let resolve!: (reply: CallReply | Promise<CallReply>) => void;
     let reject!: (err: unknown) => void;
     const reply = new Promise<CallReply>((res, rej) => {
@@ -419,8 +428,14 @@ export class Supervisor {
       try {
         resolve(this.finish(r, reserved, lane, trial, result, actor, started));
       } catch (err) {
-        this.report(tenantName, started, toSoloError(err).code, 0); // a fault of the host's own: still reported
+        // A fault of the host's own: the caller gets it, and it is still reported. Nothing may
+        // escape into the pool's loop (the rest of the batch would go unsettled).
         reject(err);
+        try {
+          this.report(tenantName, started, toSoloError(err).code, 0);
+        } catch {
+          // Telemetry failing too: the call is answered all the same.
+        }
       }
     };
     try {
@@ -545,14 +560,8 @@ export class Supervisor {
       this.accounting.countError(rec, "UNAVAILABLE");
       throw new SoloError("UNAVAILABLE", `service ${rec.service}'s kv could not be reloaded after a failed commit (${toSoloError(err).message}); try again`, { tenant: rec.tenant, service: rec.service });
     }
-    let result: CallResult;
-    try {
-      result = await this.o.pool.call(rec.worker, rec.key, request);
-    } catch (err) {
-      this.unanswered(rec, reserved, lane, trial);
-      throw err;
-    }
-    return this.finish(rec, reserved, lane, trial, result, actor);
+    // Sent as any call is, so its answer is accounted where it arrives, in order with the others.
+    return this.dispatch(rec, reserved, lane, trial, request, actor, undefined, rec.tenant);
   }
 
   /** An admitted call that never ran: nothing used, its reservation, admission and trial back. */

@@ -82,4 +82,42 @@ test("a call whose kv commit fails, and whose copy cannot be reloaded, leaves no
   });
 });
 
+test("a call sent after its copy was reloaded and a call right behind it, answered together, commit in the order they ran", async () => {
+  await withRestarts(async (open) => {
+    const host = await open();
+    await host.deploy(counter);
+    assert.is((await host.call("a", "counter", "")).output, "1");
+    await host.injectStorageFaults({ ops: ["write", "kv-load"], next: 2 });
+    await rejects(host.call("a", "counter", ""), "INTERNAL");
+    await host.injectStorageFaults(null);
+    // A reloads the copy first, then goes to the worker; B is called the moment A is handed to
+    // the worker pool (so B goes straight there), and the API thread is then kept busy, so both
+    // answers wait and are taken in together, as under load. The pool is reached into only to
+    // time B's call: both are ordinary host.call()s.
+    const pool = (host as unknown as { pool: Record<"send" | "call", (...args: unknown[]) => unknown> }).pool;
+    const original = { send: pool.send, call: pool.call };
+    let b: Promise<{ output: string }> | undefined;
+    for (const name of ["send", "call"] as const) {
+      pool[name] = function (this: unknown, ...args: unknown[]) {
+        pool.send = original.send;
+        pool.call = original.call;
+        const sent = original[name].apply(this, args);
+        b = host.call("a", "counter", "");
+        setImmediate(() => {
+          const until = performance.now() + 200;
+          while (performance.now() < until);
+        });
+        return sent;
+      };
+    }
+    const a = await host.call("a", "counter", "");
+    assert.ok(b, "B was called while A was on its way");
+    const later = await b!;
+    assert.equal([a.output, later.output], ["2", "3"]);
+    await host.close();
+    // Committed in the order they ran: B's write is the one that stands.
+    assert.is((await (await open()).call("a", "counter", "")).output, "4");
+  });
+});
+
 test.run();

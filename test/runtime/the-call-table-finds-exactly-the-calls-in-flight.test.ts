@@ -124,4 +124,20 @@ test("adding an id the table holds already is refused", () => {
   assert.is(table.get(7)?.tag, "first");
 });
 
+test("a burst past 1,024 slots is given back once answered; the ebb and flow of a few hundred calls keeps its slots", () => {
+  const table = new CallTable<Call>();
+  let id = 1;
+  for (; id <= 3000; id++) table.add({ id, tag: "" });
+  assert.ok(table.capacity >= 6000, `3,000 calls in flight take room: ${table.capacity} slots`);
+  for (let gone = 1; gone <= 2990; gone++) table.delete(gone);
+  assert.is(table.capacity, 1024, "answered, the burst's room is given back down to 1,024 slots");
+  // Flows of 300 calls, each answered down to 5: no growing or shrinking at each turn.
+  for (let round = 0; round < 20; round++) {
+    const first = id;
+    for (let k = 0; k < 300; k++) table.add({ id: id++, tag: "" });
+    for (let k = first; k < id - 5; k++) table.delete(k);
+    assert.is(table.capacity, 1024, `round ${round}`);
+  }
+});
+
 test.run();
