@@ -204,7 +204,7 @@ export interface ServiceRecord extends StoredService {
    * is not restored yet): no call's writes are committed until it is, and calls reload it first.
    */
   kvUnknown: boolean;
-  /** The latest restore of the worker's copy under way, and its generation. */
+  /** The latest restore of the worker's copy while it is under way (undefined once it settled), and the generation of the latest one. */
   restoring?: Promise<void>;
   restoreGen: number;
   /** Set when the service could not be re-created (replaced worker, or recovery), or crash-looped. */

@@ -554,7 +554,10 @@ export class Supervisor {
   /** The service's kv copy is not known to be the committed state: it is reloaded first. */
   private async callAfterRestore(rec: ServiceRecord, reserved: number, lane: AdmissionLane, trial: boolean, request: string, actor?: string): Promise<CallReply> {
     try {
-      await this.restoreKv(rec);
+      // Joins the reload under way, if there is one: each caller starting its own would leave the
+      // copy unknown for as long as calls keep coming (each reload outdates the one before, so
+      // every call would run on an outdated copy and be refused).
+      while (rec.kvUnknown) await (rec.restoring ?? this.restoreKv(rec));
     } catch (err) {
       this.unanswered(rec, reserved, lane, trial);
       this.accounting.countError(rec, "UNAVAILABLE");
@@ -643,6 +646,11 @@ export class Supervisor {
       if (rec.restoreGen === gen) rec.kvUnknown = false;
     });
     rec.restoring = restore;
+    // `restoring` is the latest reload while it is under way (callAfterRestore joins it).
+    const over = () => {
+      if (rec.restoring === restore) rec.restoring = undefined;
+    };
+    restore.then(over, over);
     return restore;
   }
 

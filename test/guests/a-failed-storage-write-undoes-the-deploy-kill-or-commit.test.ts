@@ -120,4 +120,29 @@ test("a call sent after its copy was reloaded and a call right behind it, answer
   });
 });
 
+test("after a commit and a reload fail, callers calling without a pause are served again, and no write is lost", async () => {
+  await withRestarts(async (open) => {
+    const host = await open();
+    await host.deploy(counter);
+    assert.is((await host.call("a", "counter", "")).output, "1");
+    await host.injectStorageFaults({ ops: ["write", "kv-load"], next: 2 });
+    await rejects(host.call("a", "counter", ""), "INTERNAL");
+    await host.injectStorageFaults(null);
+    // Four callers, each calling again as soon as it is answered: every call comes while the copy
+    // is still to be reloaded. They share one reload (each starting its own kept the copy unknown
+    // and refused every call, 160 of 160, for as long as they kept calling).
+    const answers: number[] = [];
+    const failures: string[] = [];
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let i = 0; i < 40; i++) {
+        await host.call("a", "counter", "").then((r) => answers.push(Number(r.output)), (err: { code: string }) => failures.push(err.code));
+      }
+    }));
+    assert.equal(failures, []);
+    assert.equal(answers.sort((x, y) => x - y), Array.from({ length: 160 }, (_, i) => i + 2), "each call counted once, from the committed 1");
+    await host.close();
+    assert.is((await (await open()).call("a", "counter", "")).output, "162");
+  });
+});
+
 test.run();
