@@ -38,6 +38,9 @@ import { Placement, type FairnessSettings, type PlacementStats } from "./placeme
 import type { TenantLoad } from "../runtime/index.ts";
 import { StartProofs } from "./start-proofs.ts";
 
+/** Reloads of a service's kv copy a call waits through before it is refused (see callAfterRestore). */
+const RELOAD_ROUNDS = 4;
+
 export interface SupervisorOptions {
   pool: WorkerPool;
   artifacts: ArtifactStore;
@@ -557,7 +560,12 @@ export class Supervisor {
       // Joins the reload under way, if there is one: each caller starting its own would leave the
       // copy unknown for as long as calls keep coming (each reload outdates the one before, so
       // every call would run on an outdated copy and be refused).
-      while (rec.kvUnknown) await (rec.restoring ?? this.restoreKv(rec));
+      // A few rounds at most: calls between a tenant's services (nested-calls.ts) that land on
+      // the copy meanwhile start reloads of their own, and a caller must not wait on them forever.
+      for (let round = 0; rec.kvUnknown; round++) {
+        if (round === RELOAD_ROUNDS) throw new SoloError("UNAVAILABLE", `${RELOAD_ROUNDS} reloads in a row were outdated by other calls`);
+        await (rec.restoring ?? this.restoreKv(rec));
+      }
     } catch (err) {
       this.unanswered(rec, reserved, lane, trial);
       this.accounting.countError(rec, "UNAVAILABLE");
