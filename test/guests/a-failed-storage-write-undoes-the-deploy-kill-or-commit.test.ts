@@ -24,6 +24,15 @@ async function withRestarts(body: (open: () => Promise<Host>) => Promise<void>) 
   }
 }
 
+/** The counter deployed and counted to 1; then a call whose kv commit fails, and the reload of the worker's copy too. */
+async function commitAndReloadFail(host: Host) {
+  await host.deploy(counter);
+  assert.is((await host.call("a", "counter", "")).output, "1");
+  await host.injectStorageFaults({ ops: ["write", "kv-load"], next: 2 });
+  await rejects(host.call("a", "counter", ""), "INTERNAL");
+  await host.injectStorageFaults(null);
+}
+
 test("a deploy whose record cannot be written did not happen: never callable, not there after a restart", async () => {
   await withRestarts(async (open) => {
     const host = await open();
@@ -70,12 +79,7 @@ test("a kill whose write fails did not happen: the service keeps running with it
 test("a call whose kv commit fails, and whose copy cannot be reloaded, leaves no write behind: the next call starts from the committed state", async () => {
   await withRestarts(async (open) => {
     const host = await open();
-    await host.deploy(counter);
-    assert.is((await host.call("a", "counter", "")).output, "1");
-    // The commit fails, then the reload of the worker's copy fails too.
-    await host.injectStorageFaults({ ops: ["write", "kv-load"], next: 2 });
-    await rejects(host.call("a", "counter", ""), "INTERNAL");
-    await host.injectStorageFaults(null);
+    await commitAndReloadFail(host);
     assert.is((await host.call("a", "counter", "")).output, "2", "counted from the committed 1, not the lost 2");
     await host.close();
     assert.is((await (await open()).call("a", "counter", "")).output, "3");
@@ -85,11 +89,7 @@ test("a call whose kv commit fails, and whose copy cannot be reloaded, leaves no
 test("a call sent after its copy was reloaded and a call right behind it, answered together, commit in the order they ran", async () => {
   await withRestarts(async (open) => {
     const host = await open();
-    await host.deploy(counter);
-    assert.is((await host.call("a", "counter", "")).output, "1");
-    await host.injectStorageFaults({ ops: ["write", "kv-load"], next: 2 });
-    await rejects(host.call("a", "counter", ""), "INTERNAL");
-    await host.injectStorageFaults(null);
+    await commitAndReloadFail(host);
     // A reloads the copy first, then goes to the worker; B is called the moment A is handed to
     // the worker pool (so B goes straight there), and the API thread is then kept busy, so both
     // answers wait and are taken in together, as under load. The pool is reached into only to
@@ -123,11 +123,7 @@ test("a call sent after its copy was reloaded and a call right behind it, answer
 test("after a commit and a reload fail, callers calling without a pause are served again, and no write is lost", async () => {
   await withRestarts(async (open) => {
     const host = await open();
-    await host.deploy(counter);
-    assert.is((await host.call("a", "counter", "")).output, "1");
-    await host.injectStorageFaults({ ops: ["write", "kv-load"], next: 2 });
-    await rejects(host.call("a", "counter", ""), "INTERNAL");
-    await host.injectStorageFaults(null);
+    await commitAndReloadFail(host);
     // Four callers, each calling again as soon as it is answered: every call comes while the copy
     // is still to be reloaded. They share one reload (each starting its own kept the copy unknown
     // and refused every call, 160 of 160, for as long as they kept calling).
