@@ -903,8 +903,10 @@ export class WorkerPool {
 
   /** Never rejects: every call settles with a result. Throws (synchronously) only when `worker` is not one of the pool's. */
   call(worker: number, key: string, request: string): Promise<CallResult> {
-    const w = this.worker(worker); // outside the executor: a throw there would be a rejection the caller does not expect
-    return new Promise((resolve) => w.enqueue({ id: nextId++, key, request, resolve, attempts: 1, at: 0 }));
+    let answered!: (r: CallResult) => void;
+    const result = new Promise<CallResult>((resolve) => (answered = resolve));
+    this.send(worker, key, request, answered); // outside the executor: a bad worker throws here, not as a rejection
+    return result;
   }
 
   /**
