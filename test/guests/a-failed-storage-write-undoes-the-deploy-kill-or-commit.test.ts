@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Host } from "../../host/index.ts";
 import { TEST_CACHE, example, rejects, test } from "../helpers.ts";
+import { NODE } from "../services/guests.ts";
 
 const counter = { tenant: "a", service: "counter", source: example("counter.as.ts"), language: "assemblyscript" as const };
 
@@ -117,6 +118,39 @@ test("a call sent after its copy was reloaded and a call right behind it, answer
     await host.close();
     // Committed in the order they ran: B's write is the one that stands.
     assert.is((await (await open()).call("a", "counter", "")).output, "4");
+  });
+});
+
+test("a caller waiting on reloads that another service's calls keep outdating gives up after 4 with UNAVAILABLE; nothing is lost", async () => {
+  await withRestarts(async (open) => {
+    const host = await open();
+    const deploy = (service: string, capabilities: string[]) => host.deploy({ tenant: "a", service, source: NODE, language: "assemblyscript", capabilities: ["kv", ...capabilities] });
+    await deploy("b", []);
+    await deploy("a", ["call:b"]);
+    assert.is((await host.call("a", "b", "set:n:1")).output, "set n");
+    await host.injectStorageFaults({ ops: ["write", "kv-load"], next: 2 });
+    await rejects(host.call("a", "b", "set:n:2"), "INTERNAL");
+    await host.injectStorageFaults(null);
+    // Before each of the next reloads of b's copy is sent to the worker, service a calls b and b
+    // writes: that nested call ran on the copy being reloaded, so it starts a reload of its own,
+    // which outdates this one. The pool is reached into only to time those calls.
+    const pool = (host as unknown as { pool: { reloadKv: (worker: number, key: string, kv: unknown) => Promise<void> } }).pool;
+    const original = pool.reloadKv;
+    const nested: string[] = [];
+    let interfere = 12;
+    pool.reloadKv = async function (this: unknown, worker, key, kv) {
+      if (interfere-- > 0) await host.call("a", "a", "call:b:set:n:x").then(() => nested.push("ok"), (err: { code: string }) => nested.push(err.code));
+      return original.call(this, worker, key, kv);
+    };
+    const e = await rejects(host.call("a", "b", "get:n"), "UNAVAILABLE");
+    assert.is(e.message, "service b's kv could not be reloaded after a failed commit (4 reloads in a row were outdated by other calls); try again");
+    assert.ok(nested.length >= 4 && nested.every((c) => c === "UNAVAILABLE"), `b's writes from a were refused, not kept: ${nested.join(", ")}`);
+    pool.reloadKv = original;
+    // Once nothing outdates the reload, b is served from its committed state, and a can call it.
+    assert.is((await host.call("a", "b", "get:n")).output, "1");
+    assert.is((await host.call("a", "a", "call:b:set:n:3")).output, "set n");
+    await host.close();
+    assert.is((await (await open()).call("a", "b", "get:n")).output, "3");
   });
 });
 
