@@ -891,9 +891,17 @@ export class WorkerPool {
     await w.request({ t: "uninstall", id: nextId++, key });
   }
 
-  /** Replaces a service's kv copy with the committed state (after a failed commit). */
-  async reloadKv(worker: number, key: string, kv: [string, string][]): Promise<void> {
-    await this.worker(worker).request({ t: "reload-kv", id: nextId++, key, kv });
+  /** Replaces a service's kv copy with the committed state (after a failed commit); lifts markKvStale marks up to `gen` (0: none). */
+  async reloadKv(worker: number, key: string, kv: [string, string][], gen = 0): Promise<void> {
+    await this.worker(worker).request({ t: "reload-kv", id: nextId++, key, kv, gen });
+  }
+
+  /**
+   * The service's copy is to be reloaded (reload `gen`): from this message on, in order with the
+   * calls sent to the worker, calls from its other services to it are refused without running it.
+   */
+  markKvStale(worker: number, key: string, gen: number): void {
+    this.worker(worker).request({ t: "kv-stale", id: nextId++, key, gen }).catch(() => {});
   }
 
   /** A secret was stored (value) or removed (null): the workers running services granted it hear it before any later call. */

@@ -113,7 +113,10 @@ export interface PingMessage { t: "ping"; id: number }
 export interface HealthMessage { t: "health"; id: number; key: string; health?: HealthRequest }
 
 export interface UninstallMessage { t: "uninstall"; id: number; key: string }
-export interface ReloadKvMessage { t: "reload-kv"; id: number; key: string; kv: [string, string][] }
+/** gen: the reload's number (KvStaleMessage); the mark is lifted only by the latest. */
+export interface ReloadKvMessage { t: "reload-kv"; id: number; key: string; kv: [string, string][]; gen: number }
+/** The service's kv copy is about to be reloaded: calls from other services to it are refused until reload `gen` lands. */
+export interface KvStaleMessage { t: "kv-stale"; id: number; key: string; gen: number }
 
 /** A batch of calls as parallel arrays: cloning three arrays costs less than N small objects. */
 export interface CallsMessage { t: "calls"; ids: number[]; keys: string[]; requests: string[] }
@@ -128,7 +131,7 @@ export interface BellMessage { t: "bell" }
  */
 export interface Sequenced { chan?: number }
 
-export type ToWorker = BellMessage | InstallMessage | UninstallMessage | ReloadKvMessage | CallsMessage | QuotaMessage | SecretMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage | PingMessage;
+export type ToWorker = BellMessage | InstallMessage | UninstallMessage | ReloadKvMessage | KvStaleMessage | CallsMessage | QuotaMessage | SecretMessage | PrepareMessage | MigrateMessage | ActivateMessage | AbortMessage | HealthMessage | PingMessage;
 
 export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
 
@@ -188,6 +191,8 @@ export interface NestedResult {
   emitsRefused?: number;
   logs?: [LogLevel, string][];
   denied?: string[];
+  /** A call to it was refused because its kv copy is being reloaded: the host sees that a reload is under way. */
+  reloadWanted?: true;
 }
 
 export interface AckMessage {

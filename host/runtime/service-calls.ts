@@ -69,7 +69,7 @@ export class ServiceCalls {
   /** What the running outer call's callees left, by service key. */
   private nested: Map<string, Entry> | undefined;
 
-  constructor(private readonly find: (key: string) => CallSlot | undefined, private readonly maxDepth = MAX_CALL_DEPTH) {}
+  constructor(private readonly find: (key: string) => CallSlot | undefined, private readonly maxDepth = MAX_CALL_DEPTH, private readonly reloading: (key: string) => boolean = () => false) {}
 
   /** An outer call of `service` starts. */
   begin(service: string): void {
@@ -101,6 +101,10 @@ export class ServiceCalls {
     const key = `${tenant.tenant}/${service}`;
     const callee = this.find(key);
     if (!callee) return fail("not-found", `service ${service} is not running in tenant ${tenant.tenant} (not deployed, being deployed or killed, or failed); deploy it first`);
+    if (this.reloading(key)) {
+      this.entry(key).result.reloadWanted = true;
+      return fail("unavailable", `service ${service}'s kv is being reloaded after a failed commit; it did not run; try again`);
+    }
     const left = meter.fuelLeft;
     const fuel = Math.min(callee.fuel, left > 0n ? Number(left) : 0);
     if (fuel <= 0) return fail("limit-exceeded", `FUEL_EXHAUSTED: the caller has no fuel left to call ${service}`);

@@ -338,7 +338,14 @@ const slots = new Map<string, Slot>();
 /** New versions prepared beside the running one (a swap), waiting for activate or abort. */
 const prepared = new Map<string, Slot>();
 /** services.call between the services on this worker (runtime/service-calls.ts). */
-const serviceCalls = new ServiceCalls((key) => slots.get(key));
+/**
+ * Services whose kv copy is being reloaded after a failed commit, with the latest reload's number:
+ * services.call to one is refused without running it, so a nested call cannot write on a copy
+ * that is about to be replaced (its writes would be refused anyway, and would start a reload of
+ * their own that outdates this one: callers through it would be refused for as long as they call).
+ */
+const staleKv = new Map<string, number>();
+const serviceCalls = new ServiceCalls((key) => slots.get(key), undefined, (key) => staleKv.has(key));
 
 function wire(err: unknown): WireError {
   const e = toSoloError(err);
@@ -831,6 +838,7 @@ function handle(msg: ToWorker) {
       slot?.drop();
       slot?.kv.dispose();
       slots.delete(msg.key);
+      staleKv.delete(msg.key);
       keepGrantedSecrets(msg.key);
       send({ t: "ack", id: msg.id } satisfies FromWorker);
       return;
@@ -841,9 +849,14 @@ function handle(msg: ToWorker) {
     case "ping":
       send({ t: "ack", id: msg.id } satisfies FromWorker);
       return;
+    case "kv-stale":
+      staleKv.set(msg.key, Math.max(msg.gen, staleKv.get(msg.key) ?? 0));
+      send({ t: "ack", id: msg.id } satisfies FromWorker);
+      return;
     case "reload-kv": {
       const slot = slots.get(msg.key);
       slot?.kv.reset(msg.kv);
+      if ((staleKv.get(msg.key) ?? 0) <= msg.gen) staleKv.delete(msg.key);
       send({ t: "ack", id: msg.id } satisfies FromWorker);
       return;
     }

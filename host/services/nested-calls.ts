@@ -41,7 +41,7 @@ export function settleNested(p: NestedParts, nested: NestedResult[], actor?: str
     rec.calls += n.calls;
     for (const [code, count] of Object.entries(n.errors ?? {}) as [ErrorCode, number][]) rec.errors[code] = (rec.errors[code] ?? 0) + count;
     if (n.logs && p.onLog) for (const [level, message] of n.logs) p.onLog({ tenant: rec.tenant, service: rec.service, level, message });
-    if (!n.writes && !n.emits && !n.emitsRefused && !n.denied && !n.trap) continue; // the common case: nothing to write
+    if (!n.writes && !n.emits && !n.emitsRefused && !n.denied && !n.trap && !n.reloadWanted) continue; // the common case: nothing to write
     rec.inflight++;
     (work ??= []).push(settleOne(p, rec, n, actor).finally(() => {
       if (--rec.inflight === 0 && rec.onIdle) rec.onIdle();
@@ -53,6 +53,9 @@ export function settleNested(p: NestedParts, nested: NestedResult[], actor?: str
 async function settleOne(p: NestedParts, rec: ServiceRecord, n: NestedResult, actor?: string): Promise<SoloError | undefined> {
   let failure: SoloError | undefined;
   let commit: Promise<void> | undefined;
+  // Refused for a reload that has since failed (the disk): another try, so callers through it are
+  // not refused until someone calls it directly.
+  if (n.reloadWanted && rec.kvUnknown && !rec.restoring) void p.restoreKv(rec).catch(() => {});
   if (n.writes) {
     if (rec.kvUnknown) {
       // Its copy may hold another call's uncommitted writes: nothing of it is committed.

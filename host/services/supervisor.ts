@@ -648,9 +648,10 @@ export class Supervisor {
   private restoreKv(rec: ServiceRecord): Promise<void> {
     rec.kvUnknown = true;
     const gen = ++rec.restoreGen;
+    this.o.pool.markKvStale(rec.worker, rec.key, gen);
     const restore = (rec.restoring ?? Promise.resolve()).catch(() => {}).then(async () => {
       const kv = await this.kv.load(rec.key);
-      await this.o.pool.reloadKv(rec.worker, rec.key, kv);
+      await this.o.pool.reloadKv(rec.worker, rec.key, kv, gen);
       if (rec.restoreGen === gen) rec.kvUnknown = false;
     });
     rec.restoring = restore;

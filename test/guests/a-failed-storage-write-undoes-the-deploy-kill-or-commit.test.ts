@@ -121,31 +121,64 @@ test("a call sent after its copy was reloaded and a call right behind it, answer
   });
 });
 
-test("a caller waiting on reloads that another service's calls keep outdating gives up after 4 with UNAVAILABLE; nothing is lost", async () => {
+/** Services b (kv) and a (granted call:b), both the NODE guest; b's n committed as 1, then a commit of b and its reload fail. */
+async function nestedAfterReloadFails(host: Host) {
+  const deploy = (service: string, capabilities: string[]) => host.deploy({ tenant: "a", service, source: NODE, language: "assemblyscript", capabilities: ["kv", ...capabilities] });
+  await deploy("b", []);
+  await deploy("a", ["call:b"]);
+  assert.is((await host.call("a", "b", "set:n:1")).output, "set n");
+  await host.injectStorageFaults({ ops: ["write", "kv-load"], next: 2 });
+  await rejects(host.call("a", "b", "set:n:2"), "INTERNAL");
+  await host.injectStorageFaults(null);
+}
+
+const REFUSED = "unavailable: service b's kv is being reloaded after a failed commit; it did not run; try again";
+
+test("after b's commit and reload fail, calls through b from another service are refused without running b until b is reloaded, then served", async () => {
   await withRestarts(async (open) => {
     const host = await open();
-    const deploy = (service: string, capabilities: string[]) => host.deploy({ tenant: "a", service, source: NODE, language: "assemblyscript", capabilities: ["kv", ...capabilities] });
-    await deploy("b", []);
-    await deploy("a", ["call:b"]);
-    assert.is((await host.call("a", "b", "set:n:1")).output, "set n");
-    await host.injectStorageFaults({ ops: ["write", "kv-load"], next: 2 });
-    await rejects(host.call("a", "b", "set:n:2"), "INTERNAL");
-    await host.injectStorageFaults(null);
-    // Before each of the next reloads of b's copy is sent to the worker, service a calls b and b
-    // writes: that nested call ran on the copy being reloaded, so it starts a reload of its own,
-    // which outdates this one. The pool is reached into only to time those calls.
-    const pool = (host as unknown as { pool: { reloadKv: (worker: number, key: string, kv: unknown) => Promise<void> } }).pool;
-    const original = pool.reloadKv;
+    await nestedAfterReloadFails(host);
+    // a calls b back to back. Each call that ran b on its stale copy used to start a reload that
+    // outdated the one before, so all of them were refused for as long as a kept calling (200 of 200).
+    const outputs: string[] = [];
+    for (let served = 0; served < 20 && outputs.length < 2000; ) {
+      const { output } = await host.call("a", "a", `call:b:set:n:${outputs.length}`);
+      outputs.push(output);
+      served = output === "set n" ? served + 1 : 0;
+    }
+    const refused = outputs.findIndex((o) => o === "set n");
+    assert.ok(refused >= 1 && refused < outputs.length - 19, `served after ${refused} refusals (${outputs.length} calls)`);
+    assert.equal(new Set(outputs.slice(0, refused)), new Set([REFUSED]), "refused while b's copy was being reloaded, with a reason");
+    assert.equal(new Set(outputs.slice(refused)), new Set(["set n"]), "once served, never refused again");
+    const last = String(outputs.length - 1);
+    assert.is((await host.call("a", "b", "get:n")).output, last);
+    await host.close();
+    assert.is((await (await open()).call("a", "b", "get:n")).output, last);
+  });
+});
+
+test("with the worker's refusal switched off, a caller waiting on reloads that calls from another service keep outdating gives up after 4 with UNAVAILABLE; nothing is lost", async () => {
+  await withRestarts(async (open) => {
+    const host = await open();
+    // The worker's refusal (above) leaves only calls already in flight to outdate a reload; here
+    // it is switched off, so that the host's own bound on waiting is what ends the wait. Before
+    // each of the next reloads of b's copy is sent to the worker, a calls b and b writes: that
+    // call ran on the copy being reloaded, so it starts a reload of its own, which outdates this
+    // one. The pool is reached into only for that.
+    const pool = (host as unknown as { pool: { markKvStale: (...args: unknown[]) => void; reloadKv: (...args: unknown[]) => Promise<void> } }).pool;
+    const original = { markKvStale: pool.markKvStale, reloadKv: pool.reloadKv };
+    pool.markKvStale = () => {};
+    await nestedAfterReloadFails(host);
     const nested: string[] = [];
     let interfere = 12;
-    pool.reloadKv = async function (this: unknown, worker, key, kv) {
-      if (interfere-- > 0) await host.call("a", "a", "call:b:set:n:x").then(() => nested.push("ok"), (err: { code: string }) => nested.push(err.code));
-      return original.call(this, worker, key, kv);
+    pool.reloadKv = async function (this: unknown, ...args: unknown[]) {
+      if (interfere-- > 0) await host.call("a", "a", "call:b:set:n:x").then((r) => nested.push(r.output), (err: { code: string }) => nested.push(err.code));
+      return original.reloadKv.apply(this, args);
     };
     const e = await rejects(host.call("a", "b", "get:n"), "UNAVAILABLE");
     assert.is(e.message, "service b's kv could not be reloaded after a failed commit (4 reloads in a row were outdated by other calls); try again");
-    assert.ok(nested.length >= 4 && nested.every((c) => c === "UNAVAILABLE"), `b's writes from a were refused, not kept: ${nested.join(", ")}`);
-    pool.reloadKv = original;
+    assert.ok(nested.length >= 4 && nested.every((c) => c === "UNAVAILABLE"), `b's writes from a were not kept: ${nested.join(", ")}`);
+    Object.assign(pool, original);
     // Once nothing outdates the reload, b is served from its committed state, and a can call it.
     assert.is((await host.call("a", "b", "get:n")).output, "1");
     assert.is((await host.call("a", "a", "call:b:set:n:3")).output, "set n");
