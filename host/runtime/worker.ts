@@ -343,6 +343,8 @@ const prepared = new Map<string, Slot>();
  * services.call to one is refused without running it, so a nested call cannot write on a copy
  * that is about to be replaced (its writes would be refused anyway, and would start a reload of
  * their own that outdates this one: callers through it would be refused for as long as they call).
+ * This relies on a result with nested writes going back by message, not by ring (it has `extra`):
+ * the host takes it in before the reload's ack, so it never meets a copy already reloaded.
  */
 const staleKv = new Map<string, number>();
 const serviceCalls = new ServiceCalls((key) => slots.get(key), undefined, (key) => staleKv.has(key));
