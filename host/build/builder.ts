@@ -3,12 +3,14 @@
 // it crashes, and componentize-qjs runs the guest's top-level code at build time. One process,
 // started on the first job and reused (asc loads in ~1.5 s), runs one job at a time; a job past
 // its time or memory limit kills the process and fails that job only. Jobs queued behind it run
-// on a fresh process.
+// on a fresh process. Close ends the process, or with idleMs leaves an idle one for the next
+// Builder of this Node process (idle-builders.ts).
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SoloError } from "../errors.ts";
 import { buildCrashed, buildOutOfMemory, buildTimedOut, crashReason, isHeapExhaustion, type JobAbout } from "./build-failures.ts";
 import { residentBytes } from "./process-memory.ts";
+import { builderKey, keepIdle, takeIdle } from "./idle-builders.ts";
 import type { BuildJob, BuildOutput, BuildPhase, CheckOutput, FromBuilder, ToBuilder } from "./protocol.ts";
 
 const ENTRY = fileURLToPath(new URL("./builder-process.ts", import.meta.url));
@@ -32,6 +34,11 @@ export interface BuilderOptions extends BuildLimits {
   cacheDir?: string;
   /** Told of each job once it settles: "ok" or the error code, and seconds from run() (queue included). */
   onBuild?: (outcome: string, seconds: number) => void;
+  /**
+   * After close(), how long an idle builder process waits for the next Builder of this Node
+   * process to take it (idle-builders.ts); default 0: close ends it.
+   */
+  idleMs?: number;
 }
 
 interface Job {
@@ -55,6 +62,10 @@ interface Running {
   phase?: BuildPhase;
   tail: string;
   exited?: boolean;
+  /** What a process must match to be taken over (idle-builders.ts). */
+  key: string;
+  /** Removes this Builder's listeners from the process, before it is kept idle. */
+  detach(): void;
 }
 
 export class Builder {
@@ -104,12 +115,28 @@ export class Builder {
     for (const j of this.queue.splice(0)) j.reject(gone);
     const p = this.proc;
     if (!p) return;
+    if (this.keep(p)) return;
     if (p.job) this.finish(p).reject(gone);
     if (p.exited || p.child.exitCode !== null || p.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => p.child.once("exit", () => resolve()));
     this.hold(p, true); // until it is gone
     killGroup(p.child);
     await exited;
+  }
+
+  /**
+   * At close: keeps the process for the next Builder (idleMs) if it is ready, idle, was never
+   * stopped, and holds less than half its memory limit (a taken one starts its jobs no worse off).
+   */
+  private keep(p: Running): boolean {
+    const ms = this.o.idleMs ?? 0;
+    if (ms <= 0 || !p.ready || p.job || p.killedFor || p.exited || p.child.exitCode !== null || p.child.signalCode !== null || !p.child.connected) return false;
+    const rss = p.child.pid === undefined ? undefined : residentBytes(p.child.pid);
+    if (rss === undefined || rss > this.o.memoryBytes / 2) return false;
+    p.detach();
+    this.proc = undefined;
+    keepIdle(p.child, p.key, ms, killGroup);
+    return true;
   }
 
   /** Starts the next queued job when the process is free, starting a process if none runs. */
@@ -137,29 +164,47 @@ export class Builder {
   private start(): Running {
     this.starts++;
     const heapMiB = Math.max(64, Math.floor(this.o.memoryBytes / 1024 ** 2));
-    const child = fork(ENTRY, [], {
-      // V8's default stack (~1 MB): a TS/JS guest's top-level code, run here at build time
-      // (compile/quickjs-snapshot.ts), may recurse about a quarter as deep as its handle (a worker
-      // thread has 4 MB). A larger one here also lets asc recurse deeper before it crashes.
-      execArgv: ["--import", TS_REGISTER, `--max-old-space-size=${heapMiB}`],
+    // V8's default stack (~1 MB): a TS/JS guest's top-level code, run here at build time
+    // (compile/quickjs-snapshot.ts), may recurse about a quarter as deep as its handle (a worker
+    // thread has 4 MB). A larger one here also lets asc recurse deeper before it crashes.
+    const execArgv = ["--import", TS_REGISTER, `--max-old-space-size=${heapMiB}`];
+    const key = builderKey(execArgv);
+    // One another host of this process left idle, else a new one.
+    const child = takeIdle(key) ?? fork(ENTRY, [], {
+      execArgv,
       serialization: "advanced",
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       // Its own process group, so a kill takes what it started too (esbuild's service, javy).
       detached: true,
     });
-    const p: Running = { child, ready: false, tail: "" };
-    this.proc = p;
     const keep = (d: Buffer) => {
       p.tail = (p.tail + d.toString("utf8")).slice(-TAIL_BYTES);
     };
+    const onMessage = (msg: FromBuilder) => this.onMessage(p, msg);
+    // A failed send ends in "exit"; a failed spawn (no pid) may not.
+    const onError = () => {
+      if (child.pid === undefined) void this.onExit(p, null, null);
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => void this.onExit(p, code, signal);
+    const p: Running = {
+      child,
+      ready: false,
+      tail: "",
+      key,
+      detach() {
+        child.stdout!.removeListener("data", keep);
+        child.stderr!.removeListener("data", keep);
+        child.removeListener("message", onMessage);
+        child.removeListener("error", onError);
+        child.removeListener("exit", onExit);
+      },
+    };
+    this.proc = p;
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);
-    child.on("message", (msg: FromBuilder) => this.onMessage(p, msg));
-    // A failed send ends in "exit"; a failed spawn (no pid) may not.
-    child.on("error", () => {
-      if (child.pid === undefined) void this.onExit(p, null, null);
-    });
-    child.once("exit", (code, signal) => void this.onExit(p, code, signal));
+    child.on("message", onMessage);
+    child.on("error", onError);
+    child.once("exit", onExit);
     this.send(p, { t: "init", cacheDir: this.o.cacheDir, memoryBytes: this.o.memoryBytes });
     return p;
   }

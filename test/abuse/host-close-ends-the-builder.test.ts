@@ -1,4 +1,4 @@
-// The builder process lives as long as its host: Host.close kills it, and a process that opened
+// The builder process lives as long as its host (builderIdleMs 0): Host.close kills it, and a process that opened
 // a host and closed it exits by itself (nothing of the builder keeps it alive).
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";

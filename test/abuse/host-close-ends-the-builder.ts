@@ -1,6 +1,7 @@
 // Run by host-close-ends-the-builder.test.ts as its own process: opens a host, builds a new
 // source (which starts the builder process), closes the host, and prints what it saw as JSON.
-// Then it has nothing left to do: the process must exit by itself.
+// Then it has nothing left to do: the process must exit by itself. With the argument "keep" the
+// host keeps its idle builder after close (builderIdleMs), which must not hold the process either.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +20,8 @@ function builders(): number[] {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "solo-close-"));
-const host = await Host.open({ dataDir: dir, cacheDir: TEST_CACHE, workers: 1 });
+const keep = process.argv[2] === "keep";
+const host = await Host.open({ dataDir: dir, cacheDir: TEST_CACHE, workers: 1, builderIdleMs: keep ? 60_000 : 0 });
 await host.deploy({ tenant: "a", service: "echo", source: `// ${Date.now()} ${Math.random()}\n${example("echo.ts")}`, language: "typescript" });
 const running = builders();
 await host.close();

@@ -84,7 +84,8 @@ test("a service that runs out of fuel on every call opens its breaker, refuses a
 });
 
 test("successful trial calls close the breaker by themselves; handled failures never open it; a trap loop meets crash supervision first", async () => {
-  const t = await openHost({ breaker: BREAKER });
+  // A back-off long enough that the call after the third crash meets it however slow the machine.
+  const t = await openHost({ breaker: BREAKER, supervision: { backoffBaseMs: 60_000, backoffCapMs: 60_000 } });
   try {
     // spin(N) needs ~N * 4 units: within 1e6 for "10", not for "10000000".
     await t.host.deploy({ tenant: "acme", service: "spin", source: fixture("spin.as.ts"), language: "assemblyscript", limits: { fuel: 1_000_000 } });

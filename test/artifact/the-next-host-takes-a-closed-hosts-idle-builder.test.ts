@@ -1,0 +1,116 @@
+// builderIdleMs (or SOLO_BUILDER_IDLE_MS, which the test runner sets): a closed host's idle
+// builder process waits for the next host this Node process opens, which builds with it instead
+// of warming a compiler of its own; it is ended when no host takes it in time, only a host with
+// the same build limits may take it, and it never keeps the process that opened the host alive.
+import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, example, openHost, rejects, test, type TestHost } from "../helpers.ts";
+
+/** This process's children whose command line names the builder. */
+function builders(): number[] {
+  const pids: number[] = [];
+  for (const tid of readdirSync("/proc/self/task")) {
+    for (const c of readFileSync(`/proc/self/task/${tid}/children`, "latin1").split(" ").filter((s) => s.trim())) {
+      if (readFileSync(`/proc/${c}/cmdline`, "latin1").includes("builder-process")) pids.push(Number(c));
+    }
+  }
+  return pids.sort();
+}
+
+/** Alive: neither gone nor a zombie waiting to be reaped. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+async function until(ok: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 25))) if (ok()) return true;
+  return ok();
+}
+
+/** Deploys a source no builder has seen (so the builder must run) and calls it. */
+async function deployNew(t: TestHost, service: string): Promise<void> {
+  await t.host.deploy({ tenant: "a", service, source: `// ${Date.now()} ${Math.random()}\n${example("echo.ts")}`, language: "typescript" });
+  assert.is((await t.host.call("a", service, "hi")).output, "hi");
+}
+
+test("the next host opened takes the closed host's idle builder: the same process builds for it", async () => {
+  const first = await openHost({ builderIdleMs: 30_000 });
+  let kept: number[];
+  try {
+    await deployNew(first, "one");
+    kept = builders();
+    assert.is(kept.length, 1, "one builder process ran the first host's build");
+  } finally {
+    await first.close();
+  }
+  assert.ok(alive(kept[0]!), "closing the host left its idle builder running");
+  const second = await openHost({ builderIdleMs: 0 });
+  try {
+    await deployNew(second, "two");
+    assert.equal(builders(), kept, "the second host built with the same process");
+    assert.is(second.host.stats().builderStarts, 1, "counted as the one builder this host started");
+  } finally {
+    await second.close();
+  }
+  assert.ok(await until(() => !alive(kept[0]!), 5_000), "a host with builderIdleMs 0 ends the builder at close");
+});
+
+test("a host with another build memory limit starts its own builder, and the kept one is ended after builderIdleMs", async () => {
+  const first = await openHost({ builderIdleMs: 5_000 });
+  let kept: number;
+  try {
+    await deployNew(first, "one");
+    kept = builders()[0]!;
+  } finally {
+    await first.close();
+  }
+  const other = await openHost({ builderIdleMs: 0, buildMemoryBytes: 1536 * 1024 ** 2 });
+  try {
+    await deployNew(other, "two");
+    const own = builders().filter((pid) => pid !== kept);
+    assert.is(own.length, 1, "the second host started a builder of its own");
+    assert.is(other.host.stats().builderStarts, 1);
+    assert.ok(await until(() => !alive(kept), 15_000), "the kept builder was ended once builderIdleMs passed");
+    assert.equal(builders(), own, "the second host's builder still runs");
+  } finally {
+    await other.close();
+  }
+});
+
+test("builderIdleMs and SOLO_BUILDER_IDLE_MS must be whole numbers of milliseconds", async () => {
+  assert.is((await rejects(openHost({ builderIdleMs: -1 }), "INVALID_ARGUMENT")).details?.field, "builderIdleMs");
+  const saved = process.env.SOLO_BUILDER_IDLE_MS;
+  process.env.SOLO_BUILDER_IDLE_MS = "soon";
+  try {
+    const e = await rejects(openHost(), "INVALID_ARGUMENT");
+    assert.is(e.details?.field, "SOLO_BUILDER_IDLE_MS");
+    assert.match(e.message, /SOLO_BUILDER_IDLE_MS must be a whole number/);
+  } finally {
+    if (saved === undefined) delete process.env.SOLO_BUILDER_IDLE_MS;
+    else process.env.SOLO_BUILDER_IDLE_MS = saved;
+  }
+});
+
+test("a process that closes a host whose builder is kept idle still exits by itself, and the builder with it", async () => {
+  const child = spawn(process.execPath, ["--import", join(ROOT, "bin", "ts-register.mjs"), join(ROOT, "test", "abuse", "host-close-ends-the-builder.ts"), "keep"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  // Only a hang guard: a process that does not exit fails here instead of stalling the run.
+  const guard = setTimeout(() => child.kill("SIGKILL"), 180_000);
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on("exit", (c, s) => resolve([c, s])));
+  clearTimeout(guard);
+  assert.equal([code, signal], [0, null], "the process exited by itself");
+  const seen = JSON.parse(out) as { running: number[]; alive: number[] };
+  assert.is(seen.running.length, 1, "one builder process ran the build");
+  assert.equal(seen.alive, seen.running, "it was kept idle after close");
+  assert.ok(await until(() => !existsSync(`/proc/${seen.running[0]}`) || !alive(seen.running[0]!), 10_000), "and it ended once the process that kept it was gone");
+});
+
+test.run();
