@@ -9,11 +9,13 @@ import * as assert from "uvu/assert";
 import { Host } from "../../host/index.ts";
 import { example, test } from "../helpers.ts";
 
+// builderIdleMs 0: each host starts its own builder, which reads the loader from the disk (a kept
+// one would still hold the first host's loader in memory and never look).
 test("a truncated loader file in the artifact cache is built again, and the next deploy answers", async () => {
   const dir = mkdtempSync(join(tmpdir(), "solo-loader-"));
   const cacheDir = join(dir, "artifacts");
   try {
-    const first = await Host.open({ dataDir: join(dir, "one"), cacheDir, workers: 1 });
+    const first = await Host.open({ dataDir: join(dir, "one"), cacheDir, workers: 1, builderIdleMs: 0 });
     try {
       await first.deploy({ tenant: "a", service: "echo", source: example("echo.ts"), language: "typescript" });
     } finally {
@@ -25,7 +27,7 @@ test("a truncated loader file in the artifact cache is built again, and the next
     const sizes = new Map(files.map((f) => [f, statSync(join(loaders, f)).size]));
     for (const f of files) truncateSync(join(loaders, f), Math.floor(sizes.get(f)! / 2));
 
-    const second = await Host.open({ dataDir: join(dir, "two"), cacheDir, workers: 1 });
+    const second = await Host.open({ dataDir: join(dir, "two"), cacheDir, workers: 1, builderIdleMs: 0 });
     try {
       await second.deploy({ tenant: "a", service: "fresh", source: `// ${Date.now()} ${Math.random()}\n${example("echo.ts")}`, language: "typescript" });
       assert.is((await second.call("a", "fresh", "after the damage")).output, "after the damage");
