@@ -18,6 +18,7 @@ interface Idle {
 }
 
 const idle: Idle[] = [];
+let endAtExit = false;
 
 /** What must match for a kept process to serve a new Builder: its flags and the environment it inherited. */
 export function builderKey(execArgv: readonly string[]): string {
@@ -40,6 +41,17 @@ export function keepIdle(child: ChildProcess, key: string, ms: number, kill: (ch
   for (const h of [child, child.channel, child.stdout, child.stderr] as ({ unref?(): void } | null | undefined)[]) h?.unref?.();
   idle.push(entry);
   while (idle.length > MAX_IDLE) drop(idle[0]!, kill);
+  if (!endAtExit) {
+    endAtExit = true;
+    // When this process has nothing left to do, the kept ones are killed and waited for, so none
+    // outlives it (one would end by itself once its channel closed, reaped by whoever adopts it).
+    process.on("beforeExit", () => {
+      for (const e of [...idle]) {
+        e.child.ref(); // this process waits for its exit
+        drop(e, kill);
+      }
+    });
+  }
 }
 
 /** A kept process for `key`, still alive and connected, out of the pool; undefined if there is none. */
