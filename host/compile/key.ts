@@ -3,7 +3,7 @@
 // done before. Versions are read from package.json: hashing needs no compiler loaded.
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ASC_FLAGS, AS_ENTRIES, JS_ENTRIES } from "./entries.ts";
 import type { Language } from "./languages.ts";
@@ -27,13 +27,16 @@ export function packageVersion(name: string): string {
 let versions: { asc: string; qjs: string } | undefined;
 let sdkHash: string | undefined;
 
-/** Hash of the guest-sdk and WIT: a change to either invalidates compiled components. */
+/**
+ * Hash of the guest-sdk and WIT: a change to either invalidates compiled components. Files are
+ * named relative to guest-sdk/, so a checkout in another folder keeps its keys.
+ */
 function sdkVersion(): string {
   if (!sdkHash) {
     const h = createHash("sha256");
     const dir = fileURLToPath(new URL("../../guest-sdk/", import.meta.url));
     for (const sub of readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => `${d.parentPath ?? d.path}/${d.name}`).sort()) {
-      h.update(sub).update(readFileSync(sub));
+      h.update(relative(dir, sub)).update("\0").update(readFileSync(sub));
     }
     h.update(witSource());
     sdkHash = h.digest("hex");
