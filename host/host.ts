@@ -183,6 +183,13 @@ function zeroOrMore(name: string, value: number | undefined, fallback: number): 
   return value;
 }
 
+/** Milliseconds a timer can wait: a whole number from 0 to 2^31 - 1 (about 24.8 days). */
+function timerMs(name: string, value: number): number {
+  const ms = zeroOrMore(name, value, 0);
+  if (ms > 2 ** 31 - 1) throw new SoloError("INVALID_ARGUMENT", `${name} must be at most ${2 ** 31 - 1} ms (about 24.8 days); got ${value}`, { field: name });
+  return ms;
+}
+
 /** A number from the environment; undefined when unset, NaN (refused by the check) when not a number. */
 function envNumber(name: string): number | undefined {
   const v = process.env[name];
@@ -249,7 +256,7 @@ export class Host {
       cacheDir,
       timeoutMs: buildLimit("buildTimeoutMs", options.buildTimeoutMs, DEFAULT_BUILD_LIMITS.timeoutMs),
       memoryBytes: buildLimit("buildMemoryBytes", options.buildMemoryBytes, DEFAULT_BUILD_LIMITS.memoryBytes),
-      idleMs: options.builderIdleMs !== undefined ? zeroOrMore("builderIdleMs", options.builderIdleMs, 0) : zeroOrMore("SOLO_BUILDER_IDLE_MS", envNumber("SOLO_BUILDER_IDLE_MS"), 0),
+      idleMs: options.builderIdleMs !== undefined ? timerMs("builderIdleMs", options.builderIdleMs) : timerMs("SOLO_BUILDER_IDLE_MS", envNumber("SOLO_BUILDER_IDLE_MS") ?? 0),
     });
     const typeCheck = checkTypeCheckMode(options.typeCheck, "typeCheck") ?? checkTypeCheckMode(process.env.SOLO_TYPECHECK, "SOLO_TYPECHECK") ?? "warning";
     const artifacts = new ArtifactStore(builder, cacheDir, metrics && ((seconds: number) => telemetry.build("cached", seconds)), typeCheck);

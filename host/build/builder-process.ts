@@ -1,6 +1,7 @@
-// The builder process's main: runs build jobs one at a time for the host that forked it. It
-// holds no state worth keeping (the caches are on disk), so the host kills it freely: past a
-// job's time or memory limit, or when the host closes.
+// The builder process's main: runs build jobs one at a time for the host that forked it (or took
+// it over: an `init` names the new host's cache). Nothing a job relies on lives only here (the
+// caches are on disk; what stays in memory is compilers loaded and warm, and QuickJS loaders per
+// cache directory), so the host kills it freely: past a job's time or memory limit, or at close.
 import { toSoloError } from "../errors.ts";
 import { ArtifactCache } from "../wasm/index.ts";
 import { runJob } from "./pipeline.ts";
@@ -28,7 +29,7 @@ process.on("message", (msg: ToBuilder) => {
     return;
   }
   const { id, job } = msg;
-  runJob(cache!, job, (phase) => send({ t: "phase", id, phase }), { memoryBytes }).then(
+  runJob(cache!, job, (phase) => send({ t: "phase", id, phase }), { memoryBytes, keptIn: cacheDir }).then(
     async (answer) => {
       // Only build jobs are remembered; a check job's answer is its report.
       const output = answer as BuildOutput;

@@ -3,8 +3,8 @@
 // it crashes, and componentize-qjs runs the guest's top-level code at build time. One process,
 // started on the first job and reused (asc loads in ~1.5 s), runs one job at a time; a job past
 // its time or memory limit kills the process and fails that job only. Jobs queued behind it run
-// on a fresh process. Close ends the process, or with idleMs leaves an idle one for the next
-// Builder of this Node process (idle-builders.ts).
+// on a new process (or one another host left idle). Close ends the process, or with idleMs leaves
+// an idle one for the next Builder of this Node process (idle-builders.ts).
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SoloError } from "../errors.ts";
@@ -64,6 +64,8 @@ interface Running {
   exited?: boolean;
   /** What a process must match to be taken over (idle-builders.ts). */
   key: string;
+  /** Taken over from a closed host rather than forked for this one. */
+  taken: boolean;
   /** Removes this Builder's listeners from the process, before it is kept idle. */
   detach(): void;
 }
@@ -125,14 +127,15 @@ export class Builder {
   }
 
   /**
-   * At close: keeps the process for the next Builder (idleMs) if it is ready, idle, was never
-   * stopped, and holds less than half its memory limit (a taken one starts its jobs no worse off).
+   * At close: keeps the process for the next Builder (idleMs) if it is ready, idle (its last job
+   * answered, whatever the answer), was never stopped, and holds less than a quarter of its memory
+   * limit (a TS/JS guest's top-level code may use half at build time; the rest is the builder's).
    */
   private keep(p: Running): boolean {
     const ms = this.o.idleMs ?? 0;
     if (ms <= 0 || !p.ready || p.job || p.killedFor || p.exited || p.child.exitCode !== null || p.child.signalCode !== null || !p.child.connected) return false;
     const rss = p.child.pid === undefined ? undefined : residentBytes(p.child.pid);
-    if (rss === undefined || rss > this.o.memoryBytes / 2) return false;
+    if (rss === undefined || rss > this.o.memoryBytes / 4) return false;
     p.detach();
     this.proc = undefined;
     keepIdle(p.child, p.key, ms, killGroup);
@@ -169,8 +172,9 @@ export class Builder {
     // thread has 4 MB). A larger one here also lets asc recurse deeper before it crashes.
     const execArgv = ["--import", TS_REGISTER, `--max-old-space-size=${heapMiB}`];
     const key = builderKey(execArgv);
-    // One another host of this process left idle, else a new one.
-    const child = takeIdle(key) ?? fork(ENTRY, [], {
+    // One another host of this process left idle (only for a host that keeps its own), else a new one.
+    const taken = (this.o.idleMs ?? 0) > 0 ? takeIdle(key) : undefined;
+    const child = taken ?? fork(ENTRY, [], {
       execArgv,
       serialization: "advanced",
       stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -191,6 +195,7 @@ export class Builder {
       ready: false,
       tail: "",
       key,
+      taken: taken !== undefined,
       detach() {
         child.stdout!.removeListener("data", keep);
         child.stderr!.removeListener("data", keep);
@@ -230,7 +235,11 @@ export class Builder {
     if (p.exited) return;
     p.exited = true;
     if (this.proc === p) this.proc = undefined;
-    if (p.job) {
+    if (p.job && p.taken && !p.ready && !p.killedFor) {
+      // A kept process that died while it waited (or as it was taken): the job goes to a new one.
+      this.queue.unshift(this.finish(p));
+      this.starts--;
+    } else if (p.job) {
       const about = { ...p.job.about, ...(p.phase && { phase: p.phase }) };
       // The last lines it wrote say why it died; they may still be in the pipe.
       const stderr = p.child.stderr;

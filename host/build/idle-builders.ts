@@ -1,9 +1,10 @@
 // Builder processes a closed host left behind idle, for the next Builder of this Node process to
 // take (HostOptions.builderIdleMs; off by default: close ends the builder). A builder's first
 // build pays for loading and warming its compilers: ~6 s of CPU for AssemblyScript (asc and
-// binaryen), ~3.5 s for TypeScript; a taken one has paid already. Only a process that finished
-// its last job cleanly is kept, and only for a Builder that would fork the same one: the same
-// flags and the same environment (JAVY_PATH and PATH decide which javy it runs).
+// binaryen), ~3.5 s for TypeScript; a taken one has paid already. Only a process that answered
+// its last job (was not stopped at a limit, did not crash) is kept, and only for a Builder that
+// would fork the same one: the same flags and the same environment (JAVY_PATH and PATH decide
+// which javy it runs).
 import { createHash } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 
@@ -57,8 +58,9 @@ export function keepIdle(child: ChildProcess, key: string, ms: number, kill: (ch
 /** A kept process for `key`, still alive and connected, out of the pool; undefined if there is none. */
 export function takeIdle(key: string): ChildProcess | undefined {
   for (const e of idle.filter((e) => e.key === key)) {
-    drop(e);
-    if (e.child.exitCode === null && e.child.signalCode === null && e.child.connected) return e.child;
+    const usable = e.child.exitCode === null && e.child.signalCode === null && e.child.connected;
+    drop(e, usable ? undefined : (c) => c.kill("SIGKILL"));
+    if (usable) return e.child;
   }
   return undefined;
 }

@@ -16,6 +16,11 @@ export { compileWithJavy, findJavy } from "./javy.ts";
 export interface CompileLimits {
   memoryBytes?: number;
   kept?: (key: string, make: () => Uint8Array | Promise<Uint8Array>) => Promise<Uint8Array>;
+  /**
+   * Names the store `kept` writes to (the cache directory): what a process prepared for one
+   * store it does not use for another, so each store gets its own kept files.
+   */
+  keptIn?: string;
 }
 
 /** Compiles source text to component bytes. `file` names it in diagnostics. */

@@ -118,9 +118,12 @@ const MAX_LOADERS = 8;
 type Keep = NonNullable<CompileLimits["kept"]>;
 const inMemory: Keep = async (_key, make) => make();
 
-/** The loader for a world: prepared once per process, its component and metered modules kept by `kept`. */
-function loaderFor(interfaces: readonly string[], lifecycle: readonly LifecycleExport[], kept: Keep = inMemory): Promise<Loader> {
-  const key = `${interfaces.join(",")}|${lifecycle.join(",")}`;
+/**
+ * The loader for a world: prepared once per process and store (`keptIn`: a builder taken over by
+ * another host may build for another cache directory), its component and metered modules kept by `kept`.
+ */
+function loaderFor(interfaces: readonly string[], lifecycle: readonly LifecycleExport[], kept: Keep = inMemory, keptIn = ""): Promise<Loader> {
+  const key = `${interfaces.join(",")}|${lifecycle.join(",")}|${keptIn}`;
   let found = loaders.get(key);
   if (found) loaders.delete(key); // kept most recent last
   else found = prepareLoader(interfaces, lifecycle, kept);
@@ -218,7 +221,7 @@ function buildEnv(): { env: GuestEnv; called: string[] } {
 export async function snapshotGuest(bundle: string, map: StoredSourceMap, file: string, interfaces: readonly string[], lifecycle: readonly LifecycleExport[], limits: CompileLimits = {}): Promise<Uint8Array<ArrayBuffer>> {
   const buildMemory = limits.memoryBytes ?? DEFAULT_BUILD_MEMORY_BYTES;
   const memoryLimit = Math.min(MAX_GUEST_MEMORY_BYTES, Math.floor(buildMemory / 2));
-  const loader = await loaderFor(interfaces, lifecycle, limits.kept);
+  const loader = await loaderFor(interfaces, lifecycle, limits.kept, limits.keptIn);
   const { env, called } = buildEnv();
   // The stack of a failing top-level statement is mapped like a call's.
   const source = { file, sourceMap: JSON.stringify(map) };
