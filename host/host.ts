@@ -56,7 +56,7 @@ export interface HostOptions {
   buildMemoryBytes?: number;
   /**
    * After close(), how long (ms) the builder process, if idle, waits for the next host opened in
-   * this Node process to take it instead of starting its own: a builder's first build spends ~6 s
+   * this Node process (one with builderIdleMs too) to take it instead of starting its own: a builder's first build spends ~6 s
    * of CPU warming the AssemblyScript compiler, ~3.5 s the TypeScript one. Only for a host with the
    * same build memory limit and environment. Default: the SOLO_BUILDER_IDLE_MS environment
    * variable (the test runner sets it), else 0: close ends the builder.
@@ -184,16 +184,17 @@ function zeroOrMore(name: string, value: number | undefined, fallback: number): 
 }
 
 /** Milliseconds a timer can wait: a whole number from 0 to 2^31 - 1 (about 24.8 days). */
-function timerMs(name: string, value: number): number {
-  const ms = zeroOrMore(name, value, 0);
-  if (ms > 2 ** 31 - 1) throw new SoloError("INVALID_ARGUMENT", `${name} must be at most ${2 ** 31 - 1} ms (about 24.8 days); got ${value}`, { field: name });
-  return ms;
+function timerMs(name: string, value: number, shown: string = String(value)): number {
+  if (!Number.isSafeInteger(value) || value < 0 || value > 2 ** 31 - 1) {
+    throw new SoloError("INVALID_ARGUMENT", `${name} must be a whole number of milliseconds from 0 (off) to ${2 ** 31 - 1} (about 24.8 days); got ${shown}`, { field: name });
+  }
+  return value;
 }
 
-/** A number from the environment; undefined when unset, NaN (refused by the check) when not a number. */
-function envNumber(name: string): number | undefined {
+/** timerMs from an environment variable: 0 when it is unset or empty. */
+function envTimerMs(name: string): number {
   const v = process.env[name];
-  return v === undefined || v === "" ? undefined : Number(v);
+  return v === undefined || v === "" ? 0 : timerMs(name, Number(v), JSON.stringify(v));
 }
 
 /** A build limit given at open: a positive whole number. */
@@ -256,7 +257,7 @@ export class Host {
       cacheDir,
       timeoutMs: buildLimit("buildTimeoutMs", options.buildTimeoutMs, DEFAULT_BUILD_LIMITS.timeoutMs),
       memoryBytes: buildLimit("buildMemoryBytes", options.buildMemoryBytes, DEFAULT_BUILD_LIMITS.memoryBytes),
-      idleMs: options.builderIdleMs !== undefined ? timerMs("builderIdleMs", options.builderIdleMs) : timerMs("SOLO_BUILDER_IDLE_MS", envNumber("SOLO_BUILDER_IDLE_MS") ?? 0),
+      idleMs: options.builderIdleMs !== undefined ? timerMs("builderIdleMs", options.builderIdleMs) : envTimerMs("SOLO_BUILDER_IDLE_MS"),
     });
     const typeCheck = checkTypeCheckMode(options.typeCheck, "typeCheck") ?? checkTypeCheckMode(process.env.SOLO_TYPECHECK, "SOLO_TYPECHECK") ?? "warning";
     const artifacts = new ArtifactStore(builder, cacheDir, metrics && ((seconds: number) => telemetry.build("cached", seconds)), typeCheck);

@@ -171,9 +171,10 @@ export class Builder {
     // (compile/quickjs-snapshot.ts), may recurse about a quarter as deep as its handle (a worker
     // thread has 4 MB). A larger one here also lets asc recurse deeper before it crashes.
     const execArgv = ["--import", TS_REGISTER, `--max-old-space-size=${heapMiB}`];
-    const key = builderKey(execArgv);
     // One another host of this process left idle (only for a host that keeps its own), else a new one.
-    const taken = (this.o.idleMs ?? 0) > 0 ? takeIdle(key) : undefined;
+    const pooled = (this.o.idleMs ?? 0) > 0;
+    const key = pooled ? builderKey(execArgv) : "";
+    const taken = pooled ? takeIdle(key) : undefined;
     const child = taken ?? fork(ENTRY, [], {
       execArgv,
       serialization: "advanced",

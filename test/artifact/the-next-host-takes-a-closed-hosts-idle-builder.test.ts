@@ -123,7 +123,7 @@ test("builderIdleMs and SOLO_BUILDER_IDLE_MS must be whole numbers of millisecon
   try {
     const e = await rejects(openHost(), "INVALID_ARGUMENT");
     assert.is(e.details?.field, "SOLO_BUILDER_IDLE_MS");
-    assert.match(e.message, /SOLO_BUILDER_IDLE_MS must be a whole number/);
+    assert.match(e.message, /SOLO_BUILDER_IDLE_MS must be a whole number of milliseconds .*; got "soon"/);
   } finally {
     if (saved === undefined) delete process.env.SOLO_BUILDER_IDLE_MS;
     else process.env.SOLO_BUILDER_IDLE_MS = saved;
