@@ -14,7 +14,9 @@ import { fileURLToPath } from "node:url";
 const here = fileURLToPath(new URL(".", import.meta.url));
 const register = join(here, "..", "bin", "ts-register.mjs");
 const all = ["cli.ts", "meter-overhead.ts", "calls.ts", "service-calls.ts", "javascript.ts", "idle.ts", "events.ts", "capability.ts", "secrets.ts", "swap.ts", "noisy-neighbour.ts", "api-grpc.ts", "api-ws.ts", "telemetry.ts", "crash.ts", "overload.ts", "fuzz.ts", "soak.ts", "typecheck.ts"];
-/** Node flags a bench needs: idle and javascript collect before they read RSS or time instantiation. */
+/** The flags `solo start` runs the host with (bin/solo.mjs's first line, npm start): every bench gets them. */
+const HOST_FLAGS = ["--min-semi-space-size=16"];
+/** Node flags a bench needs besides: idle and javascript collect before they read RSS or time instantiation. */
 const FLAGS: Record<string, string[]> = { "idle.ts": ["--expose-gc"], "javascript.ts": ["--expose-gc"] };
 
 type Result = Record<string, unknown>;
@@ -68,7 +70,7 @@ const benches = chosen.length ? all.filter((b) => chosen.some((c) => b.includes(
 /** Runs one bench, its output printed as it comes; its last JSON line, if it printed one. */
 function runBench(bench: string): Promise<{ ok: boolean; result: Result | undefined }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...(FLAGS[bench] ?? []), "--import", register, join(here, bench)], { stdio: ["inherit", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [...HOST_FLAGS, ...(FLAGS[bench] ?? []), "--import", register, join(here, bench)], { stdio: ["inherit", "pipe", "inherit"] });
     let tail = "";
     child.stdout.on("data", (chunk: Buffer) => {
       process.stdout.write(chunk);

@@ -1,8 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --min-semi-space-size=16
 // The `solo` command. `--version` answers before anything loads. Every verb but `start` and `dev`
 // runs from a prebuilt copy of the CLI (bin/cli-bundle.mjs: plain JavaScript, no TypeScript hooks);
 // those two, or all of them with SOLO_NO_PREBUILT=1, run the TypeScript sources directly
 // (bin/ts-hooks.mjs): no build step either way.
+//
+// The first line starts Node with a young generation of 16 MiB from the start (npm start does the
+// same): see docs/OPERATIONS.md, "The host's Node flags".
 import { readFileSync } from "node:fs";
 
 const argv = process.argv.slice(2);

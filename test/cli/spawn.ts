@@ -41,9 +41,13 @@ export interface Started {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Spawns `solo start ARGS` and waits for its ready line (or its exit, which fails the test). */
-export function startSolo(args: string[], env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, [SOLO, "start", ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+/**
+ * Spawns `solo start ARGS` and waits for its ready line (or its exit, which fails the test).
+ * `command`: how it is run, `node bin/solo.mjs` unless given (e.g. the file itself, as an
+ * installed `solo` runs, or `npm start --`).
+ */
+export function startSolo(args: string[], env: Record<string, string> = {}, command: string[] = [process.execPath, SOLO, "start"]): Promise<Started> {
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
   let stdout = "";
   let stderr = "";
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
