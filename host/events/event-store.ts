@@ -34,8 +34,7 @@ interface Group {
 // toISOString costs ~0.3 us; at 100k events/s most share their millisecond.
 let lastMs = 0;
 let lastIso = "";
-function isoNow(): string {
-  const ms = Date.now();
+function isoAt(ms: number): string {
   if (ms !== lastMs) {
     lastMs = ms;
     lastIso = new Date(ms).toISOString();
@@ -96,17 +95,18 @@ export class EventStore {
       return Promise.reject(new SoloError("INVALID_ARGUMENT", `unknown event type "${input.type}"`, { field: "type" }));
     }
     // Field order is the canonical body the chain hashes; the worker reads the id at offset 7.
+    const ms = Date.now();
     const event: SoloEvent = {
-      id: this.ids.next(),
-      time: isoNow(),
+      id: this.ids.next(ms),
+      time: isoAt(ms),
       type: input.type,
       tenant: input.tenant,
       service: input.service,
       actor: input.actor ?? "local",
       data: input.data ?? {},
     };
-    const body = JSON.stringify(event);
-    const durable = also === undefined ? this.storage.writeEvent(body, event.tenant, event.service ?? "", event.type) : this.storage.write({ event: [body, [event.tenant, event.service ?? "", event.type]], records: also.records, kv: also.kv });
+    // The body (JSON.stringify(event)'s bytes) is written by the storage into its segment.
+    const durable = also === undefined ? this.storage.writeEvent(event, event.tenant, event.service ?? "", event.type) : this.storage.write({ event: [event, [event.tenant, event.service ?? "", event.type]], records: also.records, kv: also.kv });
     // Appends sharing a commit share its promise: one group, one reaction for all of them.
     let group = this.group;
     if (group === undefined || group.durable !== durable) {

@@ -7,6 +7,7 @@
 import { Worker } from "node:worker_threads";
 import { SoloError } from "../errors.ts";
 import type { FaultPlan } from "./faults.ts";
+import { NO_ROOM, writeJson } from "./json-writer.ts";
 import type { KvWrite } from "./kv-store.ts";
 import { SEGMENT_BYTES, type EventQuery, type IncrementalReport, type IndexEntry, type Meta, type RecordValue, type StorageRequest, type VerifiedPoint, type VerifyReport, type WriteRequest } from "./protocol.ts";
 
@@ -98,7 +99,7 @@ export class Storage {
    * a call's kv writes, and/or plain records (text, bytes, or null to delete). Writes queued in
    * one tick are one atomic batch; everything given in one call always is.
    */
-  write(w: { event?: [body: string, index: IndexEntry]; kv?: [string, KvWrite[]]; records?: [string, RecordValue][] }): Promise<void> {
+  write(w: { event?: [event: object, index: IndexEntry]; kv?: [string, KvWrite[]]; records?: [string, RecordValue][] }): Promise<void> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
     if (w.event) this.queueEvent(w.event[0], w.event[1][0], w.event[1][1], w.event[1][2]);
     if (w.kv) this.kv.push(w.kv);
@@ -106,17 +107,32 @@ export class Storage {
     return this.queued();
   }
 
-  /** write({ event: [body, [tenant, service, type]] }) without the request's objects: an append's one call. */
-  writeEvent(body: string, tenant: string, service: string, type: string): Promise<void> {
+  /** write({ event: [event, [tenant, service, type]] }) without the request's objects: an append's one call. */
+  writeEvent(event: object, tenant: string, service: string, type: string): Promise<void> {
     if (this.closed) return Promise.reject(new SoloError("UNAVAILABLE", "storage is closed"));
-    this.queueEvent(body, tenant, service, type);
+    this.queueEvent(event, tenant, service, type);
     return this.queued();
   }
 
-  private queueEvent(body: string, tenant: string, service: string, type: string) {
-    // A UTF-16 unit is at most 3 UTF-8 bytes, so this room always fits the body.
-    if (this.used + 3 * body.length + 1 > this.bytes.length) this.nextSegment(3 * body.length + 1);
-    this.used += this.bytes.write(body, this.used);
+  /**
+   * The event's body is its JSON, written into the segment as it is made (json-writer.ts); an
+   * event that is not plain data (or bigger than a segment) goes through JSON.stringify, which
+   * also throws what it throws (a cycle, a bigint) before anything is queued.
+   */
+  private queueEvent(event: object, tenant: string, service: string, type: string) {
+    // One byte is kept for the "\n" after the body.
+    let end = writeJson(event, this.bytes, this.used, this.bytes.length - 1);
+    if (end === NO_ROOM && this.used > 0) {
+      this.nextSegment(0);
+      end = writeJson(event, this.bytes, 0, this.bytes.length - 1);
+    }
+    if (end < 0) {
+      const body = JSON.stringify(event);
+      // A UTF-16 unit is at most 3 UTF-8 bytes, so this room always fits the body.
+      if (this.used + 3 * body.length + 1 > this.bytes.length) this.nextSegment(3 * body.length + 1);
+      end = this.used + this.bytes.write(body, this.used);
+    }
+    this.used = end;
     this.bytes[this.used++] = 10;
     this.count++;
     this.index.push(tenant, service, type);

@@ -43,4 +43,26 @@ test("events with text outside ASCII, lone surrogates and 200 KB payloads, appen
   }
 });
 
+test("data that is not plain (a Date, a toJSON) is stored as JSON.stringify makes it, a cycle is refused as it refuses it, and the batch around them is whole", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "solo-json-"));
+  try {
+    const storage = await Storage.open(join(dir, "db"));
+    const store = await EventStore.open(storage);
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const before = store.append({ type: "guest_event", tenant: "t", data: { n: 1 } });
+    const dated = store.append({ type: "guest_event", tenant: "t", data: { when: new Date(0), money: { toJSON: () => "1.00 EUR" } } });
+    assert.throws(() => store.append({ type: "guest_event", tenant: "t", data: cyclic }), (e: unknown) => e instanceof TypeError, "a cycle throws, as JSON.stringify does");
+    const after = store.append({ type: "guest_event", tenant: "t", data: { n: 2, big: "x".repeat(70_000) } }); // past a 64 KB segment
+    const made = await Promise.all([before, dated, after]);
+    const stored = await store.list({ tenant: "t" });
+    assert.equal(stored, made.map((e) => JSON.parse(JSON.stringify(e))));
+    assert.equal(stored[1]!.data, { when: "1970-01-01T00:00:00.000Z", money: "1.00 EUR" });
+    assert.equal(await store.verify(), { ok: true, checked: 3 });
+    await storage.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
