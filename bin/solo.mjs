@@ -1,11 +1,14 @@
-#!/usr/bin/env -S node --min-semi-space-size=16
+#!/bin/sh
+":" //; exec node --min-semi-space-size=16 "$0" "$@"
 // The `solo` command. `--version` answers before anything loads. Every verb but `start` and `dev`
 // runs from a prebuilt copy of the CLI (bin/cli-bundle.mjs: plain JavaScript, no TypeScript hooks);
 // those two, or all of them with SOLO_NO_PREBUILT=1, run the TypeScript sources directly
 // (bin/ts-hooks.mjs): no build step either way.
 //
-// The first line starts Node with a young generation of 16 MiB from the start (npm start does the
-// same): see docs/OPERATIONS.md, "The host's Node flags".
+// Run as a program, the first two lines are a shell script that starts Node with a young
+// generation of 16 MiB (npm start does the same; docs/OPERATIONS.md, "The host's Node flags"): any
+// POSIX sh, where `env -S` is not everywhere (BusyBox has none), and `exec`, so no shell stays
+// between a supervisor's signals and Node. To Node they are a hashbang and a string statement.
 import { readFileSync } from "node:fs";
 
 const argv = process.argv.slice(2);

@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { decodeTime, encodeTime } from "ulid";
 
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const VALID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const CODES = Buffer.from(ALPHABET, "latin1");
 /** A character code's digit in ALPHABET (-1: not one). */
 const DIGIT = new Int8Array(128).fill(-1);
@@ -20,22 +21,30 @@ export class IdGenerator {
   /** The last id's characters: time (0-9), then the random part (10-25). */
   private readonly id = Buffer.alloc(26);
 
+  /** False until `id` holds a valid id to increment (a seed that is not one is not incremented). */
+  private valid = false;
+
   constructor(last: string | null) {
     if (last) {
-      this.time = decodeTime(last);
-      this.id.write(last.slice(0, 26), 0, "latin1");
+      const seed = last.toUpperCase(); // Crockford base32 reads either case
+      this.time = decodeTime(seed);
+      if (VALID.test(seed)) {
+        this.id.write(seed, 0, "latin1");
+        this.valid = true;
+      }
     }
   }
 
   next(now = Date.now()): string {
     if (now > this.time) this.start(now);
-    else if (!this.increment()) this.start(this.time + 1); // 32^16 ids in one millisecond: move on
+    else if (!this.valid || !this.increment()) this.start(this.time + 1); // 32^16 ids in one millisecond (or a bad seed): move on
     return this.id.toString("latin1", 0, 26);
   }
 
   /** A new millisecond: its time and a fresh random part. */
   private start(now: number) {
     this.time = now;
+    this.valid = true;
     this.id.write(encodeTime(now, 10), 0, "latin1");
     const bytes = randomBytes(16);
     for (let i = 0; i < 16; i++) this.id[10 + i] = CODES[bytes[i]! & 31]!;

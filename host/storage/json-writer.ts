@@ -7,9 +7,12 @@
 //
 // Plain data only: objects whose prototype is Object.prototype or null, arrays, strings, numbers,
 // booleans, null, and the undefined, functions and symbols JSON.stringify leaves out (or writes as
-// null in an array). Anything else (a toJSON method, a Date, a class instance, a boxed primitive,
-// a bigint, nesting past MAX_DEPTH, so also a cycle) answers NOT_PLAIN, and the caller uses
-// JSON.stringify: its output, or its error, is the answer there.
+// null in an array). Anything else (a toJSON method, on a function too, a Date, a class instance,
+// a boxed primitive, a JSON.rawJSON value, a bigint, nesting past MAX_DEPTH, so also a cycle)
+// answers NOT_PLAIN, and the caller uses JSON.stringify: its output, or its error, is the answer
+// there. Keys are read once, as JSON.stringify reads them (Object.keys before any value), so a
+// getter that adds or hides keys changes neither; a getter may run more than once if the caller
+// writes the value again (NO_ROOM).
 
 /** The value is not plain data: use JSON.stringify. */
 export const NOT_PLAIN = -1;
@@ -23,7 +26,8 @@ const SHORT = 256;
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 const OBJECT = Object.prototype;
 const ARRAY = Array.prototype;
-const hasOwn = Object.hasOwn;
+/** JSON.rawJSON's values (Node 22+) are null-prototype objects JSON.stringify writes raw. */
+const isRawJSON = (JSON as { isRawJSON?: (v: unknown) => boolean }).isRawJSON;
 /** Buffer's own UTF-8 writer (Buffer#write without its argument checks: at and end are ours). */
 type Utf8Writer = { utf8Write(s: string, offset: number, length: number): number };
 
@@ -54,15 +58,16 @@ function write(v: unknown, buf: Buffer, at: number, end: number, depth: number):
 
 function writeObject(o: Record<string, unknown>, buf: Buffer, at: number, end: number, depth: number): number {
   const proto = Object.getPrototypeOf(o);
-  if ((proto !== OBJECT && proto !== null) || typeof o.toJSON === "function") return NOT_PLAIN;
+  if ((proto !== OBJECT && proto !== null) || typeof o.toJSON === "function" || (proto === null && isRawJSON?.(o))) return NOT_PLAIN;
   if (at >= end) return NO_ROOM;
   buf[at++] = 0x7b; // {
   let first = true;
-  // for-in visits own enumerable string keys in Object.keys order (then inherited ones, skipped).
-  for (const k in o) {
-    if (!hasOwn(o, k)) continue;
+  const keys = Object.keys(o);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
     const v = o[k];
     const t = typeof v;
+    if (t === "function" && typeof (v as { toJSON?: unknown }).toJSON === "function") return NOT_PLAIN;
     if (t === "undefined" || t === "function" || t === "symbol") continue;
     if (!first) {
       if (at >= end) return NO_ROOM;
@@ -92,6 +97,7 @@ function writeArray(a: unknown[], buf: Buffer, at: number, end: number, depth: n
     }
     const v = a[i];
     const t = typeof v;
+    if (t === "function" && typeof (v as { toJSON?: unknown }).toJSON === "function") return NOT_PLAIN;
     at = t === "undefined" || t === "function" || t === "symbol" ? writeAscii("null", buf, at, end) : write(v, buf, at, end, depth + 1);
     if (at < 0) return at;
   }
@@ -118,9 +124,9 @@ function writeString(s: string, buf: Buffer, at: number, end: number): number {
       return at + n + 2;
     }
   }
-  // A UTF-16 unit is at most 3 UTF-8 bytes; the room asked for is the worst case.
   if (NEEDS_ESCAPE.test(s)) return writeAscii(JSON.stringify(s), buf, at, end, 3);
-  if (at + 3 * n + 2 > end) return NO_ROOM;
+  // A UTF-16 unit is at most 3 UTF-8 bytes; past that bound, the exact length decides.
+  if (at + 3 * n + 2 > end && at + Buffer.byteLength(s, "utf8") + 2 > end) return NO_ROOM;
   buf[at++] = 0x22;
   at += (buf as unknown as Utf8Writer).utf8Write(s, at, end - at);
   buf[at++] = 0x22;
@@ -131,13 +137,13 @@ function writeNumber(n: number, buf: Buffer, at: number, end: number): number {
   if (!Number.isFinite(n)) return writeAscii("null", buf, at, end);
   // Small integers digit by digit (no string); others as JSON.stringify writes them (String(n)).
   if (!Number.isInteger(n) || n > 0x7fffffff || n < -0x7fffffff) return writeAscii(String(n), buf, at, end);
-  if (at + 11 > end) return NO_ROOM;
+  let digits = 1;
+  for (let m = n < 0 ? -n : n; m >= 10; m = Math.floor(m / 10)) digits++;
+  if (at + digits + (n < 0 ? 1 : 0) > end) return NO_ROOM;
   if (n < 0) {
     buf[at++] = 0x2d; // -
     n = -n;
   }
-  let digits = 1;
-  for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
   for (let i = at + digits - 1; i >= at; i--) {
     buf[i] = 0x30 + (n % 10);
     n = Math.floor(n / 10);
@@ -147,6 +153,6 @@ function writeNumber(n: number, buf: Buffer, at: number, end: number): number {
 
 /** A string already in its JSON form; `perUnit`: the most bytes one of its UTF-16 units can take. */
 function writeAscii(s: string, buf: Buffer, at: number, end: number, perUnit = 1): number {
-  if (at + perUnit * s.length > end) return NO_ROOM;
+  if (at + perUnit * s.length > end && (perUnit === 1 || at + Buffer.byteLength(s, "utf8") > end)) return NO_ROOM;
   return at + (buf as unknown as Utf8Writer).utf8Write(s, at, end - at);
 }

@@ -161,6 +161,7 @@ export class Storage {
 
   private nextSegment(need: number) {
     if (this.used > 0) this.segments.push(new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.used));
+    else if (this.bytes.byteLength === SEGMENT && this.spare.length < SPARE_SEGMENTS) this.spare.push(this.bytes.buffer as ArrayBuffer); // unused: kept
     const spare = need <= SEGMENT ? this.spare.pop() : undefined;
     this.bytes = spare ? Buffer.from(spare) : Buffer.allocUnsafeSlow(Math.max(SEGMENT, need));
     this.used = 0;

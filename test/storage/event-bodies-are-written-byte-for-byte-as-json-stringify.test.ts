@@ -25,7 +25,8 @@ function value(r: () => number, depth: number): unknown {
   switch (pick) {
     case 0: {
       let s = "";
-      const n = Math.floor(r() * 12);
+      // Mostly short (names, ids); some past the writer's 256-unit copy loop.
+      const n = r() < 0.9 ? Math.floor(r() * 12) : 200 + Math.floor(r() * 400);
       for (let i = 0; i < n; i++) s += r() < 0.6 ? "abcXYZ019-_ ".charAt(Math.floor(r() * 12)) : String.fromCharCode(UNITS[Math.floor(r() * UNITS.length)]!);
       return s;
     }
@@ -83,24 +84,47 @@ test("what is not plain data is handed back to JSON.stringify: toJSON, dates, cl
     ["a typed array", { t: new Uint8Array(2) }],
     ["a cycle", cyclic],
     ["100 levels of arrays", { deep }],
+    ["a function with toJSON", { f: Object.assign(() => 1, { toJSON: () => "f" }) }],
+    ["a function with toJSON in an array", [Object.assign(() => 1, { toJSON: () => "f" })]],
   ];
+  const raw = (JSON as { rawJSON?: (s: string) => unknown }).rawJSON;
+  if (raw) cases.push(["a JSON.rawJSON value", { n: raw("12345678901234567890") }]);
   for (const [label, v] of cases) assert.is(writeJson(v, buf, 0, buf.length), NOT_PLAIN, label);
 });
 
-test("a value that does not fit says NO_ROOM and never writes past the end it was given", () => {
-  const v = { id: "01KBX", text: "grüße 😀 \"q\" \\ \n", n: [1, -0, 2.5, 1e21, null, true], o: { "2": "b", "1": "a", k: "v" } };
-  const expected = Buffer.from(JSON.stringify(v));
-  const buf = Buffer.alloc(expected.length + 64);
-  for (let end = 0; end < expected.length + 40; end++) {
-    buf.fill(0xaa);
-    const got = writeJson(v, buf, 0, end);
-    for (let i = end; i < buf.length; i++) if (buf[i] !== 0xaa) assert.unreachable(`end ${end}: byte ${i} written past the end`);
-    if (got === NO_ROOM) continue;
-    assert.ok(got >= 0, `end ${end}: ${got}`);
-    assert.ok(buf.subarray(0, got).equals(expected), `end ${end}: the whole value`);
-    assert.ok(end >= expected.length, `end ${end}: fits only with room for it`);
+test("a value that does not fit says NO_ROOM and never writes past the end it was given; one that fits exactly is written", () => {
+  const values: [string, unknown][] = [
+    ["escapes", { id: "01KBX", text: "grüße 😀 \"q\" \\ \n", n: [1, -0, 2.5, 1e21, null, true], o: { "2": "b", "1": "a", k: "v" } }],
+    ["text outside ASCII, no escapes", { id: "01KBX", text: "日本語テキスト 😀 grüße", n: 42 }],
+    ["long ASCII (past the copy loop)", { id: "01KBX", text: "x".repeat(300) }],
+    ["long text outside ASCII", { text: "é".repeat(300) }],
+  ];
+  for (const [label, v] of values) {
+    const expected = Buffer.from(JSON.stringify(v));
+    const buf = Buffer.alloc(expected.length + 64);
+    for (let end = 0; end <= expected.length + 8; end++) {
+      buf.fill(0xaa);
+      const got = writeJson(v, buf, 0, end);
+      for (let i = end; i < buf.length; i++) if (buf[i] !== 0xaa) assert.unreachable(`${label}, end ${end}: byte ${i} written past the end`);
+      if (got === NO_ROOM) {
+        assert.ok(end < expected.length, `${label}, end ${end}: refused though ${expected.length} bytes fit`);
+        continue;
+      }
+      assert.ok(got >= 0, `${label}, end ${end}: ${got}`);
+      assert.ok(buf.subarray(0, got).equals(expected), `${label}, end ${end}: the whole value`);
+    }
   }
-  assert.ok(writeJson(v, buf, 0, expected.length + 40) === expected.length, "written once there is room (the worst case of each string)");
+});
+
+test("keys are read once, before the values, as JSON.stringify reads them: a getter that adds or hides keys changes neither", () => {
+  const adds = { a: 1, get b() { (this as Record<string, unknown>).z = 9; return 2; } };
+  const hides = { a: 1, get h() { Object.defineProperty(this, "b", { enumerable: false }); return 0; }, b: 2 };
+  const buf = Buffer.alloc(256);
+  for (const [label, make] of [["adds", () => ({ ...Object.getOwnPropertyDescriptors(adds) })], ["hides", () => ({ ...Object.getOwnPropertyDescriptors(hides) })]] as const) {
+    const expected = JSON.stringify(Object.defineProperties({}, make()));
+    const end = writeJson(Object.defineProperties({}, make()), buf, 0, buf.length);
+    assert.is(buf.subarray(0, end).toString(), expected, label);
+  }
 });
 
 test.run();
