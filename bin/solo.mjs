@@ -12,6 +12,16 @@
 import { readFileSync } from "node:fs";
 
 const argv = process.argv.slice(2);
+const verb = argv.find((a) => !a.startsWith("-"));
+// A reader that stops early (`solo events --follow | head`) closes the pipe: the command ends
+// quietly with 0, as Unix tools do, instead of a stack trace. Not `start` or `dev`: a host
+// outlives whoever read its ready line.
+if (verb !== "start" && verb !== "dev") {
+  process.stdout.on("error", (err) => {
+    if (err.code !== "EPIPE") throw err;
+    process.exit(0);
+  });
+}
 
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
   process.stdout.write(`${JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version}\n`);
@@ -19,7 +29,6 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
   // `start` and `dev` run a Host (storage worker, builder process: TypeScript entries): they load
   // from source; every other verb is a client, a local run or a template, and loads from the bundle.
   const FROM_SOURCE = new Set(["start", "dev"]);
-  const verb = argv.find((a) => !a.startsWith("-"));
   const quick = process.env.SOLO_NO_PREBUILT !== "1" && (verb === undefined || !FROM_SOURCE.has(verb) || argv.includes("--help") || argv.includes("-h"));
   let main;
   let ctx = {};
